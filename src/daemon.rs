@@ -1,0 +1,182 @@
+//! The daemon: a thin shell around the pipeline that decides when each feed is polled, and
+//! stops cleanly.
+//!
+//! One scheduler loop wakes when the next feed is due (or at least every few seconds, to ping
+//! the systemd watchdog), starts a poll task for each due feed that is not already in flight,
+//! and processes the entries those polls stored. SIGTERM or SIGINT cancels one token that the
+//! loop watches (the fan-out pattern of tokio's mini-redis); in-flight polls get a grace
+//! period to finish and are then dropped, which is safe because the store's write order makes
+//! any cut point recoverable; the store is flushed last.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::pipeline::{FeedReport, Pipeline, PipelineError};
+use crate::store;
+
+/// How long in-flight work may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The scheduler never sleeps longer than this.
+const MAX_SLEEP: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Arc<Config>) -> anyhow::Result<()> {
+    let store = crate::pipeline::open_store(&config)?;
+    let pipeline = Pipeline::new(config.clone(), store)?;
+    let changed = pipeline.load_seeds()?;
+    info!(
+        seeds = pipeline.store().seeds()?.len(),
+        changed, "seed set loaded"
+    );
+    let shutdown = CancellationToken::new();
+    spawn_signal_listener(shutdown.clone());
+    let result = schedule(&pipeline, &shutdown).await;
+    notify(&[sd_notify::NotifyState::Stopping]);
+    if let Err(e) = pipeline.store().flush().await {
+        error!(error = %e, "final flush failed");
+    }
+    info!("stopped");
+    result
+}
+
+fn spawn_signal_listener(token: CancellationToken) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut term, mut int) = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(t), Ok(i)) => (t, i),
+            (Err(e), _) | (_, Err(e)) => {
+                error!(error = %e, "cannot install signal handlers; stop with SIGKILL");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM received; shutting down"),
+            _ = int.recv() => info!("SIGINT received; shutting down"),
+        }
+        token.cancel();
+    });
+}
+
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    // Outside systemd NOTIFY_SOCKET is unset and this is a no-op.
+    if let Err(e) = sd_notify::notify(false, states) {
+        warn!(error = %e, "sd_notify failed");
+    }
+}
+
+async fn schedule(pipeline: &Pipeline, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    let config = pipeline.config().clone();
+    // Entries a previous run stored but did not finish.
+    let recovered = pipeline.process_pending().await?;
+    if recovered > 0 {
+        info!(
+            recovered,
+            "processed entries left pending by the previous run"
+        );
+    }
+    let mut watchdog_usec = 0u64;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
+    if watchdog {
+        info!(usec = watchdog_usec, "systemd watchdog enabled");
+    }
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("polling {} feeds", config.feeds.len())),
+    ]);
+    info!(feeds = config.feeds.len(), "daemon running");
+
+    // Feed ids in flight, by the id of the task polling them.
+    let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut tasks: JoinSet<(String, Result<FeedReport, PipelineError>)> = JoinSet::new();
+    let mut polls: u64 = 0;
+    let mut failures: u64 = 0;
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let now = Utc::now();
+        let mut next_due = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
+        for feed in &config.feeds {
+            let id = store::feed_id(feed.url.as_str());
+            if in_flight.values().any(|f| *f == id) {
+                continue;
+            }
+            let due = match pipeline.store().feed_state(&id)? {
+                Some(st) if st.url == feed.url.as_str() => st.next_poll,
+                _ => None,
+            };
+            match due {
+                Some(t) if t > now => next_due = next_due.min(t),
+                _ => {
+                    let p = pipeline.clone();
+                    let feed = feed.clone();
+                    let task_feed = id.clone();
+                    let handle = tasks.spawn(async move {
+                        let r = p.poll_feed(&feed).await;
+                        (task_feed, r)
+                    });
+                    in_flight.insert(handle.id(), id);
+                }
+            }
+        }
+        let sleep = (next_due - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP);
+        if watchdog {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(sleep) => {}
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                match joined {
+                    Ok((task, (_, Ok(report)))) => {
+                        in_flight.remove(&task);
+                        polls += 1;
+                        if report.error.is_some() {
+                            failures += 1;
+                        }
+                        if report.entries_new + report.entries_updated > 0 {
+                            pipeline.process_pending().await?;
+                        }
+                        notify(&[sd_notify::NotifyState::Status(&format!(
+                            "{} feeds; {polls} polls, {failures} failed",
+                            config.feeds.len()
+                        ))]);
+                    }
+                    Ok((_, (_, Err(e)))) => return Err(e.into()),
+                    Err(e) => {
+                        // A poll task panicked: the feed is retried on its schedule and the
+                        // daemon goes on.
+                        let feed = in_flight.remove(&e.id());
+                        error!(error = %e, ?feed, "feed poll task failed");
+                    }
+                }
+            }
+        }
+    }
+    info!(in_flight = tasks.len(), "finishing in-flight polls");
+    let drain = async {
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((_, Err(e))) = joined {
+                warn!(error = %e, "poll failed during shutdown");
+            }
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        warn!(abandoned = tasks.len(), "grace period over; abandoning in-flight polls (their entries stay pending or unfetched, nothing is lost)");
+        tasks.shutdown().await;
+    }
+    Ok(())
+}

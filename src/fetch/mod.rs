@@ -1,0 +1,429 @@
+//! The fetch stage: HTTP as a polite, careful client.
+//!
+//! One [`Fetcher`] serves feeds and article pages alike. It limits requests in flight overall
+//! and per host, spaces requests to one host, sends conditional requests, follows redirects
+//! itself (so each hop passes the SSRF guard and permanent moves can be remembered), accepts
+//! gzip, brotli and deflate, and caps both the body (after decompression) and the time of each
+//! exchange.
+//! It never retries on its own: the caller decides, because a feed poll and a page fetch
+//! retry differently.
+
+mod guard;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use url::Url;
+
+pub use guard::{check_url, is_public, GuardedResolver};
+
+use crate::config::FetchConfig;
+
+/// Why a fetch failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    /// The URL or a redirect target is not allowed (scheme, private address).
+    #[error("{0}")]
+    Refused(String),
+    /// The server answered with a status that is not success, redirect or 304.
+    #[error("HTTP {status}{}", retry_after.map(|d| format!(" (Retry-After {}s)", d.as_secs())).unwrap_or_default())]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The server's Retry-After, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The whole exchange took longer than the configured timeout.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The body (after decompression) exceeded the cap.
+    #[error("response body larger than {0} bytes")]
+    TooLarge(u64),
+    /// Too many redirects, or a redirect without a usable Location.
+    #[error("redirect error: {0}")]
+    Redirect(String),
+    /// Connection, TLS, protocol or decoding failure.
+    #[error("{0}")]
+    Network(String),
+}
+
+impl FetchError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => {
+                *status == 408 || *status == 425 || *status == 429 || *status >= 500
+            }
+            FetchError::Timeout(_) | FetchError::Network(_) => true,
+            FetchError::Refused(_) | FetchError::TooLarge(_) | FetchError::Redirect(_) => false,
+        }
+    }
+
+    /// The delay the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// What a request is for; decides the Accept header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A feed document.
+    Feed,
+    /// An article page.
+    Page,
+}
+
+/// A request: the URL and the validators of the last good response.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    /// Where to go.
+    pub url: &'a Url,
+    /// What is expected back.
+    pub kind: Kind,
+    /// `ETag` to send as `If-None-Match`.
+    pub etag: Option<&'a str>,
+    /// `Last-Modified` to send as `If-Modified-Since`.
+    pub last_modified: Option<&'a str>,
+}
+
+/// A successful exchange.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The URL that finally answered.
+    pub final_url: Url,
+    /// Set when every redirect hop was permanent (301/308): the new address of the resource.
+    pub moved_permanently: Option<Url>,
+    /// True for 304 Not Modified (then `body` is empty).
+    pub not_modified: bool,
+    /// The final status.
+    pub status: u16,
+    /// `Content-Type` of the final response.
+    pub content_type: Option<String>,
+    /// `ETag` of the final response.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the final response.
+    pub last_modified: Option<String>,
+    /// The decompressed body.
+    pub body: Bytes,
+}
+
+/// One request/response exchange: either a redirect to follow or the final answer.
+enum Hop {
+    Redirect {
+        status: u16,
+        location: Option<String>,
+    },
+    Done(Box<Response>),
+}
+
+/// Per-host politeness: a concurrency limit and a minimum spacing between request starts.
+struct HostSlot {
+    permits: Semaphore,
+    next_start: tokio::sync::Mutex<Instant>,
+}
+
+/// The HTTP client with its limits. Cheap to share behind an `Arc`.
+pub struct Fetcher {
+    client: reqwest::Client,
+    global: Semaphore,
+    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
+    per_host_concurrency: usize,
+    per_host_interval: Duration,
+    timeout: Duration,
+    max_body: u64,
+    max_redirects: usize,
+    allow_private: bool,
+}
+
+impl Fetcher {
+    /// Builds a fetcher from the `[fetch]` settings.
+    pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(cfg.timeout.0)
+            .connect_timeout(cfg.timeout.0.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(cfg.per_host_concurrency.max(1))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: cfg.allow_private_networks,
+            }))
+            .build()
+            .map_err(|e| FetchError::Network(format!("building HTTP client: {e}")))?;
+        Ok(Fetcher {
+            client,
+            global: Semaphore::new(cfg.concurrency.max(1)),
+            hosts: Mutex::new(HashMap::new()),
+            per_host_concurrency: cfg.per_host_concurrency.max(1),
+            per_host_interval: cfg.per_host_interval.0,
+            timeout: cfg.timeout.0,
+            max_body: cfg.max_body.0,
+            max_redirects: cfg.max_redirects,
+            allow_private: cfg.allow_private_networks,
+        })
+    }
+
+    fn host_slot(&self, url: &Url) -> Arc<HostSlot> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let mut hosts = match self.hosts.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        hosts
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(HostSlot {
+                    permits: Semaphore::new(self.per_host_concurrency),
+                    next_start: tokio::sync::Mutex::new(Instant::now()),
+                })
+            })
+            .clone()
+    }
+
+    /// Performs a GET, following redirects. Each hop holds its global and per-host permits
+    /// from its start to the end of its body and must finish within the timeout; time spent
+    /// queueing for a permit does not count against it.
+    pub async fn get(&self, req: Request<'_>) -> Result<Response, FetchError> {
+        let mut url = req.url.clone();
+        let mut all_permanent = true;
+        let mut hops = 0usize;
+        loop {
+            check_url(&url, self.allow_private).map_err(FetchError::Refused)?;
+            match self.hop(&url, &req).await? {
+                Hop::Redirect { status, location } => {
+                    hops += 1;
+                    if hops > self.max_redirects {
+                        return Err(FetchError::Redirect(format!(
+                            "more than {} redirects, last to {url}",
+                            self.max_redirects
+                        )));
+                    }
+                    let loc = location.ok_or_else(|| {
+                        FetchError::Redirect(format!("HTTP {status} without Location from {url}"))
+                    })?;
+                    let next = url.join(loc.trim()).map_err(|e| {
+                        FetchError::Redirect(format!("bad Location {loc:?} from {url}: {e}"))
+                    })?;
+                    if !matches!(status, 301 | 308) {
+                        all_permanent = false;
+                    }
+                    tracing::debug!(from = %url, to = %next, status, "redirect");
+                    url = next;
+                }
+                Hop::Done(mut resp) => {
+                    resp.moved_permanently = (hops > 0 && all_permanent).then(|| url.clone());
+                    resp.final_url = url;
+                    return Ok(*resp);
+                }
+            }
+        }
+    }
+
+    async fn hop(&self, url: &Url, req: &Request<'_>) -> Result<Hop, FetchError> {
+        let slot = self.host_slot(url);
+        let _host = slot
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| FetchError::Network("fetcher shut down".into()))?;
+        if !self.per_host_interval.is_zero() {
+            let wait_until = {
+                let mut next = slot.next_start.lock().await;
+                let now = Instant::now();
+                let start = (*next).max(now);
+                *next = start + self.per_host_interval;
+                start
+            };
+            tokio::time::sleep_until(wait_until).await;
+        }
+        let _global = self
+            .global
+            .acquire()
+            .await
+            .map_err(|_| FetchError::Network("fetcher shut down".into()))?;
+        match tokio::time::timeout(self.timeout, self.exchange(url, req)).await {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout(self.timeout)),
+        }
+    }
+
+    async fn exchange(&self, url: &Url, req: &Request<'_>) -> Result<Hop, FetchError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(match req.kind {
+                Kind::Feed => "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+                Kind::Page => "text/html, application/xhtml+xml;q=0.9, */*;q=0.8",
+            }),
+        );
+        // Validators only apply to the URL they were issued for.
+        if url == req.url {
+            if let Some(v) = req.etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+                headers.insert(header::IF_NONE_MATCH, v);
+            }
+            if let Some(v) = req
+                .last_modified
+                .and_then(|e| HeaderValue::from_str(e).ok())
+            {
+                headers.insert(header::IF_MODIFIED_SINCE, v);
+            }
+        }
+        let resp = self
+            .client
+            .get(url.clone())
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| classify(&e, self.timeout))?;
+        let status = resp.status();
+        let h = resp.headers();
+        let text = |name: header::HeaderName| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            return Ok(Hop::Redirect {
+                status: status.as_u16(),
+                location: text(header::LOCATION),
+            });
+        }
+        let mut out = Response {
+            final_url: url.clone(),
+            moved_permanently: None,
+            not_modified: status == StatusCode::NOT_MODIFIED,
+            status: status.as_u16(),
+            content_type: text(header::CONTENT_TYPE),
+            etag: text(header::ETAG),
+            last_modified: text(header::LAST_MODIFIED),
+            body: Bytes::new(),
+        };
+        if out.not_modified {
+            out.etag = out.etag.or_else(|| req.etag.map(str::to_string));
+            out.last_modified = out
+                .last_modified
+                .or_else(|| req.last_modified.map(str::to_string));
+            return Ok(Hop::Done(Box::new(out)));
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after: parse_retry_after(h),
+            });
+        }
+        if resp.content_length().is_some_and(|len| len > self.max_body) {
+            // Content-Length is the compressed size; a larger one is already too much.
+            return Err(FetchError::TooLarge(self.max_body));
+        }
+        out.body = self.read_body(resp).await?;
+        Ok(Hop::Done(Box::new(out)))
+    }
+
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Bytes, FetchError> {
+        let mut buf = BytesMut::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if buf.len() as u64 + chunk.len() as u64 > self.max_body {
+                        return Err(FetchError::TooLarge(self.max_body));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(buf.freeze()),
+                Err(e) => return Err(classify(&e, self.timeout)),
+            }
+        }
+    }
+}
+
+/// Turns a reqwest error into a message that says what happened, with its causes.
+fn classify(e: &reqwest::Error, timeout: Duration) -> FetchError {
+    if e.is_timeout() {
+        return FetchError::Timeout(timeout);
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let part = s.to_string();
+        if !msg.contains(&part) {
+            msg.push_str(": ");
+            msg.push_str(&part);
+        }
+        src = s.source();
+    }
+    if msg.contains("non-public addresses") {
+        return FetchError::Refused(msg);
+    }
+    FetchError::Network(msg)
+}
+
+/// Parses `Retry-After` (delta-seconds or an HTTP date), capped at one day.
+pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let d = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = httpdate::parse_http_date(v).ok()?;
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    };
+    Some(d.min(Duration::from_secs(86_400)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("99999999"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(86_400)));
+        let future =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&future).expect("header"),
+        );
+        let d = parse_retry_after(&h).expect("date form");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&h), None);
+    }
+
+    #[test]
+    fn transient_errors() {
+        let s = |status| FetchError::Status {
+            status,
+            retry_after: None,
+        };
+        assert!(s(503).is_transient());
+        assert!(s(429).is_transient());
+        assert!(!s(404).is_transient());
+        assert!(!FetchError::TooLarge(1).is_transient());
+    }
+}

@@ -1,0 +1,544 @@
+//! The pipeline: one feed poll and the processing of each new entry, as plain calls from stage
+//! to stage (`fetch → parse → extract → dedup → relevance → stories → outbox → notify`).
+//!
+//! The pipeline owns no loop and no signals: the daemon decides *when* to poll, the CLI's
+//! `once` polls everything one time; both call [`Pipeline::poll_feed`] and
+//! [`Pipeline::process_pending`]. State that must survive a crash goes to the store in an
+//! order that makes a crash at any point safe (see the store's module doc).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn, Instrument};
+use url::Url;
+
+use crate::config::{Config, FeedConfig};
+use crate::fetch::{FetchError, Fetcher, Kind, Request};
+use crate::parse::{self, Entry};
+use crate::store::{self, EntryChange, EntryRecord, EntryStatus, FeedState, SeedRecord, Store};
+
+/// Retries inside one poll for transient failures whose wait is this short or shorter
+/// (a 503 with `Retry-After: 2`, a dropped connection); longer waits become backoff.
+const IN_POLL_RETRY_MAX_WAIT: Duration = Duration::from_secs(10);
+/// At most this many extra attempts inside one poll.
+const IN_POLL_RETRIES: u32 = 2;
+
+/// Why the pipeline could not run at all (as opposed to one feed failing).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Fetch(#[from] FetchError),
+    /// The seed directory could not be read.
+    #[error("seeds: {0}")]
+    Seeds(String),
+}
+
+/// What one feed poll did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeedReport {
+    /// The feed's display name.
+    pub name: String,
+    /// The feed's id in the store.
+    pub feed_id: String,
+    /// Answered 304 Not Modified.
+    pub not_modified: bool,
+    /// The failure, if the poll failed.
+    pub error: Option<String>,
+    /// Entries in the document.
+    pub entries_seen: usize,
+    /// Entries stored for the first time.
+    pub entries_new: usize,
+    /// Entries the feed changed in place.
+    pub entries_updated: usize,
+    /// Repairs the lenient parser had to make.
+    pub repairs: Vec<String>,
+    /// When the feed is due again.
+    pub next_poll: Option<DateTime<Utc>>,
+}
+
+/// What one cycle over all feeds did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CycleReport {
+    /// Per-feed reports, in config order.
+    pub feeds: Vec<FeedReport>,
+    /// Entries processed (taken out of pending).
+    pub processed: usize,
+}
+
+impl CycleReport {
+    /// Feeds polled.
+    pub fn polled(&self) -> usize {
+        self.feeds.len()
+    }
+    /// Feeds answered 304.
+    pub fn not_modified(&self) -> usize {
+        self.feeds.iter().filter(|f| f.not_modified).count()
+    }
+    /// Feeds that failed.
+    pub fn failed(&self) -> usize {
+        self.feeds.iter().filter(|f| f.error.is_some()).count()
+    }
+    /// New entries over all feeds.
+    pub fn new_entries(&self) -> usize {
+        self.feeds.iter().map(|f| f.entries_new).sum()
+    }
+    /// Updated entries over all feeds.
+    pub fn updated_entries(&self) -> usize {
+        self.feeds.iter().map(|f| f.entries_updated).sum()
+    }
+    /// A short human summary, for the terminal and the log.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "feeds polled {}, not modified {}, failed {}; entries new {}, updated {}; processed {}",
+            self.polled(),
+            self.not_modified(),
+            self.failed(),
+            self.new_entries(),
+            self.updated_entries(),
+            self.processed
+        );
+        for f in &self.feeds {
+            if let Some(e) = &f.error {
+                s.push_str(&format!("\n  failed: {}: {}", f.name, e));
+            }
+        }
+        s
+    }
+}
+
+/// The stages wired together, with their shared state (store, HTTP client).
+#[derive(Clone)]
+pub struct Pipeline {
+    config: Arc<Config>,
+    store: Store,
+    fetcher: Arc<Fetcher>,
+}
+
+impl Pipeline {
+    /// Builds the pipeline for a config over an open store.
+    pub fn new(config: Arc<Config>, store: Store) -> Result<Pipeline, PipelineError> {
+        let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+        Ok(Pipeline {
+            config,
+            store,
+            fetcher,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Loads the seed articles from the topic's seed directory into the store (idempotent:
+    /// unchanged files are left alone, removed files are dropped). Returns how many changed.
+    pub fn load_seeds(&self) -> Result<usize, PipelineError> {
+        let dir = &self.config.topic.seeds;
+        let rd = std::fs::read_dir(dir)
+            .map_err(|e| PipelineError::Seeds(format!("cannot read {}: {e}", dir.display())))?;
+        let mut names = Vec::new();
+        let mut changed = 0;
+        let mut files: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        for path in files {
+            if !path.is_file()
+                || path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let bytes = std::fs::read(&path).map_err(|e| {
+                PipelineError::Seeds(format!("cannot read {}: {e}", path.display()))
+            })?;
+            let seed = seed_record(&name, &bytes);
+            if seed.text.trim().is_empty() {
+                warn!(seed = %name, "seed file has no text; skipped");
+                continue;
+            }
+            names.push(name);
+            if self.store.put_seed(&seed)? {
+                changed += 1;
+            }
+        }
+        if names.is_empty() {
+            return Err(PipelineError::Seeds(format!(
+                "no seed articles in {}",
+                dir.display()
+            )));
+        }
+        self.store.retain_seeds(&names)?;
+        Ok(changed)
+    }
+
+    /// Polls every configured feed once, concurrently (bounded by the fetcher's limits), then
+    /// processes every pending entry.
+    pub async fn poll_once(&self) -> Result<CycleReport, PipelineError> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, feed) in self.config.feeds.iter().cloned().enumerate() {
+            let me = self.clone();
+            set.spawn(async move { (i, me.poll_feed(&feed).await) });
+        }
+        let mut reports: Vec<Option<FeedReport>> = vec![None; self.config.feeds.len()];
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((i, Ok(r))) => reports[i] = Some(r),
+                Ok((_, Err(e))) => return Err(e),
+                Err(e) => warn!(error = %e, "feed poll task failed"),
+            }
+        }
+        let processed = self.process_pending().await?;
+        self.store.flush().await?;
+        Ok(CycleReport {
+            feeds: reports.into_iter().flatten().collect(),
+            processed,
+        })
+    }
+
+    /// Polls one feed: conditional GET, parse, store new and changed entries, then save the
+    /// feed's validators and schedule. A failing feed is recorded (error, backoff) and
+    /// reported, not returned as an error; only a store failure is an error.
+    pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<FeedReport, PipelineError> {
+        let name = feed.display_name();
+        let span = tracing::info_span!("feed", feed = %name, url = %feed.url);
+        self.poll_feed_inner(feed, name).instrument(span).await
+    }
+
+    async fn poll_feed_inner(
+        &self,
+        feed: &FeedConfig,
+        name: String,
+    ) -> Result<FeedReport, PipelineError> {
+        let id = store::feed_id(feed.url.as_str());
+        let mut state = self.store.feed_state(&id)?.unwrap_or_default();
+        if state.url != feed.url.as_str() {
+            // New feed, or the config now names another URL: start clean.
+            state = FeedState {
+                url: feed.url.to_string(),
+                ..FeedState::default()
+            };
+        }
+        let started = Utc::now();
+        state.last_attempt = Some(started);
+        state.polls += 1;
+        let mut report = FeedReport {
+            name: name.clone(),
+            feed_id: id.clone(),
+            ..FeedReport::default()
+        };
+        let target = state
+            .moved_to
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| feed.url.clone());
+
+        let fetched = self.fetch_feed(&target, &state).await;
+        let interval = self.config.feed_interval(feed);
+        match fetched {
+            Ok(resp) => {
+                if let Some(moved) = &resp.moved_permanently {
+                    info!(to = %moved, "feed moved permanently; polling the new address from now on");
+                    state.moved_to = Some(moved.to_string());
+                }
+                if resp.not_modified {
+                    debug!("not modified");
+                    report.not_modified = true;
+                    state.not_modified += 1;
+                } else {
+                    match parse::parse_feed(
+                        &resp.body,
+                        resp.content_type.as_deref(),
+                        Some(&resp.final_url),
+                    ) {
+                        Ok(parsed) => {
+                            if !parsed.repairs.is_empty() {
+                                warn!(repairs = ?parsed.repairs, "ill-formed feed recovered");
+                            }
+                            report.repairs = parsed.repairs.clone();
+                            report.entries_seen = parsed.entries.len();
+                            state.title = parsed.title.clone().or(state.title.take());
+                            let now = Utc::now();
+                            for entry in &parsed.entries {
+                                let Some(eid) = entry_id(entry) else {
+                                    warn!(title = ?entry.title, "entry without guid, link or title; skipped");
+                                    continue;
+                                };
+                                match self.store.upsert_entry(&id, &eid, entry, now)? {
+                                    EntryChange::New => report.entries_new += 1,
+                                    EntryChange::Updated => report.entries_updated += 1,
+                                    EntryChange::Unchanged => {}
+                                }
+                            }
+                            // Entries first, validators after: see the store's module doc.
+                            self.store.flush().await?;
+                            state.etag = resp.etag.clone();
+                            state.last_modified = resp.last_modified.clone();
+                            state.entries_new += report.entries_new as u64;
+                        }
+                        Err(e) => {
+                            let msg = format!("unparseable feed: {e}");
+                            self.record_failure(&mut state, &mut report, msg, None, interval);
+                            self.store.put_feed_state(&id, &state)?;
+                            return Ok(report);
+                        }
+                    }
+                }
+                state.last_success = Some(Utc::now());
+                state.consecutive_failures = 0;
+                state.last_error = None;
+                let next = Utc::now() + chrono_dur(interval);
+                state.next_poll = Some(next);
+                report.next_poll = Some(next);
+                info!(
+                    new = report.entries_new,
+                    updated = report.entries_updated,
+                    seen = report.entries_seen,
+                    not_modified = report.not_modified,
+                    "polled"
+                );
+            }
+            Err(e) => {
+                let retry_after = e.retry_after();
+                self.record_failure(
+                    &mut state,
+                    &mut report,
+                    e.to_string(),
+                    retry_after,
+                    interval,
+                );
+            }
+        }
+        self.store.put_feed_state(&id, &state)?;
+        Ok(report)
+    }
+
+    /// The feed request, retried inside the poll when the wait is short.
+    async fn fetch_feed(
+        &self,
+        url: &Url,
+        state: &FeedState,
+    ) -> Result<crate::fetch::Response, FetchError> {
+        let mut attempt = 0;
+        loop {
+            let res = self
+                .fetcher
+                .get(Request {
+                    url,
+                    kind: Kind::Feed,
+                    etag: state.etag.as_deref(),
+                    last_modified: state.last_modified.as_deref(),
+                })
+                .await;
+            match res {
+                // A timeout is not retried at once: a slow host gets its backoff instead.
+                Err(e)
+                    if e.is_transient()
+                        && !matches!(e, FetchError::Timeout(_))
+                        && attempt < IN_POLL_RETRIES =>
+                {
+                    let wait = e.retry_after().unwrap_or(Duration::from_secs(1 << attempt));
+                    if wait > IN_POLL_RETRY_MAX_WAIT {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                    info!(error = %e, wait_s = wait.as_secs_f32(), attempt, "transient failure; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn record_failure(
+        &self,
+        state: &mut FeedState,
+        report: &mut FeedReport,
+        msg: String,
+        retry_after: Option<Duration>,
+        interval: Duration,
+    ) {
+        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+        state.errors += 1;
+        let now = Utc::now();
+        state.last_error = Some(msg.clone());
+        state.last_error_at = Some(now);
+        let delay = backoff(
+            interval,
+            state.consecutive_failures,
+            self.config.fetch.max_backoff.0,
+            retry_after,
+        );
+        let next = now + chrono_dur(delay);
+        state.next_poll = Some(next);
+        report.next_poll = Some(next);
+        report.error = Some(msg.clone());
+        warn!(
+            error = %msg,
+            failures = state.consecutive_failures,
+            retry_in_s = delay.as_secs(),
+            "poll failed"
+        );
+    }
+
+    /// Processes every pending entry (new or changed since it was last processed). Returns how
+    /// many were processed.
+    pub async fn process_pending(&self) -> Result<usize, PipelineError> {
+        let pending = self.store.pending_entries()?;
+        let mut n = 0;
+        for rec in pending {
+            let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
+            self.process_entry(rec).instrument(span).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn process_entry(&self, mut rec: EntryRecord) -> Result<(), PipelineError> {
+        debug!(title = ?rec.entry.title, link = ?rec.entry.link, "processing");
+        rec.status = EntryStatus::Done;
+        self.store.put_entry(&rec)?;
+        Ok(())
+    }
+}
+
+/// The stable id of an entry within its feed: the guid, else the link, else a hash of the
+/// title and date (some feeds give neither guid nor link).
+pub fn entry_id(entry: &Entry) -> Option<String> {
+    if let Some(g) = entry
+        .guid
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
+        return Some(g.to_string());
+    }
+    if let Some(l) = entry
+        .link
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        return Some(l.to_string());
+    }
+    let title = entry
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())?;
+    let mut h = Sha256::new();
+    h.update(title.as_bytes());
+    if let Some(p) = entry.published {
+        h.update(p.to_rfc3339().as_bytes());
+    }
+    Some(format!("title:{}", hex::encode(&h.finalize()[..12])))
+}
+
+/// Exponential backoff with jitter: `interval × 2^(failures-1)`, capped, ±20 % jitter, and
+/// never sooner than the server's Retry-After.
+pub fn backoff(
+    interval: Duration,
+    failures: u32,
+    cap: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let base = interval
+        .min(Duration::from_secs(300))
+        .max(Duration::from_secs(30));
+    let exp = base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    let capped = exp.min(cap.max(base));
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    let d = capped.mul_f64(jitter);
+    match retry_after {
+        Some(ra) if ra > d => ra,
+        _ => d,
+    }
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))
+}
+
+/// Builds a seed record from a seed file: first line the headline, the rest the article.
+fn seed_record(name: &str, bytes: &[u8]) -> SeedRecord {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines();
+    let title = lines.next().unwrap_or("").trim().to_string();
+    let body: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+    SeedRecord {
+        name: name.to_string(),
+        title,
+        text: body.join("\n\n"),
+        file_sha256: hex::encode(Sha256::digest(bytes)),
+    }
+}
+
+/// Opens the store of a config, creating the state directory.
+pub fn open_store(config: &Config) -> Result<Store, store::StoreError> {
+    Store::open(&config.db_path())
+}
+
+/// Resolves the config path: the flag, else `$WIREWATCH_CONFIG`, else the default.
+pub fn config_path(flag: Option<&Path>) -> std::path::PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("WIREWATCH_CONFIG").map(Into::into))
+        .unwrap_or_else(|| crate::config::DEFAULT_CONFIG_PATH.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let iv = Duration::from_secs(900);
+        let cap = Duration::from_secs(6 * 3600);
+        let b1 = backoff(iv, 1, cap, None);
+        let b4 = backoff(iv, 4, cap, None);
+        assert!(
+            b1 >= Duration::from_secs(240) && b1 <= Duration::from_secs(360),
+            "{b1:?}"
+        );
+        assert!(
+            b4 >= Duration::from_secs(1920) && b4 <= Duration::from_secs(2880),
+            "{b4:?}"
+        );
+        let b30 = backoff(iv, 30, cap, None);
+        assert!(b30 <= cap.mul_f64(1.2), "{b30:?}");
+        let ra = backoff(iv, 1, cap, Some(Duration::from_secs(7200)));
+        assert_eq!(ra, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn entry_ids_prefer_guid_then_link_then_title() {
+        let mut e = Entry {
+            guid: Some(" g ".into()),
+            link: Some("https://x.org/a".into()),
+            title: Some("T".into()),
+            ..Entry::default()
+        };
+        assert_eq!(entry_id(&e).as_deref(), Some("g"));
+        e.guid = Some("".into());
+        assert_eq!(entry_id(&e).as_deref(), Some("https://x.org/a"));
+        e.link = None;
+        assert!(entry_id(&e).is_some_and(|s| s.starts_with("title:")));
+        e.title = None;
+        assert_eq!(entry_id(&e), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The persisted record types. Each is stored as one version byte followed by its JSON form:
+//! JSON because records evolve (new optional fields read as their defaults) and a human can
+//! read a dump; the version byte because a change JSON defaults cannot express needs a
+//! migration, and the reader must know which shape it holds.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::parse::Entry;
+
+/// What wirewatch remembers about one feed between polls.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedState {
+    /// The URL as configured.
+    pub url: String,
+    /// Where a permanent redirect (301/308) sent us; polled instead of `url` from then on.
+    pub moved_to: Option<String>,
+    /// The feed's title, as it last said.
+    pub title: Option<String>,
+    /// `ETag` of the last 200 response.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last 200 response.
+    pub last_modified: Option<String>,
+    /// When the last poll started.
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// When a poll last succeeded (200 or 304).
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last failure, for humans.
+    pub last_error: Option<String>,
+    /// When the last failure happened.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Failures since the last success; drives the backoff.
+    pub consecutive_failures: u32,
+    /// Earliest time of the next poll (interval, backoff or Retry-After).
+    pub next_poll: Option<DateTime<Utc>>,
+    /// Polls made.
+    pub polls: u64,
+    /// Polls answered 304 Not Modified.
+    pub not_modified: u64,
+    /// Polls that failed.
+    pub errors: u64,
+    /// Entries first stored from this feed.
+    pub entries_new: u64,
+}
+
+/// Where an entry is in the pipeline. An entry is stored as `Pending` before any work is done
+/// on it, so a crash in mid-processing leaves it to be picked up again, never lost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Stored, not yet processed.
+    #[default]
+    Pending,
+    /// Processed; the item record holds the outcome.
+    Done,
+}
+
+/// One feed entry as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryRecord {
+    /// The feed it came from (see [`crate::store::feed_id`]).
+    pub feed_id: String,
+    /// Its stable id within the feed: the guid, else the canonical link.
+    pub id: String,
+    /// What the feed said, as last seen.
+    pub entry: Entry,
+    /// When it was first stored.
+    pub first_seen: DateTime<Utc>,
+    /// When it was last seen changed.
+    pub changed_at: DateTime<Utc>,
+    /// How many times the feed changed it after the first sight (in-place updates).
+    #[serde(default)]
+    pub revisions: u32,
+    /// Pipeline status.
+    #[serde(default)]
+    pub status: EntryStatus,
+    /// Why processing was incomplete, when it was.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One seed article of the topic, cleaned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedRecord {
+    /// File name in the seeds directory.
+    pub name: String,
+    /// Headline (the file's first line).
+    pub title: String,
+    /// The cleaned article text.
+    pub text: String,
+    /// SHA-256 of the file as read, to make loading idempotent and notice edits.
+    pub file_sha256: String,
+}

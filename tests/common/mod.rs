@@ -1,0 +1,227 @@
+//! Shared test harness: real servers on loopback, the real binary, real sled stores.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// Path of the shared material (`../shared` beside the repo, or `$WIREWATCH_SHARED`).
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("WIREWATCH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+/// The repo's own seeds directory.
+pub fn seeds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+}
+
+/// Runs the real binary with arguments, returning its output.
+pub fn wirewatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(args)
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("WIREWATCH_CONFIG")
+        .output()
+        .expect("run wirewatch")
+}
+
+/// Like [`wirewatch`] but asserts success and returns stdout.
+pub fn wirewatch_ok(args: &[&str]) -> String {
+    let out = wirewatch(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "wirewatch {args:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+/// A temp dir with a config file in it. `feeds` is TOML for the `[[feeds]]` tables; `extra`
+/// is appended to `[fetch]`.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new(fetch_extra: &str, rest: &str) -> TestEnv {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("wirewatch.toml");
+        let text = format!(
+            r#"state_dir = "{state}"
+[topic]
+name = "test topic"
+seeds = "{seeds}"
+[fetch]
+timeout = "3s"
+allow_private_networks = true
+per_host_interval = "0s"
+{fetch_extra}
+{rest}
+"#,
+            state = dir.path().join("state").display(),
+            seeds = seeds_dir().display(),
+        );
+        std::fs::write(&config, text).expect("write config");
+        TestEnv { dir, config }
+    }
+
+    pub fn config_str(&self) -> &str {
+        self.config.to_str().expect("utf-8 path")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("state").join("db")
+    }
+
+    /// Opens the store the binary wrote (after it exited).
+    pub fn store(&self) -> wirewatch::Store {
+        wirewatch::Store::open(&self.db_path()).expect("open store")
+    }
+}
+
+/// One recorded request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub accept_encoding: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The scenario server (`../shared/scenario/serve.py`), started on a free port.
+pub struct Scenario {
+    child: Child,
+    pub base: String,
+}
+
+impl Scenario {
+    pub fn start(extra: &[&str]) -> Scenario {
+        let dir = shared_dir().join("scenario");
+        let mut child = Command::new("python3")
+            .arg(dir.join("serve.py"))
+            .args([
+                "--data",
+                dir.join("dev").to_str().expect("path"),
+                "--port",
+                "0",
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve.py (python3 needed)");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut reader = BufReader::new(stderr);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("serve.py banner");
+        let start = line.find("http://").expect("banner has URL");
+        let base = line[start..]
+            .split_whitespace()
+            .next()
+            .expect("url")
+            .trim_end_matches('/')
+            .to_string();
+        // Keep draining the request log so the pipe never fills.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        Scenario { child, base }
+    }
+
+    pub fn get(&self, path: &str) -> String {
+        let url = format!("{}{}", self.base, path);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async {
+            reqwest::get(&url)
+                .await
+                .expect("scenario request")
+                .text()
+                .await
+                .expect("scenario body")
+        })
+    }
+
+    /// The feed URLs the scenario serves, as (outlet, url).
+    pub fn feeds(&self) -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_str(&self.get("/_feeds")).expect("feeds json");
+        v["feeds"]
+            .as_array()
+            .expect("feeds array")
+            .iter()
+            .map(|f| {
+                (
+                    f["outlet"].as_str().expect("outlet").to_string(),
+                    f["url"].as_str().expect("url").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// TOML `[[feeds]]` tables for every scenario feed.
+    pub fn feeds_toml(&self) -> String {
+        self.feeds()
+            .iter()
+            .map(|(name, url)| format!("[[feeds]]\nname = \"{name}\"\nurl = \"{url}\"\n"))
+            .collect()
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Request log shared with a test server.
+pub type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// Starts an axum router on a free loopback port in a background runtime thread.
+pub fn serve(router: axum::Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
+            axum::serve(listener, router).await.expect("serve");
+        });
+    });
+    rx.recv().expect("server address")
+}
+
+/// A small valid RSS 2.0 document with `n` items whose ids start at `first`.
+pub fn rss(title: &str, first: usize, n: usize) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>{title}</title><link>http://example.org/</link><description>d</description>\n"
+    );
+    for i in first..first + n {
+        s.push_str(&format!(
+            "<item><title>Item {i}</title><link>http://example.org/a/{i}</link><guid>urn:test:{i}</guid><pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate><description>Text {i}</description></item>\n"
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}

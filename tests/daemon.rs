@@ -1,0 +1,129 @@
+//! The daemon (`wirewatch run`) against the scenario server: it polls, keeps polling on its
+//! interval, and stops cleanly on SIGTERM and SIGINT with everything flushed.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn run_until_entries(env: &TestEnv, min_entries: usize, signal: &str) -> (String, Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["run", "-c", env.config_str()])
+        .env_remove("STATE_DIRECTORY")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start daemon");
+    let log_path = env.dir.path().join("daemon.log");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let copier = std::thread::spawn(move || {
+        let mut f = log_file;
+        let _ = std::io::copy(&mut stderr, &mut f);
+    });
+    // Wait until the daemon has logged enough polls (the store is locked while it runs).
+    let start = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let polled = log.matches(" polled").count();
+        if polled >= min_entries {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "daemon did not poll in time; log:\n{log}"
+        );
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "daemon exited early:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    let ok = Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = sent.elapsed();
+    copier.join().expect("copier");
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(status.success(), "daemon exit {status}; log:\n{log}");
+    (log, took)
+}
+
+#[test]
+fn daemon_polls_on_interval_and_stops_on_sigterm() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let env = TestEnv::new("interval = \"1s\"", &sc.feeds_toml());
+    // Every feed polled at least twice: the first poll and one more on the 1 s interval.
+    let feeds = sc.feeds().len();
+    let (log, _) = run_until_entries(&env, feeds * 2, "-TERM");
+    assert!(log.contains("SIGTERM received"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    let store = env.store();
+    let stats = store.stats().expect("stats");
+    assert!(stats.entries >= 14, "round 1 entries stored: {stats:?}");
+    assert_eq!(stats.seeds, 5);
+    // The second poll of each feed was conditional and answered 304.
+    let states = store.feed_states().expect("states");
+    assert_eq!(states.len(), feeds);
+    for (_, st) in states {
+        assert!(st.polls >= 2 && st.not_modified >= 1, "{st:?}");
+    }
+}
+
+#[test]
+fn daemon_stops_on_sigint_and_resumes_its_schedule() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let env = TestEnv::new("interval = \"1h\"", &sc.feeds_toml());
+    let feeds = sc.feeds().len();
+    let (log, _) = run_until_entries(&env, feeds, "-INT");
+    assert!(log.contains("SIGINT received"), "{log}");
+    let polls: u64 = env
+        .store()
+        .feed_states()
+        .expect("states")
+        .iter()
+        .map(|(_, s)| s.polls)
+        .sum();
+    assert_eq!(polls, feeds as u64);
+    // A restart within the hour does not poll again: the schedule was persisted.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["run", "-c", env.config_str()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("restart");
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    let polls_after: u64 = env
+        .store()
+        .feed_states()
+        .expect("states")
+        .iter()
+        .map(|(_, s)| s.polls)
+        .sum();
+    assert_eq!(
+        polls_after, polls,
+        "no feed polled before its next-poll time"
+    );
+}

@@ -1,0 +1,374 @@
+//! The fetch → parse → store path against a real loopback HTTP server, through the real
+//! binary: conditional GET, Retry-After, failures, slow and huge bodies, gzip, redirects.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use common::*;
+
+#[derive(Default)]
+struct State {
+    log: Vec<Seen>,
+    hits: HashMap<String, usize>,
+}
+
+type Shared = Arc<Mutex<State>>;
+
+fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn resp(status: u16, headers: &[(&str, &str)], body: impl Into<Body>) -> Response {
+    let mut b = Response::builder().status(StatusCode::from_u16(status).expect("status"));
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body.into()).expect("response")
+}
+
+const RSS_CT: &str = "application/rss+xml; charset=utf-8";
+
+async fn handler(state: axum::extract::State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().to_string();
+    let n = {
+        let mut st = state.lock().expect("lock");
+        st.log.push(Seen {
+            path: path.clone(),
+            if_none_match: header(&headers, "if-none-match"),
+            if_modified_since: header(&headers, "if-modified-since"),
+            accept_encoding: header(&headers, "accept-encoding"),
+            user_agent: header(&headers, "user-agent"),
+        });
+        let c = st.hits.entry(path.clone()).or_default();
+        *c += 1;
+        *c
+    };
+    match path.as_str() {
+        "/etag.xml" => {
+            if header(&headers, "if-none-match").as_deref() == Some("\"v1\"") {
+                return resp(304, &[("etag", "\"v1\"")], "");
+            }
+            resp(
+                200,
+                &[("content-type", RSS_CT), ("etag", "\"v1\"")],
+                rss("etag", 0, 3),
+            )
+        }
+        "/lastmod.xml" => {
+            let lm = "Mon, 23 Nov 2026 08:00:00 GMT";
+            if header(&headers, "if-modified-since").as_deref() == Some(lm) {
+                return resp(304, &[("last-modified", lm)], "");
+            }
+            resp(
+                200,
+                &[("content-type", RSS_CT), ("last-modified", lm)],
+                rss("lm", 10, 2),
+            )
+        }
+        "/429.xml" => {
+            if n == 1 {
+                return resp(429, &[("retry-after", "1")], "slow down");
+            }
+            resp(200, &[("content-type", RSS_CT)], rss("429", 20, 2))
+        }
+        "/503-long.xml" => resp(503, &[("retry-after", "3600")], "maintenance"),
+        "/500.xml" => resp(500, &[], "boom"),
+        "/slow.xml" => {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            resp(200, &[("content-type", RSS_CT)], rss("slow", 30, 1))
+        }
+        "/huge.xml" => {
+            let mut body = rss("huge", 40, 1);
+            body.push_str(&"<!-- padding -->".repeat(200_000));
+            resp(200, &[("content-type", RSS_CT)], body)
+        }
+        "/gzip.xml" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(rss("gzip", 50, 4).as_bytes()).expect("gzip");
+            let bytes = enc.finish().expect("gzip");
+            resp(
+                200,
+                &[("content-type", RSS_CT), ("content-encoding", "gzip")],
+                bytes,
+            )
+        }
+        "/bomb.xml" => {
+            // 64 MiB of zeros compressed to about 64 KiB: must hit the body cap, not memory.
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let zeros = vec![b' '; 1 << 20];
+            for _ in 0..64 {
+                enc.write_all(&zeros).expect("gzip");
+            }
+            let bytes = enc.finish().expect("gzip");
+            resp(
+                200,
+                &[("content-type", RSS_CT), ("content-encoding", "gzip")],
+                bytes,
+            )
+        }
+        "/moved.xml" => resp(301, &[("location", "/new-home.xml")], ""),
+        "/new-home.xml" => resp(200, &[("content-type", RSS_CT)], rss("moved", 60, 2)),
+        "/temp.xml" => resp(302, &[("location", "/temp-target.xml")], ""),
+        "/temp-target.xml" => resp(200, &[("content-type", RSS_CT)], rss("temp", 70, 1)),
+        "/loop.xml" => resp(302, &[("location", "/loop.xml")], ""),
+        "/garbage.xml" => resp(200, &[("content-type", RSS_CT)], "this is not a feed <<<"),
+        _ => resp(404, &[], "not found"),
+    }
+}
+
+fn start() -> (String, Shared) {
+    let state: Shared = Arc::new(Mutex::new(State::default()));
+    let app = axum::Router::new()
+        .fallback(handler)
+        .with_state(state.clone());
+    let addr = serve(app);
+    (format!("http://{addr}"), state)
+}
+
+fn feeds(base: &str, paths: &[&str]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("[[feeds]]\nname = \"{p}\"\nurl = \"{base}{p}\"\nfull_text = false\n"))
+        .collect()
+}
+
+fn report(env: &TestEnv) -> serde_json::Value {
+    let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+    serde_json::from_str(out.trim()).expect("once --json output")
+}
+
+fn feed<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    r["feeds"]
+        .as_array()
+        .expect("feeds")
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no report for {name} in {r}"))
+}
+
+fn requests(state: &Shared, path: &str) -> Vec<Seen> {
+    state
+        .lock()
+        .expect("lock")
+        .log
+        .iter()
+        .filter(|s| s.path == path)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn conditional_get_and_idempotent_store() {
+    let (base, state) = start();
+    let env = TestEnv::new(
+        "",
+        &feeds(&base, &["/etag.xml", "/lastmod.xml", "/gzip.xml"]),
+    );
+    let r1 = report(&env);
+    assert_eq!(feed(&r1, "/etag.xml")["entries_new"], 3);
+    assert_eq!(feed(&r1, "/lastmod.xml")["entries_new"], 2);
+    assert_eq!(
+        feed(&r1, "/gzip.xml")["entries_new"],
+        4,
+        "gzip body decoded"
+    );
+    let r2 = report(&env);
+    assert_eq!(feed(&r2, "/etag.xml")["not_modified"], true);
+    assert_eq!(feed(&r2, "/lastmod.xml")["not_modified"], true);
+    assert_eq!(
+        feed(&r2, "/gzip.xml")["entries_new"],
+        0,
+        "re-poll stores nothing twice"
+    );
+
+    let etag = requests(&state, "/etag.xml");
+    assert_eq!(etag.len(), 2);
+    assert_eq!(etag[0].if_none_match, None);
+    assert_eq!(etag[1].if_none_match.as_deref(), Some("\"v1\""));
+    let lm = requests(&state, "/lastmod.xml");
+    assert_eq!(
+        lm[1].if_modified_since.as_deref(),
+        Some("Mon, 23 Nov 2026 08:00:00 GMT")
+    );
+    let ae = etag[0].accept_encoding.clone().unwrap_or_default();
+    assert!(
+        ae.contains("gzip") && ae.contains("br") && ae.contains("deflate"),
+        "{ae}"
+    );
+    assert!(etag[0]
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.starts_with("wirewatch/")));
+
+    let store = env.store();
+    assert_eq!(store.entries().expect("entries").len(), 9);
+    assert_eq!(store.stats().expect("stats").pending, 0);
+    assert_eq!(store.seeds().expect("seeds").len(), 5, "seed set loaded");
+}
+
+#[test]
+fn failures_are_recorded_with_backoff_and_do_not_fail_the_run() {
+    let (base, state) = start();
+    let env = TestEnv::new(
+        "max_body = \"256KiB\"",
+        &feeds(
+            &base,
+            &[
+                "/429.xml",
+                "/500.xml",
+                "/503-long.xml",
+                "/slow.xml",
+                "/huge.xml",
+                "/bomb.xml",
+                "/garbage.xml",
+                "/loop.xml",
+                "/missing.xml",
+                "/etag.xml",
+            ],
+        ),
+    );
+    let r = report(&env);
+    // 429 with Retry-After: 1 is retried inside the poll and succeeds.
+    assert_eq!(feed(&r, "/429.xml")["entries_new"], 2, "{r}");
+    assert_eq!(requests(&state, "/429.xml").len(), 2);
+    for (name, needle) in [
+        ("/500.xml", "HTTP 500"),
+        ("/503-long.xml", "HTTP 503"),
+        ("/slow.xml", "timed out"),
+        ("/huge.xml", "larger than"),
+        ("/bomb.xml", "larger than"),
+        ("/garbage.xml", "unparseable"),
+        ("/loop.xml", "redirect"),
+        ("/missing.xml", "HTTP 404"),
+    ] {
+        let err = feed(&r, name)["error"].as_str().unwrap_or("").to_string();
+        assert!(
+            err.contains(needle),
+            "{name}: expected {needle:?} in {err:?}"
+        );
+    }
+    assert_eq!(
+        feed(&r, "/etag.xml")["entries_new"],
+        3,
+        "healthy feed unaffected"
+    );
+    // A long Retry-After is not waited for inside the poll: one request only...
+    assert_eq!(requests(&state, "/503-long.xml").len(), 1);
+    // ...but becomes the persisted next-poll time, so a restart does not hammer the host.
+    let store = env.store();
+    let states: HashMap<String, wirewatch::store::FeedState> = store
+        .feed_states()
+        .expect("states")
+        .into_iter()
+        .map(|(_, s)| (s.url.clone(), s))
+        .collect();
+    let s503 = &states[&format!("{base}/503-long.xml")];
+    let wait = s503.next_poll.expect("next poll") - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::minutes(55),
+        "Retry-After honoured: {wait}"
+    );
+    assert_eq!(s503.consecutive_failures, 1);
+    let s500 = &states[&format!("{base}/500.xml")];
+    assert!(s500
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("500")));
+    assert!(s500.next_poll.is_some());
+    // 500 is transient: retried inside the poll (1 s, 2 s) before giving up.
+    assert_eq!(requests(&state, "/500.xml").len(), 3);
+}
+
+#[test]
+fn permanent_redirect_is_remembered_temporary_is_not() {
+    let (base, state) = start();
+    let env = TestEnv::new("", &feeds(&base, &["/moved.xml", "/temp.xml"]));
+    let r = report(&env);
+    assert_eq!(feed(&r, "/moved.xml")["entries_new"], 2);
+    assert_eq!(feed(&r, "/temp.xml")["entries_new"], 1);
+    report(&env);
+    // Second cycle: the moved feed goes straight to its new home.
+    assert_eq!(requests(&state, "/moved.xml").len(), 1);
+    assert_eq!(requests(&state, "/new-home.xml").len(), 2);
+    assert_eq!(requests(&state, "/temp.xml").len(), 2);
+}
+
+#[test]
+fn private_addresses_are_refused_by_default() {
+    let (base, state) = start();
+    let env = TestEnv::new("", "");
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    let text = text.replace(
+        "allow_private_networks = true",
+        "allow_private_networks = false",
+    ) + &feeds(&base, &["/etag.xml"])
+        + "[[feeds]]\nurl = \"http://localhost:9/x.xml\"\n";
+    std::fs::write(&env.config, text).expect("write");
+    let r = report(&env);
+    let err = feed(&r, "/etag.xml")["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(err.contains("not a public address"), "{err}");
+    let err = feed(&r, "localhost")["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(err.contains("non-public"), "{err}");
+    assert!(
+        requests(&state, "/etag.xml").is_empty(),
+        "no request may reach the server"
+    );
+}
+
+#[test]
+fn check_reports_config_errors_with_key_and_line() {
+    let env = TestEnv::new(
+        "",
+        "[[feeds]]\nurl = \"https://example.org/f.xml\"\nintervall = \"5m\"\n",
+    );
+    let out = wirewatch(&["check", "-c", env.config_str()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("intervall") && err.contains("line"), "{err}");
+
+    let env = TestEnv::new("interval = \"soon\"", "");
+    let out = wirewatch(&["once", "-c", env.config_str()]);
+    assert!(!out.status.success(), "unusable config fails the run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid duration") && err.contains("line"),
+        "{err}"
+    );
+
+    let env = TestEnv::new(
+        "",
+        "[[feeds]]\nurl = \"https://example.org/f.xml\"\ninterval = \"5m\"\n",
+    );
+    let out = wirewatch_ok(&["check", "-c", env.config_str()]);
+    assert!(
+        out.contains("https://example.org/f.xml") && out.contains("every 5m"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unusable_store_fails_the_run() {
+    let env = TestEnv::new("", "");
+    // The state directory is a file: the store cannot be opened.
+    let state = env.dir.path().join("state");
+    std::fs::write(&state, "not a directory").expect("write");
+    let out = wirewatch(&["once", "-c", env.config_str()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("store"), "{err}");
+}
