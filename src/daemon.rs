@@ -6,13 +6,17 @@
 //! and processes the entries those polls stored. SIGTERM or SIGINT cancels one token that the
 //! loop watches (the fan-out pattern of tokio's mini-redis); in-flight polls get a grace
 //! period to finish and are then dropped, which is safe because the store's write order makes
-//! any cut point recoverable; the store is flushed last.
+//! any cut point recoverable; the store is flushed last. SIGHUP re-reads the config: feeds
+//! added, removed or changed take effect at once; a bad config is logged and the running one
+//! kept.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -26,8 +30,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The scheduler never sleeps longer than this.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub async fn run(config: Arc<Config>) -> anyhow::Result<()> {
+/// Runs the daemon until SIGTERM or SIGINT. SIGHUP re-reads the config at `config_path`.
+pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()> {
     let store = crate::pipeline::open_store(&config)?;
     let pipeline = Pipeline::new(config.clone(), store)?;
     let changed = pipeline.load_seeds()?;
@@ -36,8 +40,9 @@ pub async fn run(config: Arc<Config>) -> anyhow::Result<()> {
         changed, "seed set loaded"
     );
     let shutdown = CancellationToken::new();
-    spawn_signal_listener(shutdown.clone());
-    let result = schedule(&pipeline, &shutdown).await;
+    let reload = Arc::new(Notify::new());
+    spawn_signal_listener(shutdown.clone(), reload.clone());
+    let result = schedule(pipeline.clone(), &config_path, &shutdown, &reload).await;
     notify(&[sd_notify::NotifyState::Stopping]);
     if let Err(e) = pipeline.store().flush().await {
         error!(error = %e, "final flush failed");
@@ -46,25 +51,58 @@ pub async fn run(config: Arc<Config>) -> anyhow::Result<()> {
     result
 }
 
-fn spawn_signal_listener(token: CancellationToken) {
+fn spawn_signal_listener(token: CancellationToken, reload: Arc<Notify>) {
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (mut term, mut int) = match (
+        let (mut term, mut int, mut hup) = match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(t), Ok(i)) => (t, i),
-            (Err(e), _) | (_, Err(e)) => {
+            (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 error!(error = %e, "cannot install signal handlers; stop with SIGKILL");
                 return;
             }
         };
-        tokio::select! {
-            _ = term.recv() => info!("SIGTERM received; shutting down"),
-            _ = int.recv() => info!("SIGINT received; shutting down"),
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM received; shutting down"); break; }
+                _ = int.recv() => { info!("SIGINT received; shutting down"); break; }
+                _ = hup.recv() => { info!("SIGHUP received; reloading the config"); reload.notify_one(); }
+            }
         }
         token.cancel();
     });
+}
+
+/// Re-reads the config; on success returns a pipeline over the same store, else logs the
+/// error and keeps the running one.
+fn reload_config(path: &Path, current: &Pipeline) -> Option<Pipeline> {
+    let new = match Config::load(path) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            error!(error = %e, "new config rejected; keeping the running one");
+            return None;
+        }
+    };
+    if new.state_dir != current.config().state_dir {
+        warn!("state_dir cannot change on reload; restart to move the store");
+    }
+    match Pipeline::new(new.clone(), current.store().clone()) {
+        Ok(p) => {
+            if let Err(e) = p.load_seeds() {
+                error!(error = %e, "seeds of the new config unusable; keeping the running config");
+                return None;
+            }
+            info!(feeds = new.feeds.len(), "config reloaded");
+            Some(p)
+        }
+        Err(e) => {
+            error!(error = %e, "new config rejected; keeping the running one");
+            None
+        }
+    }
 }
 
 fn notify(states: &[sd_notify::NotifyState<'_>]) {
@@ -74,8 +112,13 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-async fn schedule(pipeline: &Pipeline, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    let config = pipeline.config().clone();
+async fn schedule(
+    mut pipeline: Pipeline,
+    config_path: &Path,
+    shutdown: &CancellationToken,
+    reload: &Notify,
+) -> anyhow::Result<()> {
+    let mut config = Arc::new(pipeline.config().clone());
     // Entries a previous run stored but did not finish.
     let recovered = pipeline.process_pending().await?;
     if recovered > 0 {
@@ -138,6 +181,16 @@ async fn schedule(pipeline: &Pipeline, shutdown: &CancellationToken) -> anyhow::
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = reload.notified() => {
+                if let Some(p) = reload_config(config_path, &pipeline) {
+                    pipeline = p;
+                    config = Arc::new(pipeline.config().clone());
+                    notify(&[sd_notify::NotifyState::Status(&format!(
+                        "config reloaded; polling {} feeds",
+                        config.feeds.len()
+                    ))]);
+                }
+            }
             _ = tokio::time::sleep(sleep) => {}
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 match joined {

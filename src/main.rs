@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Run => wirewatch::daemon::run(config).await,
+            Command::Run => wirewatch::daemon::run(path, config).await,
             Command::Once { json } => once(config, json).await,
             Command::Check => Ok(()),
         }

@@ -148,8 +148,79 @@ fn kill_9_at_any_moment_loses_nothing() {
     // killed poll saw was lost behind a saved ETag.
     let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
     let r: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    assert_eq!(r["feeds"].as_array().map(|f| f.iter().filter(|x| !x["error"].is_null()).count()), Some(0));
+    assert_eq!(
+        r["feeds"]
+            .as_array()
+            .map(|f| f.iter().filter(|x| !x["error"].is_null()).count()),
+        Some(0)
+    );
     let stats = env.store().stats().expect("stats");
-    assert_eq!(stats.entries, 14, "every round-1 entry stored exactly once: {stats:?}");
+    assert_eq!(
+        stats.entries, 14,
+        "every round-1 entry stored exactly once: {stats:?}"
+    );
     assert_eq!(stats.pending, 0);
+}
+
+#[test]
+fn sighup_reloads_feeds_and_keeps_running_config_when_new_one_is_bad() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let feeds = sc.feeds();
+    let one = format!(
+        "[[feeds]]\nname = \"{}\"\nurl = \"{}\"\n",
+        feeds[0].0, feeds[0].1
+    );
+    let env = TestEnv::new("interval = \"1h\"", &one);
+    let original = std::fs::read_to_string(&env.config).expect("config");
+    let log_path = env.dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["run", "-c", env.config_str()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log"))
+        .spawn()
+        .expect("start daemon");
+    let pid = child.id().to_string();
+    let wait_for = |needle: &str, count: usize| {
+        let start = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if log.matches(needle).count() >= count {
+                return log;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "waiting for {needle:?}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(" polled", 1);
+    // A broken config is rejected and the daemon goes on.
+    std::fs::write(&env.config, format!("{original}\nbogus_key = 1\n")).expect("write");
+    Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    let log = wait_for("new config rejected", 1);
+    assert!(log.contains("bogus_key"), "{log}");
+    // A good config with a second feed takes effect without a restart.
+    let two = format!(
+        "{original}[[feeds]]\nname = \"{}\"\nurl = \"{}\"\n",
+        feeds[1].0, feeds[1].1
+    );
+    std::fs::write(&env.config, two).expect("write");
+    Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    wait_for("config reloaded", 1);
+    wait_for(" polled", 2);
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    assert_eq!(env.store().feed_states().expect("states").len(), 2);
 }
