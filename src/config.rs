@@ -138,6 +138,202 @@ pub struct Config {
     /// Per-site extraction rules.
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
+    /// Webhook endpoints alerts are sent to.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// The daily digest email.
+    #[serde(default)]
+    pub digest: Option<DigestConfig>,
+    /// The mail server the digest goes through.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// Payload format of a webhook.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// Generic signed JSON.
+    #[default]
+    Json,
+    /// Slack incoming webhook (blocks).
+    Slack,
+    /// Discord webhook (embeds).
+    Discord,
+    /// ntfy topic URL.
+    Ntfy,
+}
+
+/// One webhook endpoint.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST.
+    pub url: Url,
+    /// Payload format.
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// A name for logs; defaults to the host.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Environment variable holding the HMAC secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// File holding the HMAC secret.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Only alert on the first item of each story.
+    #[serde(default)]
+    pub new_stories_only: bool,
+    /// Only alerts scoring at least this.
+    #[serde(default)]
+    pub min_score: f32,
+    /// Give up on a delivery (dead letter) after this long.
+    #[serde(default = "default_max_age")]
+    pub max_age: Dur,
+    /// Timeout of one delivery attempt.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout: Dur,
+}
+
+fn default_max_age() -> Dur {
+    Dur(Duration::from_secs(24 * 3600))
+}
+
+fn default_webhook_timeout() -> Dur {
+    Dur(Duration::from_secs(15))
+}
+
+impl WebhookConfig {
+    /// Stable id of the endpoint in the outbox: changes when the URL or format changes.
+    pub fn endpoint_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let d = Sha256::digest(format!("{:?}|{}", self.format, self.url).as_bytes());
+        hex::encode(&d[..8])
+    }
+
+    /// The name shown in logs.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{:?} {}", self.format, self.url.host_str().unwrap_or("?")).to_lowercase())
+    }
+
+    /// Reads the secret from the environment or file, if one is configured.
+    pub fn secret(&self) -> Result<Option<Vec<u8>>, String> {
+        read_secret(self.secret_env.as_deref(), self.secret_file.as_deref(), "webhook secret")
+    }
+}
+
+/// Reads a secret from an environment variable or a file (trailing newline trimmed).
+pub fn read_secret(env: Option<&str>, file: Option<&Path>, what: &str) -> Result<Option<Vec<u8>>, String> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(Some(v.into_bytes())),
+            _ => Err(format!("{what}: environment variable {var} is not set")),
+        };
+    }
+    if let Some(path) = file {
+        return std::fs::read(path)
+            .map(|mut v| {
+                while v.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    v.pop();
+                }
+                Some(v)
+            })
+            .map_err(|e| format!("{what}: cannot read {}: {e}", path.display()));
+    }
+    Ok(None)
+}
+
+/// The daily digest.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestConfig {
+    /// Local time of day to send ("08:00").
+    #[serde(default = "default_digest_at")]
+    pub at: String,
+    /// IANA time zone ("Europe/Berlin").
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Sender.
+    pub from: String,
+    /// Send even when there is nothing new.
+    #[serde(default)]
+    pub send_empty: bool,
+}
+
+fn default_digest_at() -> String {
+    "08:00".into()
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+
+impl DigestConfig {
+    /// The send time, parsed.
+    pub fn time(&self) -> Result<chrono::NaiveTime, String> {
+        chrono::NaiveTime::parse_from_str(self.at.trim(), "%H:%M")
+            .map_err(|e| format!("digest.at: {:?} is not a HH:MM time: {e}", self.at))
+    }
+
+    /// The time zone, parsed.
+    pub fn tz(&self) -> Result<chrono_tz::Tz, String> {
+        self.timezone
+            .trim()
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| format!("digest.timezone: {:?} is not an IANA time zone (e.g. \"Europe/Berlin\")", self.timezone))
+    }
+}
+
+/// How to talk to the mail server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption (a local relay only).
+    None,
+}
+
+/// The SMTP server.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Transport security.
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// User name, if the server wants a login.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File holding the password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Timeout of one SMTP session.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout: Dur,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_timeout() -> Dur {
+    Dur(Duration::from_secs(30))
 }
 
 fn default_state_dir() -> PathBuf {
@@ -153,6 +349,13 @@ pub struct TopicConfig {
     /// Directory of seed articles (plain text, first line the headline).
     #[serde(default = "default_seeds")]
     pub seeds: PathBuf,
+    /// Optional boolean query every alerted item must also match, e.g.
+    /// `(microsoft OR azure) AND openai AND (amazon OR aws OR frontier)`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Relevance threshold; items scoring below are off-topic. Default: the relevance stage's.
+    #[serde(default)]
+    pub min_score: Option<f32>,
 }
 
 fn default_seeds() -> PathBuf {
@@ -314,6 +517,45 @@ impl Config {
         if self.topic.name.trim().is_empty() {
             return Err("topic.name must not be empty".into());
         }
+        if let Some(m) = self.topic.min_score {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(format!("topic.min_score must be between 0 and 1, not {m}"));
+            }
+        }
+        for (i, w) in self.webhooks.iter().enumerate() {
+            if !matches!(w.url.scheme(), "http" | "https") {
+                return Err(format!("webhooks[{i}].url: {} is not an http or https URL", w.url));
+            }
+            if w.secret_env.is_some() && w.secret_file.is_some() {
+                return Err(format!("webhooks[{i}]: set secret_env or secret_file, not both"));
+            }
+        }
+        if let Some(d) = &self.digest {
+            d.time()?;
+            d.tz()?;
+            if d.to.is_empty() {
+                return Err("digest.to must list at least one address".into());
+            }
+            for (i, a) in d.to.iter().enumerate() {
+                if a.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(format!("digest.to[{i}]: {a:?} is not an email address"));
+                }
+            }
+            if d.from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(format!("digest.from: {:?} is not an email address", d.from));
+            }
+            if self.smtp.is_none() {
+                return Err("[digest] needs an [smtp] section to send through".into());
+            }
+        }
+        if let Some(s) = &self.smtp {
+            if s.host.trim().is_empty() {
+                return Err("smtp.host must not be empty".into());
+            }
+            if s.password_env.is_some() && s.password_file.is_some() {
+                return Err("smtp: set password_env or password_file, not both".into());
+            }
+        }
         let mut seen = HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             let key = format!("feeds[{i}].url");
@@ -403,6 +645,45 @@ impl Config {
                 }
             );
         }
+        if let Some(q) = &self.topic.query {
+            let _ = writeln!(s, "query:      {q}");
+        }
+        for w in &self.webhooks {
+            let _ = writeln!(
+                s,
+                "webhook:    {} <{}>{}{}{}",
+                w.display_name(),
+                redact_url(&w.url),
+                if w.new_stories_only { ", new stories only" } else { "" },
+                if w.min_score > 0.0 { format!(", min score {}", w.min_score) } else { String::new() },
+                match (&w.secret_env, &w.secret_file) {
+                    (Some(v), _) => format!(", signed (secret from ${v})"),
+                    (_, Some(f)) => format!(", signed (secret from {})", f.display()),
+                    _ => String::new(),
+                }
+            );
+        }
+        if let Some(d) = &self.digest {
+            let _ = writeln!(
+                s,
+                "digest:     daily at {} {} to {} from {}{}",
+                d.at,
+                d.timezone,
+                d.to.join(", "),
+                d.from,
+                if d.send_empty { " (also when empty)" } else { "" }
+            );
+        }
+        if let Some(m) = &self.smtp {
+            let _ = writeln!(
+                s,
+                "smtp:       {}:{} {:?}{}",
+                m.host,
+                m.port,
+                m.security,
+                m.username.as_deref().map(|u| format!(", login {u}")).unwrap_or_default()
+            );
+        }
         if !self.sites.is_empty() {
             let _ = writeln!(s, "sites:      {}", self.sites.len());
             for site in &self.sites {
@@ -417,6 +698,20 @@ impl Config {
         }
         s
     }
+}
+
+/// A URL safe to print: the path of a webhook URL is often the secret (Slack, Discord), so
+/// only scheme, host and the first path segment are shown.
+pub fn redact_url(u: &Url) -> String {
+    let first = u.path_segments().and_then(|mut s| s.next()).unwrap_or("");
+    let rest = u.path().len() > first.len() + 1 || u.query().is_some();
+    format!(
+        "{}://{}/{}{}",
+        u.scheme(),
+        u.host_str().unwrap_or(""),
+        first,
+        if rest { "/…" } else { "" }
+    )
 }
 
 #[cfg(test)]

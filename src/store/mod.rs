@@ -9,7 +9,20 @@
 //! - `entries`: feed id ‖ 0x00 ‖ entry id → [`EntryRecord`];
 //! - `pending`: the keys of entries not yet processed (an index, written in the same
 //!   transaction as the entry);
-//! - `seeds`: seed file name → [`SeedRecord`].
+//! - `seeds`: seed file name → [`SeedRecord`];
+//! - `items`: canonical URL → [`ItemRecord`] (text, decision and reasons);
+//! - `dup_exact` (16-byte text fingerprint → doc id), `dup_band` (8-byte band key ‖ 8-byte
+//!   doc id → empty, read by prefix scan so an insert never rewrites a list), `dup_doc` (doc id
+//!   → the dedup stage's opaque sketch): the near-duplicate index;
+//! - `stories`: story id → [`StoryRecord`];
+//! - `alerts`: alert id → [`AlertRecord`];
+//! - `outbox`: endpoint ‖ 0x00 ‖ created (µs, big-endian) ‖ alert id → [`DeliveryRecord`],
+//!   pending deliveries in alert order per endpoint; `delivered` and `dead` hold the finished
+//!   ones by alert id ‖ 0x00 ‖ endpoint;
+//! - `digests`: local date → [`DigestRecord`].
+//!
+//! An item's record, its index entries, its story, its alert and its outbox rows are written in
+//! one transaction ([`Store::commit_item`]), so an alert exists exactly when its item says so.
 //!
 //! ## Durability, and where we flush
 //! sled keeps recent writes in memory and writes them to its log in the background (every
@@ -22,6 +35,7 @@
 //! end of a cycle and at shutdown. Entries are written `Pending` before any work is done on
 //! them, so a crash mid-processing leaves them to be processed on the next start.
 
+mod items;
 mod records;
 
 use std::path::Path;
@@ -32,6 +46,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 
+pub use items::{
+    AlertRecord, Decision, DeliveryRecord, DeliveryState, DigestRecord, ItemRecord, StoryRecord,
+    TermWeight, TextSource,
+};
 pub use records::{EntryRecord, EntryStatus, FeedState, SeedRecord};
 
 use crate::parse::Entry;
@@ -146,6 +164,16 @@ pub struct StoreStats {
     pub pending: usize,
     /// Seed articles stored.
     pub seeds: usize,
+    /// Items (distinct canonical URLs) decided.
+    pub items: usize,
+    /// Stories.
+    pub stories: usize,
+    /// Alerts decided.
+    pub alerts: usize,
+    /// Deliveries waiting in the outbox.
+    pub outbox: usize,
+    /// Dead letters.
+    pub dead: usize,
 }
 
 /// The sled database and its typed trees.
@@ -156,6 +184,16 @@ pub struct Store {
     entries: sled::Tree,
     pending: sled::Tree,
     seeds: sled::Tree,
+    items: sled::Tree,
+    dup_exact: sled::Tree,
+    dup_band: sled::Tree,
+    dup_doc: sled::Tree,
+    stories: sled::Tree,
+    alerts: sled::Tree,
+    outbox: sled::Tree,
+    delivered: sled::Tree,
+    dead: sled::Tree,
+    digests: sled::Tree,
 }
 
 impl Store {
@@ -200,6 +238,16 @@ impl Store {
             entries: db.open_tree("entries").ctx("opening tree entries")?,
             pending: db.open_tree("pending").ctx("opening tree pending")?,
             seeds: db.open_tree("seeds").ctx("opening tree seeds")?,
+            items: db.open_tree("items").ctx("opening tree items")?,
+            dup_exact: db.open_tree("dup_exact").ctx("opening tree dup_exact")?,
+            dup_band: db.open_tree("dup_band").ctx("opening tree dup_band")?,
+            dup_doc: db.open_tree("dup_doc").ctx("opening tree dup_doc")?,
+            stories: db.open_tree("stories").ctx("opening tree stories")?,
+            alerts: db.open_tree("alerts").ctx("opening tree alerts")?,
+            outbox: db.open_tree("outbox").ctx("opening tree outbox")?,
+            delivered: db.open_tree("delivered").ctx("opening tree delivered")?,
+            dead: db.open_tree("dead").ctx("opening tree dead")?,
+            digests: db.open_tree("digests").ctx("opening tree digests")?,
             db,
         })
     }
@@ -421,6 +469,11 @@ impl Store {
             pending: self.pending.len(),
             entries: self.entries.len(),
             seeds: self.seeds.len(),
+            items: self.items.len(),
+            stories: self.stories.len(),
+            alerts: self.alerts.len(),
+            outbox: self.outbox.len(),
+            dead: self.dead.len(),
         })
     }
 }
@@ -506,5 +559,370 @@ mod tests {
         assert!(decode::<FeedState>("feed", b"\x07{}").is_err());
         assert!(decode::<FeedState>("feed", b"\x01{not json").is_err());
         assert!(decode::<FeedState>("feed", b"\x01{}").is_ok());
+    }
+}
+
+/// What the dedup stage indexes for one text: the store keeps the bytes without reading them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DupEntry {
+    /// The text's doc id.
+    pub id: u64,
+    /// Exact fingerprint of the normalised text.
+    pub exact: [u8; 16],
+    /// LSH band keys.
+    pub bands: Vec<u64>,
+    /// The verification record, opaque to the store.
+    pub stored: Vec<u8>,
+}
+
+/// Everything one item's decision writes, committed in one transaction.
+#[derive(Clone, Debug)]
+pub struct ItemCommit<'a> {
+    /// The entry that was processed (its status is set to done).
+    pub entry: Option<&'a EntryRecord>,
+    /// The item record.
+    pub item: &'a ItemRecord,
+    /// Index the item's text for later duplicate checks.
+    pub dup: Option<&'a DupEntry>,
+    /// The story it joined or started.
+    pub story: Option<&'a StoryRecord>,
+    /// The alert, if it alerts.
+    pub alert: Option<&'a AlertRecord>,
+    /// Endpoints the alert is queued for.
+    pub endpoints: &'a [String],
+    /// Another item to update in the same transaction (the original a repeat copies).
+    pub original: Option<&'a ItemRecord>,
+}
+
+fn outbox_key(endpoint: &str, created: DateTime<Utc>, alert: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(endpoint.len() + 1 + 8 + alert.len());
+    k.extend_from_slice(endpoint.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&created.timestamp_micros().to_be_bytes());
+    k.extend_from_slice(alert.as_bytes());
+    k
+}
+
+fn finished_key(alert: &str, endpoint: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(alert.len() + 1 + endpoint.len());
+    k.extend_from_slice(alert.as_bytes());
+    k.push(0);
+    k.extend_from_slice(endpoint.as_bytes());
+    k
+}
+
+fn tx_err(context: &str, e: sled::transaction::TransactionError<()>) -> StoreError {
+    StoreError::Sled {
+        context: context.to_string(),
+        source: match e {
+            sled::transaction::TransactionError::Storage(s) => s,
+            sled::transaction::TransactionError::Abort(()) => {
+                sled::Error::Unsupported("transaction aborted".into())
+            }
+        },
+    }
+}
+
+type TxResult = std::result::Result<(), sled::transaction::ConflictableTransactionError<()>>;
+
+impl Store {
+    /// Writes an item's decision and everything that goes with it in one transaction: the item,
+    /// its index entries, its story, its alert with one outbox row per endpoint, and the entry's
+    /// done status. A crash leaves either all of it or none.
+    pub fn commit_item(&self, c: &ItemCommit<'_>) -> Result<()> {
+        let item_v = encode(c.item);
+        let entry_kv = c
+            .entry
+            .map(|e| (Self::entry_key(&e.feed_id, &e.id), encode(e)));
+        let story_kv = c.story.map(|s| (s.id.clone(), encode(s)));
+        let original_kv = c.original.map(|o| (o.url.clone(), encode(o)));
+        let mut outbox_rows = Vec::new();
+        if let Some(a) = c.alert {
+            for ep in c.endpoints {
+                let rec = DeliveryRecord {
+                    alert: a.id.clone(),
+                    endpoint: ep.clone(),
+                    created: a.created,
+                    attempts: 0,
+                    next_try: a.created,
+                    last_error: None,
+                    state: DeliveryState::Pending,
+                    finished: None,
+                };
+                outbox_rows.push((outbox_key(ep, a.created, &a.id), encode(&rec)));
+            }
+        }
+        let alert_kv = c.alert.map(|a| (a.id.clone(), encode(a)));
+        (
+            &self.items,
+            &self.entries,
+            &self.pending,
+            &self.dup_exact,
+            &self.dup_band,
+            &self.dup_doc,
+            &self.stories,
+            &self.alerts,
+            &self.outbox,
+        )
+            .transaction(
+                |(items, entries, pending, exact, band, doc, stories, alerts, outbox)| -> TxResult {
+                    items.insert(c.item.url.as_bytes(), item_v.as_slice())?;
+                    if let Some((k, v)) = &original_kv {
+                        items.insert(k.as_bytes(), v.as_slice())?;
+                    }
+                    if let Some((k, v)) = &entry_kv {
+                        entries.insert(k.as_slice(), v.as_slice())?;
+                        pending.remove(k.as_slice())?;
+                    }
+                    if let Some(d) = c.dup {
+                        let id = d.id.to_be_bytes();
+                        exact.insert(&d.exact[..], &id[..])?;
+                        for b in &d.bands {
+                            let mut k = [0u8; 16];
+                            k[..8].copy_from_slice(&b.to_be_bytes());
+                            k[8..].copy_from_slice(&id);
+                            band.insert(&k[..], &[][..])?;
+                        }
+                        doc.insert(&id[..], d.stored.as_slice())?;
+                    }
+                    if let Some((k, v)) = &story_kv {
+                        stories.insert(k.as_bytes(), v.as_slice())?;
+                    }
+                    if let Some((k, v)) = &alert_kv {
+                        alerts.insert(k.as_bytes(), v.as_slice())?;
+                    }
+                    for (k, v) in &outbox_rows {
+                        outbox.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|e| tx_err("committing item", e))
+    }
+
+    /// Indexes a seed's text (outside any item transaction; idempotent).
+    pub fn index_seed_text(&self, d: &DupEntry) -> Result<()> {
+        let id = d.id.to_be_bytes();
+        (&self.dup_exact, &self.dup_band, &self.dup_doc)
+            .transaction(|(exact, band, doc)| -> TxResult {
+                exact.insert(&d.exact[..], &id[..])?;
+                for b in &d.bands {
+                    let mut k = [0u8; 16];
+                    k[..8].copy_from_slice(&b.to_be_bytes());
+                    k[8..].copy_from_slice(&id);
+                    band.insert(&k[..], &[][..])?;
+                }
+                doc.insert(&id[..], d.stored.as_slice())?;
+                Ok(())
+            })
+            .map_err(|e| tx_err("indexing seed", e))
+    }
+
+    /// The doc id stored under an exact fingerprint.
+    pub fn dup_find_exact(&self, fp: &[u8; 16]) -> Result<Option<u64>> {
+        Ok(self
+            .dup_exact
+            .get(fp)
+            .ctx("reading dup_exact")?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes))
+    }
+
+    /// Appends up to `limit` doc ids stored under a band key.
+    pub fn dup_band_members(&self, key: u64, limit: usize, out: &mut Vec<u64>) -> Result<()> {
+        for kv in self.dup_band.scan_prefix(key.to_be_bytes()).take(limit) {
+            let (k, _) = kv.ctx("reading dup_band")?;
+            if let Ok(id) = <[u8; 8]>::try_from(&k[8..]) {
+                out.push(u64::from_be_bytes(id));
+            }
+        }
+        Ok(())
+    }
+
+    /// The dedup stage's stored record of a doc id.
+    pub fn dup_stored(&self, id: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .dup_doc
+            .get(id.to_be_bytes())
+            .ctx("reading dup_doc")?
+            .map(|v| v.to_vec()))
+    }
+
+    /// One item by canonical URL.
+    pub fn item(&self, url: &str) -> Result<Option<ItemRecord>> {
+        self.items
+            .get(url.as_bytes())
+            .ctx("reading item")?
+            .map(|v| decode("item", &v))
+            .transpose()
+    }
+
+    /// Saves an item record alone (updates that add no decision).
+    pub fn put_item(&self, item: &ItemRecord) -> Result<()> {
+        self.items
+            .insert(item.url.as_bytes(), encode(item))
+            .ctx("writing item")?;
+        Ok(())
+    }
+
+    /// All items.
+    pub fn items(&self) -> Result<Vec<ItemRecord>> {
+        self.items
+            .iter()
+            .map(|kv| decode("item", &kv.ctx("reading items")?.1))
+            .collect()
+    }
+
+    /// The item whose doc id is `id` (linear scan; used for explanations only).
+    pub fn item_by_doc(&self, id: u64) -> Result<Option<ItemRecord>> {
+        Ok(self.items()?.into_iter().find(|i| i.doc_id == id))
+    }
+
+    /// All stories.
+    pub fn stories(&self) -> Result<Vec<StoryRecord>> {
+        self.stories
+            .iter()
+            .map(|kv| decode("story", &kv.ctx("reading stories")?.1))
+            .collect()
+    }
+
+    /// One story.
+    pub fn story(&self, id: &str) -> Result<Option<StoryRecord>> {
+        self.stories
+            .get(id.as_bytes())
+            .ctx("reading story")?
+            .map(|v| decode("story", &v))
+            .transpose()
+    }
+
+    /// All alerts, oldest first.
+    pub fn alerts(&self) -> Result<Vec<AlertRecord>> {
+        let mut v: Vec<AlertRecord> = self
+            .alerts
+            .iter()
+            .map(|kv| decode("alert", &kv.ctx("reading alerts")?.1))
+            .collect::<Result<_>>()?;
+        v.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        Ok(v)
+    }
+
+    /// One alert.
+    pub fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
+        self.alerts
+            .get(id.as_bytes())
+            .ctx("reading alert")?
+            .map(|v| decode("alert", &v))
+            .transpose()
+    }
+
+    /// Pending deliveries of one endpoint, in alert order.
+    pub fn outbox_for(&self, endpoint: &str, limit: usize) -> Result<Vec<DeliveryRecord>> {
+        let mut prefix = endpoint.as_bytes().to_vec();
+        prefix.push(0);
+        self.outbox
+            .scan_prefix(prefix)
+            .take(limit)
+            .map(|kv| decode("delivery", &kv.ctx("reading outbox")?.1))
+            .collect()
+    }
+
+    /// All pending deliveries.
+    pub fn outbox(&self) -> Result<Vec<DeliveryRecord>> {
+        self.outbox
+            .iter()
+            .map(|kv| decode("delivery", &kv.ctx("reading outbox")?.1))
+            .collect()
+    }
+
+    /// Updates a pending delivery (attempts, next try, last error).
+    pub fn update_delivery(&self, d: &DeliveryRecord) -> Result<()> {
+        let key = outbox_key(&d.endpoint, d.created, &d.alert);
+        self.outbox.insert(key, encode(d)).ctx("writing delivery")?;
+        Ok(())
+    }
+
+    /// Moves a delivery out of the outbox into `delivered` or `dead`, atomically.
+    pub fn finish_delivery(&self, d: &DeliveryRecord) -> Result<()> {
+        let key = outbox_key(&d.endpoint, d.created, &d.alert);
+        let fkey = finished_key(&d.alert, &d.endpoint);
+        let value = encode(d);
+        let dead = d.state == DeliveryState::Dead;
+        (&self.outbox, &self.delivered, &self.dead)
+            .transaction(|(outbox, delivered, dead_tree)| -> TxResult {
+                outbox.remove(key.as_slice())?;
+                if dead {
+                    dead_tree.insert(fkey.as_slice(), value.as_slice())?;
+                } else {
+                    delivered.insert(fkey.as_slice(), value.as_slice())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| tx_err("finishing delivery", e))
+    }
+
+    /// Whether an alert was delivered to an endpoint.
+    pub fn was_delivered(&self, alert: &str, endpoint: &str) -> Result<bool> {
+        Ok(self
+            .delivered
+            .contains_key(finished_key(alert, endpoint))
+            .ctx("reading delivered")?)
+    }
+
+    /// Dead letters.
+    pub fn dead_letters(&self) -> Result<Vec<DeliveryRecord>> {
+        self.dead
+            .iter()
+            .map(|kv| decode("delivery", &kv.ctx("reading dead letters")?.1))
+            .collect()
+    }
+
+    /// Puts every dead letter back in the outbox, due now. Returns how many.
+    pub fn requeue_dead(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut n = 0;
+        for mut d in self.dead_letters()? {
+            let fkey = finished_key(&d.alert, &d.endpoint);
+            d.state = DeliveryState::Pending;
+            d.attempts = 0;
+            d.next_try = now;
+            d.finished = None;
+            let key = outbox_key(&d.endpoint, d.created, &d.alert);
+            let value = encode(&d);
+            (&self.outbox, &self.dead)
+                .transaction(|(outbox, dead)| -> TxResult {
+                    dead.remove(fkey.as_slice())?;
+                    outbox.insert(key.as_slice(), value.as_slice())?;
+                    Ok(())
+                })
+                .map_err(|e| tx_err("requeueing dead letter", e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The record of a sent digest.
+    pub fn digest(&self, day: &str) -> Result<Option<DigestRecord>> {
+        self.digests
+            .get(day.as_bytes())
+            .ctx("reading digest")?
+            .map(|v| decode("digest", &v))
+            .transpose()
+    }
+
+    /// The most recent digest sent.
+    pub fn last_digest(&self) -> Result<Option<DigestRecord>> {
+        self.digests
+            .last()
+            .ctx("reading digests")?
+            .map(|(_, v)| decode("digest", &v))
+            .transpose()
+    }
+
+    /// Records a sent digest (flushes: a digest must never be sent twice).
+    pub fn put_digest(&self, d: &DigestRecord) -> Result<()> {
+        self.digests
+            .insert(d.day.as_bytes(), encode(d))
+            .ctx("writing digest")?;
+        self.db.flush().ctx("flushing digest record")?;
+        Ok(())
     }
 }

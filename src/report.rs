@@ -1,0 +1,217 @@
+//! Read-only views of the store for people: `wirewatch alerts` and `wirewatch explain`.
+//!
+//! Kept apart from the pipeline so that the CLI and the HTTP API render the same facts the
+//! same way.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::store::{AlertRecord, Decision, ItemRecord, Store, StoreError};
+
+/// One line of `wirewatch alerts --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertLine<'a> {
+    /// Alert id.
+    pub id: &'a str,
+    /// When it was decided.
+    pub created: DateTime<Utc>,
+    /// The article's canonical URL.
+    pub url: &'a str,
+    /// Headline.
+    pub title: &'a str,
+    /// Outlet.
+    pub source: &'a str,
+    /// Publication time.
+    pub published: Option<DateTime<Utc>>,
+    /// Story id.
+    pub story: &'a str,
+    /// Story title.
+    pub story_title: &'a str,
+    /// First item of its story.
+    pub new_story: bool,
+    /// Relevance score.
+    pub score: f32,
+}
+
+impl<'a> From<&'a AlertRecord> for AlertLine<'a> {
+    fn from(a: &'a AlertRecord) -> Self {
+        AlertLine {
+            id: &a.id,
+            created: a.created,
+            url: &a.url,
+            title: &a.title,
+            source: &a.source,
+            published: a.published,
+            story: &a.story,
+            story_title: &a.story_title,
+            new_story: a.new_story,
+            score: a.score,
+        }
+    }
+}
+
+/// Alerts created at or after `since` (all when None), oldest first.
+pub fn alerts_since(
+    store: &Store,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<AlertRecord>, StoreError> {
+    Ok(store
+        .alerts()?
+        .into_iter()
+        .filter(|a| since.is_none_or(|s| a.created >= s))
+        .collect())
+}
+
+/// A human table of alerts.
+pub fn alerts_table(alerts: &[AlertRecord]) -> String {
+    let mut s = String::new();
+    if alerts.is_empty() {
+        s.push_str("no alerts\n");
+        return s;
+    }
+    for a in alerts {
+        let _ = writeln!(
+            s,
+            "{}  {:<5} {:.2}  {}  [{}]\n      {}\n      story {}: {}",
+            a.created.format("%Y-%m-%d %H:%M"),
+            if a.new_story { "NEW" } else { "more" },
+            a.score,
+            a.title,
+            a.source,
+            a.url,
+            a.story,
+            a.story_title
+        );
+    }
+    s
+}
+
+/// Finds an item by canonical URL or by any URL it was seen under.
+pub fn find_item(store: &Store, url: &str, canonical: &str) -> Result<Option<ItemRecord>, StoreError> {
+    if let Some(i) = store.item(canonical)? {
+        return Ok(Some(i));
+    }
+    if let Some(i) = store.item(url)? {
+        return Ok(Some(i));
+    }
+    Ok(store
+        .items()?
+        .into_iter()
+        .find(|i| i.links.iter().any(|l| l == url || l == canonical)))
+}
+
+/// `wirewatch explain`: why an item was decided as it was.
+pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", item.title);
+    let _ = writeln!(s, "  url:        {}", item.url);
+    for l in item.links.iter().filter(|l| **l != item.url) {
+        let _ = writeln!(s, "  also seen:  {l}");
+    }
+    let _ = writeln!(s, "  source:     {}", item.source);
+    if let Some(p) = item.published {
+        let _ = writeln!(s, "  published:  {}", p.to_rfc3339());
+    }
+    let _ = writeln!(s, "  first seen: {}", item.first_seen.to_rfc3339());
+    let _ = writeln!(
+        s,
+        "  text:       {} words from {:?}{}",
+        item.text.split_whitespace().count(),
+        item.text_source,
+        item.text_note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    );
+    if item.revisions > 0 {
+        let _ = writeln!(s, "  revisions:  {} in-place updates seen", item.revisions);
+    }
+    let _ = write!(s, "  decision:   ");
+    match &item.decision {
+        Decision::SeedDuplicate {
+            seed,
+            similarity,
+            contained,
+            exact,
+        } => {
+            let _ = writeln!(
+                s,
+                "duplicate of seed article {seed} ({}; similarity {similarity:.2}, {:.0}% of its text is in the seed) — no alert",
+                if *exact { "identical text" } else { "near-identical" },
+                contained * 100.0
+            );
+            if let Some(seed) = store.seed(seed)? {
+                let _ = writeln!(s, "              seed headline: {}", seed.title);
+            }
+        }
+        Decision::Repeat {
+            of,
+            reason,
+            similarity,
+        } => {
+            let _ = writeln!(
+                s,
+                "repeat of {of} ({reason}; similarity {similarity:.2}) — no alert"
+            );
+            if let Some(orig) = store.item(of)? {
+                let _ = writeln!(s, "              original: {} [{}]", orig.title, orig.source);
+            }
+        }
+        Decision::OffTopic {
+            score,
+            threshold,
+            terms,
+            query,
+        } => {
+            let _ = writeln!(
+                s,
+                "off-topic (score {score:.3} below min_score {threshold:.3}{}) — no alert",
+                match query {
+                    Some(true) => "; query matched",
+                    Some(false) => "; query did not match",
+                    None => "",
+                }
+            );
+            let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+        }
+        Decision::Alert {
+            alert,
+            story,
+            story_title,
+            new_story,
+            score,
+            terms,
+        } => {
+            let _ = writeln!(
+                s,
+                "ALERT {alert} (score {score:.3}), {} story {story}: {story_title}",
+                if *new_story { "starts" } else { "joins" }
+            );
+            let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+        }
+        Decision::Unreadable { reason } => {
+            let _ = writeln!(s, "unreadable: {reason} — no alert");
+        }
+    }
+    if !item.duplicates.is_empty() {
+        let _ = writeln!(s, "  copies seen later:");
+        for d in &item.duplicates {
+            let _ = writeln!(s, "    {d}");
+        }
+    }
+    Ok(s)
+}
+
+fn fmt_terms(terms: &[(String, f32)]) -> String {
+    if terms.is_empty() {
+        return "(none)".into();
+    }
+    terms
+        .iter()
+        .take(10)
+        .map(|(t, w)| format!("{t} ({w:.2})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

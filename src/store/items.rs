@@ -1,0 +1,233 @@
+//! Item, decision, story, alert and delivery records (the judged half of the store).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where an item's text came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSource {
+    /// The fetched article page.
+    Page,
+    /// The full content embedded in the feed.
+    FeedContent,
+    /// Only the feed's summary.
+    FeedSummary,
+    /// No text at all.
+    #[default]
+    None,
+}
+
+/// A weighted term behind a relevance score.
+pub type TermWeight = (String, f32);
+
+/// What the pipeline decided about an item, with its reasons (shown by `explain`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decision {
+    /// A copy of a seed article.
+    SeedDuplicate {
+        /// The seed's file name.
+        seed: String,
+        /// Estimated Jaccard similarity.
+        similarity: f32,
+        /// Share of this text found in the seed.
+        contained: f32,
+        /// True for an identical normalised text.
+        exact: bool,
+    },
+    /// A copy of an earlier item, or the same article under another URL.
+    Repeat {
+        /// The earlier item's canonical URL.
+        of: String,
+        /// How it was recognised.
+        reason: String,
+        /// Estimated Jaccard similarity (1 for a URL match).
+        similarity: f32,
+    },
+    /// Not about the topic.
+    OffTopic {
+        /// The relevance score.
+        score: f32,
+        /// The threshold it missed.
+        threshold: f32,
+        /// The terms behind the score.
+        terms: Vec<TermWeight>,
+        /// Whether the configured boolean query matched (None: no query).
+        query: Option<bool>,
+    },
+    /// New coverage: alerted.
+    Alert {
+        /// The alert's id.
+        alert: String,
+        /// The story it belongs to.
+        story: String,
+        /// The story's title.
+        story_title: String,
+        /// First item of its story.
+        new_story: bool,
+        /// The relevance score.
+        score: f32,
+        /// The terms behind the score.
+        terms: Vec<TermWeight>,
+    },
+    /// No text could be had (page and feed both empty): nothing to judge.
+    Unreadable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Decision {
+    /// A short label: `seed_duplicate`, `repeat`, `off_topic`, `alert`, `unreadable`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Decision::SeedDuplicate { .. } => "seed_duplicate",
+            Decision::Repeat { .. } => "repeat",
+            Decision::OffTopic { .. } => "off_topic",
+            Decision::Alert { .. } => "alert",
+            Decision::Unreadable { .. } => "unreadable",
+        }
+    }
+}
+
+/// One article, keyed by its canonical URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// Canonical URL (the key).
+    pub url: String,
+    /// Its id in the duplicate index.
+    pub doc_id: u64,
+    /// Every URL it was seen under.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// Ids of the feeds that listed it.
+    #[serde(default)]
+    pub feeds: Vec<String>,
+    /// Display name of the feed it was first seen in.
+    pub source: String,
+    /// Headline.
+    pub title: String,
+    /// Byline, when the page gave one.
+    #[serde(default)]
+    pub byline: Option<String>,
+    /// Publication time (feed or page).
+    #[serde(default)]
+    pub published: Option<DateTime<Utc>>,
+    /// When it was first seen.
+    pub first_seen: DateTime<Utc>,
+    /// When it was last decided.
+    pub decided_at: DateTime<Utc>,
+    /// In-place updates seen since the first decision.
+    #[serde(default)]
+    pub revisions: u32,
+    /// Where the text came from.
+    #[serde(default)]
+    pub text_source: TextSource,
+    /// Why the page text was not used, when it was not.
+    #[serde(default)]
+    pub text_note: Option<String>,
+    /// The clean article text.
+    #[serde(default)]
+    pub text: String,
+    /// The decision and its reasons.
+    pub decision: Decision,
+    /// Later copies of this item (canonical URLs), for alerts and `explain`.
+    #[serde(default)]
+    pub duplicates: Vec<String>,
+}
+
+/// A story: relevant items grouped by sub-event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoryRecord {
+    /// Stable id.
+    pub id: String,
+    /// Title (its first item's headline).
+    pub title: String,
+    /// When its first item was seen.
+    pub first_seen: DateTime<Utc>,
+    /// When its last item was seen.
+    pub last_seen: DateTime<Utc>,
+    /// Canonical URLs of its items, in order of arrival.
+    pub items: Vec<String>,
+    /// The clusterer's compact summary (opaque to the store).
+    #[serde(default)]
+    pub summary: serde_json::Value,
+}
+
+/// An alert as decided: what every notifier renders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Unique id, sent as `X-Wirewatch-Delivery`.
+    pub id: String,
+    /// When it was decided.
+    pub created: DateTime<Utc>,
+    /// The article's canonical URL.
+    pub url: String,
+    /// Headline.
+    pub title: String,
+    /// The outlet (feed name).
+    pub source: String,
+    /// Publication time.
+    pub published: Option<DateTime<Utc>>,
+    /// Story id.
+    pub story: String,
+    /// Story title.
+    pub story_title: String,
+    /// First item of its story.
+    pub new_story: bool,
+    /// Relevance score.
+    pub score: f32,
+    /// A short excerpt of the text.
+    pub excerpt: String,
+    /// Known copies (URLs) at the time of the alert.
+    #[serde(default)]
+    pub duplicates: Vec<String>,
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting to be (re)tried.
+    #[default]
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Given up: a permanent error or too old.
+    Dead,
+}
+
+/// One alert's delivery to one endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// The alert.
+    pub alert: String,
+    /// The endpoint's id (see the notify stage).
+    pub endpoint: String,
+    /// When the alert was created (orders deliveries per endpoint).
+    pub created: DateTime<Utc>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Earliest next attempt.
+    pub next_try: DateTime<Utc>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// State.
+    pub state: DeliveryState,
+    /// When it was delivered or declared dead.
+    pub finished: Option<DateTime<Utc>>,
+}
+
+/// A digest that was sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigestRecord {
+    /// The local date it covers (YYYY-MM-DD).
+    pub day: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+    /// Alerts it listed.
+    pub alerts: usize,
+    /// The alerts it covered up to (exclusive upper bound of `created`).
+    pub covered_until: DateTime<Utc>,
+}
