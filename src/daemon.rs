@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::outbox::Deliverer;
 use crate::pipeline::{FeedReport, Pipeline, PipelineError};
 use crate::store;
 
@@ -29,6 +30,8 @@ use crate::store;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The scheduler never sleeps longer than this.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
+/// Entries left pending by a transient page failure are retried this often.
+const PENDING_RETRY: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM or SIGINT. SIGHUP re-reads the config at `config_path`.
 pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()> {
@@ -119,8 +122,9 @@ async fn schedule(
     reload: &Notify,
 ) -> anyhow::Result<()> {
     let mut config = Arc::new(pipeline.config().clone());
+    let mut delivery = Delivery::start(&pipeline, shutdown)?;
     // Entries a previous run stored but did not finish.
-    let recovered = pipeline.process_pending().await?;
+    let recovered = pipeline.process_pending().await?.decided();
     if recovered > 0 {
         info!(
             recovered,
@@ -143,6 +147,7 @@ async fn schedule(
     let mut tasks: JoinSet<(String, Result<FeedReport, PipelineError>)> = JoinSet::new();
     let mut polls: u64 = 0;
     let mut failures: u64 = 0;
+    let mut last_pending_retry = tokio::time::Instant::now();
     loop {
         if shutdown.is_cancelled() {
             break;
@@ -172,6 +177,12 @@ async fn schedule(
                 }
             }
         }
+        if last_pending_retry.elapsed() >= PENDING_RETRY {
+            last_pending_retry = tokio::time::Instant::now();
+            if pipeline.store().stats()?.pending > 0 {
+                pipeline.process_pending().await?;
+            }
+        }
         let sleep = (next_due - Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO)
@@ -183,6 +194,16 @@ async fn schedule(
             _ = shutdown.cancelled() => break,
             _ = reload.notified() => {
                 if let Some(p) = reload_config(config_path, &pipeline) {
+                    match Delivery::start(&p, shutdown) {
+                        Ok(d) => {
+                            delivery.stop().await;
+                            delivery = d;
+                        }
+                        Err(e) => {
+                            error!(error = %e, "new webhooks unusable; keeping the running config");
+                            continue;
+                        }
+                    }
                     pipeline = p;
                     config = Arc::new(pipeline.config().clone());
                     notify(&[sd_notify::NotifyState::Status(&format!(
@@ -219,6 +240,7 @@ async fn schedule(
             }
         }
     }
+    delivery.stop().await;
     info!(in_flight = tasks.len(), "finishing in-flight polls");
     let drain = async {
         while let Some(joined) = tasks.join_next().await {
@@ -232,4 +254,28 @@ async fn schedule(
         tasks.shutdown().await;
     }
     Ok(())
+}
+
+/// The webhook delivery loop of one config, stoppable on its own (reload) or with the daemon.
+struct Delivery {
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Delivery {
+    fn start(pipeline: &Pipeline, shutdown: &CancellationToken) -> anyhow::Result<Delivery> {
+        let deliverer = Deliverer::new(pipeline.config(), pipeline.store().clone())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let token = shutdown.child_token();
+        let task = tokio::spawn(deliverer.run(pipeline.delivery_wake(), token.clone()));
+        Ok(Delivery { token, task })
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        // A delivery in flight finishes (bounded by its timeout) so its outcome is recorded.
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.task).await.is_err() {
+            warn!("delivery loop did not stop in time; pending deliveries stay in the outbox");
+        }
+    }
 }

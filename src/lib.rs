@@ -11,10 +11,18 @@
 
 pub mod config;
 pub mod daemon;
+pub mod dedup;
+pub mod extract;
 pub mod fetch;
 pub mod logging;
+pub mod metrics;
+pub mod notify;
+pub mod outbox;
 pub mod parse;
 pub mod pipeline;
+pub mod relevance;
+pub mod report;
+pub mod stories;
 pub mod store;
 
 pub use config::Config;

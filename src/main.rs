@@ -7,7 +7,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use wirewatch::config::Config;
 use wirewatch::logging::{self, LogFormat};
+use wirewatch::outbox::Deliverer;
 use wirewatch::pipeline::{self, Pipeline};
+use wirewatch::report;
 
 /// Watches news feeds for new coverage of one story.
 #[derive(Parser, Debug)]
@@ -35,6 +37,38 @@ enum Command {
     },
     /// Validate the config and print what was understood.
     Check,
+    /// List alerts (or dead letters with --failed; requeue them with --retry).
+    Alerts {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Only alerts decided within this long ago ("24h", "7d").
+        #[arg(long, value_name = "DURATION")]
+        since: Option<humantime::Duration>,
+        /// List deliveries that were given up (dead letters).
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Put every dead letter back in the outbox and try to deliver now.
+        #[arg(long)]
+        retry: bool,
+    },
+    /// Explain why an item was decided as it was.
+    Explain {
+        /// The item's URL (any URL it was seen under).
+        url: String,
+    },
+    /// Print the clean article text of pages (files or URLs).
+    Extract {
+        /// One JSON object per input: {"input","url","title","byline","published","text"}.
+        #[arg(long)]
+        json: bool,
+        /// The page's URL, for files (resolves links, picks site rules).
+        #[arg(long, value_name = "URL")]
+        url: Option<url::Url>,
+        /// HTML files, or http(s) URLs to fetch.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +105,14 @@ fn main() -> ExitCode {
             Command::Run => wirewatch::daemon::run(path, config).await,
             Command::Once { json } => once(config, json).await,
             Command::Check => Ok(()),
+            Command::Alerts {
+                json,
+                since,
+                failed,
+                retry,
+            } => alerts(config, json, since.map(Into::into), failed, retry).await,
+            Command::Explain { url } => explain(config, &url),
+            Command::Extract { json, url, inputs } => extract(config, json, url, inputs).await,
         }
     });
     match result {
@@ -84,14 +126,163 @@ fn main() -> ExitCode {
 
 async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
     let store = pipeline::open_store(&config)?;
-    let pipeline = Pipeline::new(config, store)?;
-    pipeline.load_seeds()?;
-    let report = pipeline.poll_once().await?;
+    let pipeline = Pipeline::new(config.clone(), store)?;
+    let mut report = pipeline.poll_once().await?;
+    let deliverer = Deliverer::new(&config, pipeline.store().clone()).map_err(anyhow::Error::msg)?;
+    report.delivery = deliverer.deliver_due().await?;
     pipeline.store().flush().await?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", report.summary());
+    }
+    Ok(())
+}
+
+async fn alerts(
+    config: Arc<Config>,
+    json: bool,
+    since: Option<std::time::Duration>,
+    failed: bool,
+    retry: bool,
+) -> anyhow::Result<()> {
+    let store = pipeline::open_store(&config)?;
+    if retry {
+        let n = store.requeue_dead(chrono::Utc::now())?;
+        let deliverer = Deliverer::new(&config, store.clone()).map_err(anyhow::Error::msg)?;
+        let rep = deliverer.deliver_due().await?;
+        store.flush().await?;
+        println!(
+            "requeued {n} dead letters; delivered {}, retrying {}, dead {}",
+            rep.delivered, rep.retrying, rep.dead
+        );
+        return Ok(());
+    }
+    if failed {
+        let dead = store.dead_letters()?;
+        for d in &dead {
+            let alert = store.alert(&d.alert)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "alert": d.alert, "endpoint": d.endpoint, "attempts": d.attempts,
+                        "error": d.last_error, "created": d.created, "given_up": d.finished,
+                        "url": alert.as_ref().map(|a| a.url.clone()),
+                        "title": alert.as_ref().map(|a| a.title.clone()),
+                    })
+                );
+            } else {
+                println!(
+                    "{}  {}  endpoint {}  after {} attempts: {}\n      {}",
+                    d.created.format("%Y-%m-%d %H:%M"),
+                    d.alert,
+                    d.endpoint,
+                    d.attempts,
+                    d.last_error.as_deref().unwrap_or("?"),
+                    alert.map(|a| a.title).unwrap_or_default()
+                );
+            }
+        }
+        if dead.is_empty() && !json {
+            println!("no dead letters");
+        }
+        return Ok(());
+    }
+    let since = match since {
+        Some(d) => Some(chrono::Utc::now() - chrono::Duration::from_std(d)?),
+        None => None,
+    };
+    let list = report::alerts_since(&store, since)?;
+    if json {
+        for a in &list {
+            println!("{}", serde_json::to_string(&report::AlertLine::from(a))?);
+        }
+    } else {
+        print!("{}", report::alerts_table(&list));
+    }
+    Ok(())
+}
+
+fn explain(config: Arc<Config>, url: &str) -> anyhow::Result<()> {
+    let store = pipeline::open_store(&config)?;
+    let canonical = url::Url::parse(url.trim())
+        .map(|u| wirewatch::dedup::url::canonicalize(&u).to_string())
+        .unwrap_or_else(|_| url.trim().to_string());
+    match report::find_item(&store, url.trim(), &canonical)? {
+        Some(item) => {
+            print!("{}", report::explain(&store, &item)?);
+            Ok(())
+        }
+        None => anyhow::bail!("no item seen under {url} (canonical form {canonical})"),
+    }
+}
+
+async fn extract(
+    config: Arc<Config>,
+    json: bool,
+    url: Option<url::Url>,
+    inputs: Vec<String>,
+) -> anyhow::Result<()> {
+    let extractor = wirewatch::extract::Extractor::new(&wirewatch::pipeline::site_rules(&config))?;
+    let fetcher = wirewatch::fetch::Fetcher::new(&config.fetch)?;
+    let mut failures = 0;
+    for input in &inputs {
+        let (body, ctype, page_url) = if input.starts_with("http://") || input.starts_with("https://") {
+            let u = url::Url::parse(input)?;
+            match fetcher
+                .get(wirewatch::fetch::Request {
+                    url: &u,
+                    kind: wirewatch::fetch::Kind::Page,
+                    etag: None,
+                    last_modified: None,
+                })
+                .await
+            {
+                Ok(r) => (r.body.to_vec(), r.content_type, Some(r.final_url)),
+                Err(e) => {
+                    eprintln!("error: {input}: {e}");
+                    failures += 1;
+                    continue;
+                }
+            }
+        } else {
+            match std::fs::read(input) {
+                Ok(b) => (b, None, url.clone()),
+                Err(e) => {
+                    eprintln!("error: {input}: {e}");
+                    failures += 1;
+                    continue;
+                }
+            }
+        };
+        let art = extractor.extract_page(&body, ctype.as_deref(), page_url.as_ref());
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "input": input,
+                    "url": page_url.as_ref().map(|u| u.to_string()).or(art.canonical_url.clone()),
+                    "title": art.title, "byline": art.byline, "published": art.published,
+                    "text": art.text, "empty_reason": art.empty_reason,
+                })
+            );
+        } else {
+            if inputs.len() > 1 {
+                println!("==> {input} <==");
+            }
+            if let Some(t) = &art.title {
+                println!("{t}\n");
+            }
+            if art.text.is_empty() {
+                println!("(no text: {})", art.empty_reason.as_deref().unwrap_or("unknown"));
+            } else {
+                println!("{}", art.text);
+            }
+        }
+    }
+    if failures == inputs.len() {
+        anyhow::bail!("no input could be read");
     }
     Ok(())
 }

@@ -13,7 +13,8 @@
 //! - `items`: canonical URL → [`ItemRecord`] (text, decision and reasons);
 //! - `dup_exact` (16-byte text fingerprint → doc id), `dup_band` (8-byte band key ‖ 8-byte
 //!   doc id → empty, read by prefix scan so an insert never rewrites a list), `dup_doc` (doc id
-//!   → the dedup stage's opaque sketch): the near-duplicate index;
+//!   → the dedup stage's opaque sketch), `dup_key` (doc id → `seed:NAME` / `item:URL`): the
+//!   near-duplicate index;
 //! - `stories`: story id → [`StoryRecord`];
 //! - `alerts`: alert id → [`AlertRecord`];
 //! - `outbox`: endpoint ‖ 0x00 ‖ created (µs, big-endian) ‖ alert id → [`DeliveryRecord`],
@@ -188,6 +189,8 @@ pub struct Store {
     dup_exact: sled::Tree,
     dup_band: sled::Tree,
     dup_doc: sled::Tree,
+    dup_key: sled::Tree,
+    meta: sled::Tree,
     stories: sled::Tree,
     alerts: sled::Tree,
     outbox: sled::Tree,
@@ -242,6 +245,8 @@ impl Store {
             dup_exact: db.open_tree("dup_exact").ctx("opening tree dup_exact")?,
             dup_band: db.open_tree("dup_band").ctx("opening tree dup_band")?,
             dup_doc: db.open_tree("dup_doc").ctx("opening tree dup_doc")?,
+            dup_key: db.open_tree("dup_key").ctx("opening tree dup_key")?,
+            meta: meta.clone(),
             stories: db.open_tree("stories").ctx("opening tree stories")?,
             alerts: db.open_tree("alerts").ctx("opening tree alerts")?,
             outbox: db.open_tree("outbox").ctx("opening tree outbox")?,
@@ -327,6 +332,7 @@ impl Store {
                         revisions: 0,
                         status: EntryStatus::Pending,
                         note: None,
+                        attempts: 0,
                     },
                     EntryChange::New,
                 ),
@@ -340,6 +346,7 @@ impl Store {
                     rec.changed_at = now;
                     rec.revisions += 1;
                     rec.status = EntryStatus::Pending;
+                    rec.attempts = 0;
                     (rec, EntryChange::Updated)
                 }
             };
@@ -567,6 +574,8 @@ mod tests {
 pub struct DupEntry {
     /// The text's doc id.
     pub id: u64,
+    /// What it is: `seed:NAME` or `item:URL`.
+    pub key: String,
     /// Exact fingerprint of the normalised text.
     pub exact: [u8; 16],
     /// LSH band keys.
@@ -660,12 +669,13 @@ impl Store {
             &self.dup_exact,
             &self.dup_band,
             &self.dup_doc,
+            &self.dup_key,
             &self.stories,
             &self.alerts,
             &self.outbox,
         )
             .transaction(
-                |(items, entries, pending, exact, band, doc, stories, alerts, outbox)| -> TxResult {
+                |(items, entries, pending, exact, band, doc, dkey, stories, alerts, outbox)| -> TxResult {
                     items.insert(c.item.url.as_bytes(), item_v.as_slice())?;
                     if let Some((k, v)) = &original_kv {
                         items.insert(k.as_bytes(), v.as_slice())?;
@@ -684,6 +694,7 @@ impl Store {
                             band.insert(&k[..], &[][..])?;
                         }
                         doc.insert(&id[..], d.stored.as_slice())?;
+                        dkey.insert(&id[..], d.key.as_bytes())?;
                     }
                     if let Some((k, v)) = &story_kv {
                         stories.insert(k.as_bytes(), v.as_slice())?;
@@ -703,8 +714,8 @@ impl Store {
     /// Indexes a seed's text (outside any item transaction; idempotent).
     pub fn index_seed_text(&self, d: &DupEntry) -> Result<()> {
         let id = d.id.to_be_bytes();
-        (&self.dup_exact, &self.dup_band, &self.dup_doc)
-            .transaction(|(exact, band, doc)| -> TxResult {
+        (&self.dup_exact, &self.dup_band, &self.dup_doc, &self.dup_key)
+            .transaction(|(exact, band, doc, dkey)| -> TxResult {
                 exact.insert(&d.exact[..], &id[..])?;
                 for b in &d.bands {
                     let mut k = [0u8; 16];
@@ -713,6 +724,7 @@ impl Store {
                     band.insert(&k[..], &[][..])?;
                 }
                 doc.insert(&id[..], d.stored.as_slice())?;
+                dkey.insert(&id[..], d.key.as_bytes())?;
                 Ok(())
             })
             .map_err(|e| tx_err("indexing seed", e))
@@ -736,6 +748,32 @@ impl Store {
                 out.push(u64::from_be_bytes(id));
             }
         }
+        Ok(())
+    }
+
+    /// What a doc id is: `seed:NAME` or `item:URL`.
+    pub fn doc_key(&self, id: u64) -> Result<Option<String>> {
+        Ok(self
+            .dup_key
+            .get(id.to_be_bytes())
+            .ctx("reading dup_key")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// A small JSON value kept under a name in `meta` (learned site templates, ...).
+    pub fn get_meta(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        self.meta
+            .get(name.as_bytes())
+            .ctx("reading meta")?
+            .map(|v| decode("meta", &v))
+            .transpose()
+    }
+
+    /// Saves a JSON value under a name in `meta`.
+    pub fn put_meta(&self, name: &str, v: &serde_json::Value) -> Result<()> {
+        self.meta
+            .insert(name.as_bytes(), encode(v))
+            .ctx("writing meta")?;
         Ok(())
     }
 

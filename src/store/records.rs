@@ -78,6 +78,9 @@ pub struct EntryRecord {
     /// Why processing was incomplete, when it was.
     #[serde(default)]
     pub note: Option<String>,
+    /// Processing attempts deferred by transient failures (page fetches).
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// One seed article of the topic, cleaned.

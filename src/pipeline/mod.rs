@@ -17,10 +17,21 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
+mod item;
+
+pub use item::{excerpt, Tally};
+
 use crate::config::{Config, FeedConfig};
+use crate::dedup::{DupParams, Origin, Signature};
+use crate::extract::{Extractor, SiteRule};
 use crate::fetch::{FetchError, Fetcher, Kind, Request};
+use crate::metrics::Metrics;
+use crate::outbox::Endpoint;
 use crate::parse::{self, Entry};
-use crate::store::{self, EntryChange, EntryRecord, EntryStatus, FeedState, SeedRecord, Store};
+use crate::relevance::query::Query;
+use crate::relevance::TopicModel;
+use crate::stories::{StoryIndex, StoryParams, StorySummary};
+use crate::store::{self, EntryChange, FeedState, SeedRecord, Store};
 
 /// Retries inside one poll for transient failures whose wait is this short or shorter
 /// (a 503 with `Retry-After: 2`, a dropped connection); longer waits become backoff.
@@ -40,6 +51,9 @@ pub enum PipelineError {
     /// The seed directory could not be read.
     #[error("seeds: {0}")]
     Seeds(String),
+    /// A setting the stages cannot use (site rule, query, webhook secret).
+    #[error("config: {0}")]
+    Config(String),
 }
 
 /// What one feed poll did.
@@ -70,8 +84,10 @@ pub struct FeedReport {
 pub struct CycleReport {
     /// Per-feed reports, in config order.
     pub feeds: Vec<FeedReport>,
-    /// Entries processed (taken out of pending).
-    pub processed: usize,
+    /// What processing the new entries decided.
+    pub decided: Tally,
+    /// What the delivery pass after the cycle did.
+    pub delivery: crate::outbox::DeliveryReport,
 }
 
 impl CycleReport {
@@ -97,14 +113,27 @@ impl CycleReport {
     }
     /// A short human summary, for the terminal and the log.
     pub fn summary(&self) -> String {
+        let d = &self.decided;
         let mut s = format!(
-            "feeds polled {}, not modified {}, failed {}; entries new {}, updated {}; processed {}",
+            "feeds      polled {:>5}   not modified {:>5}   failed {:>5}\n\
+             entries    new    {:>5}   updated      {:>5}\n\
+             decided    alerts {:>5}   seed copies  {:>5}   repeats {:>5}   off-topic {:>5}   known URL {:>5}   unreadable {:>5}   deferred {:>5}\n\
+             delivered  {:>5}   retrying {:>5}   dead {:>5}",
             self.polled(),
             self.not_modified(),
             self.failed(),
             self.new_entries(),
             self.updated_entries(),
-            self.processed
+            d.alerts,
+            d.seed_duplicates,
+            d.repeats,
+            d.off_topic,
+            d.known_url,
+            d.unreadable,
+            d.deferred,
+            self.delivery.delivered,
+            self.delivery.retrying,
+            self.delivery.dead
         );
         for f in &self.feeds {
             if let Some(e) = &f.error {
@@ -115,23 +144,135 @@ impl CycleReport {
     }
 }
 
-/// The stages wired together, with their shared state (store, HTTP client).
+/// The stages wired together, with their shared state (store, HTTP client, the topic model
+/// and the story index).
 #[derive(Clone)]
 pub struct Pipeline {
     config: Arc<Config>,
     store: Store,
     fetcher: Arc<Fetcher>,
+    extractor: Arc<Extractor>,
+    topic: Arc<TopicModel>,
+    stories: Arc<std::sync::Mutex<StoryIndex>>,
+    dup_params: DupParams,
+    min_score: f32,
+    endpoints: Arc<Vec<Endpoint>>,
+    processing: Arc<tokio::sync::Mutex<()>>,
+    delivery_wake: Arc<tokio::sync::Notify>,
+    metrics: Metrics,
 }
 
 impl Pipeline {
-    /// Builds the pipeline for a config over an open store.
+    /// Builds the pipeline for a config over an open store: loads the seed set (cleaned and
+    /// indexed for duplicate checks) and learns the topic model from it.
     pub fn new(config: Arc<Config>, store: Store) -> Result<Pipeline, PipelineError> {
+        Self::with_metrics(config, store, Metrics::new())
+    }
+
+    /// Like [`Pipeline::new`], sharing an existing metrics registry (on reload).
+    pub fn with_metrics(
+        config: Arc<Config>,
+        store: Store,
+        metrics: Metrics,
+    ) -> Result<Pipeline, PipelineError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
-        Ok(Pipeline {
+        let rules = site_rules(&config);
+        let extractor =
+            Extractor::new(&rules).map_err(|e| PipelineError::Config(e.to_string()))?;
+        if let Some(state) = store.get_meta("extract_templates")? {
+            if let Err(e) = extractor.load_templates_state(&state) {
+                warn!(error = %e, "stored site templates unreadable; learning them anew");
+            }
+        }
+        let query = match config.topic.query.as_deref().map(str::trim) {
+            Some(q) if !q.is_empty() => Some(
+                Query::parse(q).map_err(|e| PipelineError::Config(format!("topic.query: {e}")))?,
+            ),
+            _ => None,
+        };
+        let endpoints = crate::outbox::endpoints(&config).map_err(PipelineError::Config)?;
+        let mut p = Pipeline {
+            min_score: config
+                .topic
+                .min_score
+                .unwrap_or(crate::relevance::DEFAULT_MIN_SCORE),
             config,
             store,
             fetcher,
-        })
+            extractor: Arc::new(extractor),
+            topic: Arc::new(TopicModel::from_seeds::<&str>(&[])),
+            stories: Arc::new(std::sync::Mutex::new(StoryIndex::new(
+                &TopicModel::from_seeds::<&str>(&[]),
+                StoryParams::default(),
+            ))),
+            dup_params: DupParams::default(),
+            endpoints: Arc::new(endpoints),
+            processing: Arc::new(tokio::sync::Mutex::new(())),
+            delivery_wake: Arc::new(tokio::sync::Notify::new()),
+            metrics,
+        };
+        p.load_seeds()?;
+        let seeds: Vec<String> = p
+            .store
+            .seeds()?
+            .into_iter()
+            .map(|s| format!("{}\n\n{}", s.title, s.text))
+            .collect();
+        let topic = TopicModel::from_seeds(&seeds).with_query(query);
+        let summaries: Vec<StorySummary> = p
+            .store
+            .stories()?
+            .into_iter()
+            .filter_map(|s| serde_json::from_value(s.summary).ok())
+            .collect();
+        p.stories = Arc::new(std::sync::Mutex::new(StoryIndex::from_summaries(
+            &topic,
+            StoryParams::default(),
+            summaries,
+        )));
+        p.topic = Arc::new(topic);
+        Ok(p)
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Woken whenever new alerts are committed (the delivery loop waits on it).
+    pub fn delivery_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.delivery_wake.clone()
+    }
+
+    /// The article extractor (for `wirewatch extract`).
+    pub fn extractor(&self) -> &Extractor {
+        &self.extractor
+    }
+
+    /// The config of a feed by its id, if it is still configured.
+    fn feed_config(&self, feed_id: &str) -> Option<&FeedConfig> {
+        self.config
+            .feeds
+            .iter()
+            .find(|f| store::feed_id(f.url.as_str()) == feed_id)
+    }
+
+    /// The display name of a feed by id (configured name, else its title, else its host).
+    fn source_name(&self, feed_id: &str) -> String {
+        if let Some(f) = self.feed_config(feed_id) {
+            if f.name.is_some() {
+                return f.display_name();
+            }
+        }
+        if let Ok(Some(st)) = self.store.feed_state(feed_id) {
+            if let Some(t) = st.title.filter(|t| !t.trim().is_empty()) {
+                return t;
+            }
+            if let Some(h) = Url::parse(&st.url).ok().and_then(|u| u.host_str().map(str::to_string)) {
+                return h;
+            }
+        }
+        feed_id.to_string()
     }
 
     /// The store.
@@ -144,8 +285,9 @@ impl Pipeline {
         &self.config
     }
 
-    /// Loads the seed articles from the topic's seed directory into the store (idempotent:
-    /// unchanged files are left alone, removed files are dropped). Returns how many changed.
+    /// Loads the seed articles from the topic's seed directory into the store, cleaned of
+    /// their boilerplate and indexed for duplicate checks (idempotent: unchanged files are
+    /// left alone, removed files are dropped). Returns how many changed.
     pub fn load_seeds(&self) -> Result<usize, PipelineError> {
         let dir = &self.config.topic.seeds;
         let rd = std::fs::read_dir(dir)
@@ -168,11 +310,19 @@ impl Pipeline {
             let bytes = std::fs::read(&path).map_err(|e| {
                 PipelineError::Seeds(format!("cannot read {}: {e}", path.display()))
             })?;
-            let seed = seed_record(&name, &bytes);
+            let seed = seed_record(&name, &bytes, &self.extractor);
             if seed.text.trim().is_empty() {
                 warn!(seed = %name, "seed file has no text; skipped");
                 continue;
             }
+            let sig = Signature::from_text(&seed.text);
+            let key = format!("seed:{name}");
+            self.store.index_seed_text(&item::dup_entry(
+                item::doc_id_of(&key),
+                key,
+                &sig,
+                Origin::Seed,
+            ))?;
             names.push(name);
             if self.store.put_seed(&seed)? {
                 changed += 1;
@@ -204,11 +354,12 @@ impl Pipeline {
                 Err(e) => warn!(error = %e, "feed poll task failed"),
             }
         }
-        let processed = self.process_pending().await?;
+        let decided = self.process_pending().await?;
         self.store.flush().await?;
         Ok(CycleReport {
             feeds: reports.into_iter().flatten().collect(),
-            processed,
+            decided,
+            delivery: Default::default(),
         })
     }
 
@@ -249,7 +400,9 @@ impl Pipeline {
             .and_then(|u| Url::parse(u).ok())
             .unwrap_or_else(|| feed.url.clone());
 
+        let started_fetch = std::time::Instant::now();
         let fetched = self.fetch_feed(&target, &state).await;
+        self.metrics.observe_fetch(started_fetch.elapsed());
         let interval = self.config.feed_interval(feed);
         match fetched {
             Ok(resp) => {
@@ -397,25 +550,19 @@ impl Pipeline {
         );
     }
 
-    /// Processes every pending entry (new or changed since it was last processed). Returns how
-    /// many were processed.
-    pub async fn process_pending(&self) -> Result<usize, PipelineError> {
-        let pending = self.store.pending_entries()?;
-        let mut n = 0;
-        for rec in pending {
-            let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
-            self.process_entry(rec).instrument(span).await?;
-            n += 1;
-        }
-        Ok(n)
-    }
+}
 
-    async fn process_entry(&self, mut rec: EntryRecord) -> Result<(), PipelineError> {
-        debug!(title = ?rec.entry.title, link = ?rec.entry.link, "processing");
-        rec.status = EntryStatus::Done;
-        self.store.put_entry(&rec)?;
-        Ok(())
-    }
+/// The extract stage's rules from the config's `[[sites]]`.
+pub fn site_rules(config: &Config) -> Vec<SiteRule> {
+    config
+        .sites
+        .iter()
+        .map(|s| SiteRule {
+            host: s.host.clone(),
+            drop: s.drop.clone(),
+            cut_after: s.cut_after.clone(),
+        })
+        .collect()
 }
 
 /// The stable id of an entry within its feed: the guid, else the link, else a hash of the
@@ -475,16 +622,16 @@ fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))
 }
 
-/// Builds a seed record from a seed file: first line the headline, the rest the article.
-fn seed_record(name: &str, bytes: &[u8]) -> SeedRecord {
-    let text = String::from_utf8_lossy(bytes);
-    let mut lines = text.lines();
-    let title = lines.next().unwrap_or("").trim().to_string();
-    let body: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+/// Builds a seed record from a seed file (first line the headline, then the article as
+/// published, boilerplate included), cleaned by the extract stage.
+fn seed_record(name: &str, bytes: &[u8], extractor: &Extractor) -> SeedRecord {
+    let raw = String::from_utf8_lossy(bytes);
+    let first = raw.lines().next().unwrap_or("").trim().to_string();
+    let art = extractor.clean_plain_text(&raw, None);
     SeedRecord {
         name: name.to_string(),
-        title,
-        text: body.join("\n\n"),
+        title: art.title.clone().filter(|t| !t.is_empty()).unwrap_or(first),
+        text: art.text,
         file_sha256: hex::encode(Sha256::digest(bytes)),
     }
 }

@@ -1,0 +1,430 @@
+//! Duplicate detection: is this item a copy of a seed article or of an earlier item?
+//!
+//! Three layers, cheapest first:
+//! 1. [`url`]: the canonical URL (tracking parameters, AMP variants, declared canonical) —
+//!    the item's identity; the lead's store keys items by it.
+//! 2. [`fingerprint::Fingerprint`]: exact match on the normalised text.
+//! 3. Near-duplicates: LSH band keys find candidates, mod-m shingle samples verify them
+//!    ([`fingerprint`] explains both). A candidate is a duplicate when the texts are similar
+//!    (Jaccard) **or** when one is largely contained in the other (a dropped last paragraph,
+//!    an appended update, leftover boilerplate, a summary-only page that is a copy).
+//!
+//! Storage is abstracted by [`DupStore`], a key-value view (exact fingerprint -> id,
+//! band key -> ids, id -> [`Stored`]) that the pipeline backs with sled; [`MemIndex`] is the
+//! in-memory reference implementation used by tests and the benchmark. [`judge`] decides,
+//! [`DupStore::put`] records.
+
+pub mod fingerprint;
+pub mod text;
+pub mod url;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+pub use fingerprint::{compare, BandKey, Fingerprint, Overlap, Signature, Sketch};
+
+/// Identifier of a stored text (a seed or an item); assigned by the caller.
+pub type DocId = u64;
+
+/// Where a stored text came from: suppressed copies of seeds and repeats of earlier items
+/// are reported differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Origin {
+    /// One of the seed articles that define the topic.
+    Seed,
+    /// An item seen earlier by the pipeline.
+    Item,
+}
+
+/// The per-id record a store keeps: origin and verification sketch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// Seed or item.
+    pub origin: Origin,
+    /// Verification sample.
+    pub sketch: Sketch,
+}
+
+impl Stored {
+    /// Compact binary encoding: origin byte followed by [`Sketch::to_bytes`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = vec![match self.origin {
+            Origin::Seed => 0u8,
+            Origin::Item => 1u8,
+        }];
+        v.extend_from_slice(&self.sketch.to_bytes());
+        v
+    }
+
+    /// Decodes [`Stored::to_bytes`].
+    pub fn from_bytes(b: &[u8]) -> Result<Stored, fingerprint::SketchDecodeError> {
+        let (first, rest) = b
+            .split_first()
+            .ok_or(fingerprint::SketchDecodeError::Length(0))?;
+        let origin = if *first == 0 { Origin::Seed } else { Origin::Item };
+        Ok(Stored {
+            origin,
+            sketch: Sketch::from_bytes(rest)?,
+        })
+    }
+}
+
+/// Thresholds of the near-duplicate decision. The defaults and their reasons:
+///
+/// * `min_jaccard = 0.5`: distinct articles about the same event share stock phrases but
+///   rarely more than ~5% of their 4-word shingles (the 18 dev `new` articles: at most
+///   ~0.04); copies with a changed headline, an update paragraph, a reworded lede or
+///   re-paragraphing stay above ~0.75. 0.5 sits far from both.
+/// * `min_containment = 0.7`: share of the *smaller* text found in the larger one. A copy
+///   with a dropped paragraph or extra boilerplate has most of one side inside the other
+///   (0.85-1.0) even when the Jaccard is low; quoting a few sentences of another article
+///   gives well under 0.3.
+/// * `max_length_ratio = 4.0`: the containment rule applies only when the longer text is at
+///   most 4x the shorter one (in shingles), so that a long roundup that quotes one short
+///   brief in full is not suppressed as a copy of it, while a copy with boilerplate up to
+///   3x its size still is.
+/// * `min_evidence = 6`: containment needs at least 6 compared sample shingles on the smaller
+///   side; with fewer, only the Jaccard rule applies (a handful of sampled shingles is too
+///   noisy to call a copy).
+/// * `max_candidates = 256`: band postings read per query; a band key shared by more items
+///   than that is boilerplate, not a copy signal.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DupParams {
+    /// Jaccard at or above which two texts are near-duplicates.
+    pub min_jaccard: f32,
+    /// Containment (of the smaller text in the larger) at or above which they are.
+    pub min_containment: f32,
+    /// Largest size ratio for which the containment rule applies.
+    pub max_length_ratio: f32,
+    /// Smallest number of compared sample shingles for the containment rule.
+    pub min_evidence: u32,
+    /// Postings read per band key.
+    pub max_candidates: usize,
+}
+
+impl Default for DupParams {
+    fn default() -> Self {
+        DupParams {
+            min_jaccard: 0.5,
+            min_containment: 0.7,
+            max_length_ratio: 4.0,
+            min_evidence: 6,
+            max_candidates: 256,
+        }
+    }
+}
+
+/// The dedup decision for one text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DupVerdict {
+    /// No stored text is a copy.
+    Unique,
+    /// A copy of a stored text.
+    Duplicate {
+        /// The stored text it copies (a seed is preferred when several match).
+        of: DocId,
+        /// Seed duplicate or repeat.
+        origin: Origin,
+        /// Estimated Jaccard similarity of the shingle sets.
+        similarity: f32,
+        /// Estimated share of this text found in the stored one.
+        contained: f32,
+        /// Estimated share of the stored text found in this one.
+        contains: f32,
+        /// True when the normalised texts are identical.
+        exact: bool,
+    },
+    /// Too little text to judge by content (fewer than [`fingerprint::MIN_TOKENS`] words);
+    /// only URL identity applies.
+    TooShort {
+        /// Words in the text.
+        tokens: usize,
+    },
+}
+
+impl DupVerdict {
+    /// True for [`DupVerdict::Duplicate`].
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, DupVerdict::Duplicate { .. })
+    }
+
+    /// One line for `wirewatch explain`.
+    pub fn reason(&self) -> String {
+        match self {
+            DupVerdict::Unique => "no stored text is a near-duplicate".to_string(),
+            DupVerdict::TooShort { tokens } => format!(
+                "text too short for content dedup ({tokens} words < {}); URL identity only",
+                fingerprint::MIN_TOKENS
+            ),
+            DupVerdict::Duplicate {
+                of,
+                origin,
+                similarity,
+                contained,
+                contains,
+                exact,
+            } => {
+                let what = match origin {
+                    Origin::Seed => "seed duplicate",
+                    Origin::Item => "repeat",
+                };
+                if *exact {
+                    format!("{what}: identical normalised text to #{of}")
+                } else {
+                    format!(
+                        "{what} of #{of}: jaccard {similarity:.2}, {:.0}% of this text in it, {:.0}% of it in this text",
+                        contained * 100.0,
+                        contains * 100.0
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Storage needed by [`judge`]: three key-value maps. With sled: tree `dup_exact`
+/// (16-byte fingerprint -> id), tree `dup_band` (8-byte big-endian band key ++ 8-byte id ->
+/// empty, read with a prefix scan, so inserts never rewrite a list), tree `dup_doc`
+/// (id -> [`Stored::to_bytes`]).
+pub trait DupStore {
+    /// Storage error.
+    type Error;
+    /// The id stored under an exact fingerprint, if any.
+    fn find_exact(&self, fp: &Fingerprint) -> Result<Option<DocId>, Self::Error>;
+    /// Appends to `out` up to `limit` ids stored under a band key.
+    fn band_members(
+        &self,
+        key: BandKey,
+        limit: usize,
+        out: &mut Vec<DocId>,
+    ) -> Result<(), Self::Error>;
+    /// The stored record of an id.
+    fn stored(&self, id: DocId) -> Result<Option<Stored>, Self::Error>;
+    /// Records a text: its exact fingerprint, band keys and record.
+    fn put(&mut self, id: DocId, sig: &Signature, origin: Origin) -> Result<(), Self::Error>;
+}
+
+/// Decides whether `sig` duplicates a stored text. Does not modify the store.
+pub fn judge<S: DupStore + ?Sized>(
+    store: &S,
+    sig: &Signature,
+    params: &DupParams,
+) -> Result<DupVerdict, S::Error> {
+    if !sig.checkable() {
+        return Ok(DupVerdict::TooShort { tokens: sig.tokens });
+    }
+    if let Some(id) = store.find_exact(&sig.exact)? {
+        if let Some(st) = store.stored(id)? {
+            return Ok(DupVerdict::Duplicate {
+                of: id,
+                origin: st.origin,
+                similarity: 1.0,
+                contained: 1.0,
+                contains: 1.0,
+                exact: true,
+            });
+        }
+    }
+    let mut cands: Vec<DocId> = Vec::new();
+    for &k in &sig.bands {
+        store.band_members(k, params.max_candidates, &mut cands)?;
+    }
+    cands.sort_unstable();
+    cands.dedup();
+    let mut best: Option<(bool, f32, DocId, Origin, Overlap)> = None;
+    for id in cands {
+        let Some(st) = store.stored(id)? else { continue };
+        let o = compare(&sig.sketch, &st.sketch);
+        if !is_near_duplicate(&o, &sig.sketch, &st.sketch, params) {
+            continue;
+        }
+        let strength = o.jaccard.max(o.a_in_b).max(o.b_in_a);
+        let key = (st.origin == Origin::Seed, strength);
+        let better = match &best {
+            None => true,
+            Some((s, v, bid, _, _)) => key > (*s, *v) || (key == (*s, *v) && id < *bid),
+        };
+        if better {
+            best = Some((key.0, strength, id, st.origin, o));
+        }
+    }
+    Ok(match best {
+        Some((_, _, of, origin, o)) => DupVerdict::Duplicate {
+            of,
+            origin,
+            similarity: o.jaccard,
+            contained: o.a_in_b,
+            contains: o.b_in_a,
+            exact: false,
+        },
+        None => DupVerdict::Unique,
+    })
+}
+
+/// The near-duplicate rule of [`DupParams`] applied to one comparison.
+pub fn is_near_duplicate(o: &Overlap, a: &Sketch, b: &Sketch, p: &DupParams) -> bool {
+    if o.jaccard >= p.min_jaccard {
+        return true;
+    }
+    if o.evidence < p.min_evidence {
+        return false;
+    }
+    let (small, large) = if a.shingles <= b.shingles {
+        (a.shingles, b.shingles)
+    } else {
+        (b.shingles, a.shingles)
+    };
+    if small == 0 || large as f32 > p.max_length_ratio * small as f32 {
+        return false;
+    }
+    // Containment of the smaller text in the larger.
+    let c = if a.shingles <= b.shingles {
+        o.a_in_b
+    } else {
+        o.b_in_a
+    };
+    c >= p.min_containment
+}
+
+/// Pass-through hasher for keys that are already uniformly distributed hashes (band keys,
+/// fingerprints, ids mixed on the way in); avoids SipHash on the hot path of [`MemIndex`].
+#[derive(Default, Clone, Copy)]
+pub struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+        self.0 = text::mix64(self.0);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PreHashed>>;
+
+/// In-memory [`DupStore`]: the reference implementation for tests and benchmarks. Band
+/// postings are kept as one inline slot plus an overflow list, because almost every band key
+/// belongs to a single text.
+#[derive(Default)]
+pub struct MemIndex {
+    exact: FastMap<Fingerprint, u32>,
+    band_first: FastMap<BandKey, u32>,
+    band_more: FastMap<BandKey, Vec<u32>>,
+    ids: Vec<DocId>,
+    docs: Vec<Stored>,
+    slot_of: FastMap<u64, u32>,
+}
+
+impl MemIndex {
+    /// An empty index.
+    pub fn new() -> MemIndex {
+        MemIndex::default()
+    }
+
+    /// An empty index with room for `n` texts.
+    pub fn with_capacity(n: usize) -> MemIndex {
+        let mut m = MemIndex::default();
+        m.exact.reserve(n);
+        m.band_first.reserve(n * fingerprint::BANDS);
+        m.ids.reserve(n);
+        m.docs.reserve(n);
+        m.slot_of.reserve(n);
+        m
+    }
+
+    /// Number of stored texts.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// [`judge`] against this index.
+    pub fn query(&self, sig: &Signature, params: &DupParams) -> DupVerdict {
+        match judge(self, sig, params) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`DupStore::put`] without a `Result`.
+    pub fn insert(&mut self, id: DocId, sig: &Signature, origin: Origin) {
+        match self.put(id, sig, origin) {
+            Ok(()) => {}
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl DupStore for MemIndex {
+    type Error = std::convert::Infallible;
+
+    fn find_exact(&self, fp: &Fingerprint) -> Result<Option<DocId>, Self::Error> {
+        Ok(self.exact.get(fp).map(|&s| self.ids[s as usize]))
+    }
+
+    fn band_members(
+        &self,
+        key: BandKey,
+        limit: usize,
+        out: &mut Vec<DocId>,
+    ) -> Result<(), Self::Error> {
+        if let Some(&s) = self.band_first.get(&key) {
+            out.push(self.ids[s as usize]);
+            if let Some(more) = self.band_more.get(&key) {
+                out.extend(
+                    more.iter()
+                        .take(limit.saturating_sub(1))
+                        .map(|&s| self.ids[s as usize]),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn stored(&self, id: DocId) -> Result<Option<Stored>, Self::Error> {
+        Ok(self
+            .slot_of
+            .get(&text::mix64(id))
+            .map(|&s| self.docs[s as usize].clone()))
+    }
+
+    fn put(&mut self, id: DocId, sig: &Signature, origin: Origin) -> Result<(), Self::Error> {
+        let key = text::mix64(id);
+        if self.slot_of.contains_key(&key) {
+            return Ok(());
+        }
+        let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.ids.push(id);
+        self.docs.push(Stored {
+            origin,
+            sketch: sig.sketch.clone(),
+        });
+        self.slot_of.insert(key, slot);
+        if sig.checkable() {
+            self.exact.entry(sig.exact).or_insert(slot);
+            for &b in &sig.bands {
+                match self.band_first.entry(b) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(slot);
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        self.band_more.entry(b).or_default().push(slot);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,420 @@
+//! Text-level cleaning: the boilerplate that survives HTML extraction (or that a plain-text
+//! copy of a page carries) is recognised on the paragraph list itself.
+//!
+//! Rules are generic, not per page: AI summaries and AI-assistance disclaimers, "Explore more
+//! ... at", "Word count"/"Reading time", share/trending/newsletter/related headings that start
+//! the page furniture after an article, trailing lists of questions ("Insights"), list boxes
+//! whose sentences repeat the body ("Key Points"), short non-sentence lines around the body
+//! (bylines, dates, footer labels), and per-site `cut_after` regexes from config.
+//! Tail rules only fire after the first part of the text, so a rule can never empty an article.
+
+use super::html::Kind;
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// One paragraph of output.
+#[derive(Debug, Clone)]
+pub(crate) struct Para {
+    pub text: String,
+    pub kind: Kind,
+    /// The element whose children hold this paragraph ([`NO_GROUP`] for plain text).
+    pub group: usize,
+}
+
+/// Group of paragraphs that come from plain text (no DOM).
+pub(crate) const NO_GROUP: usize = usize::MAX;
+
+struct Rules {
+    /// Lines from which the rest is furniture (only after the start of the body).
+    tail_cut: Regex,
+    /// Headings that open furniture when short.
+    tail_heading: Regex,
+    /// Lines dropped wherever they are.
+    drop_line: Regex,
+    /// Headings of AI / automatic summary boxes (dropped with their list).
+    summary_head: Regex,
+    /// Headings of boxes that may repeat the body.
+    box_head: Regex,
+    /// Lines that are only a date.
+    date_line: Regex,
+}
+
+fn rules() -> &'static Rules {
+    static R: OnceLock<Rules> = OnceLock::new();
+    R.get_or_init(|| Rules {
+        tail_cut: Regex::new(
+            r"(?ix)^(?:
+              (?:explore|discover|find|read|see|get)\s+(?:more|all)\s+(?:exclusive\s+|of\s+our\s+|the\s+latest\s+)?(?:insights|stories|news|articles|analysis|coverage|content)\b.{0,80}$
+            | this\s+(?:article|story|post|piece|content|report|summary|analysis|page|text)\s+(?:was|has\s+been|is|were)\s+(?:partially\s+|partly\s+|originally\s+)?(?:generated|written|produced|created|drafted|prepared|compiled|summari[sz]ed|translated)\b.{0,80}\b(?:ai|a\.i\.|artificial\s+intelligence|automated|automation|machine|automatically|language\s+model)\b.*
+            | (?:this|the)\s+(?:analysis|article|story|report|summary|piece)\s+is\s+based\s+on\s+(?:reporting|reports|information|coverage|an?\s+article|content)\b.*
+            | about\s+this\s+article\b.*
+            | (?:word\s+count|reading\s+time)\s*:?\s*\d.*
+            | ai\s+tools\s+for\s+this\s+article.*
+            | (?:copyright\s+)?(?:©|\(c\)|copyright)\s*(?:\d{4}|[a-z]).{0,200}$
+            | .{0,120}\ball\s+rights\s+reserved\b.{0,200}$
+            | (?:get|sign\s+up\s+for)\s+the\s+latest\s+.{0,60}\b(?:inbox|newsletter|email)\b.*
+            | (?:last\s+updated|updated)\s*:\s*.{0,40}$
+            | the\s+post\s+.{1,300}\s+appeared\s+first\s+on\s+.{1,100}$
+            )",
+        )
+        .expect("static regex"),
+        tail_heading: Regex::new(
+            r"(?ix)^(?:
+              trending(?:\s+now|\s+stories|\s+news)?
+            | (?:📧\s*)?stay\s+(?:updated|informed|in\s+the\s+loop)
+            | share(?:\s+this)?(?:\s+article|\s+story|\s+post|\s+page)?(?:\s+on)?\s*:?
+            | (?:next|previous)\s+(?:article|story|post)
+            | browse\s+all\s+(?:articles|stories|news)
+            | related(?:\s+articles|\s+stories|\s+posts|\s+content|\s+coverage|\s+reading|\s+news|\s+topics)?\s*:?
+            | read\s+(?:next|more|this\s+next)\s*:?
+            | further\s+reading
+            | more\s+(?:from|on|in|about)\s+.{1,40}
+            | more\s+(?:stories|news|articles)
+            | recommended(?:\s+for\s+you|\s+stories|\s+articles)?
+            | you\s+(?:may|might)\s+also\s+(?:like|enjoy)
+            | (?:most\s+(?:read|popular|viewed|shared)|popular\s+now|top\s+stories)
+            | recent\s+(?:news|posts|articles|stories)
+            | latest\s+(?:news|stories|articles|posts)
+            | (?:\d+\s+)?(?:reader\s+)?comments?
+            | leave\s+a\s+(?:reply|comment)
+            | join\s+the\s+(?:conversation|discussion)
+            | conversation
+            | sign\s+up\s+(?:for|to)\s+.{1,60}
+            | subscribe(?:\s+to\s+.{1,60})?
+            | like\s+this\s*:?
+            | share\s+this\s*:?
+            | (?:tags?|topics?|filed\s+under|categories)\s*:?.{0,200}
+            | insights
+            | newsletter
+            | about\s+the\s+author
+            | (?:keep|continue)\s+reading
+            )$",
+        )
+        .expect("static regex"),
+        drop_line: Regex::new(
+            r"(?ix)^(?:
+              advertisement|advertisment|advert|ad|sponsored(?:\s+content)?|continue\s+reading(?:\s+below)?
+            | story\s+continues\s+below(?:\s+advertisement)?|scroll\s+(?:down\s+)?to\s+continue.*
+            | (?:image|photo|photograph|picture|video|illustration)\s*(?:courtesy|credit|by|source)s?\b.{0,120}
+            | (?:image|photo|photograph|picture)s?\s*:.{0,120}
+            | \(?(?:photo|image)\s+(?:credit|courtesy)\b.{0,120}
+            | (?:\d+\s+)?min(?:ute)?s?\s+read
+            | listen\s+to\s+this\s+article.{0,40}
+            | (?:print|email|e-mail)\s+this\s+(?:article|story|page)
+            | read\s+(?:more|full\s+(?:article|story))
+            | [^.!?]{0,80}\b(?:getty\s+images|ap\s+photo|shutterstock|istock(?:photo)?|afp\s+via\s+getty|bloomberg\s+via\s+getty)\b[^.!?]{0,40}
+            )$",
+        )
+        .expect("static regex"),
+        summary_head: Regex::new(
+            r"(?ix)^(?:summari[sz]ed\s+by\s+.{1,40}|(?:ai|auto(?:matically)?)[-\s]?(?:generated\s+)?summary|summary\s+by\s+.{1,40}ai)$",
+        )
+        .expect("static regex"),
+        box_head: Regex::new(
+            r"(?ix)^(?:key\s+(?:points|takeaways|highlights|facts)|highlights|at\s+a\s+glance|in\s+brief|summary|story\s+highlights)\s*:?$",
+        )
+        .expect("static regex"),
+        date_line: Regex::new(
+            r"(?ix)^(?:(?:published|posted|updated|last\s+updated)\s*:?\s*)?(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?)?$",
+        )
+        .expect("static regex"),
+    })
+}
+
+fn words(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+fn ends_sentence(s: &str) -> bool {
+    let t = s.trim_end_matches(['"', '\'', '”', '’', ')', ']', '»', ' ']);
+    t.ends_with(['.', '!', '?', '…', '。', '！', '？'])
+}
+
+/// A short line that is not a sentence: a label, name, date or button text.
+fn is_label(s: &str) -> bool {
+    words(s) <= 6 && !ends_sentence(s) && s.chars().count() < 60
+}
+
+fn norm_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// 4-token shingles, tokens as in the benchmark (`\w+`).
+pub(crate) fn shingles(s: &str) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let toks: Vec<&str> = s
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if toks.len() < 4 {
+        return Vec::new();
+    }
+    toks.windows(4)
+        .map(|w| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            w.hash(&mut h);
+            h.finish()
+        })
+        .collect()
+}
+
+/// Clean a paragraph list. `title` paragraphs are removed; `cut_after` are site rules.
+pub(crate) fn clean(mut paras: Vec<Para>, title: Option<&str>, cut_after: &[Regex]) -> Vec<Para> {
+    let r = rules();
+    // site rules: the first matching line and everything after it go
+    if !cut_after.is_empty() {
+        if let Some(i) = paras
+            .iter()
+            .position(|p| cut_after.iter().any(|re| re.is_match(p.text.trim())))
+        {
+            paras.truncate(i);
+        }
+    }
+    // lines dropped anywhere
+    let title_key = title.map(norm_key).filter(|k| k.len() >= 8);
+    paras.retain(|p| {
+        let t = p.text.trim();
+        if t.is_empty() || (t.len() < 200 && r.drop_line.is_match(t)) {
+            return false;
+        }
+        if let Some(k) = &title_key {
+            if norm_key(t) == *k {
+                return false;
+            }
+        }
+        true
+    });
+    // AI summary boxes: the heading and the list that follows
+    let mut out: Vec<Para> = Vec::with_capacity(paras.len());
+    let mut in_summary = false;
+    for p in paras {
+        let t = p.text.trim();
+        if words(t) <= 8 && r.summary_head.is_match(t) {
+            in_summary = true;
+            continue;
+        }
+        if in_summary {
+            if p.kind == Kind::Li {
+                continue;
+            }
+            in_summary = false;
+        }
+        out.push(p);
+    }
+    let mut paras = out;
+    drop_repeated_items(&mut paras);
+    // box headings left without their list
+    let mut i = 0;
+    while i < paras.len() {
+        let t = paras[i].text.trim();
+        let next_is_item = paras.get(i + 1).is_some_and(|n| n.kind == Kind::Li);
+        if words(t) <= 4 && r.box_head.is_match(t) && !next_is_item {
+            paras.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    cut_tail(&mut paras);
+    cut_question_list(&mut paras);
+    trim_edges(&mut paras);
+    paras
+}
+
+/// List items (and short paragraphs before the body) whose sentences all appear elsewhere in
+/// the text: "Key Points" boxes copied from the body.
+fn drop_repeated_items(paras: &mut Vec<Para>) {
+    if paras.len() < 3 {
+        return;
+    }
+    let sh: Vec<Vec<u64>> = paras.iter().map(|p| shingles(&p.text)).collect();
+    let others: HashSet<u64> = sh
+        .iter()
+        .zip(paras.iter())
+        .filter(|(_, p)| p.kind != Kind::Li)
+        .flat_map(|(s, _)| s.iter().copied())
+        .collect();
+    let mut remove = vec![false; paras.len()];
+    for i in 0..paras.len() {
+        if paras[i].kind != Kind::Li || sh[i].len() < 4 {
+            continue;
+        }
+        let hit = sh[i].iter().filter(|h| others.contains(h)).count();
+        if hit as f32 >= 0.8 * sh[i].len() as f32 {
+            remove[i] = true;
+        }
+    }
+    let mut k = 0;
+    paras.retain(|_| {
+        let keep = !remove[k];
+        k += 1;
+        keep
+    });
+}
+
+/// Cut at the first furniture line after the start of the body. When real prose follows the
+/// line (a "Read more" button mid-article), only the line goes.
+fn cut_tail(paras: &mut Vec<Para>) {
+    let r = rules();
+    let total: usize = paras.iter().map(|p| p.text.len()).sum();
+    if total == 0 {
+        return;
+    }
+    let is_prose = |p: &Para| {
+        let t = p.text.trim();
+        p.kind != Kind::Li && t.len() >= 100 && ends_sentence(t) && !t.ends_with('?')
+    };
+    let prose = |p: &Para| if is_prose(p) { p.text.trim().len() } else { 0 };
+    let mut seen = 0usize;
+    let mut i = 0;
+    while i < paras.len() {
+        let t = paras[i].text.trim();
+        // never before a quarter of the text (and never the first paragraph)
+        if i > 0 && seen * 4 >= total {
+            let heading_like = is_label(t) || paras[i].kind == Kind::Heading && words(t) <= 8;
+            if (t.len() < 600 && r.tail_cut.is_match(t))
+                || (heading_like && r.tail_heading.is_match(t))
+            {
+                let before: usize = paras[..i].iter().map(prose).sum();
+                let after: usize = paras[i + 1..].iter().map(prose).sum();
+                // prose after the line from the same container as prose before it: the line
+                // sits inside the article
+                let continued = paras[i + 1..].iter().any(|a| {
+                    a.group != NO_GROUP
+                        && is_prose(a)
+                        && paras[..i].iter().any(|b| b.group == a.group && is_prose(b))
+                });
+                if !continued && after * 10 < before * 3 {
+                    paras.truncate(i);
+                    return;
+                }
+                paras.remove(i);
+                continue;
+            }
+        }
+        seen += paras[i].text.len();
+        i += 1;
+    }
+}
+
+/// A run of questions closing the text ("Insights": What are...? How might...?), with the
+/// heading above it and any short footer lines after it.
+fn cut_question_list(paras: &mut Vec<Para>) {
+    let mut end = paras.len();
+    // footer labels after the list
+    while end > 0 && is_label(paras[end - 1].text.trim()) && !paras[end - 1].text.ends_with('?') {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 {
+        let t = paras[start - 1].text.trim();
+        if t.ends_with('?') && words(t) <= 40 {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    if end - start < 3 || start == 0 {
+        return;
+    }
+    let mut cut = start;
+    if cut > 0 && is_label(paras[cut - 1].text.trim()) {
+        cut -= 1;
+    }
+    if cut > 0 {
+        paras.truncate(cut);
+    }
+}
+
+/// Short non-sentence lines before the first and after the last real paragraph: bylines,
+/// dates, kickers, footer labels, button texts.
+fn trim_edges(paras: &mut Vec<Para>) {
+    let r = rules();
+    while let Some(last) = paras.last() {
+        let t = last.text.trim();
+        if paras.len() > 1 && (is_label(t) || r.date_line.is_match(t)) {
+            paras.pop();
+        } else {
+            break;
+        }
+    }
+    let mut lead = 0;
+    while lead + 1 < paras.len() {
+        let t = paras[lead].text.trim();
+        let heads_list = paras[lead + 1].kind == Kind::Li;
+        let is_lead_junk = (is_label(t) && !heads_list)
+            || r.date_line.is_match(t)
+            || t.to_ascii_lowercase().starts_with("by ") && words(t) <= 8 && !ends_sentence(t);
+        if is_lead_junk {
+            lead += 1;
+        } else {
+            break;
+        }
+    }
+    if lead > 0 {
+        paras.drain(..lead);
+    }
+}
+
+/// A one- or two-word line (a site name) above a longer headline line.
+pub(crate) fn is_site_label(first: &str, second: &str) -> bool {
+    words(first) <= 2 && !ends_sentence(first) && words(second) >= 4 && first.len() < 30
+}
+
+/// Split plain text into paragraphs: blank lines and single newlines both separate; bullet
+/// markers make list items.
+pub(crate) fn split_plain(text: &str) -> Vec<Para> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let (kind, body) = match t.strip_prefix(['•', '-', '*', '–', '·', '▪']) {
+            Some(rest) if rest.starts_with(' ') || t.starts_with('•') => (Kind::Li, rest.trim()),
+            _ => (Kind::P, t),
+        };
+        if body.is_empty() {
+            continue;
+        }
+        let kind = if kind == Kind::P && is_label(body) {
+            Kind::Heading
+        } else {
+            kind
+        };
+        out.push(Para {
+            text: super::html::collapse_ws(body),
+            kind,
+            group: NO_GROUP,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(t: &str) -> Para {
+        Para {
+            text: t.into(),
+            kind: Kind::P,
+            group: NO_GROUP,
+        }
+    }
+
+    #[test]
+    fn tail_rules_do_not_fire_at_the_start() {
+        let paras = vec![
+            p("Share this article:"),
+            p("A long first paragraph of the article that says something, with commas, and more words."),
+            p("A second paragraph follows here with more words and a full stop at the end."),
+        ];
+        let out = clean(paras, None, &[]);
+        assert_eq!(out.len(), 2);
+        assert!(out[0].text.starts_with("A long first"));
+    }
+}

@@ -1,0 +1,330 @@
+//! The outbox stage: durable, ordered, at-least-once delivery of decided alerts to webhooks.
+//!
+//! An alert and one outbox row per matching endpoint are written in the same transaction as
+//! the item's decision (see the store), so an alert is never lost between deciding and
+//! sending. Delivery reads the rows back: per endpoint strictly in alert order (a failing head
+//! blocks the rows behind it, so a receiver never sees alerts out of order), endpoints
+//! concurrently (one slow receiver does not hold up another). A 2xx moves the row to
+//! `delivered` and is flushed before the next row is tried, so a receiver that answered 2xx is
+//! not sent the same alert again; only a crash in the instant between its answer and that
+//! write can repeat one, and the stable `X-Wirewatch-Delivery` id lets receivers drop it.
+//! Transient failures back off exponentially (honouring Retry-After) until the endpoint's
+//! `max_age`, then become dead letters; permanent ones (4xx other than 408/429) die at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn, Instrument};
+
+use crate::config::{Config, WebhookConfig, WebhookFormat};
+use crate::notify::{self, AlertPayload, DeliveryOutcome};
+use crate::store::{AlertRecord, DeliveryRecord, DeliveryState, Store, StoreError};
+
+/// First retry delay of a failed delivery; doubles per attempt.
+const RETRY_BASE: Duration = Duration::from_secs(5);
+/// Longest delay between two attempts.
+const RETRY_CAP: Duration = Duration::from_secs(3600);
+
+/// A configured endpoint, ready to send to.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// Its id in the outbox.
+    pub id: String,
+    /// Name for logs.
+    pub name: String,
+    /// The config.
+    pub cfg: WebhookConfig,
+    secret: Option<Vec<u8>>,
+}
+
+impl Endpoint {
+    /// Whether an alert goes to this endpoint (its filters).
+    pub fn wants(&self, alert: &AlertRecord) -> bool {
+        (!self.cfg.new_stories_only || alert.new_story) && alert.score >= self.cfg.min_score
+    }
+}
+
+/// The endpoints of a config, with their secrets read. A missing secret is an error: sending
+/// unsigned where the user asked for signatures would be worse than not sending.
+pub fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
+    config
+        .webhooks
+        .iter()
+        .map(|w| {
+            Ok(Endpoint {
+                id: w.endpoint_id(),
+                name: w.display_name(),
+                secret: w.secret()?,
+                cfg: w.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The endpoint ids an alert is queued for.
+pub fn route(alert: &AlertRecord, endpoints: &[Endpoint]) -> Vec<String> {
+    endpoints
+        .iter()
+        .filter(|e| e.wants(alert))
+        .map(|e| e.id.clone())
+        .collect()
+}
+
+/// The payload every sender renders.
+pub fn payload(a: &AlertRecord) -> AlertPayload {
+    AlertPayload {
+        id: a.id.clone(),
+        url: a.url.clone(),
+        title: a.title.clone(),
+        source: a.source.clone(),
+        published: a.published,
+        story: a.story.clone(),
+        story_title: a.story_title.clone(),
+        new_story: a.new_story,
+        score: a.score,
+        excerpt: a.excerpt.clone(),
+        duplicates: a.duplicates.clone(),
+    }
+}
+
+fn format_of(f: WebhookFormat) -> notify::WebhookFormat {
+    match f {
+        WebhookFormat::Json => notify::WebhookFormat::Json,
+        WebhookFormat::Slack => notify::WebhookFormat::Slack,
+        WebhookFormat::Discord => notify::WebhookFormat::Discord,
+        WebhookFormat::Ntfy => notify::WebhookFormat::Ntfy,
+    }
+}
+
+/// What a delivery pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryReport {
+    /// Deliveries answered 2xx.
+    pub delivered: usize,
+    /// Attempts that failed and will be retried.
+    pub retrying: usize,
+    /// Deliveries given up (dead letters).
+    pub dead: usize,
+}
+
+impl DeliveryReport {
+    fn add(&mut self, o: DeliveryReport) {
+        self.delivered += o.delivered;
+        self.retrying += o.retrying;
+        self.dead += o.dead;
+    }
+}
+
+/// Sends what the outbox holds.
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Store,
+    client: reqwest::Client,
+    endpoints: Arc<Vec<Endpoint>>,
+    topic: String,
+    user_agent: String,
+}
+
+impl Deliverer {
+    /// Builds a deliverer for the config's endpoints.
+    pub fn new(config: &Config, store: Store) -> Result<Deliverer, String> {
+        let client = reqwest::Client::builder()
+            .user_agent(config.fetch.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("building webhook client: {e}"))?;
+        Ok(Deliverer {
+            store,
+            client,
+            endpoints: Arc::new(endpoints(config)?),
+            topic: config.topic.name.clone(),
+            user_agent: config.fetch.user_agent.clone(),
+        })
+    }
+
+    /// The endpoints.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// One pass: every endpoint concurrently, each sending its due rows in order until one
+    /// fails or is not yet due. Returns when the pass is done.
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
+        let mut set = tokio::task::JoinSet::new();
+        for ep in self.endpoints.iter().cloned() {
+            let me = self.clone();
+            let span = tracing::info_span!("webhook", endpoint = %ep.name);
+            set.spawn(async move { me.deliver_endpoint(&ep).await }.instrument(span));
+        }
+        let mut total = DeliveryReport::default();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(Ok(rep)) => total.add(rep),
+                Ok(Err(e)) => return Err(e),
+                Err(e) => error!(error = %e, "delivery task failed"),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Sends one endpoint's due rows in order. Stops at the first row that is not due or fails
+    /// transiently (order is kept); returns what it did.
+    async fn deliver_endpoint(&self, ep: &Endpoint) -> Result<DeliveryReport, StoreError> {
+        let mut rep = DeliveryReport::default();
+        loop {
+            let batch = self.store.outbox_for(&ep.id, 64)?;
+            if batch.is_empty() {
+                return Ok(rep);
+            }
+            for d in batch {
+                if d.next_try > Utc::now() {
+                    return Ok(rep);
+                }
+                match self.attempt(ep, d).await? {
+                    Step::Delivered => rep.delivered += 1,
+                    Step::Dead => rep.dead += 1,
+                    Step::Retry => {
+                        rep.retrying += 1;
+                        return Ok(rep);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, ep: &Endpoint, mut d: DeliveryRecord) -> Result<Step, StoreError> {
+        let now = Utc::now();
+        let Some(alert) = self.store.alert(&d.alert)? else {
+            warn!(alert = %d.alert, "outbox row without its alert; dropping it");
+            d.state = DeliveryState::Dead;
+            d.last_error = Some("alert record missing".into());
+            d.finished = Some(now);
+            self.store.finish_delivery(&d)?;
+            return Ok(Step::Dead);
+        };
+        if self.store.was_delivered(&d.alert, &d.endpoint)? {
+            // Already delivered (a crash between the 2xx and removing the row): finish it.
+            d.state = DeliveryState::Delivered;
+            d.finished = Some(now);
+            self.store.finish_delivery(&d)?;
+            return Ok(Step::Delivered);
+        }
+        let req = notify::render_webhook(
+            format_of(ep.cfg.format),
+            &ep.cfg.url,
+            &payload(&alert),
+            &self.topic,
+            ep.secret.as_deref(),
+            &self.user_agent,
+        );
+        d.attempts += 1;
+        let outcome = notify::post_webhook(&self.client, &req, ep.cfg.timeout.0).await;
+        let now = Utc::now();
+        match outcome {
+            DeliveryOutcome::Delivered { status } => {
+                d.state = DeliveryState::Delivered;
+                d.finished = Some(now);
+                d.last_error = None;
+                self.store.finish_delivery(&d)?;
+                self.store.flush().await?;
+                info!(alert = %d.alert, status, attempts = d.attempts, "delivered");
+                Ok(Step::Delivered)
+            }
+            DeliveryOutcome::Permanent { reason } => {
+                d.state = DeliveryState::Dead;
+                d.finished = Some(now);
+                d.last_error = Some(reason.clone());
+                self.store.finish_delivery(&d)?;
+                error!(alert = %d.alert, error = %reason, "permanent failure; dead letter (wirewatch alerts --failed, --retry)");
+                Ok(Step::Dead)
+            }
+            DeliveryOutcome::Retry { after, reason } => {
+                let age = (now - d.created).to_std().unwrap_or_default();
+                d.last_error = Some(reason.clone());
+                if age >= ep.cfg.max_age.0 {
+                    d.state = DeliveryState::Dead;
+                    d.finished = Some(now);
+                    self.store.finish_delivery(&d)?;
+                    error!(alert = %d.alert, error = %reason, attempts = d.attempts, "gave up after max_age; dead letter");
+                    return Ok(Step::Dead);
+                }
+                let delay = retry_delay(d.attempts, after);
+                d.next_try = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                self.store.update_delivery(&d)?;
+                // One line per attempt; attempts back off exponentially, so log volume stays low.
+                warn!(alert = %d.alert, error = %reason, attempts = d.attempts, retry_in_s = delay.as_secs(), "delivery failed; will retry");
+                Ok(Step::Retry)
+            }
+        }
+    }
+
+    /// The daemon's delivery loop: a pass whenever new alerts are decided (`wake`), or when
+    /// the earliest retry is due, until shutdown.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        loop {
+            if let Err(e) = self.deliver_due().await {
+                error!(error = %e, "delivery pass failed");
+            }
+            let sleep = self.next_due_in().unwrap_or(Duration::from_secs(60));
+            debug!(sleep_s = sleep.as_secs_f32(), "delivery loop sleeping");
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Time until the earliest pending row of a configured endpoint is due.
+    fn next_due_in(&self) -> Option<Duration> {
+        let now = Utc::now();
+        let mut best: Option<Duration> = None;
+        for ep in self.endpoints.iter() {
+            if let Ok(rows) = self.store.outbox_for(&ep.id, 1) {
+                if let Some(d) = rows.first() {
+                    let wait = (d.next_try - now).to_std().unwrap_or(Duration::ZERO);
+                    best = Some(best.map_or(wait, |b| b.min(wait)));
+                }
+            }
+        }
+        best.map(|d| d.max(Duration::from_millis(50)))
+    }
+}
+
+enum Step {
+    Delivered,
+    Retry,
+    Dead,
+}
+
+/// Delay before the next attempt: 5 s doubling per attempt, capped at an hour, ±20 % jitter,
+/// and never sooner than the receiver's Retry-After.
+pub fn retry_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = RETRY_BASE.saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
+    let d = exp.min(RETRY_CAP).mul_f64(rand::thread_rng().gen_range(0.8..1.2));
+    match retry_after {
+        Some(ra) if ra > d => ra.min(Duration::from_secs(6 * 3600)),
+        _ => d,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_grows_and_honours_retry_after() {
+        assert!(retry_delay(1, None) <= Duration::from_secs(6));
+        assert!(retry_delay(5, None) >= Duration::from_secs(64));
+        assert!(retry_delay(30, None) <= Duration::from_secs(4320));
+        assert_eq!(
+            retry_delay(1, Some(Duration::from_secs(120))),
+            Duration::from_secs(120)
+        );
+    }
+}

@@ -1,0 +1,591 @@
+//! Processing one stored entry: its text (page or feed), then the judging stages in order —
+//! URL identity, content duplicates, relevance, story — and one transaction that records the
+//! decision and, for new coverage, the alert and its outbox rows.
+//!
+//! Texts are fetched concurrently (bounded by the fetcher's limits) but judged one at a time,
+//! oldest first: duplicate detection needs each decision to see the ones before it, and an
+//! original should be judged before its re-posts.
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn, Instrument};
+use url::Url;
+
+use super::{Pipeline, PipelineError};
+use crate::dedup::{self, DupStore, DupVerdict, Origin, Signature, Stored};
+use crate::extract::Article;
+use crate::fetch::{FetchError, Kind, Request};
+use crate::store::{
+    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, ItemCommit, ItemRecord, Store,
+    StoreError, StoryRecord, TextSource,
+};
+
+/// How many times a page fetch that failed transiently is retried (once per cycle) before the
+/// item is judged on its feed text.
+const PAGE_ATTEMPTS: u32 = 3;
+/// Excerpt length in characters.
+const EXCERPT_CHARS: usize = 280;
+
+/// The text an entry yielded.
+struct Obtained {
+    article: Article,
+    source: TextSource,
+    note: Option<String>,
+    /// The URL the page was finally fetched from.
+    final_url: Option<Url>,
+}
+
+/// What one processing pass decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    /// New coverage, alerted.
+    pub alerts: usize,
+    /// Copies of seed articles.
+    pub seed_duplicates: usize,
+    /// Copies of earlier items.
+    pub repeats: usize,
+    /// Off-topic items.
+    pub off_topic: usize,
+    /// Items without any text.
+    pub unreadable: usize,
+    /// Entries whose URL was already an item (cross-posts, tracking variants, updates).
+    pub known_url: usize,
+    /// Entries left pending after a transient failure.
+    pub deferred: usize,
+}
+
+impl Tally {
+    fn count(&mut self, label: &str) {
+        match label {
+            "alert" => self.alerts += 1,
+            "seed_duplicate" => self.seed_duplicates += 1,
+            "repeat" => self.repeats += 1,
+            "off_topic" => self.off_topic += 1,
+            "unreadable" => self.unreadable += 1,
+            _ => self.known_url += 1,
+        }
+    }
+
+    /// Entries decided.
+    pub fn decided(&self) -> usize {
+        self.alerts + self.seed_duplicates + self.repeats + self.off_topic + self.unreadable + self.known_url
+    }
+}
+
+/// What happened to one entry.
+enum Outcome {
+    /// Decided and committed.
+    Decided(&'static str),
+    /// Left pending (a transient page failure); retried next cycle.
+    Deferred,
+}
+
+impl Pipeline {
+    /// Processes every pending entry (new, or changed by its feed, since it was last processed),
+    /// oldest first. Returns what was decided.
+    pub async fn process_pending(&self) -> Result<Tally, PipelineError> {
+        let _one_at_a_time = self.processing.lock().await;
+        let mut pending = self.store.pending_entries()?;
+        let mut tally = Tally::default();
+        if pending.is_empty() {
+            return Ok(tally);
+        }
+        pending.sort_by_key(|e| (e.entry.published.unwrap_or(e.first_seen), e.first_seen));
+        // Fetch texts concurrently, in order; judge sequentially.
+        let texts = stream::iter(pending.into_iter().map(|rec| {
+            let me = self.clone();
+            async move {
+                let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
+                let got = me.obtain_text(&rec).instrument(span).await;
+                (rec, got)
+            }
+        }))
+        .buffered(self.config.fetch.concurrency.max(1));
+        tokio::pin!(texts);
+        while let Some((rec, got)) = texts.next().await {
+            let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
+            let _g = span.enter();
+            match self.judge_entry(rec, got)? {
+                Outcome::Decided(label) => tally.count(label),
+                Outcome::Deferred => tally.deferred += 1,
+            }
+        }
+        if let Err(e) = self
+            .store
+            .put_meta("extract_templates", &self.extractor.templates_state())
+        {
+            warn!(error = %e, "could not save learned site templates");
+        }
+        if tally.alerts > 0 {
+            self.delivery_wake.notify_one();
+        }
+        Ok(tally)
+    }
+
+    /// Gets an entry's text: the article page when full text is on, else (or when the page
+    /// gives nothing) the feed's content, else its summary. `Err` means "try again later".
+    async fn obtain_text(&self, rec: &EntryRecord) -> Result<Obtained, String> {
+        let feed = self.feed_config(&rec.feed_id);
+        let full_text = feed
+            .and_then(|f| f.full_text)
+            .unwrap_or(self.config.fetch.full_text);
+        let link = rec.entry.link.as_deref().and_then(|l| Url::parse(l).ok());
+        let mut note = None;
+        if let (true, Some(url)) = (full_text, link.as_ref()) {
+            let res = self
+                .fetcher
+                .get(Request {
+                    url,
+                    kind: Kind::Page,
+                    etag: None,
+                    last_modified: None,
+                })
+                .await;
+            match res {
+                Ok(resp) => {
+                    let started = std::time::Instant::now();
+                    let art = self.extractor.extract_page(
+                        &resp.body,
+                        resp.content_type.as_deref(),
+                        Some(&resp.final_url),
+                    );
+                    self.metrics.observe_extract(started.elapsed());
+                    if !art.text.trim().is_empty() {
+                        return Ok(Obtained {
+                            article: art,
+                            source: TextSource::Page,
+                            note: None,
+                            final_url: Some(resp.final_url),
+                        });
+                    }
+                    note = Some(format!(
+                        "page gave no text: {}",
+                        art.empty_reason.as_deref().unwrap_or("unknown reason")
+                    ));
+                }
+                Err(e) if is_retryable_page_error(&e) && rec.attempts + 1 < PAGE_ATTEMPTS => {
+                    return Err(format!("page fetch failed: {e}"));
+                }
+                Err(e) => note = Some(format!("page fetch failed: {e}")),
+            }
+            if let Some(n) = &note {
+                info!(note = %n, "falling back to the feed's text");
+            }
+        }
+        let e = &rec.entry;
+        for (html, source) in [
+            (e.content_html.as_deref(), TextSource::FeedContent),
+            (e.summary.as_deref(), TextSource::FeedSummary),
+        ] {
+            if let Some(h) = html.filter(|h| !h.trim().is_empty()) {
+                let art = self.extractor.extract_fragment(h, link.as_ref());
+                if !art.text.trim().is_empty() {
+                    return Ok(Obtained {
+                        article: art,
+                        source,
+                        note,
+                        final_url: None,
+                    });
+                }
+            }
+        }
+        Ok(Obtained {
+            article: Article::default(),
+            source: TextSource::None,
+            note: Some(note.unwrap_or_else(|| "the feed entry has no text".into())),
+            final_url: None,
+        })
+    }
+
+    fn judge_entry(
+        &self,
+        mut rec: EntryRecord,
+        got: Result<Obtained, String>,
+    ) -> Result<Outcome, PipelineError> {
+        let got = match got {
+            Ok(g) => g,
+            Err(why) => {
+                rec.attempts += 1;
+                rec.note = Some(why.clone());
+                self.store.put_entry(&rec)?;
+                warn!(reason = %why, attempt = rec.attempts, "deferred to the next cycle");
+                return Ok(Outcome::Deferred);
+            }
+        };
+        let now = Utc::now();
+        let source = self.source_name(&rec.feed_id);
+        let link = rec.entry.link.clone();
+        let fetched = link
+            .as_deref()
+            .and_then(|l| Url::parse(l).ok());
+        // 1. URL identity: the canonical URL of the link, or the page's declared canonical.
+        let link_canon = fetched.as_ref().map(dedup::url::canonicalize);
+        let page_url = got.final_url.clone().or_else(|| fetched.clone());
+        let declared = page_url
+            .as_ref()
+            .map(|p| dedup::url::prefer_declared(p, got.article.canonical_url.as_deref()));
+        let key = declared
+            .as_ref()
+            .or(link_canon.as_ref())
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| format!("urn:wirewatch:{}:{}", rec.feed_id, rec.id));
+        rec.status = EntryStatus::Done;
+        rec.note = got.note.clone();
+
+        let mut seen_under: Vec<String> = Vec::new();
+        for u in [link.clone(), link_canon.as_ref().map(|u| u.to_string())]
+            .into_iter()
+            .flatten()
+        {
+            if !seen_under.contains(&u) {
+                seen_under.push(u);
+            }
+        }
+        // The same article under a URL we already know (its own, or one it declares canonical).
+        let known = [Some(key.clone()), link_canon.as_ref().map(|u| u.to_string())]
+            .into_iter()
+            .flatten()
+            .find_map(|k| self.store.item(&k).transpose())
+            .transpose()?;
+        if let Some(mut item) = known {
+            return self.known_url(rec, &mut item, got, seen_under, &source, now);
+        }
+
+        let title = item_title(&rec, &got.article);
+        let text = got.article.text.clone();
+        let published = rec.entry.published.or_else(|| {
+            got.article
+                .published
+                .as_deref()
+                .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+                .map(|d| d.with_timezone(&Utc))
+        });
+        let doc_id = doc_id_of(&format!("item:{key}"));
+        let mut item = ItemRecord {
+            url: key.clone(),
+            doc_id,
+            links: seen_under,
+            feeds: vec![rec.feed_id.clone()],
+            source: source.clone(),
+            title: title.clone(),
+            byline: got.article.byline.clone(),
+            published,
+            first_seen: rec.first_seen,
+            decided_at: now,
+            revisions: 0,
+            text_source: got.source,
+            text_note: got.note.clone(),
+            text: text.clone(),
+            decision: Decision::Unreadable {
+                reason: String::new(),
+            },
+            duplicates: Vec::new(),
+        };
+        if text.trim().is_empty() {
+            item.decision = Decision::Unreadable {
+                reason: got.note.unwrap_or_else(|| "no text".into()),
+            };
+            self.commit(&rec, &item, None, None, None, None)?;
+            info!(url = %key, "unreadable; no alert");
+            return Ok(Outcome::Decided("unreadable"));
+        }
+
+        // 2. Content duplicates.
+        let sig = Signature::from_text(&text);
+        let view = DupView {
+            store: &self.store,
+            exclude: Some(doc_id),
+        };
+        let verdict = dedup::judge(&view, &sig, &self.dup_params)?;
+        let dup_entry = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
+        if let DupVerdict::Duplicate {
+            of,
+            origin,
+            similarity,
+            contained,
+            exact,
+            ..
+        } = verdict
+        {
+            let target = self.store.doc_key(of)?.unwrap_or_default();
+            match origin {
+                Origin::Seed => {
+                    item.decision = Decision::SeedDuplicate {
+                        seed: target.strip_prefix("seed:").unwrap_or(&target).to_string(),
+                        similarity,
+                        contained,
+                        exact,
+                    };
+                    self.commit(&rec, &item, Some(&dup_entry), None, None, None)?;
+                    info!(url = %key, seed = %target, similarity, "copy of a seed; no alert");
+                    return Ok(Outcome::Decided("seed_duplicate"));
+                }
+                Origin::Item => {
+                    let of_url = target.strip_prefix("item:").unwrap_or(&target).to_string();
+                    item.decision = Decision::Repeat {
+                        of: of_url.clone(),
+                        reason: if exact {
+                            "identical text".into()
+                        } else {
+                            format!("near-identical text ({:.0}% contained)", contained * 100.0)
+                        },
+                        similarity,
+                    };
+                    let original = self.store.item(&of_url)?.map(|mut o| {
+                        if !o.duplicates.contains(&key) {
+                            o.duplicates.push(key.clone());
+                        }
+                        o
+                    });
+                    self.commit(&rec, &item, Some(&dup_entry), None, None, original.as_ref())?;
+                    info!(url = %key, of = %of_url, similarity, "repeat of an earlier item; no alert");
+                    return Ok(Outcome::Decided("repeat"));
+                }
+            }
+        }
+
+        // 3. Relevance.
+        let rel = self.topic.score(&title, &text);
+        let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
+        if !rel.is_relevant(self.min_score) {
+            item.decision = Decision::OffTopic {
+                score: rel.score,
+                threshold: self.min_score,
+                terms,
+                query: rel.query,
+            };
+            self.commit(&rec, &item, Some(&dup_entry), None, None, None)?;
+            info!(url = %key, score = rel.score, "off-topic; no alert");
+            return Ok(Outcome::Decided("off_topic"));
+        }
+
+        // 4. Story.
+        let ts = published.unwrap_or(now).timestamp();
+        let (assignment, summary) = {
+            let mut stories = match self.stories.lock() {
+                Ok(s) => s,
+                Err(p) => p.into_inner(),
+            };
+            let a = stories.assign(&key, &title, &text, ts);
+            let summary = stories
+                .stories()
+                .iter()
+                .find(|s| s.id == a.story_id)
+                .cloned();
+            (a, summary)
+        };
+        let mut story = self.store.story(&assignment.story_id)?.unwrap_or(StoryRecord {
+            id: assignment.story_id.clone(),
+            title: assignment.story_title.clone(),
+            first_seen: now,
+            last_seen: now,
+            items: Vec::new(),
+            summary: serde_json::Value::Null,
+        });
+        story.last_seen = now;
+        if !story.items.contains(&key) {
+            story.items.push(key.clone());
+        }
+        if let Some(s) = summary {
+            story.summary = serde_json::to_value(s).unwrap_or_default();
+        }
+
+        // 5. Alert.
+        let alert = AlertRecord {
+            id: alert_id(&key, now),
+            created: now,
+            url: key.clone(),
+            title: title.clone(),
+            source: source.clone(),
+            published,
+            story: story.id.clone(),
+            story_title: story.title.clone(),
+            new_story: assignment.new_story,
+            score: rel.score,
+            excerpt: excerpt(&text, EXCERPT_CHARS),
+            duplicates: Vec::new(),
+        };
+        item.decision = Decision::Alert {
+            alert: alert.id.clone(),
+            story: story.id.clone(),
+            story_title: story.title.clone(),
+            new_story: assignment.new_story,
+            score: rel.score,
+            terms,
+        };
+        self.commit(&rec, &item, Some(&dup_entry), Some(&story), Some(&alert), None)?;
+        info!(
+            url = %key,
+            score = rel.score,
+            story = %story.id,
+            new_story = assignment.new_story,
+            "ALERT"
+        );
+        Ok(Outcome::Decided("alert"))
+    }
+
+    /// An entry whose URL is already an item: a cross-post, a tracking variant, or the feed
+    /// updating the article in place. Never a second alert for the same article.
+    fn known_url(
+        &self,
+        rec: EntryRecord,
+        item: &mut ItemRecord,
+        got: Obtained,
+        seen_under: Vec<String>,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, PipelineError> {
+        for u in seen_under {
+            if !item.links.contains(&u) {
+                item.links.push(u);
+            }
+        }
+        let same_feed = item.feeds.contains(&rec.feed_id);
+        if !same_feed {
+            item.feeds.push(rec.feed_id.clone());
+        }
+        if rec.revisions > 0 && same_feed {
+            item.revisions += 1;
+            if !got.article.text.trim().is_empty() {
+                item.text = got.article.text.clone();
+            }
+            debug!(url = %item.url, revisions = item.revisions, "in-place update of a known item; no second alert");
+        } else {
+            debug!(url = %item.url, from = %source, "already known under this URL (cross-post or variant); no alert");
+        }
+        let _ = now;
+        self.commit(&rec, item, None, None, None, None)?;
+        Ok(Outcome::Decided("known_url"))
+    }
+
+    fn commit(
+        &self,
+        rec: &EntryRecord,
+        item: &ItemRecord,
+        dup: Option<&DupEntry>,
+        story: Option<&StoryRecord>,
+        alert: Option<&AlertRecord>,
+        original: Option<&ItemRecord>,
+    ) -> Result<(), PipelineError> {
+        let endpoints = alert
+            .map(|a| crate::outbox::route(a, &self.endpoints))
+            .unwrap_or_default();
+        self.store.commit_item(&ItemCommit {
+            entry: Some(rec),
+            item,
+            dup,
+            story,
+            alert,
+            endpoints: &endpoints,
+            original,
+        })?;
+        self.metrics.count_decision(item.decision.label());
+        Ok(())
+    }
+}
+
+/// A page failure worth another try next cycle (the host may come back).
+fn is_retryable_page_error(e: &FetchError) -> bool {
+    e.is_transient()
+}
+
+/// The duplicate index as the dedup stage sees it, minus the item's own earlier version.
+pub(crate) struct DupView<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) exclude: Option<u64>,
+}
+
+impl DupStore for DupView<'_> {
+    type Error = StoreError;
+
+    fn find_exact(&self, fp: &dedup::Fingerprint) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .store
+            .dup_find_exact(&fp.0)?
+            .filter(|id| Some(*id) != self.exclude))
+    }
+
+    fn band_members(
+        &self,
+        key: dedup::BandKey,
+        limit: usize,
+        out: &mut Vec<u64>,
+    ) -> Result<(), StoreError> {
+        let start = out.len();
+        self.store.dup_band_members(key, limit, out)?;
+        if let Some(x) = self.exclude {
+            let mut i = start;
+            while i < out.len() {
+                if out[i] == x {
+                    out.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn stored(&self, id: u64) -> Result<Option<Stored>, StoreError> {
+        Ok(self
+            .store
+            .dup_stored(id)?
+            .and_then(|b| Stored::from_bytes(&b).ok()))
+    }
+
+    fn put(&mut self, _id: u64, _sig: &Signature, _origin: Origin) -> Result<(), StoreError> {
+        // Writes go through `Store::commit_item`, in the item's transaction.
+        Ok(())
+    }
+}
+
+/// The index entry of an item's text.
+pub(crate) fn dup_entry(id: u64, key: String, sig: &Signature, origin: Origin) -> DupEntry {
+    DupEntry {
+        id,
+        key,
+        exact: sig.exact.0,
+        bands: sig.bands.clone(),
+        stored: Stored {
+            origin,
+            sketch: sig.sketch.clone(),
+        }
+        .to_bytes(),
+    }
+}
+
+/// A stable doc id for an item or seed key ("item:URL" / "seed:NAME" hashed).
+pub(crate) fn doc_id_of(key: &str) -> u64 {
+    let d = Sha256::digest(key.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
+}
+
+fn alert_id(url: &str, now: DateTime<Utc>) -> String {
+    let d = Sha256::digest(format!("{url}|{}", now.timestamp_micros()).as_bytes());
+    format!("al_{}", hex::encode(&d[..10]))
+}
+
+fn item_title(rec: &EntryRecord, art: &Article) -> String {
+    rec.entry
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or_else(|| art.title.clone())
+        .unwrap_or_else(|| "(untitled)".into())
+}
+
+/// The first `max` characters of a text, cut at a word boundary, with an ellipsis.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    let end = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{}…", cut[..end].trim_end_matches([',', ';', ':', '.', ' ']))
+}

@@ -1,0 +1,495 @@
+//! Relevance: does an item cover the topic defined by the seed articles?
+//!
+//! **Topic model** ([`TopicModel::from_seeds`]). Every content word and every adjacent pair of
+//! content words (bigram) of the seeds is a candidate term. A term's weight is
+//! `coverage × ln(1 + p_seed / p_background)`: how much more often the seeds use it than
+//! general English ([`background::Background`], shipped with the project), scaled by the
+//! share of seeds that use it at all (`coverage`), so that a word one seed happens to repeat
+//! counts less than one every seed uses. Terms used by fewer than [`MIN_SEED_DF`] seeds are
+//! dropped; the top [`MAX_TERMS`] are kept. Bigrams weigh half the mean of their words: a
+//! shared phrase ("stateful runtime", "third party cloud", "50 billion") is extra evidence on
+//! top of the words.
+//!
+//! **Entities.** The model's strongest terms that the seeds write as names (capitalised
+//! mid-sentence at least half the time), used by at least 80% of the seeds, 3+ characters:
+//! on the dev seeds `openai, azure, microsoft, aws, frontier, amazon`.
+//!
+//! **Score** ([`TopicModel::score`]), 0..1. Only the text's prose is read ([`prose`]: lines
+//! that end like sentences), so that a "Related" list of on-topic headlines left on an
+//! off-topic page by extraction does not count. The prose is cut into windows of [`WINDOW`]
+//! tokens (the title is one more window).
+//! - *density*: a window's strength is the summed weight of the distinct topic terms in it,
+//!   divided by the strength of a typical (median) seed window and capped at 1; density is
+//!   the mean over windows, the share of the text that reads like the seeds;
+//! - *entity coverage*: the share of the entities that occur in at least two windows (one
+//!   window counts half): the topic is the co-occurrence of its names, and news about one
+//!   or two of the companies (an Azure outage, a model launch, another lawsuit) covers only a
+//!   part of them;
+//! - score = sqrt(density × coverage).
+//!
+//! Spreading the evidence over windows is deliberate: a passing mention lights up one window
+//! among many, an article about the topic is strong throughout.
+//!
+//! **Query** ([`query::Query`]). An optional boolean filter from config; reported
+//! separately so the caller can require it ([`Relevance::is_relevant`]).
+
+pub mod background;
+pub mod query;
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dedup::text::for_each_token;
+use background::Background;
+use query::Query;
+
+/// Tokens per scoring window (~2-3 sentences).
+pub const WINDOW: usize = 60;
+/// A trailing window shorter than this is merged into the previous one.
+pub const MIN_TAIL: usize = 20;
+/// A term must occur in at least this many seeds (or in every seed if there are fewer).
+pub const MIN_SEED_DF: usize = 2;
+/// Terms kept in the model.
+pub const MAX_TERMS: usize = 400;
+/// Tokens read from an item (longer texts are cut; the score is a mean, so this only bounds
+/// work).
+pub const MAX_TOKENS: usize = 20_000;
+/// Texts with fewer tokens than this are scored but flagged as too short to judge reliably.
+pub const MIN_TOKENS: usize = 25;
+/// Below this share of words found in the English background list, a text is treated as
+/// not English and scored 0.
+pub const MIN_ENGLISH: f32 = 0.5;
+/// Default `min_score`. The score is the geometric mean of *density* (mean window strength)
+/// and *entity coverage*, so 0.45 means for example "half of the text reads like the seeds
+/// and 40% of the topic's names recur", or "a third of the text, and two thirds of the
+/// names". The seeds score 0.84-0.95 and the dev set's new articles 0.50-0.85; articles
+/// about one or two of the companies but not the dispute (an Azure outage, a model launch,
+/// another lawsuit, an Oracle earnings report naming OpenAI, AWS and Azure once each) score
+/// 0.0-0.41, because they miss most names or mention them in one paragraph only. An article
+/// with one paragraph on the dispute among five may land on either side.
+pub const DEFAULT_MIN_SCORE: f32 = 0.45;
+
+/// Share of seeds a name must appear in to count as one of the topic's entities.
+pub const ENTITY_SEED_SHARE: f32 = 0.8;
+/// Smallest term weight of an entity (a name 150 times more frequent in the seeds than in
+/// general English has weight ~5): keeps incidental names (a newspaper cited once per seed)
+/// out.
+pub const ENTITY_MIN_WEIGHT: f32 = 5.0;
+
+/// A learned topic term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Term {
+    /// One token, or two separated by a space.
+    pub text: String,
+    /// Weight (natural-log ratio scaled by seed coverage).
+    pub weight: f32,
+    /// Number of seeds containing the term.
+    pub seed_df: u32,
+}
+
+/// The topic model learned from the seeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TopicModel {
+    terms: Vec<Term>,
+    #[serde(skip)]
+    lookup: HashMap<String, f32>,
+    /// Strength of a typical seed window (median), the normaliser of window scores.
+    window_ref: f32,
+    /// The topic's recurring names (token, weight): see [`ENTITY_SEED_SHARE`].
+    entities: Vec<(String, f32)>,
+    query: Option<Query>,
+}
+
+/// The relevance judgement of one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Relevance {
+    /// 0..1: share of the text that reads like the seed coverage.
+    pub score: f32,
+    /// The topic terms found, with their summed contribution, strongest first (top 12).
+    pub terms: Vec<(String, f32)>,
+    /// The config query's verdict, if a query is configured.
+    pub query: Option<bool>,
+    /// Share of the text's words found in the English background list.
+    pub english: f32,
+    /// Why the text could not be judged normally (empty, too short, not English, cut).
+    pub note: Option<String>,
+}
+
+impl Relevance {
+    /// The decision: score at or above `min_score` and the query (if any) matching.
+    pub fn is_relevant(&self, min_score: f32) -> bool {
+        self.score >= min_score && self.query != Some(false)
+    }
+
+    /// One line for `wirewatch explain`.
+    pub fn reason(&self, min_score: f32) -> String {
+        let terms: Vec<String> = self
+            .terms
+            .iter()
+            .take(8)
+            .map(|(t, w)| format!("{t} {w:.1}"))
+            .collect();
+        let q = match self.query {
+            Some(true) => ", query matched",
+            Some(false) => ", query did not match",
+            None => "",
+        };
+        let note = self
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        format!(
+            "score {:.2} {} threshold {:.2}{q}{note}; terms: {}",
+            self.score,
+            if self.score >= min_score { ">=" } else { "<" },
+            min_score,
+            terms.join(", ")
+        )
+    }
+}
+
+/// Tokens of one text split into windows, with function words marked.
+fn windows_of(text: &str, max_tokens: usize) -> (Vec<Vec<String>>, bool) {
+    let mut toks = Vec::new();
+    let cut = for_each_token(text, max_tokens, |t| toks.push(t.to_string()));
+    let mut wins: Vec<Vec<String>> = toks.chunks(WINDOW).map(|c| c.to_vec()).collect();
+    if wins.len() >= 2 && wins.last().is_some_and(|w| w.len() < MIN_TAIL) {
+        if let Some(last) = wins.pop() {
+            if let Some(prev) = wins.last_mut() {
+                prev.extend(last);
+            }
+        }
+    }
+    (wins, cut)
+}
+
+/// The prose of a text: lines that end like a sentence (`.`, `!`, `?`, `:` or `;`, possibly
+/// followed by a closing quote or bracket) or that are long (40+ words). Headline lists,
+/// navigation, bylines and other furniture that extraction may leave behind (a "Related" box
+/// of on-topic headlines on an off-topic page) are short lines without final punctuation.
+/// If less than a third of the text is prose by this rule, the text is not line-structured
+/// and is used whole.
+pub fn prose(text: &str) -> String {
+    let mut kept = String::new();
+    let (mut kept_words, mut all_words) = (0usize, 0usize);
+    for line in text.lines() {
+        let words = line.split_whitespace().count();
+        all_words += words;
+        let end = line
+            .trim_end()
+            .trim_end_matches(['"', '\'', '\u{201D}', '\u{2019}', ')', ']', '*', '_']);
+        if words >= 40 || end.ends_with(['.', '!', '?', ':', ';', '\u{2026}']) {
+            kept.push_str(line);
+            kept.push('\n');
+            kept_words += words;
+        }
+    }
+    if kept_words * 3 < all_words {
+        return text.to_string();
+    }
+    kept
+}
+
+/// Distinct terms (content unigrams and bigrams) of a token window.
+fn window_terms(bg: &Background, win: &[String]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let mut prev: Option<&str> = None;
+    for t in win {
+        if bg.is_function_word(t) {
+            prev = None;
+            continue;
+        }
+        out.insert(t.clone());
+        if let Some(p) = prev {
+            out.insert(format!("{p} {t}"));
+        }
+        prev = Some(t);
+    }
+    out
+}
+
+/// Counts, per normalised token, how often it is written capitalised in the middle of a
+/// sentence (a name) and how often in total, in raw text.
+fn capitalisation(text: &str, caps: &mut HashMap<String, (u32, u32)>) {
+    for line in text.lines() {
+        let mut sentence_start = true;
+        for raw in line.split_whitespace() {
+            let first = raw.chars().find(|c| c.is_alphanumeric());
+            for t in crate::dedup::text::tokens(raw).into_iter().take(1) {
+                let e = caps.entry(t).or_default();
+                e.1 += 1;
+                if !sentence_start && first.is_some_and(char::is_uppercase) {
+                    e.0 += 1;
+                }
+            }
+            sentence_start = raw.ends_with(['.', '!', '?', ':']) || raw.ends_with(".\"");
+        }
+    }
+}
+
+impl TopicModel {
+    /// Learns the model from seed texts against the embedded English background.
+    pub fn from_seeds<S: AsRef<str>>(seeds: &[S]) -> TopicModel {
+        Self::from_seeds_with(seeds, Background::english())
+    }
+
+    /// Learns the model against a given background.
+    pub fn from_seeds_with<S: AsRef<str>>(seeds: &[S], bg: &Background) -> TopicModel {
+        let n = seeds.len().max(1);
+        let min_df = MIN_SEED_DF.min(n);
+        let mut tf: HashMap<String, u32> = HashMap::new();
+        let mut df: HashMap<String, u32> = HashMap::new();
+        let mut total: u64 = 0;
+        for s in seeds {
+            let (wins, _) = windows_of(&prose(s.as_ref()), MAX_TOKENS);
+            let mut seen: HashSet<String> = HashSet::new();
+            for w in &wins {
+                let mut prev: Option<&str> = None;
+                for t in w {
+                    total += 1;
+                    if bg.is_function_word(t) {
+                        prev = None;
+                        continue;
+                    }
+                    *tf.entry(t.clone()).or_default() += 1;
+                    seen.insert(t.clone());
+                    if let Some(p) = prev {
+                        let b = format!("{p} {t}");
+                        *tf.entry(b.clone()).or_default() += 1;
+                        seen.insert(b);
+                    }
+                    prev = Some(t);
+                }
+            }
+            for t in seen {
+                *df.entry(t).or_default() += 1;
+            }
+        }
+        let total = total.max(1) as f64;
+        let uni_weight = |t: &str, f: u32, d: u32| -> f32 {
+            let p_seed = f64::from(f) / total;
+            let ratio = p_seed / bg.prob(t);
+            let cov = f64::from(d) / n as f64;
+            (cov * (1.0 + ratio).ln()) as f32
+        };
+        let mut weights: HashMap<String, (f32, u32)> = HashMap::new();
+        for (t, &f) in &tf {
+            let d = df.get(t).copied().unwrap_or(0);
+            if (d as usize) < min_df || t.contains(' ') {
+                continue;
+            }
+            weights.insert(t.clone(), (uni_weight(t, f, d), d));
+        }
+        for (t, &_f) in &tf {
+            let d = df.get(t).copied().unwrap_or(0);
+            if (d as usize) < min_df {
+                continue;
+            }
+            let Some((a, b)) = t.split_once(' ') else { continue };
+            let wa = weights.get(a).map(|x| x.0).unwrap_or(0.0);
+            let wb = weights.get(b).map(|x| x.0).unwrap_or(0.0);
+            let cov = d as f32 / n as f32;
+            let w = 0.5 * cov * (wa + wb) / 2.0;
+            if w > 0.0 {
+                weights.insert(t.clone(), (w, d));
+            }
+        }
+        let mut terms: Vec<Term> = weights
+            .into_iter()
+            .map(|(text, (weight, seed_df))| Term {
+                text,
+                weight,
+                seed_df,
+            })
+            .filter(|t| t.weight > 0.0)
+            .collect();
+        terms.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.text.cmp(&b.text))
+        });
+        terms.truncate(MAX_TERMS);
+        let mut model = TopicModel {
+            terms,
+            lookup: HashMap::new(),
+            window_ref: 1.0,
+            entities: Vec::new(),
+            query: None,
+        };
+        model.rebuild_lookup();
+        // Typical seed window strength (median of raw window sums).
+        let mut raws: Vec<f32> = Vec::new();
+        for s in seeds {
+            let (wins, _) = windows_of(&prose(s.as_ref()), MAX_TOKENS);
+            for w in wins {
+                raws.push(model.raw_window(bg, &w).0);
+            }
+        }
+        raws.sort_by(f32::total_cmp);
+        model.window_ref = raws.get(raws.len() / 2).copied().unwrap_or(1.0).max(1e-3);
+        // Entities: names (written capitalised mid-sentence most of the time) that most seeds
+        // use and that the model weighs.
+        let mut caps: HashMap<String, (u32, u32)> = HashMap::new();
+        for s in seeds {
+            capitalisation(s.as_ref(), &mut caps);
+        }
+        let min_ent_df = ((n as f32) * ENTITY_SEED_SHARE).ceil() as u32;
+        model.entities = model
+            .terms
+            .iter()
+            .filter(|t| {
+                !t.text.contains(' ')
+                    && t.text.chars().count() >= 3
+                    && t.seed_df >= min_ent_df.max(1)
+                    && t.weight >= ENTITY_MIN_WEIGHT
+            })
+            .filter(|t| {
+                caps.get(&t.text)
+                    .is_some_and(|&(c, all)| all > 0 && c as f32 >= 0.5 * all as f32)
+            })
+            .map(|t| (t.text.clone(), t.weight))
+            .collect();
+        model
+    }
+
+    /// Adds (or replaces) the boolean query.
+    pub fn with_query(mut self, q: Option<Query>) -> TopicModel {
+        self.query = q;
+        self
+    }
+
+    /// Rebuilds the term lookup (needed after deserialising).
+    pub fn rebuild_lookup(&mut self) {
+        self.lookup = self
+            .terms
+            .iter()
+            .map(|t| (t.text.clone(), t.weight))
+            .collect();
+    }
+
+    /// The topic's entities (recurring names in the seeds) with their weights.
+    pub fn entities(&self) -> &[(String, f32)] {
+        &self.entities
+    }
+
+    /// Share of the topic's entities that the text mentions in at least two windows (one
+    /// window counts half). Each entity counts the same: the topic is the *co-occurrence* of
+    /// its names (Microsoft and OpenAI and Amazon and Frontier ...), and news about one of
+    /// them alone covers only a part.
+    pub fn entity_coverage(&self, windows: &[Vec<String>]) -> f32 {
+        if self.entities.is_empty() {
+            return 1.0;
+        }
+        let mut got = 0.0;
+        for (e, _) in &self.entities {
+            let n = windows.iter().filter(|w| w.iter().any(|t| t == e)).count();
+            got += n.min(2) as f32 / 2.0;
+        }
+        got / self.entities.len() as f32
+    }
+
+    /// The learned terms, strongest first.
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// Raw (unnormalised) strength of a window and the matched terms.
+    fn raw_window(&self, bg: &Background, win: &[String]) -> (f32, Vec<(String, f32)>) {
+        let mut sum = 0.0;
+        let mut hits = Vec::new();
+        for t in window_terms(bg, win) {
+            if let Some(&w) = self.lookup.get(&t) {
+                sum += w;
+                hits.push((t, w));
+            }
+        }
+        (sum, hits)
+    }
+
+    /// Per-window strengths (raw / seed reference, uncapped) of a text, title first: the
+    /// detail behind [`TopicModel::score`], for `explain` and tuning.
+    pub fn window_strengths(&self, title: &str, text: &str) -> Vec<f32> {
+        let bg = Background::english();
+        let (wins, _) = windows_of(&prose(text), MAX_TOKENS);
+        let (tw, _) = windows_of(title, WINDOW);
+        tw.iter()
+            .take(1)
+            .chain(wins.iter())
+            .map(|w| self.raw_window(bg, w).0 / self.window_ref)
+            .collect()
+    }
+
+    /// Scores an item (see the module doc).
+    pub fn score(&self, title: &str, text: &str) -> Relevance {
+        let bg = Background::english();
+        let body = prose(text);
+        let (mut wins, cut) = windows_of(&body, MAX_TOKENS);
+        let body_tokens: usize = wins.iter().map(Vec::len).sum();
+        let (title_wins, _) = windows_of(title, WINDOW);
+        let mut windows: Vec<Vec<String>> = title_wins.into_iter().take(1).collect();
+        windows.append(&mut wins);
+        let all_tokens: Vec<String> = windows.iter().flatten().cloned().collect();
+        // The query sees the whole text, not only its prose.
+        let query = self.query.as_ref().map(|q| {
+            let mut qt = crate::dedup::text::tokens(title);
+            for_each_token(text, MAX_TOKENS, |t| qt.push(t.to_string()));
+            q.matches(&qt)
+        });
+        let alpha: Vec<&String> = all_tokens
+            .iter()
+            .filter(|t| t.chars().all(char::is_alphabetic))
+            .collect();
+        let english = if alpha.is_empty() {
+            0.0
+        } else {
+            alpha.iter().filter(|t| bg.knows(t)).count() as f32 / alpha.len() as f32
+        };
+        let empty = |note: String| Relevance {
+            score: 0.0,
+            terms: Vec::new(),
+            query,
+            english,
+            note: Some(note),
+        };
+        if all_tokens.is_empty() {
+            return empty("empty text".into());
+        }
+        if all_tokens.len() >= MIN_TOKENS && english < MIN_ENGLISH {
+            return empty(format!(
+                "not English: {:.0}% of words in the English word list",
+                english * 100.0
+            ));
+        }
+        let note = if body_tokens < MIN_TOKENS {
+            Some(format!("too short to judge reliably ({body_tokens} words of text)"))
+        } else if cut {
+            Some(format!("text cut at {MAX_TOKENS} words"))
+        } else {
+            None
+        };
+        let mut sum = 0.0;
+        let mut contrib: HashMap<String, f32> = HashMap::new();
+        for w in &windows {
+            let (raw, hits) = self.raw_window(bg, w);
+            sum += (raw / self.window_ref).min(1.0);
+            for (t, wt) in hits {
+                *contrib.entry(t).or_default() += wt;
+            }
+        }
+        let density = sum / windows.len() as f32;
+        let coverage = self.entity_coverage(&windows);
+        let score = (density * coverage).sqrt();
+        let mut terms: Vec<(String, f32)> = contrib.into_iter().collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        terms.truncate(12);
+        Relevance {
+            score,
+            terms,
+            query,
+            english,
+            note,
+        }
+    }
+}
