@@ -147,6 +147,34 @@ pub struct Config {
     /// The mail server the digest goes through.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
+    /// The HTTP status page, JSON API and metrics.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// The built-in HTTP server.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Serve at all.
+    pub enabled: bool,
+    /// Address to listen on; loopback by default.
+    pub listen: std::net::SocketAddr,
+    /// Environment variable holding a bearer token every request must present.
+    pub token_env: Option<String>,
+    /// File holding the bearer token.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            enabled: true,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8787)),
+            token_env: None,
+            token_file: None,
+        }
+    }
 }
 
 /// Payload format of a webhook.
@@ -214,19 +242,27 @@ impl WebhookConfig {
 
     /// The name shown in logs.
     pub fn display_name(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("{:?} {}", self.format, self.url.host_str().unwrap_or("?")).to_lowercase())
+        self.name.clone().unwrap_or_else(|| {
+            format!("{:?} {}", self.format, self.url.host_str().unwrap_or("?")).to_lowercase()
+        })
     }
 
     /// Reads the secret from the environment or file, if one is configured.
     pub fn secret(&self) -> Result<Option<Vec<u8>>, String> {
-        read_secret(self.secret_env.as_deref(), self.secret_file.as_deref(), "webhook secret")
+        read_secret(
+            self.secret_env.as_deref(),
+            self.secret_file.as_deref(),
+            "webhook secret",
+        )
     }
 }
 
 /// Reads a secret from an environment variable or a file (trailing newline trimmed).
-pub fn read_secret(env: Option<&str>, file: Option<&Path>, what: &str) -> Result<Option<Vec<u8>>, String> {
+pub fn read_secret(
+    env: Option<&str>,
+    file: Option<&Path>,
+    what: &str,
+) -> Result<Option<Vec<u8>>, String> {
     if let Some(var) = env {
         return match std::env::var(var) {
             Ok(v) if !v.is_empty() => Ok(Some(v.into_bytes())),
@@ -282,10 +318,12 @@ impl DigestConfig {
 
     /// The time zone, parsed.
     pub fn tz(&self) -> Result<chrono_tz::Tz, String> {
-        self.timezone
-            .trim()
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| format!("digest.timezone: {:?} is not an IANA time zone (e.g. \"Europe/Berlin\")", self.timezone))
+        self.timezone.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "digest.timezone: {:?} is not an IANA time zone (e.g. \"Europe/Berlin\")",
+                self.timezone
+            )
+        })
     }
 }
 
@@ -524,10 +562,15 @@ impl Config {
         }
         for (i, w) in self.webhooks.iter().enumerate() {
             if !matches!(w.url.scheme(), "http" | "https") {
-                return Err(format!("webhooks[{i}].url: {} is not an http or https URL", w.url));
+                return Err(format!(
+                    "webhooks[{i}].url: {} is not an http or https URL",
+                    w.url
+                ));
             }
             if w.secret_env.is_some() && w.secret_file.is_some() {
-                return Err(format!("webhooks[{i}]: set secret_env or secret_file, not both"));
+                return Err(format!(
+                    "webhooks[{i}]: set secret_env or secret_file, not both"
+                ));
             }
         }
         if let Some(d) = &self.digest {
@@ -555,6 +598,9 @@ impl Config {
             if s.password_env.is_some() && s.password_file.is_some() {
                 return Err("smtp: set password_env or password_file, not both".into());
             }
+        }
+        if self.http.token_env.is_some() && self.http.token_file.is_some() {
+            return Err("http: set token_env or token_file, not both".into());
         }
         let mut seen = HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
@@ -654,8 +700,16 @@ impl Config {
                 "webhook:    {} <{}>{}{}{}",
                 w.display_name(),
                 redact_url(&w.url),
-                if w.new_stories_only { ", new stories only" } else { "" },
-                if w.min_score > 0.0 { format!(", min score {}", w.min_score) } else { String::new() },
+                if w.new_stories_only {
+                    ", new stories only"
+                } else {
+                    ""
+                },
+                if w.min_score > 0.0 {
+                    format!(", min score {}", w.min_score)
+                } else {
+                    String::new()
+                },
                 match (&w.secret_env, &w.secret_file) {
                     (Some(v), _) => format!(", signed (secret from ${v})"),
                     (_, Some(f)) => format!(", signed (secret from {})", f.display()),
@@ -671,7 +725,11 @@ impl Config {
                 d.timezone,
                 d.to.join(", "),
                 d.from,
-                if d.send_empty { " (also when empty)" } else { "" }
+                if d.send_empty {
+                    " (also when empty)"
+                } else {
+                    ""
+                }
             );
         }
         if let Some(m) = &self.smtp {
@@ -681,8 +739,25 @@ impl Config {
                 m.host,
                 m.port,
                 m.security,
-                m.username.as_deref().map(|u| format!(", login {u}")).unwrap_or_default()
+                m.username
+                    .as_deref()
+                    .map(|u| format!(", login {u}"))
+                    .unwrap_or_default()
             );
+        }
+        if self.http.enabled {
+            let _ = writeln!(
+                s,
+                "http:       http://{}/{}",
+                self.http.listen,
+                if self.http.token_env.is_some() || self.http.token_file.is_some() {
+                    " (bearer token required)"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            let _ = writeln!(s, "http:       disabled");
         }
         if !self.sites.is_empty() {
             let _ = writeln!(s, "sites:      {}", self.sites.len());

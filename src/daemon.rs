@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::http::{AppState, Heartbeat};
 use crate::outbox::Deliverer;
 use crate::pipeline::{FeedReport, Pipeline, PipelineError};
 use crate::store;
@@ -92,7 +93,11 @@ fn reload_config(path: &Path, current: &Pipeline) -> Option<Pipeline> {
     if new.state_dir != current.config().state_dir {
         warn!("state_dir cannot change on reload; restart to move the store");
     }
-    match Pipeline::new(new.clone(), current.store().clone()) {
+    match Pipeline::with_metrics(
+        new.clone(),
+        current.store().clone(),
+        current.metrics().clone(),
+    ) {
         Ok(p) => {
             if let Err(e) = p.load_seeds() {
                 error!(error = %e, "seeds of the new config unusable; keeping the running config");
@@ -123,6 +128,9 @@ async fn schedule(
 ) -> anyhow::Result<()> {
     let mut config = Arc::new(pipeline.config().clone());
     let mut delivery = Delivery::start(&pipeline, shutdown)?;
+    let heartbeat = Heartbeat::default();
+    heartbeat.beat();
+    let mut http = start_http(&pipeline, config.clone(), &heartbeat, shutdown).await?;
     // Entries a previous run stored but did not finish.
     let recovered = pipeline.process_pending().await?.decided();
     if recovered > 0 {
@@ -187,6 +195,7 @@ async fn schedule(
             .to_std()
             .unwrap_or(Duration::ZERO)
             .min(MAX_SLEEP);
+        heartbeat.beat();
         if watchdog {
             notify(&[sd_notify::NotifyState::Watchdog]);
         }
@@ -206,6 +215,11 @@ async fn schedule(
                     }
                     pipeline = p;
                     config = Arc::new(pipeline.config().clone());
+                    if let Some((token, task)) = http.take() {
+                        token.cancel();
+                        let _ = task.await;
+                    }
+                    http = start_http(&pipeline, config.clone(), &heartbeat, shutdown).await?;
                     notify(&[sd_notify::NotifyState::Status(&format!(
                         "config reloaded; polling {} feeds",
                         config.feeds.len()
@@ -241,6 +255,10 @@ async fn schedule(
         }
     }
     delivery.stop().await;
+    if let Some((token, task)) = http.take() {
+        token.cancel();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+    }
     info!(in_flight = tasks.len(), "finishing in-flight polls");
     let drain = async {
         while let Some(joined) = tasks.join_next().await {
@@ -254,6 +272,41 @@ async fn schedule(
         tasks.shutdown().await;
     }
     Ok(())
+}
+
+type HttpTask = Option<(CancellationToken, tokio::task::JoinHandle<()>)>;
+
+/// Starts the HTTP server of a config, if enabled. A port that cannot be bound is an error at
+/// start-up (the user asked for it) and logged on reload (the old server is already gone).
+async fn start_http(
+    pipeline: &Pipeline,
+    config: Arc<Config>,
+    heartbeat: &Heartbeat,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<HttpTask> {
+    if !config.http.enabled {
+        return Ok(None);
+    }
+    let token = crate::config::read_secret(
+        config.http.token_env.as_deref(),
+        config.http.token_file.as_deref(),
+        "http token",
+    )
+    .map_err(anyhow::Error::msg)?
+    .map(|t| String::from_utf8_lossy(&t).into_owned());
+    let state = AppState {
+        store: pipeline.store().clone(),
+        config: config.clone(),
+        metrics: pipeline.metrics().clone(),
+        heartbeat: heartbeat.clone(),
+        token,
+    };
+    let child = shutdown.child_token();
+    let (addr, task) = crate::http::serve(config.http.listen, state, child.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.http.listen))?;
+    info!(url = %format!("http://{addr}/"), "status page");
+    Ok(Some((child, task)))
 }
 
 /// The webhook delivery loop of one config, stoppable on its own (reload) or with the daemon.
@@ -274,7 +327,10 @@ impl Delivery {
     async fn stop(self) {
         self.token.cancel();
         // A delivery in flight finishes (bounded by its timeout) so its outcome is recorded.
-        if tokio::time::timeout(SHUTDOWN_GRACE, self.task).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.task)
+            .await
+            .is_err()
+        {
             warn!("delivery loop did not stop in time; pending deliveries stay in the outbox");
         }
     }

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod dedup;
 pub mod extract;
 pub mod fetch;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
@@ -22,8 +23,8 @@ pub mod parse;
 pub mod pipeline;
 pub mod relevance;
 pub mod report;
-pub mod stories;
 pub mod store;
+pub mod stories;
 
 pub use config::Config;
 pub use pipeline::{CycleReport, Pipeline};

@@ -128,7 +128,8 @@ async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
     let store = pipeline::open_store(&config)?;
     let pipeline = Pipeline::new(config.clone(), store)?;
     let mut report = pipeline.poll_once().await?;
-    let deliverer = Deliverer::new(&config, pipeline.store().clone()).map_err(anyhow::Error::msg)?;
+    let deliverer =
+        Deliverer::new(&config, pipeline.store().clone()).map_err(anyhow::Error::msg)?;
     report.delivery = deliverer.deliver_due().await?;
     pipeline.store().flush().await?;
     if json {
@@ -228,34 +229,35 @@ async fn extract(
     let fetcher = wirewatch::fetch::Fetcher::new(&config.fetch)?;
     let mut failures = 0;
     for input in &inputs {
-        let (body, ctype, page_url) = if input.starts_with("http://") || input.starts_with("https://") {
-            let u = url::Url::parse(input)?;
-            match fetcher
-                .get(wirewatch::fetch::Request {
-                    url: &u,
-                    kind: wirewatch::fetch::Kind::Page,
-                    etag: None,
-                    last_modified: None,
-                })
-                .await
-            {
-                Ok(r) => (r.body.to_vec(), r.content_type, Some(r.final_url)),
-                Err(e) => {
-                    eprintln!("error: {input}: {e}");
-                    failures += 1;
-                    continue;
+        let (body, ctype, page_url) =
+            if input.starts_with("http://") || input.starts_with("https://") {
+                let u = url::Url::parse(input)?;
+                match fetcher
+                    .get(wirewatch::fetch::Request {
+                        url: &u,
+                        kind: wirewatch::fetch::Kind::Page,
+                        etag: None,
+                        last_modified: None,
+                    })
+                    .await
+                {
+                    Ok(r) => (r.body.to_vec(), r.content_type, Some(r.final_url)),
+                    Err(e) => {
+                        eprintln!("error: {input}: {e}");
+                        failures += 1;
+                        continue;
+                    }
                 }
-            }
-        } else {
-            match std::fs::read(input) {
-                Ok(b) => (b, None, url.clone()),
-                Err(e) => {
-                    eprintln!("error: {input}: {e}");
-                    failures += 1;
-                    continue;
+            } else {
+                match std::fs::read(input) {
+                    Ok(b) => (b, None, url.clone()),
+                    Err(e) => {
+                        eprintln!("error: {input}: {e}");
+                        failures += 1;
+                        continue;
+                    }
                 }
-            }
-        };
+            };
         let art = extractor.extract_page(&body, ctype.as_deref(), page_url.as_ref());
         if json {
             println!(
@@ -275,7 +277,10 @@ async fn extract(
                 println!("{t}\n");
             }
             if art.text.is_empty() {
-                println!("(no text: {})", art.empty_reason.as_deref().unwrap_or("unknown"));
+                println!(
+                    "(no text: {})",
+                    art.empty_reason.as_deref().unwrap_or("unknown")
+                );
             } else {
                 println!("{}", art.text);
             }

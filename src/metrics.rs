@@ -63,11 +63,27 @@ impl Metrics {
         let fetch_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 14));
         let extract_seconds = Histogram::new(exponential_buckets(0.0002, 2.0, 14));
         r.register("feed_polls", "Feed polls made", polls.clone());
-        r.register("feed_poll_errors", "Feed polls that failed", poll_errors.clone());
+        r.register(
+            "feed_poll_errors",
+            "Feed polls that failed",
+            poll_errors.clone(),
+        );
         r.register("items", "Items decided, by decision", items.clone());
-        r.register("webhook_deliveries", "Webhook delivery attempts, by outcome", deliveries.clone());
-        r.register("fetch_duration_seconds", "Duration of feed and page requests", fetch_seconds.clone());
-        r.register("extract_duration_seconds", "Duration of article extraction", extract_seconds.clone());
+        r.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts, by outcome",
+            deliveries.clone(),
+        );
+        r.register(
+            "fetch_duration_seconds",
+            "Duration of feed and page requests",
+            fetch_seconds.clone(),
+        );
+        r.register(
+            "extract_duration_seconds",
+            "Duration of article extraction",
+            extract_seconds.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             polls,
@@ -81,7 +97,9 @@ impl Metrics {
 
     /// Counts a feed poll.
     pub fn count_poll(&self, feed: &str, failed: bool) {
-        let l = FeedLabel { feed: feed.to_string() };
+        let l = FeedLabel {
+            feed: feed.to_string(),
+        };
         self.polls.get_or_create(&l).inc();
         if failed {
             self.poll_errors.get_or_create(&l).inc();
@@ -91,14 +109,18 @@ impl Metrics {
     /// Counts an item decision.
     pub fn count_decision(&self, decision: &str) {
         self.items
-            .get_or_create(&DecisionLabel { decision: decision.to_string() })
+            .get_or_create(&DecisionLabel {
+                decision: decision.to_string(),
+            })
             .inc();
     }
 
     /// Counts a delivery attempt's outcome.
     pub fn count_delivery(&self, outcome: &str) {
         self.deliveries
-            .get_or_create(&OutcomeLabel { outcome: outcome.to_string() })
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_string(),
+            })
             .inc();
     }
 

@@ -306,7 +306,9 @@ enum Step {
 /// and never sooner than the receiver's Retry-After.
 pub fn retry_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
     let exp = RETRY_BASE.saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
-    let d = exp.min(RETRY_CAP).mul_f64(rand::thread_rng().gen_range(0.8..1.2));
+    let d = exp
+        .min(RETRY_CAP)
+        .mul_f64(rand::thread_rng().gen_range(0.8..1.2));
     match retry_after {
         Some(ra) if ra > d => ra.min(Duration::from_secs(6 * 3600)),
         _ => d,

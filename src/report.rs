@@ -89,7 +89,11 @@ pub fn alerts_table(alerts: &[AlertRecord]) -> String {
 }
 
 /// Finds an item by canonical URL or by any URL it was seen under.
-pub fn find_item(store: &Store, url: &str, canonical: &str) -> Result<Option<ItemRecord>, StoreError> {
+pub fn find_item(
+    store: &Store,
+    url: &str,
+    canonical: &str,
+) -> Result<Option<ItemRecord>, StoreError> {
     if let Some(i) = store.item(canonical)? {
         return Ok(Some(i));
     }
@@ -156,7 +160,11 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
                 "repeat of {of} ({reason}; similarity {similarity:.2}) — no alert"
             );
             if let Some(orig) = store.item(of)? {
-                let _ = writeln!(s, "              original: {} [{}]", orig.title, orig.source);
+                let _ = writeln!(
+                    s,
+                    "              original: {} [{}]",
+                    orig.title, orig.source
+                );
             }
         }
         Decision::OffTopic {

@@ -114,6 +114,7 @@ fn every_round_stores_every_entry_exactly_once() {
         );
     }
 
+    drop(store);
     // Polling again changes nothing and every feed answers a conditional request with 304.
     let r = once(&env);
     for f in r["feeds"].as_array().expect("feeds") {
@@ -126,4 +127,48 @@ fn every_round_stores_every_entry_exactly_once() {
         env.store().entries().expect("entries").len(),
         per_round[2].1
     );
+
+    // The alerts, scored by the scenario's own scorer against its labels.
+    let alerts = wirewatch_ok(&["alerts", "--json", "-c", env.config_str()]);
+    let alerts_path = env.dir.path().join("alerts.jsonl");
+    std::fs::write(&alerts_path, &alerts).expect("write alerts");
+    let scores = score(&alerts_path);
+    eprintln!("scenario scores: {scores:?}");
+    let get = |k: &str| -> f64 {
+        scores
+            .get(k)
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("score.py gave no {k}: {scores:?}"))
+    };
+    assert!(get("alert_precision") >= 0.97, "precision {scores:?}");
+    assert!(get("alert_recall") >= 0.97, "recall {scores:?}");
+    assert_eq!(
+        get("seed_duplicate_suppression"),
+        1.0,
+        "every seed copy suppressed"
+    );
+    assert_eq!(get("repeat_suppression"), 1.0, "every re-post suppressed");
+    assert_eq!(get("same_url_repeat_alerts"), 0.0);
+    assert_eq!(get("offtopic_false_alerts"), 0.0, "no off-topic alert");
+    assert!(get("story_pairwise_f1") >= 0.9, "stories {scores:?}");
+}
+
+/// Runs `score.py` on an alerts file; returns its `name: value` lines.
+fn score(alerts: &std::path::Path) -> HashMap<String, String> {
+    let dir = shared_dir().join("scenario");
+    let out = std::process::Command::new("python3")
+        .arg(dir.join("score.py"))
+        .arg("--labels")
+        .arg(dir.join("dev/labels.json"))
+        .arg("--alerts")
+        .arg(alerts)
+        .output()
+        .expect("run score.py");
+    assert!(out.status.success(), "score.py failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
 }

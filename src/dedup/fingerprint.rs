@@ -23,7 +23,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-
 use crate::dedup::text::{for_each_token, hash64, mix64};
 
 /// Words per shingle. 4 keeps shared stock phrases of same-story articles ("weighing legal
@@ -112,7 +111,7 @@ impl Signature {
         let mut sample: Vec<u32> = sh
             .iter()
             .map(|&h| (h >> 32) as u32)
-            .filter(|&v| full || v % SAMPLE_MOD == 0)
+            .filter(|&v| full || v.is_multiple_of(SAMPLE_MOD))
             .collect();
         sample.sort_unstable();
         sample.dedup();
@@ -217,7 +216,7 @@ pub struct Overlap {
 /// hash collisions); otherwise both samples are reduced to the common mod-m sample first.
 pub fn compare(a: &Sketch, b: &Sketch) -> Overlap {
     let both_full = a.full && b.full;
-    let keep = |v: &u32| both_full || v % SAMPLE_MOD == 0;
+    let keep = |v: &u32| both_full || v.is_multiple_of(SAMPLE_MOD);
     let sa = a.sample.iter().filter(|v| keep(v));
     let sb: Vec<u32> = b.sample.iter().copied().filter(|v| keep(v)).collect();
     let mut na = 0u32;
@@ -266,7 +265,7 @@ impl Sketch {
 
     /// Decodes [`Sketch::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<Sketch, SketchDecodeError> {
-        if b.len() < 6 || (b.len() - 6) % 4 != 0 {
+        if b.len() < 6 || !(b.len() - 6).is_multiple_of(4) {
             return Err(SketchDecodeError::Length(b.len()));
         }
         if b[0] != 1 {
@@ -278,7 +277,11 @@ impl Sketch {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        Ok(Sketch { shingles, full, sample })
+        Ok(Sketch {
+            shingles,
+            full,
+            sample,
+        })
     }
 }
 
@@ -288,7 +291,9 @@ mod tests {
 
     #[test]
     fn exact_ignores_typography_and_breaks() {
-        let a = Signature::from_text("OpenAI\u{2019}s \u{201C}rift\u{201D}\n\nwith Microsoft \u{2014} deepens.");
+        let a = Signature::from_text(
+            "OpenAI\u{2019}s \u{201C}rift\u{201D}\n\nwith Microsoft \u{2014} deepens.",
+        );
         let b = Signature::from_text("openai's \"RIFT\" with   microsoft - deepens");
         assert_eq!(a.exact, b.exact);
         let c = Signature::from_text("openai's rift with microsoft widens");
@@ -313,7 +318,13 @@ mod tests {
         let s = Signature::from_text(&"word ".repeat(50)).sketch;
         let b = s.to_bytes();
         assert_eq!(Sketch::from_bytes(&b), Ok(s));
-        assert_eq!(Sketch::from_bytes(&b[..5]), Err(SketchDecodeError::Length(5)));
-        assert_eq!(Sketch::from_bytes(&[9, 0, 0, 0, 0, 0]), Err(SketchDecodeError::Version(9)));
+        assert_eq!(
+            Sketch::from_bytes(&b[..5]),
+            Err(SketchDecodeError::Length(5))
+        );
+        assert_eq!(
+            Sketch::from_bytes(&[9, 0, 0, 0, 0, 0]),
+            Err(SketchDecodeError::Version(9))
+        );
     }
 }

@@ -142,14 +142,21 @@ mod tests {
     #[test]
     fn folds_typography() {
         assert_eq!(
-            tokens("OpenAI\u{2019}s \u{201C}deepening rift\u{201D} \u{2014} Microsoft\u{2013}OpenAI"),
+            tokens(
+                "OpenAI\u{2019}s \u{201C}deepening rift\u{201D} \u{2014} Microsoft\u{2013}OpenAI"
+            ),
             vec!["openai", "deepening", "rift", "microsoft", "openai"]
         );
         assert_eq!(
             tokens("OpenAI's \"deepening rift\" - Microsoft-OpenAI"),
-            tokens("OpenAI\u{2019}s \u{201C}deepening rift\u{201D} \u{2014} Microsoft\u{2013}OpenAI")
+            tokens(
+                "OpenAI\u{2019}s \u{201C}deepening rift\u{201D} \u{2014} Microsoft\u{2013}OpenAI"
+            )
         );
-        assert_eq!(tokens("won't fell 3.2% to $4,000."), vec!["wont", "fell", "3.2", "to", "4,000"]);
+        assert_eq!(
+            tokens("won't fell 3.2% to $4,000."),
+            vec!["wont", "fell", "3.2", "to", "4,000"]
+        );
         assert!(tokens("").is_empty());
         assert!(tokens(" \n\t ... --- ").is_empty());
     }

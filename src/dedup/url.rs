@@ -57,6 +57,8 @@ const TRACKING_PARAMS: &[&str] = &[
     "rss",
     "feed",
     "cx_testid",
+    "ncid",
+    "feed_id",
     "guccounter",
 ];
 
@@ -67,8 +69,7 @@ const TRACKING_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_", "hsa_", "vero_", "ol
 /// i.e. removing it does not change which article the URL names.
 pub fn is_tracking_param(key: &str, value: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    if TRACKING_PREFIXES.iter().any(|p| k.starts_with(p)) || TRACKING_PARAMS.contains(&k.as_str())
-    {
+    if TRACKING_PREFIXES.iter().any(|p| k.starts_with(p)) || TRACKING_PARAMS.contains(&k.as_str()) {
         return true;
     }
     is_amp_param(&k, value)
@@ -271,15 +272,24 @@ mod tests {
     #[test]
     fn amp_variants_fold() {
         assert_eq!(c("https://amp.example.com/x/y"), "https://example.com/x/y");
-        assert_eq!(c("https://example.com/x/y.amp.html"), "https://example.com/x/y.html");
+        assert_eq!(
+            c("https://example.com/x/y.amp.html"),
+            "https://example.com/x/y.html"
+        );
         assert_eq!(
             c("https://example.com/x/y?outputType=amp"),
             "https://example.com/x/y"
         );
-        assert_eq!(c("https://example.com/x/y?amp=1"), "https://example.com/x/y");
+        assert_eq!(
+            c("https://example.com/x/y?amp=1"),
+            "https://example.com/x/y"
+        );
         assert_eq!(c("https://example.com/x/y?amp"), "https://example.com/x/y");
         // A path that merely starts with "amp" is not an AMP variant.
-        assert_eq!(c("https://example.com/amplifier"), "https://example.com/amplifier");
+        assert_eq!(
+            c("https://example.com/amplifier"),
+            "https://example.com/amplifier"
+        );
         assert_eq!(c("https://example.com/amp"), "https://example.com/amp");
     }
 

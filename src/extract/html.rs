@@ -921,7 +921,7 @@ pub(crate) fn select(w: &Walk) -> Option<Vec<bool>> {
             continue;
         }
         let s = e.score * (1.0 - link_density(e));
-        if best.map_or(true, |(_, bs)| s > bs) {
+        if best.is_none_or(|(_, bs)| s > bs) {
             best = Some((i, s));
         }
     }

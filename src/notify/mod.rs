@@ -102,7 +102,10 @@ pub async fn post_webhook(
     req: &WebhookRequest,
     timeout: Duration,
 ) -> DeliveryOutcome {
-    let mut b = client.post(req.url.clone()).timeout(timeout).body(req.body.clone());
+    let mut b = client
+        .post(req.url.clone())
+        .timeout(timeout)
+        .body(req.body.clone());
     for (k, v) in &req.headers {
         b = b.header(k, v);
     }
@@ -110,7 +113,11 @@ pub async fn post_webhook(
         Ok(r) if r.status().is_success() => DeliveryOutcome::Delivered {
             status: r.status().as_u16(),
         },
-        Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 || r.status().as_u16() == 408 => {
+        Ok(r)
+            if r.status().is_server_error()
+                || r.status().as_u16() == 429
+                || r.status().as_u16() == 408 =>
+        {
             DeliveryOutcome::Retry {
                 after: None,
                 reason: format!("HTTP {}", r.status()),

@@ -69,7 +69,12 @@ impl Tally {
 
     /// Entries decided.
     pub fn decided(&self) -> usize {
-        self.alerts + self.seed_duplicates + self.repeats + self.off_topic + self.unreadable + self.known_url
+        self.alerts
+            + self.seed_duplicates
+            + self.repeats
+            + self.off_topic
+            + self.unreadable
+            + self.known_url
     }
 }
 
@@ -216,9 +221,7 @@ impl Pipeline {
         let now = Utc::now();
         let source = self.source_name(&rec.feed_id);
         let link = rec.entry.link.clone();
-        let fetched = link
-            .as_deref()
-            .and_then(|l| Url::parse(l).ok());
+        let fetched = link.as_deref().and_then(|l| Url::parse(l).ok());
         // 1. URL identity: the canonical URL of the link, or the page's declared canonical.
         let link_canon = fetched.as_ref().map(dedup::url::canonicalize);
         let page_url = got.final_url.clone().or_else(|| fetched.clone());
@@ -243,11 +246,14 @@ impl Pipeline {
             }
         }
         // The same article under a URL we already know (its own, or one it declares canonical).
-        let known = [Some(key.clone()), link_canon.as_ref().map(|u| u.to_string())]
-            .into_iter()
-            .flatten()
-            .find_map(|k| self.store.item(&k).transpose())
-            .transpose()?;
+        let known = [
+            Some(key.clone()),
+            link_canon.as_ref().map(|u| u.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|k| self.store.item(&k).transpose())
+        .transpose()?;
         if let Some(mut item) = known {
             return self.known_url(rec, &mut item, got, seen_under, &source, now);
         }
@@ -375,14 +381,17 @@ impl Pipeline {
                 .cloned();
             (a, summary)
         };
-        let mut story = self.store.story(&assignment.story_id)?.unwrap_or(StoryRecord {
-            id: assignment.story_id.clone(),
-            title: assignment.story_title.clone(),
-            first_seen: now,
-            last_seen: now,
-            items: Vec::new(),
-            summary: serde_json::Value::Null,
-        });
+        let mut story = self
+            .store
+            .story(&assignment.story_id)?
+            .unwrap_or(StoryRecord {
+                id: assignment.story_id.clone(),
+                title: assignment.story_title.clone(),
+                first_seen: now,
+                last_seen: now,
+                items: Vec::new(),
+                summary: serde_json::Value::Null,
+            });
         story.last_seen = now;
         if !story.items.contains(&key) {
             story.items.push(key.clone());
@@ -414,7 +423,14 @@ impl Pipeline {
             score: rel.score,
             terms,
         };
-        self.commit(&rec, &item, Some(&dup_entry), Some(&story), Some(&alert), None)?;
+        self.commit(
+            &rec,
+            &item,
+            Some(&dup_entry),
+            Some(&story),
+            Some(&alert),
+            None,
+        )?;
         info!(
             url = %key,
             score = rel.score,
@@ -587,5 +603,8 @@ pub fn excerpt(text: &str, max: usize) -> String {
     }
     let cut: String = flat.chars().take(max).collect();
     let end = cut.rfind(' ').unwrap_or(cut.len());
-    format!("{}…", cut[..end].trim_end_matches([',', ';', ':', '.', ' ']))
+    format!(
+        "{}…",
+        cut[..end].trim_end_matches([',', ';', ':', '.', ' '])
+    )
 }

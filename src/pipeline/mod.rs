@@ -30,8 +30,8 @@ use crate::outbox::Endpoint;
 use crate::parse::{self, Entry};
 use crate::relevance::query::Query;
 use crate::relevance::TopicModel;
-use crate::stories::{StoryIndex, StoryParams, StorySummary};
 use crate::store::{self, EntryChange, FeedState, SeedRecord, Store};
+use crate::stories::{StoryIndex, StoryParams, StorySummary};
 
 /// Retries inside one poll for transient failures whose wait is this short or shorter
 /// (a 503 with `Retry-After: 2`, a dropped connection); longer waits become backoff.
@@ -177,8 +177,7 @@ impl Pipeline {
     ) -> Result<Pipeline, PipelineError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
         let rules = site_rules(&config);
-        let extractor =
-            Extractor::new(&rules).map_err(|e| PipelineError::Config(e.to_string()))?;
+        let extractor = Extractor::new(&rules).map_err(|e| PipelineError::Config(e.to_string()))?;
         if let Some(state) = store.get_meta("extract_templates")? {
             if let Err(e) = extractor.load_templates_state(&state) {
                 warn!(error = %e, "stored site templates unreadable; learning them anew");
@@ -268,7 +267,10 @@ impl Pipeline {
             if let Some(t) = st.title.filter(|t| !t.trim().is_empty()) {
                 return t;
             }
-            if let Some(h) = Url::parse(&st.url).ok().and_then(|u| u.host_str().map(str::to_string)) {
+            if let Some(h) = Url::parse(&st.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+            {
                 return h;
             }
         }
@@ -549,7 +551,6 @@ impl Pipeline {
             "poll failed"
         );
     }
-
 }
 
 /// The extract stage's rules from the config's `[[sites]]`.

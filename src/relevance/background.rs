@@ -42,8 +42,12 @@ impl Background {
             if line.starts_with('#') {
                 continue;
             }
-            let Some((w, z)) = line.split_once('\t') else { continue };
-            let Ok(z) = z.trim().parse::<u32>() else { continue };
+            let Some((w, z)) = line.split_once('\t') else {
+                continue;
+            };
+            let Ok(z) = z.trim().parse::<u32>() else {
+                continue;
+            };
             zipf.insert(w.to_string(), z as f32 / 100.0);
         }
         Background { zipf }

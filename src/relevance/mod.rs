@@ -88,8 +88,10 @@ pub struct Term {
     pub seed_df: u32,
 }
 
-/// The topic model learned from the seeds.
+/// The topic model learned from the seeds. Serialisable (the term lookup is rebuilt on
+/// deserialisation), though learning it from the seeds takes milliseconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "TopicModelData")]
 pub struct TopicModel {
     terms: Vec<Term>,
     #[serde(skip)]
@@ -229,6 +231,29 @@ fn capitalisation(text: &str, caps: &mut HashMap<String, (u32, u32)>) {
     }
 }
 
+/// Serialised form of [`TopicModel`] (everything but the derived lookup).
+#[derive(Deserialize)]
+struct TopicModelData {
+    terms: Vec<Term>,
+    window_ref: f32,
+    entities: Vec<(String, f32)>,
+    query: Option<Query>,
+}
+
+impl From<TopicModelData> for TopicModel {
+    fn from(d: TopicModelData) -> TopicModel {
+        let mut m = TopicModel {
+            terms: d.terms,
+            lookup: HashMap::new(),
+            window_ref: d.window_ref,
+            entities: d.entities,
+            query: d.query,
+        };
+        m.rebuild_lookup();
+        m
+    }
+}
+
 impl TopicModel {
     /// Learns the model from seed texts against the embedded English background.
     pub fn from_seeds<S: AsRef<str>>(seeds: &[S]) -> TopicModel {
@@ -287,7 +312,9 @@ impl TopicModel {
             if (d as usize) < min_df {
                 continue;
             }
-            let Some((a, b)) = t.split_once(' ') else { continue };
+            let Some((a, b)) = t.split_once(' ') else {
+                continue;
+            };
             let wa = weights.get(a).map(|x| x.0).unwrap_or(0.0);
             let wb = weights.get(b).map(|x| x.0).unwrap_or(0.0);
             let cov = d as f32 / n as f32;
@@ -360,8 +387,7 @@ impl TopicModel {
         self
     }
 
-    /// Rebuilds the term lookup (needed after deserialising).
-    pub fn rebuild_lookup(&mut self) {
+    fn rebuild_lookup(&mut self) {
         self.lookup = self
             .terms
             .iter()
@@ -463,7 +489,9 @@ impl TopicModel {
             ));
         }
         let note = if body_tokens < MIN_TOKENS {
-            Some(format!("too short to judge reliably ({body_tokens} words of text)"))
+            Some(format!(
+                "too short to judge reliably ({body_tokens} words of text)"
+            ))
         } else if cut {
             Some(format!("text cut at {MAX_TOKENS} words"))
         } else {

@@ -274,7 +274,10 @@ mod tests {
         let q = "(microsoft OR azure) AND openai AND (amazon OR aws OR frontier)";
         assert!(m(q, "Microsoft weighs action against OpenAI over AWS deal"));
         assert!(!m(q, "Microsoft and OpenAI face Musk at trial"));
-        assert!(m("\"stateful runtime\" -nuclear", "a stateful runtime environment"));
+        assert!(m(
+            "\"stateful runtime\" -nuclear",
+            "a stateful runtime environment"
+        ));
         assert!(!m("\"stateful runtime\"", "runtime that is stateful"));
         assert!(m("openai NOT (xbox OR nhl)", "OpenAI's Frontier"));
         assert!(m("third-party && cloud", "the exclusive third party cloud"));

@@ -215,7 +215,20 @@ impl Store {
             .cache_capacity(64 << 20)
             .flush_every_ms(Some(500))
             .open()
-            .ctx(format!("opening {}", path.display()))?;
+            .map_err(|e| {
+                let busy = matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock);
+                StoreError::Sled {
+                    context: if busy {
+                        format!(
+                            "opening {} (another wirewatch process is using this state directory)",
+                            path.display()
+                        )
+                    } else {
+                        format!("opening {}", path.display())
+                    },
+                    source: e,
+                }
+            })?;
         let meta = db.open_tree("meta").ctx("opening tree meta")?;
         match meta.get("schema_version").ctx("reading schema version")? {
             Some(v) => {
@@ -714,7 +727,12 @@ impl Store {
     /// Indexes a seed's text (outside any item transaction; idempotent).
     pub fn index_seed_text(&self, d: &DupEntry) -> Result<()> {
         let id = d.id.to_be_bytes();
-        (&self.dup_exact, &self.dup_band, &self.dup_doc, &self.dup_key)
+        (
+            &self.dup_exact,
+            &self.dup_band,
+            &self.dup_doc,
+            &self.dup_key,
+        )
             .transaction(|(exact, band, doc, dkey)| -> TxResult {
                 exact.insert(&d.exact[..], &id[..])?;
                 for b in &d.bands {
@@ -900,10 +918,9 @@ impl Store {
 
     /// Whether an alert was delivered to an endpoint.
     pub fn was_delivered(&self, alert: &str, endpoint: &str) -> Result<bool> {
-        Ok(self
-            .delivered
+        self.delivered
             .contains_key(finished_key(alert, endpoint))
-            .ctx("reading delivered")?)
+            .ctx("reading delivered")
     }
 
     /// Dead letters.

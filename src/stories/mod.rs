@@ -174,10 +174,7 @@ fn cosine(a: &TermVector, b: &[(String, f32)]) -> f32 {
     if nb == 0.0 {
         return 0.0;
     }
-    let dot: f32 = b
-        .iter()
-        .filter_map(|(t, w)| a.get(t).map(|x| x * w))
-        .sum();
+    let dot: f32 = b.iter().filter_map(|(t, w)| a.get(t).map(|x| x * w)).sum();
     dot / nb
 }
 
@@ -287,7 +284,13 @@ impl StoryIndex {
     }
 
     /// Starts a story with an item regardless of similarity.
-    pub fn start(&mut self, canonical_url: &str, title: &str, text: &str, published: i64) -> String {
+    pub fn start(
+        &mut self,
+        canonical_url: &str,
+        title: &str,
+        text: &str,
+        published: i64,
+    ) -> String {
         let v = self.vector(title, text);
         let id = story_id(canonical_url);
         let mut t = clean_title(title);
@@ -388,7 +391,10 @@ fn idf(bg: &Background, t: &str) -> f32 {
 /// Years and one-digit numbers say nothing about a particular event; other figures
 /// ("3.2" per cent, "30"-day, "250" billion) often do.
 fn is_year_or_small_number(t: &str) -> bool {
-    if !t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return false;
     }
     t.len() < 2 || (t.len() == 4 && (t.starts_with("19") || t.starts_with("20")))
@@ -399,7 +405,15 @@ fn is_year_or_small_number(t: &str) -> bool {
 /// inflections of one word together, not produce linguistic stems.
 pub fn stem(t: &str) -> String {
     let n = t.chars().count();
-    for (suf, min) in [("ings", 6), ("ing", 6), ("ies", 5), ("ied", 5), ("es", 5), ("ed", 5), ("s", 4)] {
+    for (suf, min) in [
+        ("ings", 6),
+        ("ing", 6),
+        ("ies", 5),
+        ("ied", 5),
+        ("es", 5),
+        ("ed", 5),
+        ("s", 4),
+    ] {
         if n >= min && t.ends_with(suf) && !t.ends_with("ss") {
             let base = &t[..t.len() - suf.len()];
             return match suf {
@@ -425,12 +439,20 @@ mod tests {
     #[test]
     fn titles_are_cleaned() {
         assert_eq!(
-            clean_title("Microsoft sends OpenAI formal breach notice over AWS Frontier deal (updated)"),
+            clean_title(
+                "Microsoft sends OpenAI formal breach notice over AWS Frontier deal (updated)"
+            ),
             "Microsoft sends OpenAI formal breach notice over AWS Frontier deal"
         );
-        assert_eq!(clean_title("  A  headline | The Cloud Ledger "), "A headline");
+        assert_eq!(
+            clean_title("  A  headline | The Cloud Ledger "),
+            "A headline"
+        );
         assert_eq!(clean_title("Update: A | B"), "A");
-        assert_eq!(clean_title("\u{130}stanbul [UPDATED] news"), "\u{130}stanbul news");
+        assert_eq!(
+            clean_title("\u{130}stanbul [UPDATED] news"),
+            "\u{130}stanbul news"
+        );
         assert_eq!(story_id("https://x.test/a").len(), 17);
         assert_eq!(story_id("https://x.test/a"), story_id("https://x.test/a"));
     }

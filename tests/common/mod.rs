@@ -58,6 +58,8 @@ impl TestEnv {
 [topic]
 name = "test topic"
 seeds = "{seeds}"
+[http]
+listen = "127.0.0.1:0"
 [fetch]
 timeout = "3s"
 allow_private_networks = true

@@ -1,0 +1,261 @@
+//! The daily digest: once a day at a set local time, the alerts since the previous digest,
+//! grouped by story, by email.
+//!
+//! Exactly once per local day: the day's digest is recorded (and flushed) as soon as the mail
+//! server accepted it, and a day already recorded is never sent again, so a restart never
+//! sends twice. If the daemon was down at the set time, the day's digest goes out on start-up.
+//! An SMTP failure is logged and retried with backoff. Rendering and SMTP are the notify
+//! stage's; this module decides *what* and *when*.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, DigestConfig, SmtpConfig};
+use crate::notify::{self, DigestInput, DigestItem, DigestStory, RenderedDigest, SmtpSettings};
+use crate::store::{Decision, DigestRecord, Store};
+
+/// First retry delay after an SMTP failure; doubles up to [`RETRY_CAP`].
+const RETRY_BASE: Duration = Duration::from_secs(60);
+/// Longest wait between two send attempts.
+const RETRY_CAP: Duration = Duration::from_secs(30 * 60);
+
+/// Why a digest could not be built or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// No `[digest]` / `[smtp]` in the config.
+    #[error("no [digest] and [smtp] sections in the config")]
+    NotConfigured,
+    /// A setting is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The mail could not be sent.
+    #[error("sending the digest: {0}")]
+    Send(String),
+}
+
+/// Builds and sends digests for one config.
+#[derive(Clone)]
+pub struct Digester {
+    store: Store,
+    topic: String,
+    digest: DigestConfig,
+    smtp: Option<SmtpConfig>,
+    tz: chrono_tz::Tz,
+    at: chrono::NaiveTime,
+}
+
+impl Digester {
+    /// The digester of a config, if it has a `[digest]` section.
+    pub fn new(config: &Config, store: Store) -> Result<Digester, DigestError> {
+        let digest = config.digest.clone().ok_or(DigestError::NotConfigured)?;
+        Ok(Digester {
+            tz: digest.tz().map_err(DigestError::Config)?,
+            at: digest.time().map_err(DigestError::Config)?,
+            digest,
+            smtp: config.smtp.clone(),
+            store,
+            topic: config.topic.name.clone(),
+        })
+    }
+
+    /// The local date `t` falls on in the digest's time zone.
+    pub fn local_day(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The digest of `day` covering alerts created in `[since, until)`.
+    pub fn build(
+        &self,
+        day: NaiveDate,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(DigestInput, usize), DigestError> {
+        let alerts: Vec<_> = self
+            .store
+            .alerts()?
+            .into_iter()
+            .filter(|a| a.created >= since && a.created < until)
+            .collect();
+        let n = alerts.len();
+        let mut by_story: HashMap<String, DigestStory> = HashMap::new();
+        let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
+        for a in &alerts {
+            let t = a.published.unwrap_or(a.created);
+            let e = newest.entry(a.story.clone()).or_insert(a.created);
+            *e = (*e).max(a.created);
+            by_story
+                .entry(a.story.clone())
+                .or_insert_with(|| DigestStory {
+                    id: a.story.clone(),
+                    title: a.story_title.clone(),
+                    items: Vec::new(),
+                })
+                .items
+                .push(DigestItem {
+                    outlet: a.source.clone(),
+                    title: a.title.clone(),
+                    url: a.url.clone(),
+                    time: t,
+                    excerpt: a.excerpt.clone(),
+                });
+        }
+        let mut stories: Vec<DigestStory> = by_story.into_values().collect();
+        for s in &mut stories {
+            s.items.sort_by(|a, b| a.time.cmp(&b.time));
+        }
+        stories.sort_by(|a, b| newest.get(&b.id).cmp(&newest.get(&a.id)));
+        let (mut dups, mut off) = (0, 0);
+        for item in self.store.items()? {
+            if item.decided_at < since || item.decided_at >= until {
+                continue;
+            }
+            match item.decision {
+                Decision::SeedDuplicate { .. } | Decision::Repeat { .. } => dups += 1,
+                Decision::OffTopic { .. } => off += 1,
+                _ => {}
+            }
+        }
+        Ok((
+            DigestInput {
+                day,
+                topic: self.topic.clone(),
+                stories,
+                suppressed_duplicates: dups,
+                suppressed_offtopic: off,
+                timezone: self.tz,
+            },
+            n,
+        ))
+    }
+
+    /// Where the next digest's window starts: where the last one ended, else a day before
+    /// `until`.
+    fn window_start(&self, until: DateTime<Utc>) -> Result<DateTime<Utc>, DigestError> {
+        Ok(match self.store.last_digest()? {
+            Some(d) if d.covered_until < until => d.covered_until,
+            _ => until - chrono::Duration::days(1),
+        })
+    }
+
+    /// Renders the digest of `day` (default: today) without sending or recording it.
+    pub fn preview(&self, day: Option<NaiveDate>) -> Result<RenderedDigest, DigestError> {
+        let now = Utc::now();
+        let day = day.unwrap_or_else(|| self.local_day(now));
+        // The day's window: the 24 hours before its send time (or before now, when that is
+        // still to come).
+        let until = self.send_time(day).min(now);
+        let since = until - chrono::Duration::days(1);
+        let (input, _) = self.build(day, since, until)?;
+        Ok(notify::render_digest(&input))
+    }
+
+    /// The instant the digest of `day` is due.
+    pub fn send_time(&self, day: NaiveDate) -> DateTime<Utc> {
+        let midnight = day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|m| m.and_local_timezone(self.tz).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN).and_utc());
+        let (_, t) = notify::next_digest_time(self.at, self.tz, midnight - chrono::Duration::seconds(1));
+        t
+    }
+
+    /// Sends the digest of `day` now, covering everything since the last digest, and records
+    /// it. Skips (and records) an empty one unless `send_empty`.
+    pub async fn send(&self, day: NaiveDate) -> Result<DigestRecord, DigestError> {
+        let smtp = self.smtp.as_ref().ok_or(DigestError::NotConfigured)?;
+        let until = Utc::now();
+        let since = self.window_start(until)?;
+        let (input, n) = self.build(day, since, until)?;
+        let record = DigestRecord {
+            day: day.to_string(),
+            sent_at: until,
+            alerts: n,
+            covered_until: until,
+        };
+        if n == 0 && !self.digest.send_empty {
+            info!(%day, "nothing new; digest skipped (send_empty = false)");
+            self.store.put_digest(&record)?;
+            return Ok(record);
+        }
+        let rendered = notify::render_digest(&input);
+        let password = crate::config::read_secret(
+            smtp.password_env.as_deref(),
+            smtp.password_file.as_deref(),
+            "smtp password",
+        )
+        .map_err(DigestError::Config)?
+        .map(|p| String::from_utf8_lossy(&p).into_owned());
+        let settings = SmtpSettings {
+            host: smtp.host.clone(),
+            port: smtp.port,
+            security: match smtp.security {
+                crate::config::SmtpSecurity::Starttls => notify::SmtpSecurity::Starttls,
+                crate::config::SmtpSecurity::Tls => notify::SmtpSecurity::Tls,
+                crate::config::SmtpSecurity::None => notify::SmtpSecurity::None,
+            },
+            username: smtp.username.clone(),
+            password,
+            timeout: smtp.timeout.0,
+        };
+        notify::send_mail(&settings, &self.digest.from, &self.digest.to, &rendered)
+            .await
+            .map_err(|e| DigestError::Send(e.to_string()))?;
+        self.store.put_digest(&record)?;
+        info!(%day, alerts = n, to = ?self.digest.to, "digest sent");
+        Ok(record)
+    }
+
+    /// Sends today's digest if its time has passed and it was not sent yet. Returns the record
+    /// when something was sent or skipped.
+    pub async fn send_if_due(&self, now: DateTime<Utc>) -> Result<Option<DigestRecord>, DigestError> {
+        let Some(day) = notify::due_day(self.at, self.tz, now) else {
+            return Ok(None);
+        };
+        if self.store.digest(&day.to_string())?.is_some() {
+            return Ok(None);
+        }
+        self.send(day).await.map(Some)
+    }
+
+    /// The daemon's digest loop: sends each day's digest at its time (and a missed one at
+    /// start-up), retrying failures with backoff, until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut failures = 0u32;
+        loop {
+            let now = Utc::now();
+            let wait = match self.send_if_due(now).await {
+                Ok(_) => {
+                    failures = 0;
+                    let (_, next) = notify::next_digest_time(self.at, self.tz, now);
+                    (next - Utc::now()).to_std().unwrap_or(Duration::from_secs(1))
+                }
+                Err(e) => {
+                    failures += 1;
+                    let wait = RETRY_BASE
+                        .saturating_mul(1 << failures.saturating_sub(1).min(10))
+                        .min(RETRY_CAP);
+                    if failures == 1 || failures.is_power_of_two() {
+                        error!(error = %e, failures, retry_in_s = wait.as_secs(), "digest not sent; will retry");
+                    } else {
+                        warn!(error = %e, failures, "digest still not sent");
+                    }
+                    wait
+                }
+            };
+            // Wake at least hourly: a suspended machine's clock may jump.
+            let wait = wait.min(Duration::from_secs(3600)).max(Duration::from_millis(200));
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

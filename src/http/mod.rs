@@ -1,0 +1,343 @@
+//! The built-in HTTP server: health, metrics, a JSON API and a status page.
+//!
+//! Read-only views of the store for a person (`/`, server-rendered HTML, no external assets)
+//! and for machines (`/api/*` JSON, `/metrics` in the Prometheus text format, `/healthz`).
+//! Loopback by default; an optional bearer token guards every route.
+
+mod page;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::{Decision, FeedState, Store};
+
+/// The scheduler's heartbeat: the Unix time of its last loop turn.
+#[derive(Clone, Debug, Default)]
+pub struct Heartbeat(Arc<AtomicI64>);
+
+impl Heartbeat {
+    /// Records a loop turn now.
+    pub fn beat(&self) {
+        self.0.store(Utc::now().timestamp(), Ordering::Relaxed);
+    }
+
+    /// Seconds since the last beat (None before the first).
+    pub fn age_secs(&self) -> Option<i64> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some(Utc::now().timestamp() - t),
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// The running config (feed names, topic).
+    pub config: Arc<Config>,
+    /// In-memory metrics.
+    pub metrics: Metrics,
+    /// The scheduler's heartbeat.
+    pub heartbeat: Heartbeat,
+    /// Required bearer token, if any.
+    pub token: Option<String>,
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/alerts", get(api_alerts))
+        .route("/api/stories", get(api_stories))
+        .route("/api/feeds", get(api_feeds))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+/// Binds and serves until `shutdown`; returns the bound address once listening.
+pub async fn serve(
+    listen: SocketAddr,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    info!(%addr, "HTTP status page and API listening");
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            warn!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok((addr, task))
+}
+
+async fn auth(
+    State(st): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(token) = &st.token {
+        let ok = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), token.as_bytes()));
+        if !ok {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "bearer token required\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("error: {e}\n")).into_response()
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    let store_ok = st.store.stats().is_ok();
+    let age = st.heartbeat.age_secs();
+    // The scheduler turns at least every few seconds; a minute of silence means it is stuck.
+    let scheduler_ok = age.is_some_and(|a| a < 60);
+    let body = serde_json::json!({
+        "status": if store_ok && scheduler_ok { "ok" } else { "unhealthy" },
+        "store": store_ok,
+        "scheduler": scheduler_ok,
+        "scheduler_last_turn_s": age,
+    });
+    let code = if store_ok && scheduler_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let mut out = st.metrics.render();
+    // The encoder ends with "# EOF"; store gauges go before it.
+    if let Some(i) = out.rfind("# EOF") {
+        out.truncate(i);
+    }
+    match st.store.stats() {
+        Ok(s) => {
+            out.push_str(&format!(
+                "# HELP wirewatch_outbox_depth Deliveries waiting in the outbox.\n# TYPE wirewatch_outbox_depth gauge\nwirewatch_outbox_depth {}\n\
+                 # HELP wirewatch_dead_letters Deliveries given up.\n# TYPE wirewatch_dead_letters gauge\nwirewatch_dead_letters {}\n\
+                 # HELP wirewatch_stored_items Items stored.\n# TYPE wirewatch_stored_items gauge\nwirewatch_stored_items {}\n\
+                 # HELP wirewatch_stored_alerts Alerts stored.\n# TYPE wirewatch_stored_alerts gauge\nwirewatch_stored_alerts {}\n\
+                 # HELP wirewatch_pending_entries Entries waiting for processing.\n# TYPE wirewatch_pending_entries gauge\nwirewatch_pending_entries {}\n",
+                s.outbox, s.dead, s.items, s.alerts, s.pending
+            ));
+        }
+        Err(e) => return internal(e),
+    }
+    if let Ok(feeds) = st.store.feed_states() {
+        out.push_str("# HELP wirewatch_feed_consecutive_failures Failures since the feed's last success.\n# TYPE wirewatch_feed_consecutive_failures gauge\n");
+        for (_, f) in &feeds {
+            out.push_str(&format!(
+                "wirewatch_feed_consecutive_failures{{feed=\"{}\"}} {}\n",
+                prom_escape(&feed_name(&st.config, f)),
+                f.consecutive_failures
+            ));
+        }
+    }
+    out.push_str("# EOF\n");
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+fn prom_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The display name of a feed state.
+pub(crate) fn feed_name(config: &Config, st: &FeedState) -> String {
+    config
+        .feeds
+        .iter()
+        .find(|f| f.url.as_str() == st.url)
+        .map(|f| f.display_name())
+        .or_else(|| st.title.clone())
+        .unwrap_or_else(|| st.url.clone())
+}
+
+/// `?since=24h`.
+#[derive(Debug, Deserialize)]
+struct SinceQuery {
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> Response {
+    let since = match q.since.as_deref().map(humantime::parse_duration) {
+        Some(Ok(d)) => Some(Utc::now() - chrono::Duration::from_std(d).unwrap_or_default()),
+        Some(Err(e)) => {
+            return (StatusCode::BAD_REQUEST, format!("bad since: {e}\n")).into_response()
+        }
+        None => None,
+    };
+    match crate::report::alerts_since(&st.store, since) {
+        Ok(mut v) => {
+            v.reverse();
+            v.truncate(q.limit.unwrap_or(500));
+            Json(v).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// A story as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct StoryView {
+    id: String,
+    title: String,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    items: Vec<StoryItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct StoryItem {
+    url: String,
+    title: String,
+    source: String,
+    published: Option<DateTime<Utc>>,
+    new_story: bool,
+}
+
+pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    for s in store.stories()? {
+        let mut items = Vec::new();
+        for url in &s.items {
+            if let Some(i) = store.item(url)? {
+                let new_story = matches!(
+                    i.decision,
+                    Decision::Alert {
+                        new_story: true,
+                        ..
+                    }
+                );
+                items.push(StoryItem {
+                    url: i.url,
+                    title: i.title,
+                    source: i.source,
+                    published: i.published,
+                    new_story,
+                });
+            }
+        }
+        out.push(StoryView {
+            id: s.id,
+            title: s.title,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            items,
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+    Ok(out)
+}
+
+async fn api_stories(State(st): State<AppState>) -> Response {
+    match stories(&st.store) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// A feed's health as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct FeedView {
+    name: String,
+    url: String,
+    last_success: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    last_error_at: Option<DateTime<Utc>>,
+    consecutive_failures: u32,
+    next_poll: Option<DateTime<Utc>>,
+    polls: u64,
+    not_modified: u64,
+    errors: u64,
+    entries: u64,
+}
+
+pub(crate) fn feeds(st: &AppState) -> Result<Vec<FeedView>, crate::store::StoreError> {
+    let states = st.store.feed_states()?;
+    let mut out = Vec::new();
+    for f in &st.config.feeds {
+        let id = crate::store::feed_id(f.url.as_str());
+        let s = states
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        out.push(FeedView {
+            name: f.display_name(),
+            url: f.url.to_string(),
+            last_success: s.last_success,
+            last_error: s.last_error.clone(),
+            last_error_at: s.last_error_at,
+            consecutive_failures: s.consecutive_failures,
+            next_poll: s.next_poll,
+            polls: s.polls,
+            not_modified: s.not_modified,
+            errors: s.errors,
+            entries: s.entries_new,
+        });
+    }
+    Ok(out)
+}
+
+async fn api_feeds(State(st): State<AppState>) -> Response {
+    match feeds(&st) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn status_page(State(st): State<AppState>, _h: HeaderMap) -> Response {
+    match page::render(&st) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,156 @@
+//! The HTML status page: stories with their coverage, recent alerts, feed health. Server-
+//! rendered, inline styles only, readable on a phone; every value from outside is escaped.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::AppState;
+use crate::store::StoreError;
+
+const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;line-height:1.45;color:#1b1b1b;background:#fafafa}\
+h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\
+.muted{color:#666;font-size:.85rem}.story{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6rem .8rem;margin:.6rem 0}\
+.story h3{font-size:1rem;margin:.1rem 0 .4rem}ul{padding-left:1.1rem;margin:.2rem 0}li{margin:.25rem 0}\
+a{color:#0b57d0;text-decoration:none}a:hover{text-decoration:underline}\
+table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #eee;vertical-align:top}\
+.ok{color:#137333}.bad{color:#b3261e}.tag{display:inline-block;font-size:.7rem;padding:0 .35rem;border-radius:3px;background:#e8f0fe;color:#174ea6;margin-right:.3rem}\
+@media (max-width:40rem){td:nth-child(4),th:nth-child(4){display:none}}";
+
+fn ago(t: Option<DateTime<Utc>>) -> String {
+    let Some(t) = t else { return "never".into() };
+    let s = (Utc::now() - t).num_seconds();
+    let (n, u) = match s.abs() {
+        0..=59 => (s, "s"),
+        60..=3599 => (s / 60, "min"),
+        3600..=86_399 => (s / 3600, "h"),
+        _ => (s / 86_400, "d"),
+    };
+    if s >= 0 {
+        format!("{n} {u} ago")
+    } else {
+        format!("in {} {u}", -n)
+    }
+}
+
+/// Renders the page.
+pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
+    let stats = st.store.stats()?;
+    let stories = super::stories(&st.store)?;
+    let feeds = super::feeds(st)?;
+    let mut alerts = st.store.alerts()?;
+    alerts.reverse();
+    alerts.truncate(30);
+    let mut h = String::with_capacity(16 * 1024);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>wirewatch: {}</title><style>{STYLE}</style></head><body>",
+        text(&st.config.topic.name)
+    );
+    let _ = write!(
+        h,
+        "<h1>wirewatch</h1><div class=\"muted\" id=\"topic\">{}</div>\
+         <p class=\"muted\" id=\"summary\">{} stories · {} alerts · {} items judged · {} feeds · outbox {} · dead letters {}</p>",
+        text(&st.config.topic.name),
+        stats.stories,
+        stats.alerts,
+        stats.items,
+        feeds.len(),
+        stats.outbox,
+        stats.dead
+    );
+
+    let _ = write!(h, "<h2>Stories</h2><div id=\"stories\">");
+    if stories.is_empty() {
+        h.push_str("<p class=\"muted\">No stories yet.</p>");
+    }
+    for s in &stories {
+        let _ = write!(
+            h,
+            "<div class=\"story\" id=\"story-{}\"><h3>{}</h3><div class=\"muted\">{} articles · last {}</div><ul>",
+            attr(&s.id),
+            text(&s.title),
+            s.items.len(),
+            ago(Some(s.last_seen))
+        );
+        for i in &s.items {
+            let _ = write!(
+                h,
+                "<li>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a> <span class=\"muted\">— {}{}</span></li>",
+                if i.new_story { "<span class=\"tag\">first</span>" } else { "" },
+                attr(&safe_href(&i.url)),
+                text(&i.title),
+                text(&i.source),
+                i.published
+                    .map(|p| format!(", {}", p.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default()
+            );
+        }
+        h.push_str("</ul></div>");
+    }
+    h.push_str("</div>");
+
+    let _ = write!(h, "<h2>Recent alerts</h2><table id=\"alerts\"><tr><th>When</th><th>Article</th><th>Source</th><th>Score</th></tr>");
+    if alerts.is_empty() {
+        h.push_str("<tr><td colspan=\"4\" class=\"muted\">No alerts yet.</td></tr>");
+    }
+    for a in &alerts {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a></td><td>{}</td><td>{:.2}</td></tr>",
+            ago(Some(a.created)),
+            if a.new_story { "<span class=\"tag\">new story</span>" } else { "" },
+            attr(&safe_href(&a.url)),
+            text(&a.title),
+            text(&a.source),
+            a.score
+        );
+    }
+    h.push_str("</table>");
+
+    let _ = write!(h, "<h2>Feeds</h2><table id=\"feeds\"><tr><th>Feed</th><th>Last success</th><th>Next poll</th><th>Last error</th></tr>");
+    for f in &feeds {
+        let state = if f.consecutive_failures > 0 {
+            format!(
+                "<span class=\"bad\">failing ×{}</span>",
+                f.consecutive_failures
+            )
+        } else if f.last_success.is_some() {
+            "<span class=\"ok\">ok</span>".to_string()
+        } else {
+            "<span class=\"muted\">not polled yet</span>".to_string()
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{} {}<br><span class=\"muted\">{} entries</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            text(&f.name),
+            state,
+            f.entries,
+            ago(f.last_success),
+            ago(f.next_poll),
+            f.last_error
+                .as_deref()
+                .map(|e| format!("{} ({})", text(e), ago(f.last_error_at)))
+                .unwrap_or_else(|| "—".into())
+        );
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        "<p class=\"muted\">Rendered {} · <a href=\"/api/alerts\">alerts</a> · <a href=\"/api/stories\">stories</a> · <a href=\"/api/feeds\">feeds</a> · <a href=\"/metrics\">metrics</a></p></body></html>",
+        Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    Ok(h)
+}
+
+/// Only http(s) links become clickable; anything else (javascript:, data:) is neutralised.
+fn safe_href(url: &str) -> String {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        url.to_string()
+    } else {
+        "#".to_string()
+    }
+}
