@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::digest::Digester;
 use crate::http::{AppState, Heartbeat};
 use crate::outbox::Deliverer;
 use crate::pipeline::{FeedReport, Pipeline, PipelineError};
@@ -128,6 +129,7 @@ async fn schedule(
 ) -> anyhow::Result<()> {
     let mut config = Arc::new(pipeline.config().clone());
     let mut delivery = Delivery::start(&pipeline, shutdown)?;
+    let mut digest = DigestTask::start(&pipeline, shutdown)?;
     let heartbeat = Heartbeat::default();
     heartbeat.beat();
     let mut http = start_http(&pipeline, config.clone(), &heartbeat, shutdown).await?;
@@ -203,15 +205,24 @@ async fn schedule(
             _ = shutdown.cancelled() => break,
             _ = reload.notified() => {
                 if let Some(p) = reload_config(config_path, &pipeline) {
-                    match Delivery::start(&p, shutdown) {
-                        Ok(d) => {
-                            delivery.stop().await;
-                            delivery = d;
-                        }
+                    let new_delivery = match Delivery::start(&p, shutdown) {
+                        Ok(d) => d,
                         Err(e) => {
                             error!(error = %e, "new webhooks unusable; keeping the running config");
                             continue;
                         }
+                    };
+                    let new_digest = match DigestTask::start(&p, shutdown) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            new_delivery.stop().await;
+                            error!(error = %e, "new digest settings unusable; keeping the running config");
+                            continue;
+                        }
+                    };
+                    std::mem::replace(&mut delivery, new_delivery).stop().await;
+                    if let Some(old) = digest.replace_with(new_digest) {
+                        old.stop().await;
                     }
                     pipeline = p;
                     config = Arc::new(pipeline.config().clone());
@@ -219,7 +230,13 @@ async fn schedule(
                         token.cancel();
                         let _ = task.await;
                     }
-                    http = start_http(&pipeline, config.clone(), &heartbeat, shutdown).await?;
+                    http = match start_http(&pipeline, config.clone(), &heartbeat, shutdown).await {
+                        Ok(h) => h,
+                        Err(e) => {
+                            error!(error = %e, "HTTP server not restarted after reload");
+                            None
+                        }
+                    };
                     notify(&[sd_notify::NotifyState::Status(&format!(
                         "config reloaded; polling {} feeds",
                         config.feeds.len()
@@ -255,6 +272,9 @@ async fn schedule(
         }
     }
     delivery.stop().await;
+    if let Some(d) = digest.0.take() {
+        d.stop().await;
+    }
     if let Some((token, task)) = http.take() {
         token.cancel();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
@@ -333,5 +353,25 @@ impl Delivery {
         {
             warn!("delivery loop did not stop in time; pending deliveries stay in the outbox");
         }
+    }
+}
+
+/// The digest loop of one config (absent when the config has no `[digest]`).
+struct DigestTask(Option<Delivery>);
+
+impl DigestTask {
+    fn start(pipeline: &Pipeline, shutdown: &CancellationToken) -> anyhow::Result<DigestTask> {
+        if pipeline.config().digest.is_none() {
+            return Ok(DigestTask(None));
+        }
+        let digester = Digester::new(pipeline.config(), pipeline.store().clone())?;
+        let token = shutdown.child_token();
+        let task = tokio::spawn(digester.run(token.clone()));
+        Ok(DigestTask(Some(Delivery { token, task })))
+    }
+
+    /// Swaps in a new task, returning the old one to stop.
+    fn replace_with(&mut self, new: DigestTask) -> Option<Delivery> {
+        std::mem::replace(&mut self.0, new.0)
     }
 }

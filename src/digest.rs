@@ -108,7 +108,7 @@ impl Digester {
         }
         let mut stories: Vec<DigestStory> = by_story.into_values().collect();
         for s in &mut stories {
-            s.items.sort_by(|a, b| a.time.cmp(&b.time));
+            s.items.sort_by_key(|i| i.time);
         }
         stories.sort_by(|a, b| newest.get(&b.id).cmp(&newest.get(&a.id)));
         let (mut dups, mut off) = (0, 0);
@@ -163,7 +163,8 @@ impl Digester {
             .and_then(|m| m.and_local_timezone(self.tz).earliest())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN).and_utc());
-        let (_, t) = notify::next_digest_time(self.at, self.tz, midnight - chrono::Duration::seconds(1));
+        let (_, t) =
+            notify::next_digest_time(self.at, self.tz, midnight - chrono::Duration::seconds(1));
         t
     }
 
@@ -215,7 +216,10 @@ impl Digester {
 
     /// Sends today's digest if its time has passed and it was not sent yet. Returns the record
     /// when something was sent or skipped.
-    pub async fn send_if_due(&self, now: DateTime<Utc>) -> Result<Option<DigestRecord>, DigestError> {
+    pub async fn send_if_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DigestRecord>, DigestError> {
         let Some(day) = notify::due_day(self.at, self.tz, now) else {
             return Ok(None);
         };
@@ -235,7 +239,9 @@ impl Digester {
                 Ok(_) => {
                     failures = 0;
                     let (_, next) = notify::next_digest_time(self.at, self.tz, now);
-                    (next - Utc::now()).to_std().unwrap_or(Duration::from_secs(1))
+                    (next - Utc::now())
+                        .to_std()
+                        .unwrap_or(Duration::from_secs(1))
                 }
                 Err(e) => {
                     failures += 1;
@@ -251,7 +257,9 @@ impl Digester {
                 }
             };
             // Wake at least hourly: a suspended machine's clock may jump.
-            let wait = wait.min(Duration::from_secs(3600)).max(Duration::from_millis(200));
+            let wait = wait
+                .min(Duration::from_secs(3600))
+                .max(Duration::from_millis(200));
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}

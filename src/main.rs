@@ -57,6 +57,19 @@ enum Command {
         /// The item's URL (any URL it was seen under).
         url: String,
     },
+    /// Render the daily digest to a file, or send it now.
+    Digest {
+        /// Write the HTML rendering to this file instead of sending (the plain-text part goes
+        /// beside it, with a .txt extension).
+        #[arg(long, value_name = "FILE.html", conflicts_with = "send")]
+        preview: Option<PathBuf>,
+        /// The local day to render (default today).
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "preview")]
+        day: Option<chrono::NaiveDate>,
+        /// Send the digest now (covering everything since the last one) and record it.
+        #[arg(long)]
+        send: bool,
+    },
     /// Print the clean article text of pages (files or URLs).
     Extract {
         /// One JSON object per input: {"input","url","title","byline","published","text"}.
@@ -112,6 +125,7 @@ fn main() -> ExitCode {
                 retry,
             } => alerts(config, json, since.map(Into::into), failed, retry).await,
             Command::Explain { url } => explain(config, &url),
+            Command::Digest { preview, day, send } => digest(config, preview, day, send).await,
             Command::Extract { json, url, inputs } => extract(config, json, url, inputs).await,
         }
     });
@@ -203,6 +217,38 @@ async fn alerts(
         print!("{}", report::alerts_table(&list));
     }
     Ok(())
+}
+
+async fn digest(
+    config: Arc<Config>,
+    preview: Option<PathBuf>,
+    day: Option<chrono::NaiveDate>,
+    send: bool,
+) -> anyhow::Result<()> {
+    let store = pipeline::open_store(&config)?;
+    let digester = wirewatch::digest::Digester::new(&config, store)?;
+    if let Some(path) = preview {
+        let r = digester.preview(day)?;
+        std::fs::write(&path, &r.html)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        let txt = path.with_extension("txt");
+        std::fs::write(&txt, &r.text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", txt.display()))?;
+        println!(
+            "{}\nwrote {} and {}",
+            r.subject,
+            path.display(),
+            txt.display()
+        );
+        return Ok(());
+    }
+    if send {
+        let today = digester.local_day(chrono::Utc::now());
+        let rec = digester.send(today).await?;
+        println!("digest for {} sent: {} alerts", rec.day, rec.alerts);
+        return Ok(());
+    }
+    anyhow::bail!("say --preview FILE.html or --send")
 }
 
 fn explain(config: Arc<Config>, url: &str) -> anyhow::Result<()> {

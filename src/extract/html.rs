@@ -10,6 +10,7 @@
 use ego_tree::NodeRef;
 use scraper::node::Node;
 use scraper::Html;
+use std::sync::OnceLock;
 
 /// Work caps per page: elements visited and nesting depth followed.
 pub(crate) const MAX_NODES: usize = 250_000;
@@ -215,67 +216,6 @@ fn classify_word(w: &str) -> WordClass {
         "storytext",
         "postbody",
     ];
-    const UNLIKELY_SUB: &[&str] = &[
-        "comment",
-        "share",
-        "sharing",
-        "social",
-        "related",
-        "newsletter",
-        "subscri",
-        "signup",
-        "cookie",
-        "consent",
-        "gdpr",
-        "banner",
-        "breadcrumb",
-        "crumbs",
-        "sidebar",
-        "widget",
-        "footer",
-        "masthead",
-        "navbar",
-        "navigation",
-        "promo",
-        "sponsor",
-        "advert",
-        "outbrain",
-        "taboola",
-        "trending",
-        "popular",
-        "mostread",
-        "recommend",
-        "paywall",
-        "modal",
-        "popup",
-        "overlay",
-        "toolbar",
-        "pagination",
-        "pager",
-        "byline",
-        "author",
-        "caption",
-        "credit",
-        "disclaimer",
-        "keypoint",
-        "takeaway",
-        "tldr",
-        "disqus",
-        "skyscraper",
-        "shoutbox",
-        "readnext",
-        "recirc",
-        "teaser",
-        "upsell",
-        "marketing",
-        "login",
-        "menu",
-        "dropdown",
-        "tooltip",
-        "rating",
-        "ticker",
-        "newsfeed",
-    ];
     const UNLIKELY_EXACT: &[&str] = &[
         "ad",
         "ads",
@@ -315,7 +255,15 @@ fn classify_word(w: &str) -> WordClass {
     if LIKELY.contains(&w) {
         return WordClass::Likely;
     }
-    if UNLIKELY_EXACT.contains(&w) || UNLIKELY_SUB.iter().any(|s| w.contains(s)) {
+    static UNLIKELY_SUB: OnceLock<regex::Regex> = OnceLock::new();
+    // one literal alternation: regex compiles it to a multi-substring searcher
+    let sub = UNLIKELY_SUB.get_or_init(|| {
+        regex::Regex::new(
+            "comment|share|sharing|social|related|newsletter|subscri|signup|cookie|consent|gdpr|banner|breadcrumb|crumbs|sidebar|widget|footer|masthead|navbar|navigation|promo|sponsor|advert|outbrain|taboola|trending|popular|mostread|recommend|paywall|modal|popup|overlay|toolbar|pagination|pager|byline|author|caption|credit|disclaimer|keypoint|takeaway|tldr|disqus|skyscraper|shoutbox|readnext|recirc|teaser|upsell|marketing|login|menu|dropdown|tooltip|rating|ticker|newsfeed",
+        )
+        .expect("static regex")
+    });
+    if UNLIKELY_EXACT.contains(&w) || sub.is_match(w) {
         return WordClass::Unlikely;
     }
     WordClass::Neutral
@@ -894,12 +842,10 @@ pub(crate) fn score(w: &mut Walk) {
 /// Count paragraph containers per ancestor (after [`score`] marked them).
 fn count_groups(w: &mut Walk, has_good: &[bool]) {
     for (g, _) in has_good.iter().enumerate().skip(1).filter(|(_, h)| **h) {
-        {
-            let mut a = g;
-            while a != 0 {
-                w.els[a].good_groups += 1;
-                a = w.els[a].parent;
-            }
+        let mut a = g;
+        while a != 0 {
+            w.els[a].good_groups += 1;
+            a = w.els[a].parent;
         }
     }
 }

@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use sites::normalize_host;
 
 /// Pages larger than this are not parsed.
-pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 /// A strict pass shorter than this (chars) is retried without class/id-based skipping.
 const MIN_STRICT_CHARS: usize = 250;
 
@@ -165,6 +165,31 @@ fn is_html_mime(m: &str) -> bool {
         || m.ends_with("+xml") && m.contains("html")
 }
 
+/// Content types that are certainly not a page, whatever the bytes look like. Unknown or
+/// generic types (`application/octet-stream`) are sniffed instead.
+fn is_other_mime(m: &str) -> bool {
+    m.starts_with("image/")
+        || m.starts_with("audio/")
+        || m.starts_with("video/")
+        || m.starts_with("font/")
+        || matches!(
+            m,
+            "text/plain"
+                | "text/css"
+                | "text/csv"
+                | "text/javascript"
+                | "application/javascript"
+                | "application/json"
+                | "application/ld+json"
+                | "application/pdf"
+                | "application/zip"
+                | "application/gzip"
+                | "application/rss+xml"
+                | "application/atom+xml"
+                | "application/feed+json"
+        )
+}
+
 /// Does the decoded text look like markup at all?
 fn looks_like_html(text: &str) -> bool {
     let head: String = text
@@ -229,9 +254,12 @@ impl Extractor {
             }
         }
         let mime = content_type.map(mime_of).unwrap_or_default();
+        if is_other_mime(&mime) {
+            return Article::empty(format!("not HTML (content type {mime})"));
+        }
         let host = url.and_then(|u| u.host_str()).map(normalize_host);
         let tld = host.as_deref().and_then(|h| h.rsplit('.').next());
-        let (text, _enc) = charset::decode(body, content_type, tld);
+        let (text, _encoding) = charset::decode(body, content_type, tld);
         if !looks_like_html(&text) {
             return Article::empty(if is_html_mime(&mime) {
                 "not HTML (no markup found)".to_string()
@@ -273,6 +301,12 @@ impl Extractor {
     /// Plain text as published (first line is the headline, boilerplate included): text-level
     /// cleaning only.
     pub fn clean_plain_text(&self, text: &str, host: Option<&str>) -> Article {
+        if text.len() > MAX_PAGE_BYTES {
+            return Article::empty(format!(
+                "too large: {} bytes (limit {MAX_PAGE_BYTES})",
+                text.len()
+            ));
+        }
         let host = host.map(normalize_host);
         let rule = host
             .as_deref()
@@ -291,7 +325,8 @@ impl Extractor {
             }
         }
         let cut = rule.map_or(&[][..], |r| &r.cut_after[..]);
-        let paras = text::clean(paras, title.as_deref(), cut);
+        let titles: Vec<String> = title.iter().cloned().collect();
+        let paras = text::clean(paras, &titles, cut);
         let body = join(&paras);
         Article {
             title,
@@ -339,9 +374,19 @@ impl Extractor {
             .or_else(|| w.meta.h1.clone().filter(|h| !h.is_empty()))
             .or_else(|| w.meta.title_tag.clone().map(|t| strip_site_suffix(&t)))
             .filter(|t| !t.is_empty());
+        // every form of the headline the page gives, to drop it from the body
+        let titles: Vec<String> = [
+            ld.headline.clone(),
+            w.meta.og_title.clone(),
+            w.meta.h1.clone(),
+            w.meta.title_tag.clone().map(|t| strip_site_suffix(&t)),
+            w.meta.title_tag.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
 
-        let (mut paras, mut body_keys) =
-            body_of(&mut w, fragment, title.as_deref(), cut, host.is_some());
+        let (mut paras, mut body_keys) = body_of(&mut w, fragment, &titles, cut, host.is_some());
         let chars: usize = paras.iter().map(|p| p.text.len()).sum();
         if chars < MIN_STRICT_CHARS && !fragment {
             let mut w2 = html::walk(doc, false, drop);
@@ -355,7 +400,7 @@ impl Extractor {
                     b.template = t;
                 }
             }
-            let (p2, k2) = body_of(&mut w2, fragment, title.as_deref(), cut, host.is_some());
+            let (p2, k2) = body_of(&mut w2, fragment, &titles, cut, host.is_some());
             let c2: usize = p2.iter().map(|p| p.text.len()).sum();
             if c2 > chars * 2 {
                 paras = p2;
@@ -382,9 +427,9 @@ impl Extractor {
                 let (filtered, _) = prefilter::filter(ldb);
                 let frag = scraper::Html::parse_fragment(&filtered);
                 let mut wf = html::walk(&frag, false, &[]);
-                body_of(&mut wf, true, title.as_deref(), cut, false).0
+                body_of(&mut wf, true, &titles, cut, false).0
             } else {
-                text::clean(text::split_plain(ldb), title.as_deref(), cut)
+                text::clean(text::split_plain(ldb), &titles, cut)
             };
             let ld_text = join(&ld_paras);
             let ld_tokens = count_tokens(&ld_text);
@@ -462,7 +507,7 @@ impl Extractor {
 fn body_of(
     w: &mut html::Walk,
     fragment: bool,
-    title: Option<&str>,
+    titles: &[String],
     cut: &[regex::Regex],
     learn: bool,
 ) -> (Vec<text::Para>, Vec<u64>) {
@@ -497,7 +542,7 @@ fn body_of(
     } else {
         Vec::new()
     };
-    (text::clean(paras, title, cut), keys)
+    (text::clean(paras, titles, cut), keys)
 }
 
 fn join(paras: &[text::Para]) -> String {

@@ -2,8 +2,9 @@
 //! regexes) and templates learned from the pages of a site seen so far.
 //!
 //! A learned template is the set of text blocks that recur on different pages of one host:
-//! menus, newsletter boxes, disclaimers, "Explore more ..." lines. A block seen on two earlier,
-//! different pages of the same host is treated as boilerplate on the next one. A page whose
+//! menus, newsletter boxes, disclaimers, "Explore more ..." lines. A block seen on at least two
+//! earlier, different pages of the same host, and on most of the pages seen there, is treated
+//! as boilerplate on the next one. A page whose
 //! body mostly repeats blocks already known (the same article under another URL, an AMP copy,
 //! an update in place) is not counted, so one article never becomes its own site's template.
 //! Memory is bounded: at most `MAX_HOSTS` hosts (least recently used evicted) and
@@ -18,8 +19,11 @@ use std::sync::Mutex;
 
 const MAX_HOSTS: usize = 2000;
 const MAX_KEYS_PER_HOST: usize = 6000;
-/// A block is template once it has been seen on this many distinct earlier pages.
+/// A block is template once it has been seen on this many distinct earlier pages...
 const TEMPLATE_MIN_PAGES: u32 = 2;
+/// ...and on at least this many tenths of the site's pages: site furniture is on nearly every
+/// page, while a subhead two articles happen to share ("Why it matters") is not.
+const TEMPLATE_MIN_SHARE: u32 = 6;
 /// Blocks counted per page (the rest of a huge page is ignored).
 const MAX_BLOCKS_PER_PAGE: usize = 3000;
 
@@ -130,7 +134,11 @@ impl Templates {
         match store.sites.get(host) {
             Some(site) => keys
                 .iter()
-                .map(|k| site.counts.get(k).is_some_and(|&n| n >= TEMPLATE_MIN_PAGES))
+                .map(|k| {
+                    site.counts.get(k).is_some_and(|&n| {
+                        n >= TEMPLATE_MIN_PAGES && n * 10 >= site.pages * TEMPLATE_MIN_SHARE
+                    })
+                })
                 .collect(),
             None => vec![false; keys.len()],
         }

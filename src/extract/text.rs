@@ -10,7 +10,6 @@
 
 use super::html::Kind;
 use regex::Regex;
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 /// One paragraph of output.
@@ -26,6 +25,10 @@ pub(crate) struct Para {
 pub(crate) const NO_GROUP: usize = usize::MAX;
 
 struct Rules {
+    /// Found anywhere in a short line: the line goes (republishing notes, photo agencies).
+    drop_contains: Regex,
+    /// Found anywhere in a short line after the start: the rest goes ("All rights reserved").
+    tail_contains: Regex,
     /// Lines from which the rest is furniture (only after the start of the body).
     tail_cut: Regex,
     /// Headings that open furniture when short.
@@ -43,19 +46,26 @@ struct Rules {
 fn rules() -> &'static Rules {
     static R: OnceLock<Rules> = OnceLock::new();
     R.get_or_init(|| Rules {
+        drop_contains: Regex::new(
+            r"(?i)\b(?:(?:is|was)\s+republished\s+(?:here\s+)?(?:with|under|by)|getty\s+images|ap\s+photo|shutterstock|istock(?:photo)?)\b",
+        )
+        .expect("static regex"),
+        tail_contains: Regex::new(r"(?i)\ball\s+rights\s+reserved\b").expect("static regex"),
         tail_cut: Regex::new(
             r"(?ix)^(?:
-              (?:explore|discover|find|read|see|get)\s+(?:more|all)\s+(?:exclusive\s+|of\s+our\s+|the\s+latest\s+)?(?:insights|stories|news|articles|analysis|coverage|content)\b.{0,80}$
-            | this\s+(?:article|story|post|piece|content|report|summary|analysis|page|text)\s+(?:was|has\s+been|is|were)\s+(?:partially\s+|partly\s+|originally\s+)?(?:generated|written|produced|created|drafted|prepared|compiled|summari[sz]ed|translated)\b.{0,80}\b(?:ai|a\.i\.|artificial\s+intelligence|automated|automation|machine|automatically|language\s+model)\b.*
+              (?:explore|discover|find|read|see|get)\s+(?:more|all)\s+(?:exclusive\s+|of\s+our\s+|the\s+latest\s+)?(?:insights|stories|news|articles|analysis|coverage|content)\b.*
+            | this\s+(?:article|story|post|piece|content|report|summary|analysis|page|text)\s+(?:was|has\s+been|is|were)\s+(?:partially\s+|partly\s+|originally\s+)?(?:generated|written|produced|created|drafted|prepared|compiled|summari[sz]ed|translated)\b.*\b(?:ai|a\.i\.|artificial\s+intelligence|automated|automation|machine|automatically|language\s+model)\b.*
             | (?:this|the)\s+(?:analysis|article|story|report|summary|piece)\s+is\s+based\s+on\s+(?:reporting|reports|information|coverage|an?\s+article|content)\b.*
             | about\s+this\s+article\b.*
+            | (?:ai|artificial\s+intelligence|automated\s+tools?)\s+(?:was|were)\s+used\b.*
+            | (?:portions|parts|sections)\s+of\s+this\s+(?:article|story|content|report)\s+(?:was|were)\s+(?:generated|written|produced|drafted|created)\b.*
+            | (?:disclosure|disclaimer|editor'?s\s+note)\s*:.*
             | (?:word\s+count|reading\s+time)\s*:?\s*\d.*
             | ai\s+tools\s+for\s+this\s+article.*
-            | (?:copyright\s+)?(?:©|\(c\)|copyright)\s*(?:\d{4}|[a-z]).{0,200}$
-            | .{0,120}\ball\s+rights\s+reserved\b.{0,200}$
-            | (?:get|sign\s+up\s+for)\s+the\s+latest\s+.{0,60}\b(?:inbox|newsletter|email)\b.*
-            | (?:last\s+updated|updated)\s*:\s*.{0,40}$
-            | the\s+post\s+.{1,300}\s+appeared\s+first\s+on\s+.{1,100}$
+            | (?:copyright\s+)?(?:©|\(c\)|copyright)\s*(?:\d{4}|[a-z]).*
+            | (?:get|sign\s+up\s+for)\s+the\s+latest\s+.*\b(?:inbox|newsletter|email)\b.*
+            | (?:last\s+updated|updated)\s*:\s*.*
+            | the\s+post\s+.+\s+appeared\s+first\s+on\s+.+
             )",
         )
         .expect("static regex"),
@@ -69,7 +79,7 @@ fn rules() -> &'static Rules {
             | related(?:\s+articles|\s+stories|\s+posts|\s+content|\s+coverage|\s+reading|\s+news|\s+topics)?\s*:?
             | read\s+(?:next|more|this\s+next)\s*:?
             | further\s+reading
-            | more\s+(?:from|on|in|about)\s+.{1,40}
+            | more\s+(?:from|on|in|about)\s+.+
             | more\s+(?:stories|news|articles)
             | recommended(?:\s+for\s+you|\s+stories|\s+articles)?
             | you\s+(?:may|might)\s+also\s+(?:like|enjoy)
@@ -80,15 +90,24 @@ fn rules() -> &'static Rules {
             | leave\s+a\s+(?:reply|comment)
             | join\s+the\s+(?:conversation|discussion)
             | conversation
-            | sign\s+up\s+(?:for|to)\s+.{1,60}
-            | subscribe(?:\s+to\s+.{1,60})?
+            | sign\s+up\s+(?:for|to)\s+.+
+            | subscribe(?:\s+to\s+.+)?
             | like\s+this\s*:?
             | share\s+this\s*:?
-            | (?:tags?|topics?|filed\s+under|categories)\s*:?.{0,200}
+            | (?:tags?|topics?|filed\s+under|categories)(?:\s*:.*)?
             | insights
             | newsletter
             | about\s+the\s+author
             | (?:keep|continue)\s+reading
+            | editor'?s?\s+picks?
+            | don'?t\s+miss
+            | (?:also\s+read|read\s+also|see\s+also)\s*:?
+            | up\s+next
+            | what\s+to\s+read\s+next
+            | more\s+to\s+explore
+            | popular\s+(?:stories|articles|posts)
+            | author\s+bio
+            | faqs?|frequently\s+asked\s+questions|people\s+also\s+ask|related\s+questions
             )$",
         )
         .expect("static regex"),
@@ -96,19 +115,21 @@ fn rules() -> &'static Rules {
             r"(?ix)^(?:
               advertisement|advertisment|advert|ad|sponsored(?:\s+content)?|continue\s+reading(?:\s+below)?
             | story\s+continues\s+below(?:\s+advertisement)?|scroll\s+(?:down\s+)?to\s+continue.*
-            | (?:image|photo|photograph|picture|video|illustration)\s*(?:courtesy|credit|by|source)s?\b.{0,120}
-            | (?:image|photo|photograph|picture)s?\s*:.{0,120}
-            | \(?(?:photo|image)\s+(?:credit|courtesy)\b.{0,120}
+            | (?:image|photo|photograph|picture|video|illustration)\s*(?:courtesy|credit|by|source)s?\b.*
+            | (?:image|photo|photograph|picture)s?\s*:.*
+            | \(?(?:photo|image)\s+(?:credit|courtesy)\b.*
             | (?:\d+\s+)?min(?:ute)?s?\s+read
-            | listen\s+to\s+this\s+article.{0,40}
+            | listen\s+to\s+this\s+article.*
             | (?:print|email|e-mail)\s+this\s+(?:article|story|page)
             | read\s+(?:more|full\s+(?:article|story))
-            | [^.!?]{0,80}\b(?:getty\s+images|ap\s+photo|shutterstock|istock(?:photo)?|afp\s+via\s+getty|bloomberg\s+via\s+getty)\b[^.!?]{0,40}
+            | share\s+(?:on|via)\s+\S+(?:\s+\S+)?
+            | (?:also\s+read|read\s+also|related|read\s+more|see\s+also|recommended|more\s+coverage|watch)\s*:.*
+            | this\s+(?:article|analysis|story|piece|post|report)\s+(?:was\s+|has\s+been\s+)?(?:originally|first)\s+(?:appeared|published|ran)\b.*
             )$",
         )
         .expect("static regex"),
         summary_head: Regex::new(
-            r"(?ix)^(?:summari[sz]ed\s+by\s+.{1,40}|(?:ai|auto(?:matically)?)[-\s]?(?:generated\s+)?summary|summary\s+by\s+.{1,40}ai)$",
+            r"(?ix)^(?:summari[sz]ed\s+by\s+.+|(?:ai|auto(?:matically)?)[-\s]?(?:generated\s+)?summary|summary\s+by\s+.+ai|(?:ai|quick)\s+(?:summary|recap|digest)|the\s+gist)\s*:?$",
         )
         .expect("static regex"),
         box_head: Regex::new(
@@ -145,7 +166,6 @@ fn norm_key(s: &str) -> String {
 
 /// 4-token shingles, tokens as in the benchmark (`\w+`).
 pub(crate) fn shingles(s: &str) -> Vec<u64> {
-    use std::hash::{Hash, Hasher};
     let toks: Vec<&str> = s
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|t| !t.is_empty())
@@ -155,15 +175,21 @@ pub(crate) fn shingles(s: &str) -> Vec<u64> {
     }
     toks.windows(4)
         .map(|w| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            w.hash(&mut h);
-            h.finish()
+            // FNV-1a: cheap, and stable across runs
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for t in w {
+                for b in t.bytes().chain(std::iter::once(0xff)) {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            h
         })
         .collect()
 }
 
 /// Clean a paragraph list. `title` paragraphs are removed; `cut_after` are site rules.
-pub(crate) fn clean(mut paras: Vec<Para>, title: Option<&str>, cut_after: &[Regex]) -> Vec<Para> {
+pub(crate) fn clean(mut paras: Vec<Para>, titles: &[String], cut_after: &[Regex]) -> Vec<Para> {
     let r = rules();
     // site rules: the first matching line and everything after it go
     if !cut_after.is_empty() {
@@ -175,14 +201,26 @@ pub(crate) fn clean(mut paras: Vec<Para>, title: Option<&str>, cut_after: &[Rege
         }
     }
     // lines dropped anywhere
-    let title_key = title.map(norm_key).filter(|k| k.len() >= 8);
+    let title_keys: Vec<String> = titles
+        .iter()
+        .map(|t| norm_key(t))
+        .filter(|k| k.len() >= 8)
+        .collect();
     paras.retain(|p| {
         let t = p.text.trim();
         if t.is_empty() || (t.len() < 200 && r.drop_line.is_match(t)) {
             return false;
         }
-        if let Some(k) = &title_key {
-            if norm_key(t) == *k {
+        // credits and republishing notes: short, and (credits) not sentences
+        if t.len() < 250
+            && r.drop_contains.is_match(t)
+            && (t.contains("republished") || (t.len() < 130 && !ends_sentence(t)))
+        {
+            return false;
+        }
+        if t.len() < 400 && !title_keys.is_empty() {
+            let k = norm_key(t);
+            if title_keys.contains(&k) {
                 return false;
             }
         }
@@ -211,8 +249,7 @@ pub(crate) fn clean(mut paras: Vec<Para>, title: Option<&str>, cut_after: &[Rege
     let mut i = 0;
     while i < paras.len() {
         let t = paras[i].text.trim();
-        let next_is_item = paras.get(i + 1).is_some_and(|n| n.kind == Kind::Li);
-        if words(t) <= 4 && r.box_head.is_match(t) && !next_is_item {
+        if words(t) <= 4 && r.box_head.is_match(t) {
             paras.remove(i);
         } else {
             i += 1;
@@ -224,25 +261,36 @@ pub(crate) fn clean(mut paras: Vec<Para>, title: Option<&str>, cut_after: &[Rege
     paras
 }
 
-/// List items (and short paragraphs before the body) whose sentences all appear elsewhere in
-/// the text: "Key Points" boxes copied from the body.
+/// List items whose sentences all appear in the paragraphs of the text: "Key Points" boxes
+/// copied from the body.
 fn drop_repeated_items(paras: &mut Vec<Para>) {
-    if paras.len() < 3 {
+    if paras.len() < 3 || !paras.iter().any(|p| p.kind == Kind::Li) {
         return;
     }
     let sh: Vec<Vec<u64>> = paras.iter().map(|p| shingles(&p.text)).collect();
-    let others: HashSet<u64> = sh
-        .iter()
-        .zip(paras.iter())
-        .filter(|(_, p)| p.kind != Kind::Li)
-        .flat_map(|(s, _)| s.iter().copied())
-        .collect();
+    // shingle -> length of the longest non-list paragraph holding it
+    let mut longest: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    for (s, p) in sh.iter().zip(paras.iter()) {
+        if p.kind == Kind::Li {
+            continue;
+        }
+        let n = p.text.len();
+        for h in s {
+            let e = longest.entry(*h).or_insert(0);
+            *e = (*e).max(n);
+        }
+    }
     let mut remove = vec![false; paras.len()];
     for i in 0..paras.len() {
+        // (plain paragraphs are left alone: recipe-like pages repeat lines on purpose)
         if paras[i].kind != Kind::Li || sh[i].len() < 4 {
             continue;
         }
-        let hit = sh[i].iter().filter(|h| others.contains(h)).count();
+        let n = 0;
+        let hit = sh[i]
+            .iter()
+            .filter(|h| longest.get(h).is_some_and(|&m| m > n))
+            .count();
         if hit as f32 >= 0.8 * sh[i].len() as f32 {
             remove[i] = true;
         }
@@ -275,11 +323,21 @@ fn cut_tail(paras: &mut Vec<Para>) {
         // never before a quarter of the text (and never the first paragraph)
         if i > 0 && seen * 4 >= total {
             let heading_like = is_label(t) || paras[i].kind == Kind::Heading && words(t) <= 8;
-            if (t.len() < 600 && r.tail_cut.is_match(t))
-                || (heading_like && r.tail_heading.is_match(t))
-            {
+            let strong = t.len() < 600
+                && (r.tail_cut.is_match(t) || (t.len() < 320 && r.tail_contains.is_match(t)));
+            let weak = !strong && heading_like && r.tail_heading.is_match(t);
+            if strong || weak {
                 let before: usize = paras[..i].iter().map(prose).sum();
                 let after: usize = paras[i + 1..].iter().map(prose).sum();
+                // sentences after a furniture heading mean it sits inside the article
+                let sentences_after: usize = paras[i + 1..]
+                    .iter()
+                    .filter(|p| {
+                        let t = p.text.trim();
+                        p.kind != Kind::Li && t.len() >= 40 && ends_sentence(t) && !t.ends_with('?')
+                    })
+                    .map(|p| p.text.len())
+                    .sum();
                 // prose after the line from the same container as prose before it: the line
                 // sits inside the article
                 let continued = paras[i + 1..].iter().any(|a| {
@@ -287,7 +345,12 @@ fn cut_tail(paras: &mut Vec<Para>) {
                         && is_prose(a)
                         && paras[..i].iter().any(|b| b.group == a.group && is_prose(b))
                 });
-                if !continued && after * 10 < before * 3 {
+                let cut = if strong {
+                    !continued && after * 10 < before * 3
+                } else {
+                    !continued && sentences_after < 200
+                };
+                if cut {
                     paras.truncate(i);
                     return;
                 }
@@ -329,13 +392,69 @@ fn cut_question_list(paras: &mut Vec<Para>) {
     }
 }
 
+/// A short line that carries a date (a year, with a time or few words) and is no sentence:
+/// "Updated 11:21 pm CST, Tuesday, November 19, 2019", "segunda-feira, 22 de janeiro de 2018".
+fn is_dateish(t: &str) -> bool {
+    static YEAR: OnceLock<Regex> = OnceLock::new();
+    let year = YEAR.get_or_init(|| Regex::new(r"\b(?:19|20)\d{2}\b").expect("static regex"));
+    t.len() < 120
+        && !ends_sentence(t)
+        && year.is_match(t)
+        && (words(t) <= 8
+            || t.bytes().filter(|&b| b == b':').count() == 1
+            || t.contains(['|', '•', '·']))
+}
+
+/// A meta line over an article: "Source: NextFin News · 1 min read", "Opinion | 5 min read".
+fn is_meta_line(t: &str) -> bool {
+    let l = t.to_lowercase();
+    t.len() < 100
+        && !ends_sentence(t)
+        && (t.contains(['·', '|', '•'])
+            || l.contains("min read")
+            || l.contains("minute read")
+            || l.starts_with("source:"))
+}
+
+/// "By Jane Doe", "Written by A | Reviewed by B | March 20, 2026".
+fn is_byline(t: &str) -> bool {
+    let l = t.to_ascii_lowercase();
+    let l = l
+        .strip_prefix("written ")
+        .or_else(|| l.strip_prefix("reported "))
+        .or_else(|| l.strip_prefix("posted "))
+        .or_else(|| l.strip_prefix("published "))
+        .unwrap_or(&l);
+    l.starts_with("by ") && t.len() < 150 && !ends_sentence(t)
+}
+
+/// Calls to action that close many articles: follow us, newsletters, tips, comments.
+fn is_call_to_action(t: &str) -> bool {
+    static CTA: OnceLock<Regex> = OnceLock::new();
+    let re = CTA.get_or_init(|| {
+        Regex::new(
+            r"(?ix)\b(?:follow\s+(?:\S+\s+){0,6}?on\s+(?:facebook|twitter|instagram|linkedin|threads|bluesky|mastodon)
+            | sign\s+up\s+(?:for|to)\b | subscribe\s+(?:to|for|now|today)\b | newsletter
+            | delivered\s+(?:to|through)\s+your\s+(?:inbox|letterbox|door)
+            | join\s+(?:our|the)\s+(?:\S+\s+){0,4}?(?:forums?|community|conversation|discussion)
+            | (?:may|can)\s+be\s+reached\s+at | have\s+a\s+(?:news\s+)?tip
+            | what\s+you\s+think | share\s+your\s+(?:thoughts|views|story)
+            | click\s+here | download\s+(?:our|the)\s+app | follow\s+us\b)",
+        )
+        .expect("static regex")
+    });
+    t.len() < 400 && re.is_match(t)
+}
+
 /// Short non-sentence lines before the first and after the last real paragraph: bylines,
-/// dates, kickers, footer labels, button texts.
+/// dates, kickers, footer labels, button texts, closing calls to action.
 fn trim_edges(paras: &mut Vec<Para>) {
     let r = rules();
     while let Some(last) = paras.last() {
         let t = last.text.trim();
-        if paras.len() > 1 && (is_label(t) || r.date_line.is_match(t)) {
+        if paras.len() > 1
+            && (is_label(t) || r.date_line.is_match(t) || is_dateish(t) || is_call_to_action(t))
+        {
             paras.pop();
         } else {
             break;
@@ -347,7 +466,9 @@ fn trim_edges(paras: &mut Vec<Para>) {
         let heads_list = paras[lead + 1].kind == Kind::Li;
         let is_lead_junk = (is_label(t) && !heads_list)
             || r.date_line.is_match(t)
-            || t.to_ascii_lowercase().starts_with("by ") && words(t) <= 8 && !ends_sentence(t);
+            || is_dateish(t)
+            || is_byline(t)
+            || is_meta_line(t);
         if is_lead_junk {
             lead += 1;
         } else {
@@ -413,7 +534,7 @@ mod tests {
             p("A long first paragraph of the article that says something, with commas, and more words."),
             p("A second paragraph follows here with more words and a full stop at the end."),
         ];
-        let out = clean(paras, None, &[]);
+        let out = clean(paras, &[], &[]);
         assert_eq!(out.len(), 2);
         assert!(out[0].text.starts_with("A long first"));
     }

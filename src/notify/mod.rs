@@ -1,134 +1,231 @@
-//! The notify stage (placeholder until the full senders land): renders and sends alerts.
+//! Notify stage: turns decided alerts into deliveries.
+//!
+//! This module holds the parts of delivery that do not depend on the outbox:
+//! - [`webhook`]: the exact HTTP request for one alert to one endpoint, in the
+//!   endpoint's native format (plain JSON, Slack blocks, Discord embeds, ntfy
+//!   JSON publish), with GitHub-style HMAC signing, and one POST attempt
+//!   classified as delivered / retry later / permanent failure;
+//! - [`digest`]: the daily digest email (plain text + HTML, every field escaped)
+//!   and the DST-correct schedule of when it is due;
+//! - [`smtp`]: sending a rendered digest through an SMTP relay with lettre.
+//!
+//! Ordering, persistence, backoff and dead letters belong to the caller: every
+//! function here is either pure or performs exactly one network attempt, so
+//! the caller's durable loop decides what happens next.
 
-use std::time::Duration;
+pub mod digest;
+pub mod smtp;
+pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 
-/// What every sender renders.
+pub use digest::{
+    due_day, next_digest_time, render_digest, DigestInput, DigestItem, DigestStory, RenderedDigest,
+};
+pub use smtp::{send_mail, send_mail_with_roots, SmtpSecurity, SmtpSettings};
+pub use webhook::{
+    ntfy_target, post_webhook, render_webhook, signature, DeliveryOutcome, WebhookRequest,
+};
+
+/// One alert as sent to receivers; its JSON form is the `json` webhook body.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AlertPayload {
-    /// Alert id.
+    /// Stable alert id, also sent as `X-Wirewatch-Delivery` so receivers can deduplicate.
     pub id: String,
-    /// Canonical URL.
+    /// The article's URL.
     pub url: String,
-    /// Headline.
+    /// The article's title.
     pub title: String,
-    /// Outlet.
+    /// The outlet (feed or site name) the article came from.
     pub source: String,
-    /// Publication time.
+    /// When the article was published, if known.
     pub published: Option<chrono::DateTime<chrono::Utc>>,
-    /// Story id.
+    /// Id of the story the article was grouped into.
     pub story: String,
-    /// Story title.
+    /// Title of that story.
     pub story_title: String,
-    /// First item of its story.
+    /// Whether this article started a new story.
     pub new_story: bool,
-    /// Relevance score.
+    /// Relevance score of the article for the topic.
     pub score: f32,
-    /// Excerpt.
+    /// A short excerpt of the article text.
     pub excerpt: String,
-    /// Known copies.
+    /// URLs of copies of this article that were suppressed as duplicates.
     pub duplicates: Vec<String>,
 }
 
-/// Payload format.
+/// The payload dialect a webhook endpoint speaks.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookFormat {
-    /// JSON.
+    /// wirewatch's own JSON ([`AlertPayload`]).
     Json,
-    /// Slack.
+    /// Slack incoming webhook (Block Kit blocks plus fallback text).
     Slack,
-    /// Discord.
+    /// Discord webhook (one embed, no mentions).
     Discord,
-    /// ntfy.
+    /// ntfy topic URL (published with ntfy's JSON publish to the server root).
     Ntfy,
 }
 
-/// A rendered request.
-pub struct WebhookRequest {
-    /// Where.
-    pub url: url::Url,
-    /// Body.
-    pub body: Vec<u8>,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
+/// Errors of the notify stage that the caller has to report or act on.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// A mail address (sender or recipient) could not be parsed.
+    #[error("invalid mail address {address:?}: {reason}")]
+    Address {
+        /// The address as configured.
+        address: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The digest has no recipient.
+    #[error("no digest recipients configured")]
+    NoRecipients,
+    /// The message could not be assembled.
+    #[error("could not build the digest message: {0}")]
+    Message(String),
+    /// TLS settings for the SMTP relay could not be set up.
+    #[error("SMTP TLS setup for {host}:{port} failed: {reason}")]
+    Tls {
+        /// Relay host.
+        host: String,
+        /// Relay port.
+        port: u16,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Talking to the SMTP relay failed.
+    #[error("sending mail via SMTP {host}:{port} failed: {reason}")]
+    Smtp {
+        /// Relay host.
+        host: String,
+        /// Relay port.
+        port: u16,
+        /// True when retrying cannot help (a 5xx reply such as a rejected recipient or bad
+        /// credentials, or a client-side refusal such as a server without STARTTLS).
+        permanent: bool,
+        /// What went wrong, including the underlying cause.
+        reason: String,
+    },
+    /// A webhook URL that cannot be used for its format.
+    #[error("webhook URL {url} cannot be used: {reason}")]
+    WebhookUrl {
+        /// The URL as configured.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
-/// Renders.
-pub fn render_webhook(
-    _format: WebhookFormat,
-    endpoint: &url::Url,
-    alert: &AlertPayload,
-    _topic: &str,
-    _secret: Option<&[u8]>,
-    user_agent: &str,
-) -> WebhookRequest {
-    WebhookRequest {
-        url: endpoint.clone(),
-        body: serde_json::to_vec(alert).unwrap_or_default(),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("user-agent".into(), user_agent.into()),
-            ("x-wirewatch-delivery".into(), alert.id.clone()),
-        ],
+impl NotifyError {
+    /// Whether a later retry of the same operation may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            NotifyError::Smtp { permanent, .. } => !permanent,
+            _ => false,
+        }
     }
 }
 
-/// Outcome of one attempt.
-pub enum DeliveryOutcome {
-    /// 2xx.
-    Delivered {
-        /// Status.
-        status: u16,
-    },
-    /// Try again.
-    Retry {
-        /// Server's wish.
-        after: Option<Duration>,
-        /// Why.
-        reason: String,
-    },
-    /// Give up.
-    Permanent {
-        /// Why.
-        reason: String,
-    },
+/// Formats an error with its whole `source()` chain, "outer: inner: innermost",
+/// because reqwest and lettre put the useful part (e.g. "Connection refused") in the chain.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = inner.source();
+    }
+    // Some libraries repeat their own prefix when wrapping ("Connection error:
+    // Connection error: ..."); drop immediate repeats of a segment.
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in out.split(": ") {
+        if segments.last() != Some(&segment) {
+            segments.push(segment);
+        }
+    }
+    segments.join(": ")
 }
 
-/// Posts.
-pub async fn post_webhook(
-    client: &reqwest::Client,
-    req: &WebhookRequest,
-    timeout: Duration,
-) -> DeliveryOutcome {
-    let mut b = client
-        .post(req.url.clone())
-        .timeout(timeout)
-        .body(req.body.clone());
-    for (k, v) in &req.headers {
-        b = b.header(k, v);
+/// Truncates `text` to at most `max_chars` characters, cutting at a word
+/// boundary when one is near and appending "…" when anything was cut.
+pub(crate) fn truncate_chars(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
     }
-    match b.send().await {
-        Ok(r) if r.status().is_success() => DeliveryOutcome::Delivered {
-            status: r.status().as_u16(),
-        },
-        Ok(r)
-            if r.status().is_server_error()
-                || r.status().as_u16() == 429
-                || r.status().as_u16() == 408 =>
-        {
-            DeliveryOutcome::Retry {
-                after: None,
-                reason: format!("HTTP {}", r.status()),
+    let keep = max_chars.saturating_sub(1);
+    let cut: String = text.chars().take(keep).collect();
+    let trimmed = match cut.rfind(char::is_whitespace) {
+        Some(pos) if pos >= cut.len() * 2 / 3 => &cut[..pos],
+        _ => cut.as_str(),
+    };
+    format!("{}…", trimmed.trim_end())
+}
+
+/// Collapses runs of whitespace (including newlines) to single spaces and
+/// drops other control characters.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else if !c.is_control() {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_counts_characters_and_prefers_word_boundaries() {
+        assert_eq!(truncate_chars("short", 10), "short");
+        assert_eq!(truncate_chars("exactly10!", 10), "exactly10!");
+        assert_eq!(truncate_chars("Grüße aus Köln am Rhein", 12), "Grüße aus…");
+        assert_eq!(truncate_chars("ääääääääääää", 5), "ääää…");
+        assert_eq!(truncate_chars("abc", 0), "…");
+    }
+
+    #[test]
+    fn one_line_collapses_whitespace_and_drops_controls() {
+        assert_eq!(one_line("  a\r\n\tb \u{7}c  "), "a b c");
+        assert_eq!(one_line("\n\n"), "");
+    }
+
+    #[test]
+    fn error_chain_appends_causes_once() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let outer = std::io::Error::other(inner);
+        assert_eq!(error_chain(&outer), "refused");
+        #[derive(Debug)]
+        struct Wrap(std::io::Error);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "Connection error")
             }
         }
-        Ok(r) => DeliveryOutcome::Permanent {
-            reason: format!("HTTP {}", r.status()),
-        },
-        Err(e) => DeliveryOutcome::Retry {
-            after: None,
-            reason: e.to_string(),
-        },
+        impl std::error::Error for Wrap {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = Wrap(std::io::Error::other("tcp connect: Connection refused"));
+        assert_eq!(
+            error_chain(&err),
+            "Connection error: tcp connect: Connection refused"
+        );
     }
 }

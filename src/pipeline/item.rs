@@ -299,10 +299,7 @@ impl Pipeline {
 
         // 2. Content duplicates.
         let sig = Signature::from_text(&text);
-        let view = DupView {
-            store: &self.store,
-            exclude: Some(doc_id),
-        };
+        let view = DupView::new(&self.store, Some(doc_id));
         let verdict = dedup::judge(&view, &sig, &self.dup_params)?;
         let dup_entry = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
         if let DupVerdict::Duplicate {
@@ -506,10 +503,18 @@ fn is_retryable_page_error(e: &FetchError) -> bool {
     e.is_transient()
 }
 
-/// The duplicate index as the dedup stage sees it, minus the item's own earlier version.
-pub(crate) struct DupView<'a> {
-    pub(crate) store: &'a Store,
-    pub(crate) exclude: Option<u64>,
+/// The duplicate index as the dedup stage sees it (the store's `dup_*` trees), minus the
+/// item's own earlier version.
+pub struct DupView<'a> {
+    store: &'a Store,
+    exclude: Option<u64>,
+}
+
+impl<'a> DupView<'a> {
+    /// A view over the store that hides doc `exclude`.
+    pub fn new(store: &'a Store, exclude: Option<u64>) -> DupView<'a> {
+        DupView { store, exclude }
+    }
 }
 
 impl DupStore for DupView<'_> {
@@ -556,8 +561,8 @@ impl DupStore for DupView<'_> {
     }
 }
 
-/// The index entry of an item's text.
-pub(crate) fn dup_entry(id: u64, key: String, sig: &Signature, origin: Origin) -> DupEntry {
+/// The index entry of a text.
+pub fn dup_entry(id: u64, key: String, sig: &Signature, origin: Origin) -> DupEntry {
     DupEntry {
         id,
         key,
@@ -572,7 +577,7 @@ pub(crate) fn dup_entry(id: u64, key: String, sig: &Signature, origin: Origin) -
 }
 
 /// A stable doc id for an item or seed key ("item:URL" / "seed:NAME" hashed).
-pub(crate) fn doc_id_of(key: &str) -> u64 {
+pub fn doc_id_of(key: &str) -> u64 {
     let d = Sha256::digest(key.as_bytes());
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);

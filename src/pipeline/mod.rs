@@ -19,7 +19,7 @@ use url::Url;
 
 mod item;
 
-pub use item::{excerpt, Tally};
+pub use item::{doc_id_of, dup_entry, excerpt, DupView, Tally};
 
 use crate::config::{Config, FeedConfig};
 use crate::dedup::{DupParams, Origin, Signature};

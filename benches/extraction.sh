@@ -1,0 +1,28 @@
+#!/bin/sh
+# Extraction benchmark: speed of wirewatch's extractor and dom_smoothie in one run (one
+# thread), then quality of both on the extraction-dev corpus with its own score.py, and
+# wirewatch's F1 on the scenario's labelled bodies.
+#   benches/extraction.sh            (BENCH_ROUNDS=N for more timed passes; default 5)
+set -eu
+cd "$(dirname "$0")/.."
+SHARED="${WIREWATCH_SHARED:-$(cd ../shared 2>/dev/null && pwd || echo /work/shared)}"
+export WIREWATCH_SHARED="$SHARED"
+export CARGO_BUILD_JOBS=1
+OUT="${BENCH_OUT:-$PWD/target/bench-out}"
+export BENCH_OUT="$OUT"
+mkdir -p "$OUT"
+
+echo "== speed (one thread, pages/s) and predictions"
+cargo bench --bench extraction 2>/dev/null
+
+echo
+echo "== quality on extraction-dev (corpus score.py)"
+python3 "$SHARED/corpus/extraction-dev/score.py" "$SHARED/corpus/extraction-dev" \
+    "$OUT/wirewatch.json" "$OUT/dom_smoothie.json" | grep -v holdout
+
+echo
+echo "== wirewatch on the scenario's labelled bodies (scenario score.py --bodies)"
+cargo run --quiet --release --example scenario_bodies > "$OUT/scenario_bodies.jsonl"
+: > "$OUT/no_alerts.jsonl"
+python3 "$SHARED/scenario/score.py" --labels "$SHARED/scenario/dev/labels.json" \
+    --alerts "$OUT/no_alerts.jsonl" --bodies "$OUT/scenario_bodies.jsonl" | grep '^extraction'

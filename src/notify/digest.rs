@@ -1,0 +1,389 @@
+//! The daily digest: rendering (subject, plain text, HTML) and scheduling.
+//!
+//! Rendering is pure so `wirewatch digest --preview` and the sender produce the
+//! same bytes. The HTML is written for mail clients rather than browsers: one
+//! simple layout table, inline styles only, no `<style>` block, no images or
+//! other external assets, and every field HTML-escaped (titles and excerpts
+//! come from arbitrary web pages). Only http(s) URLs become links.
+//!
+//! Scheduling works on the local wall clock of the digest's time zone, so a
+//! digest set for 08:00 stays at 08:00 across DST changes; see
+//! [`next_digest_time`] for the rules at skipped and repeated times.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+use super::{one_line, truncate_chars};
+
+/// Longest excerpt shown per item (characters).
+const EXCERPT_CHARS: usize = 280;
+/// Width to which plain-text paragraphs are wrapped.
+const TEXT_WIDTH: usize = 76;
+
+/// One article in the digest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DigestItem {
+    /// The outlet (feed or site name).
+    pub outlet: String,
+    /// The article's title.
+    pub title: String,
+    /// The article's URL (linked only if it is http or https).
+    pub url: String,
+    /// When the article appeared (shown in the digest's time zone).
+    pub time: DateTime<Utc>,
+    /// A short excerpt (shortened further if long).
+    pub excerpt: String,
+}
+
+/// One story with the articles of the period that belong to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DigestStory {
+    /// Story id.
+    pub id: String,
+    /// Story title.
+    pub title: String,
+    /// Its articles, rendered in the order given.
+    pub items: Vec<DigestItem>,
+}
+
+/// Everything a digest shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DigestInput {
+    /// The local date the digest covers (shown in subject and heading).
+    pub day: NaiveDate,
+    /// The monitored topic.
+    pub topic: String,
+    /// Stories, newest story first (rendered in the order given).
+    pub stories: Vec<DigestStory>,
+    /// How many duplicate articles were suppressed in the period.
+    pub suppressed_duplicates: usize,
+    /// How many off-topic articles were suppressed in the period.
+    pub suppressed_offtopic: usize,
+    /// Time zone in which item times are shown.
+    pub timezone: Tz,
+}
+
+/// A rendered digest, ready for a multipart/alternative mail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedDigest {
+    /// Subject line (one line, no control characters).
+    pub subject: String,
+    /// The text/plain part.
+    pub text: String,
+    /// The text/html part (a complete document).
+    pub html: String,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Escapes text for HTML element content and double- or single-quoted attributes.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The URL to link to, if it is a well-formed http(s) URL (never `javascript:` etc.).
+fn safe_link(url: &str) -> Option<url::Url> {
+    url::Url::parse(url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// Local time of an item: "08:15 CEST", with the date when it is not the digest's day.
+fn local_time(time: DateTime<Utc>, tz: Tz, day: NaiveDate) -> String {
+    let local = time.with_timezone(&tz);
+    if local.date_naive() == day {
+        local.format("%H:%M %Z").to_string()
+    } else {
+        local.format("%-d %b %H:%M %Z").to_string()
+    }
+}
+
+/// Greedy word wrap for the plain-text part; each line gets `indent`.
+fn wrap(text: &str, indent: &str, out: &mut String) {
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty()
+            && indent.len() + line.chars().count() + 1 + word.chars().count() > TEXT_WIDTH
+        {
+            let _ = writeln!(out, "{indent}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "{indent}{line}");
+    }
+}
+
+/// A story with its items, in the order the caller gave them.
+struct Prepared<'a> {
+    story: &'a DigestStory,
+    items: Vec<&'a DigestItem>,
+}
+
+fn prepare(input: &DigestInput) -> Vec<Prepared<'_>> {
+    input
+        .stories
+        .iter()
+        .map(|story| Prepared {
+            story,
+            items: story.items.iter().collect(),
+        })
+        .collect()
+}
+
+fn or_untitled(text: &str) -> String {
+    let text = one_line(text);
+    if text.is_empty() {
+        "(untitled)".to_string()
+    } else {
+        text
+    }
+}
+
+/// Renders the digest: subject, plain text and HTML, grouped by story in the
+/// order given (newest story first), items in the order given, times in the
+/// digest's time zone, and the counts of suppressed duplicates and off-topic items.
+pub fn render_digest(input: &DigestInput) -> RenderedDigest {
+    let stories = prepare(input);
+    let n_stories = stories.len();
+    let n_items: usize = stories.iter().map(|s| s.items.len()).sum();
+    let topic = or_untitled(&input.topic);
+    let day_iso = input.day.format("%Y-%m-%d").to_string();
+    let day_long = input.day.format("%A, %-d %B %Y").to_string();
+    let tz_name = input.timezone.name();
+
+    let subject = if n_stories == 0 {
+        format!("wirewatch: no new stories on {topic} ({day_iso})")
+    } else {
+        format!(
+            "wirewatch: {}, {} on {topic} ({day_iso})",
+            plural(n_stories, "new story", "new stories"),
+            plural(n_items, "article", "articles"),
+        )
+    };
+    let summary = format!(
+        "{}, {}.",
+        plural(n_stories, "story", "stories"),
+        plural(n_items, "article", "articles")
+    );
+    let suppressed = format!(
+        "Suppressed: {} and {}.",
+        plural(input.suppressed_duplicates, "duplicate", "duplicates"),
+        plural(
+            input.suppressed_offtopic,
+            "off-topic item",
+            "off-topic items"
+        ),
+    );
+
+    // ---- text/plain
+    let mut text = String::new();
+    let _ = writeln!(text, "wirewatch daily digest: {topic}");
+    let _ = writeln!(text, "{day_long} (times in {tz_name})");
+    let _ = writeln!(text);
+    let _ = writeln!(text, "{summary} {suppressed}");
+    if n_stories == 0 {
+        let _ = writeln!(text);
+        let _ = writeln!(text, "No new articles on this topic in this period.");
+    }
+    for (i, prepared) in stories.iter().enumerate() {
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "{}. {} ({})",
+            i + 1,
+            or_untitled(&prepared.story.title),
+            plural(prepared.items.len(), "article", "articles")
+        );
+        for item in &prepared.items {
+            let _ = writeln!(text);
+            let _ = writeln!(
+                text,
+                "   - {}: {}",
+                or_untitled(&item.outlet),
+                or_untitled(&item.title)
+            );
+            let time = local_time(item.time, input.timezone, input.day);
+            match safe_link(&item.url) {
+                Some(url) => {
+                    let _ = writeln!(text, "     {time} · {url}");
+                }
+                None => {
+                    let _ = writeln!(text, "     {time}");
+                }
+            }
+            let excerpt = truncate_chars(&one_line(&item.excerpt), EXCERPT_CHARS);
+            wrap(&excerpt, "     ", &mut text);
+        }
+    }
+    let _ = writeln!(text);
+    let _ = writeln!(text, "-- ");
+    let _ = writeln!(text, "Sent by wirewatch.");
+
+    // ---- text/html
+    const FONT: &str = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n</head>\n\
+         <body style=\"margin:0;padding:0;background-color:#f4f4f5;\">\n\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"background-color:#f4f4f5;\">\
+         <tr><td align=\"center\" style=\"padding:24px 12px;\">\n\
+         <table role=\"presentation\" width=\"640\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
+         style=\"width:100%;max-width:640px;background-color:#ffffff;border:1px solid #e4e4e7;\">\
+         <tr><td style=\"padding:24px;{FONT}font-size:15px;line-height:1.5;color:#18181b;text-align:left;\">\n",
+        html_escape(&subject)
+    );
+    let _ = writeln!(
+        html,
+        "<p style=\"margin:0 0 4px 0;font-size:12px;letter-spacing:0.05em;text-transform:uppercase;color:#71717a;\">wirewatch daily digest</p>"
+    );
+    let _ = writeln!(
+        html,
+        "<h1 style=\"margin:0 0 4px 0;font-size:22px;line-height:1.3;color:#18181b;\">{}</h1>",
+        html_escape(&topic)
+    );
+    let _ = writeln!(
+        html,
+        "<p style=\"margin:0 0 16px 0;font-size:14px;color:#52525b;\">{} &middot; times in {}</p>",
+        html_escape(&day_long),
+        html_escape(tz_name)
+    );
+    let _ = writeln!(
+        html,
+        "<p style=\"margin:0 0 8px 0;padding:10px 12px;background-color:#f4f4f5;font-size:14px;color:#3f3f46;\">\
+         <strong>{}</strong> {}</p>",
+        html_escape(&summary),
+        html_escape(&suppressed)
+    );
+    if n_stories == 0 {
+        let _ = writeln!(
+            html,
+            "<p style=\"margin:16px 0 0 0;color:#52525b;\">No new articles on this topic in this period.</p>"
+        );
+    }
+    for prepared in &stories {
+        let _ = writeln!(
+            html,
+            "<h2 style=\"margin:24px 0 8px 0;padding-top:16px;border-top:1px solid #e4e4e7;font-size:18px;line-height:1.3;color:#18181b;\">\
+             {} <span style=\"font-size:14px;font-weight:normal;color:#71717a;\">&middot; {}</span></h2>",
+            html_escape(&or_untitled(&prepared.story.title)),
+            html_escape(&plural(prepared.items.len(), "article", "articles"))
+        );
+        for item in &prepared.items {
+            let title = html_escape(&or_untitled(&item.title));
+            let title_html = match safe_link(&item.url) {
+                Some(url) => format!(
+                    "<a href=\"{}\" style=\"color:#1d4ed8;text-decoration:underline;\">{title}</a>",
+                    html_escape(url.as_str())
+                ),
+                None => title,
+            };
+            let excerpt = truncate_chars(&one_line(&item.excerpt), EXCERPT_CHARS);
+            let _ = writeln!(
+                html,
+                "<div style=\"margin:0 0 16px 0;\">\n\
+                 <p style=\"margin:0;font-size:13px;color:#71717a;\"><strong style=\"color:#3f3f46;\">{}</strong> &middot; {}</p>\n\
+                 <p style=\"margin:2px 0 0 0;font-size:16px;line-height:1.35;font-weight:bold;\">{title_html}</p>",
+                html_escape(&or_untitled(&item.outlet)),
+                html_escape(&local_time(item.time, input.timezone, input.day)),
+            );
+            if !excerpt.is_empty() {
+                let _ = writeln!(
+                    html,
+                    "<p style=\"margin:4px 0 0 0;font-size:14px;color:#3f3f46;\">{}</p>",
+                    html_escape(&excerpt)
+                );
+            }
+            let _ = writeln!(html, "</div>");
+        }
+    }
+    let _ = write!(
+        html,
+        "<p style=\"margin:24px 0 0 0;padding-top:12px;border-top:1px solid #e4e4e7;font-size:12px;color:#a1a1aa;\">Sent by wirewatch.</p>\n\
+         </td></tr></table>\n</td></tr></table>\n</body>\n</html>\n"
+    );
+
+    RenderedDigest {
+        subject: one_line(&subject),
+        text,
+        html,
+    }
+}
+
+/// The UTC instant at which the wall clock in `tz` reads `at` on `day`.
+///
+/// A repeated wall time (DST ends) gives its first occurrence; a skipped one
+/// (DST starts) gives the first valid instant after it, i.e. the moment the
+/// clock jumps (02:30 on a 02:00→03:00 day gives 03:00 local). Skips are
+/// searched minute by minute over up to two days, which covers every tz
+/// database transition (all fall on whole minutes; the longest skip is a day).
+pub fn send_instant(day: NaiveDate, at: NaiveTime, tz: Tz) -> Option<DateTime<Utc>> {
+    let first_valid = |wall| match tz.from_local_datetime(&wall) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
+        LocalResult::None => None,
+    };
+    let wall = day.and_time(at);
+    if let Some(t) = first_valid(wall) {
+        return Some(t);
+    }
+    let minute = wall.with_second(0)?.with_nanosecond(0)?;
+    (1..=2 * 24 * 60).find_map(|k| first_valid(minute + Duration::minutes(k)))
+}
+
+/// The next instant (strictly after `after`) at which the local wall clock in
+/// `tz` reads `at`, and the local date that send covers.
+///
+/// Correct across DST: a skipped time runs at the first valid instant after it;
+/// a repeated one runs once, at its first occurrence.
+pub fn next_digest_time(at: NaiveTime, tz: Tz, after: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
+    let today = after.with_timezone(&tz).date_naive();
+    // Start a day early: a send for yesterday's date can fall on today's
+    // wall-clock date when a whole day is skipped.
+    let mut day = today.pred_opt().unwrap_or(today);
+    for _ in 0..5 {
+        if let Some(when) = send_instant(day, at, tz) {
+            if when > after {
+                return (day, when);
+            }
+        }
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    // Only reachable at the end of chrono's date range.
+    (today, after + Duration::days(1))
+}
+
+/// The local date whose digest is due at `now`, for send-on-startup:
+/// `Some(today)` when `now` is at or past today's send time in `tz`, else `None`.
+///
+/// Only today is considered; whether earlier days were sent is the caller's record.
+pub fn due_day(at: NaiveTime, tz: Tz, now: DateTime<Utc>) -> Option<NaiveDate> {
+    let today = now.with_timezone(&tz).date_naive();
+    let when = send_instant(today, at, tz)?;
+    (now >= when).then_some(today)
+}
