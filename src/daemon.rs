@@ -37,6 +37,10 @@ const PENDING_RETRY: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM or SIGINT. SIGHUP re-reads the config at `config_path`.
 pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()> {
+    // Signals first: a SIGTERM during start-up must stop cleanly, not kill the process.
+    let shutdown = CancellationToken::new();
+    let reload = Arc::new(Notify::new());
+    spawn_signal_listener(shutdown.clone(), reload.clone());
     let store = crate::pipeline::open_store(&config)?;
     let pipeline = Pipeline::new(config.clone(), store)?;
     let changed = pipeline.load_seeds()?;
@@ -44,9 +48,6 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
         seeds = pipeline.store().seeds()?.len(),
         changed, "seed set loaded"
     );
-    let shutdown = CancellationToken::new();
-    let reload = Arc::new(Notify::new());
-    spawn_signal_listener(shutdown.clone(), reload.clone());
     let result = schedule(pipeline.clone(), &config_path, &shutdown, &reload).await;
     notify(&[sd_notify::NotifyState::Stopping]);
     if let Err(e) = pipeline.store().flush().await {

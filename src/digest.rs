@@ -144,14 +144,18 @@ impl Digester {
         })
     }
 
-    /// Renders the digest of `day` (default: today) without sending or recording it.
+    /// Renders a digest without sending or recording it: with no day, what the next digest
+    /// would say now (everything since the last one); with a day, that day's digest (the 24
+    /// hours before its send time).
     pub fn preview(&self, day: Option<NaiveDate>) -> Result<RenderedDigest, DigestError> {
         let now = Utc::now();
-        let day = day.unwrap_or_else(|| self.local_day(now));
-        // The day's window: the 24 hours before its send time (or before now, when that is
-        // still to come).
-        let until = self.send_time(day).min(now);
-        let since = until - chrono::Duration::days(1);
+        let (day, since, until) = match day {
+            None => (self.local_day(now), self.window_start(now)?, now),
+            Some(d) => {
+                let until = self.send_time(d).min(now);
+                (d, until - chrono::Duration::days(1), until)
+            }
+        };
         let (input, _) = self.build(day, since, until)?;
         Ok(notify::render_digest(&input))
     }
@@ -169,8 +173,9 @@ impl Digester {
     }
 
     /// Sends the digest of `day` now, covering everything since the last digest, and records
-    /// it. Skips (and records) an empty one unless `send_empty`.
-    pub async fn send(&self, day: NaiveDate) -> Result<DigestRecord, DigestError> {
+    /// it. Skips (and records) an empty one unless `send_empty` or `force` (an explicit
+    /// `wirewatch digest --send`).
+    pub async fn send(&self, day: NaiveDate, force: bool) -> Result<DigestRecord, DigestError> {
         let smtp = self.smtp.as_ref().ok_or(DigestError::NotConfigured)?;
         let until = Utc::now();
         let since = self.window_start(until)?;
@@ -181,7 +186,7 @@ impl Digester {
             alerts: n,
             covered_until: until,
         };
-        if n == 0 && !self.digest.send_empty {
+        if n == 0 && !self.digest.send_empty && !force {
             info!(%day, "nothing new; digest skipped (send_empty = false)");
             self.store.put_digest(&record)?;
             return Ok(record);
@@ -226,7 +231,7 @@ impl Digester {
         if self.store.digest(&day.to_string())?.is_some() {
             return Ok(None);
         }
-        self.send(day).await.map(Some)
+        self.send(day, false).await.map(Some)
     }
 
     /// The daemon's digest loop: sends each day's digest at its time (and a missed one at

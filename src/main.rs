@@ -244,7 +244,7 @@ async fn digest(
     }
     if send {
         let today = digester.local_day(chrono::Utc::now());
-        let rec = digester.send(today).await?;
+        let rec = digester.send(today, true).await?;
         println!("digest for {} sent: {} alerts", rec.day, rec.alerts);
         return Ok(());
     }

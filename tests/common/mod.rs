@@ -227,3 +227,65 @@ pub fn rss(title: &str, first: usize, n: usize) -> String {
     s.push_str("</channel></rss>\n");
     s
 }
+
+/// A real SMTP server (aiosmtpd, `tests/notify/smtp_server.py`) on a free loopback port; each
+/// accepted message lands in `out` as `msg-N.eml`. Stops when dropped.
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    pub out: PathBuf,
+}
+
+impl SmtpServer {
+    pub fn start(out: &Path) -> SmtpServer {
+        std::fs::create_dir_all(out).expect("smtp out dir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/notify/smtp_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("--out")
+            .arg(out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start smtp_server.py (python3 with aiosmtpd needed: pip install aiosmtpd)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("PORT line");
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("smtp_server.py said {line:?} (is aiosmtpd installed?)"));
+        SmtpServer {
+            child,
+            port,
+            out: out.to_path_buf(),
+        }
+    }
+
+    /// The raw messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let mut v: Vec<_> = std::fs::read_dir(&self.out)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v.iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
