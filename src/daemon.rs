@@ -134,14 +134,9 @@ async fn schedule(
     let heartbeat = Heartbeat::default();
     heartbeat.beat();
     let mut http = start_http(&pipeline, config.clone(), &heartbeat, shutdown).await?;
-    // Entries a previous run stored but did not finish.
-    let recovered = pipeline.process_pending().await?.decided();
-    if recovered > 0 {
-        info!(
-            recovered,
-            "processed entries left pending by the previous run"
-        );
-    }
+    // Entries are processed by their own task, so a long batch of page fetches never holds up
+    // the scheduler (or its watchdog pings). It starts with what a previous run left pending.
+    let mut processor = Processor::start(&pipeline, shutdown);
     let mut watchdog_usec = 0u64;
     let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
     if watchdog {
@@ -191,7 +186,7 @@ async fn schedule(
         if last_pending_retry.elapsed() >= PENDING_RETRY {
             last_pending_retry = tokio::time::Instant::now();
             if pipeline.store().stats()?.pending > 0 {
-                pipeline.process_pending().await?;
+                processor.wake.notify_one();
             }
         }
         let sleep = (next_due - Utc::now())
@@ -222,6 +217,8 @@ async fn schedule(
                         }
                     };
                     std::mem::replace(&mut delivery, new_delivery).stop().await;
+                    processor.worker.stop().await;
+                    processor = Processor::start(&p, shutdown);
                     if let Some(old) = digest.replace_with(new_digest) {
                         old.stop().await;
                     }
@@ -254,7 +251,7 @@ async fn schedule(
                             failures += 1;
                         }
                         if report.entries_new + report.entries_updated > 0 {
-                            pipeline.process_pending().await?;
+                            processor.wake.notify_one();
                         }
                         notify(&[sd_notify::NotifyState::Status(&format!(
                             "{} feeds; {polls} polls, {failures} failed",
@@ -272,6 +269,7 @@ async fn schedule(
             }
         }
     }
+    processor.worker.stop().await;
     delivery.stop().await;
     if let Some(d) = digest.0.take() {
         d.stop().await;
@@ -374,5 +372,44 @@ impl DigestTask {
     /// Swaps in a new task, returning the old one to stop.
     fn replace_with(&mut self, new: DigestTask) -> Option<Delivery> {
         std::mem::replace(&mut self.0, new.0)
+    }
+}
+
+/// The task that processes stored entries, woken after polls that stored something.
+struct Processor {
+    wake: Arc<Notify>,
+    worker: Delivery,
+}
+
+impl Processor {
+    fn start(pipeline: &Pipeline, shutdown: &CancellationToken) -> Processor {
+        let wake = Arc::new(Notify::new());
+        // Start with one pass: whatever a previous run left pending.
+        wake.notify_one();
+        let token = shutdown.child_token();
+        let (p, w, t) = (pipeline.clone(), wake.clone(), token.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = t.cancelled() => return,
+                    _ = w.notified() => {}
+                }
+                // Cancelling mid-pass is safe: unfinished entries stay pending.
+                tokio::select! {
+                    _ = t.cancelled() => return,
+                    r = p.process_pending() => match r {
+                        Ok(tally) if tally.decided() > 0 => {
+                            info!(?tally, "entries processed");
+                        }
+                        Ok(_) => {}
+                        Err(e) => error!(error = %e, "processing entries failed; will retry"),
+                    }
+                }
+            }
+        });
+        Processor {
+            wake,
+            worker: Delivery { token, task },
+        }
     }
 }

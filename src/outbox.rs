@@ -5,9 +5,11 @@
 //! sending. Delivery reads the rows back: per endpoint strictly in alert order (a failing head
 //! blocks the rows behind it, so a receiver never sees alerts out of order), endpoints
 //! concurrently (one slow receiver does not hold up another). A 2xx moves the row to
-//! `delivered` and is flushed before the next row is tried, so a receiver that answered 2xx is
-//! not sent the same alert again; only a crash in the instant between its answer and that
-//! write can repeat one, and the stable `X-Wirewatch-Delivery` id lets receivers drop it.
+//! `delivered`: first in the store's delivery journal (one append, microseconds after the
+//! answer), then in sled, flushed before the next row is tried. So a receiver that answered 2xx
+//! is not sent the same alert again; only a crash in the microseconds between its answer and
+//! the journal append could repeat one, and the stable `X-Wirewatch-Delivery` id lets
+//! receivers drop that too.
 //! Transient failures back off exponentially (honouring Retry-After) until the endpoint's
 //! `max_age`, then become dead letters; permanent ones (4xx other than 408/429) die at once.
 
@@ -227,11 +229,14 @@ impl Deliverer {
         let now = Utc::now();
         match outcome {
             DeliveryOutcome::Delivered { status } => {
+                // First the journal (microseconds), then sled (a flush): see the store.
+                self.store.journal_delivered(&d.alert, &d.endpoint)?;
                 d.state = DeliveryState::Delivered;
                 d.finished = Some(now);
                 d.last_error = None;
                 self.store.finish_delivery(&d)?;
                 self.store.flush().await?;
+                self.store.compact_journal()?;
                 info!(alert = %d.alert, status, attempts = d.attempts, "delivered");
                 Ok(Step::Delivered)
             }

@@ -623,20 +623,34 @@ fn extract_cli_prints_clean_text_and_json() {
     let page = shared().join("scenario/dev/pages/ainewshub/6ab1ee-microsoft-weighs-legal-action-over-amazon-openai-ai-cloud-de.html");
     let bin = env!("CARGO_BIN_EXE_wirewatch");
     let out = std::process::Command::new(bin)
-        .args(["extract", "--json", "--url", "https://ainewshub.example/articles/x", "-c"])
+        .args([
+            "extract",
+            "--json",
+            "--url",
+            "https://ainewshub.example/articles/x",
+            "-c",
+        ])
         .arg(&cfg)
         .arg(&page)
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     for k in ["input", "url", "title", "byline", "published", "text"] {
         assert!(v.get(k).is_some(), "key {k} in {v}");
     }
     let text = v["text"].as_str().expect("text");
     assert!(text.contains("Microsoft"), "{text}");
-    for boiler in ["Word count", "Reading time", "Share this article", "Trending Now"] {
+    for boiler in [
+        "Word count",
+        "Reading time",
+        "Share this article",
+        "Trending Now",
+    ] {
         assert!(!text.contains(boiler), "{boiler:?} left in: {text}");
     }
     // A missing file is a clear error and a non-zero exit when nothing could be read.
