@@ -424,7 +424,7 @@ impl Pipeline {
                     ) {
                         Ok(parsed) => {
                             if !parsed.repairs.is_empty() {
-                                warn!(repairs = ?parsed.repairs, "ill-formed feed recovered");
+                                warn!(feed = %name, repairs = ?parsed.repairs, "ill-formed feed recovered");
                             }
                             report.repairs = parsed.repairs.clone();
                             report.entries_seen = parsed.entries.len();
@@ -432,7 +432,7 @@ impl Pipeline {
                             let now = Utc::now();
                             for entry in &parsed.entries {
                                 let Some(eid) = entry_id(entry) else {
-                                    warn!(title = ?entry.title, "entry without guid, link or title; skipped");
+                                    warn!(feed = %name, title = ?entry.title, "entry without guid, link or title; skipped");
                                     continue;
                                 };
                                 match self.store.upsert_entry(&id, &eid, entry, now)? {
@@ -450,6 +450,7 @@ impl Pipeline {
                         Err(e) => {
                             let msg = format!("unparseable feed: {e}");
                             self.record_failure(&mut state, &mut report, msg, None, interval);
+                            self.metrics.count_poll(&name, true);
                             self.store.put_feed_state(&id, &state)?;
                             return Ok(report);
                         }
@@ -545,6 +546,7 @@ impl Pipeline {
         report.next_poll = Some(next);
         report.error = Some(msg.clone());
         warn!(
+            feed = %report.name,
             error = %msg,
             failures = state.consecutive_failures,
             retry_in_s = delay.as_secs(),
