@@ -138,6 +138,30 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
     }
 }
 
+/// Reads and decodes one record.
+fn get_rec<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    key: impl AsRef<[u8]>,
+    what: &'static str,
+    context: &str,
+) -> Result<Option<T>> {
+    tree.get(key)
+        .ctx(context)?
+        .map(|v| decode(what, &v))
+        .transpose()
+}
+
+/// Reads and decodes every record of a tree, in key order.
+fn all_recs<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    what: &'static str,
+    context: &str,
+) -> Result<Vec<T>> {
+    tree.iter()
+        .map(|kv| decode(what, &kv.ctx(context)?.1))
+        .collect()
+}
+
 /// A stable, short id for a feed URL (the first 16 hex digits of its SHA-256).
 pub fn feed_id(url: &str) -> String {
     let d = Sha256::digest(url.as_bytes());
@@ -346,11 +370,7 @@ impl Store {
 
     /// The state of a feed, if it was ever polled.
     pub fn feed_state(&self, feed_id: &str) -> Result<Option<FeedState>> {
-        self.feeds
-            .get(feed_id)
-            .ctx("reading feed state")?
-            .map(|v| decode("feed", &v))
-            .transpose()
+        get_rec(&self.feeds, feed_id, "feed", "reading feed state")
     }
 
     /// Saves the state of a feed.
@@ -441,11 +461,12 @@ impl Store {
 
     /// One stored entry.
     pub fn entry(&self, feed_id: &str, id: &str) -> Result<Option<EntryRecord>> {
-        self.entries
-            .get(Self::entry_key(feed_id, id))
-            .ctx("reading entry")?
-            .map(|v| decode("entry", &v))
-            .transpose()
+        get_rec(
+            &self.entries,
+            Self::entry_key(feed_id, id),
+            "entry",
+            "reading entry",
+        )
     }
 
     /// Replaces a stored entry record (after processing).
@@ -476,13 +497,7 @@ impl Store {
 
     /// All stored entries, in key order (feed, then id).
     pub fn entries(&self) -> Result<Vec<EntryRecord>> {
-        self.entries
-            .iter()
-            .map(|kv| {
-                let (_, v) = kv.ctx("reading entries")?;
-                decode("entry", &v)
-            })
-            .collect()
+        all_recs(&self.entries, "entry", "reading entries")
     }
 
     /// Entries still waiting for processing.
@@ -512,22 +527,12 @@ impl Store {
 
     /// One seed by file name.
     pub fn seed(&self, name: &str) -> Result<Option<SeedRecord>> {
-        self.seeds
-            .get(name.as_bytes())
-            .ctx("reading seed")?
-            .map(|v| decode("seed", &v))
-            .transpose()
+        get_rec(&self.seeds, name.as_bytes(), "seed", "reading seed")
     }
 
     /// All seeds.
     pub fn seeds(&self) -> Result<Vec<SeedRecord>> {
-        self.seeds
-            .iter()
-            .map(|kv| {
-                let (_, v) = kv.ctx("reading seeds")?;
-                decode("seed", &v)
-            })
-            .collect()
+        all_recs(&self.seeds, "seed", "reading seeds")
     }
 
     /// Removes seeds whose files are gone.
@@ -709,6 +714,23 @@ fn tx_err(context: &str, e: sled::transaction::TransactionError<()>) -> StoreErr
 
 type TxResult = std::result::Result<(), sled::transaction::ConflictableTransactionError<()>>;
 
+/// Writes one text's index entries inside a transaction: `[dup_exact, dup_band, dup_doc,
+/// dup_key]`.
+fn put_dup(trees: [&sled::transaction::TransactionalTree; 4], d: &DupEntry) -> TxResult {
+    let [exact, band, doc, dkey] = trees;
+    let id = d.id.to_be_bytes();
+    exact.insert(&d.exact[..], &id[..])?;
+    for b in &d.bands {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&b.to_be_bytes());
+        k[8..].copy_from_slice(&id);
+        band.insert(&k[..], &[][..])?;
+    }
+    doc.insert(&id[..], d.stored.as_slice())?;
+    dkey.insert(&id[..], d.key.as_bytes())?;
+    Ok(())
+}
+
 impl Store {
     /// Writes an item's decision and everything that goes with it in one transaction: the item,
     /// its index entries, its story, its alert with one outbox row per endpoint, and the entry's
@@ -760,16 +782,7 @@ impl Store {
                         pending.remove(k.as_slice())?;
                     }
                     if let Some(d) = c.dup {
-                        let id = d.id.to_be_bytes();
-                        exact.insert(&d.exact[..], &id[..])?;
-                        for b in &d.bands {
-                            let mut k = [0u8; 16];
-                            k[..8].copy_from_slice(&b.to_be_bytes());
-                            k[8..].copy_from_slice(&id);
-                            band.insert(&k[..], &[][..])?;
-                        }
-                        doc.insert(&id[..], d.stored.as_slice())?;
-                        dkey.insert(&id[..], d.key.as_bytes())?;
+                        put_dup([exact, band, doc, dkey], d)?;
                     }
                     if let Some((k, v)) = &story_kv {
                         stories.insert(k.as_bytes(), v.as_slice())?;
@@ -788,25 +801,13 @@ impl Store {
 
     /// Indexes a seed's text (outside any item transaction; idempotent).
     pub fn index_seed_text(&self, d: &DupEntry) -> Result<()> {
-        let id = d.id.to_be_bytes();
         (
             &self.dup_exact,
             &self.dup_band,
             &self.dup_doc,
             &self.dup_key,
         )
-            .transaction(|(exact, band, doc, dkey)| -> TxResult {
-                exact.insert(&d.exact[..], &id[..])?;
-                for b in &d.bands {
-                    let mut k = [0u8; 16];
-                    k[..8].copy_from_slice(&b.to_be_bytes());
-                    k[8..].copy_from_slice(&id);
-                    band.insert(&k[..], &[][..])?;
-                }
-                doc.insert(&id[..], d.stored.as_slice())?;
-                dkey.insert(&id[..], d.key.as_bytes())?;
-                Ok(())
-            })
+            .transaction(|(exact, band, doc, dkey)| put_dup([exact, band, doc, dkey], d))
             .map_err(|e| tx_err("indexing seed", e))
     }
 
@@ -842,11 +843,7 @@ impl Store {
 
     /// A small JSON value kept under a name in `meta` (learned site templates, ...).
     pub fn get_meta(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        self.meta
-            .get(name.as_bytes())
-            .ctx("reading meta")?
-            .map(|v| decode("meta", &v))
-            .transpose()
+        get_rec(&self.meta, name.as_bytes(), "meta", "reading meta")
     }
 
     /// Saves a JSON value under a name in `meta`.
@@ -868,11 +865,7 @@ impl Store {
 
     /// One item by canonical URL.
     pub fn item(&self, url: &str) -> Result<Option<ItemRecord>> {
-        self.items
-            .get(url.as_bytes())
-            .ctx("reading item")?
-            .map(|v| decode("item", &v))
-            .transpose()
+        get_rec(&self.items, url.as_bytes(), "item", "reading item")
     }
 
     /// Saves an item record alone (updates that add no decision).
@@ -885,10 +878,7 @@ impl Store {
 
     /// All items.
     pub fn items(&self) -> Result<Vec<ItemRecord>> {
-        self.items
-            .iter()
-            .map(|kv| decode("item", &kv.ctx("reading items")?.1))
-            .collect()
+        all_recs(&self.items, "item", "reading items")
     }
 
     /// The item whose doc id is `id` (linear scan; used for explanations only).
@@ -898,19 +888,12 @@ impl Store {
 
     /// All stories.
     pub fn stories(&self) -> Result<Vec<StoryRecord>> {
-        self.stories
-            .iter()
-            .map(|kv| decode("story", &kv.ctx("reading stories")?.1))
-            .collect()
+        all_recs(&self.stories, "story", "reading stories")
     }
 
     /// One story.
     pub fn story(&self, id: &str) -> Result<Option<StoryRecord>> {
-        self.stories
-            .get(id.as_bytes())
-            .ctx("reading story")?
-            .map(|v| decode("story", &v))
-            .transpose()
+        get_rec(&self.stories, id.as_bytes(), "story", "reading story")
     }
 
     /// All alerts, oldest first.
@@ -926,11 +909,7 @@ impl Store {
 
     /// One alert.
     pub fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
-        self.alerts
-            .get(id.as_bytes())
-            .ctx("reading alert")?
-            .map(|v| decode("alert", &v))
-            .transpose()
+        get_rec(&self.alerts, id.as_bytes(), "alert", "reading alert")
     }
 
     /// Pending deliveries of one endpoint, in alert order.
@@ -946,10 +925,7 @@ impl Store {
 
     /// All pending deliveries.
     pub fn outbox(&self) -> Result<Vec<DeliveryRecord>> {
-        self.outbox
-            .iter()
-            .map(|kv| decode("delivery", &kv.ctx("reading outbox")?.1))
-            .collect()
+        all_recs(&self.outbox, "delivery", "reading outbox")
     }
 
     /// Updates a pending delivery (attempts, next try, last error).
@@ -990,10 +966,7 @@ impl Store {
 
     /// Dead letters.
     pub fn dead_letters(&self) -> Result<Vec<DeliveryRecord>> {
-        self.dead
-            .iter()
-            .map(|kv| decode("delivery", &kv.ctx("reading dead letters")?.1))
-            .collect()
+        all_recs(&self.dead, "delivery", "reading dead letters")
     }
 
     /// Puts every dead letter back in the outbox, due now. Returns how many.
@@ -1021,11 +994,7 @@ impl Store {
 
     /// The record of a sent digest.
     pub fn digest(&self, day: &str) -> Result<Option<DigestRecord>> {
-        self.digests
-            .get(day.as_bytes())
-            .ctx("reading digest")?
-            .map(|v| decode("digest", &v))
-            .transpose()
+        get_rec(&self.digests, day.as_bytes(), "digest", "reading digest")
     }
 
     /// The most recent digest sent.
