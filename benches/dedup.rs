@@ -1,7 +1,8 @@
 //! Near-duplicate lookup + insert with N stored items (default 1,000,000), one thread: the
-//! daemon's sled-backed index (the store's `dup_*` trees behind `DupView`) against the
-//! in-memory reference index (`MemIndex`) on the same documents in the same run, and the
-//! bytes each stored item costs on disk.
+//! daemon's index (`DupIndex`: lookups in memory, one record per text written to sled) against
+//! the bare in-memory reference index (`MemIndex`, no persistence) on the same documents in the
+//! same run, the bytes each stored item costs on disk, and the time to load the index back
+//! from sled (a daemon restart).
 //!
 //! Documents are synthetic: 200-1000 words drawn from the shipped English word list with a
 //! Zipf-like rank distribution. One query in ten is a near-copy of a stored document (last
@@ -11,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use wirewatch::dedup::{self, DupParams, DupVerdict, MemIndex, Origin, Signature};
-use wirewatch::pipeline::{dup_entry, DupView};
+use wirewatch::dedup::{DupParams, DupVerdict, MemIndex, Origin, Signature};
+use wirewatch::pipeline::DupIndex;
 use wirewatch::store::Store;
 
 struct Rng(u64);
@@ -108,6 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let store = Store::open(&tmp.path().join("db"))?;
     let mut mem = MemIndex::with_capacity((n + queries) as usize);
+    let mut idx = DupIndex::default();
 
     println!("dedup bench: {n} stored items, {queries} queries, one thread");
     let (mut t_mem, mut t_sled, mut t_sig) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
@@ -121,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mem.insert(id, &sig, Origin::Item);
         t_mem += s.elapsed();
         let s = Instant::now();
-        store.index_seed_text(&dup_entry(id, format!("item:{id}"), &sig, Origin::Item))?;
+        idx.store_and_insert(&store, id, format!("item:{id}"), &sig, Origin::Item)?;
         t_sled += s.elapsed();
         if id > 0 && id % 100_000 == 0 {
             eprintln!("  filled {id} ({:.0} s)", t0.elapsed().as_secs_f64());
@@ -129,7 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     store.flush_blocking()?;
     println!(
-        "fill: signature {:.0}/s; insert MemIndex {:.0}/s, sled {:.0}/s",
+        "fill: signature {:.0}/s; insert MemIndex {:.0}/s, DupIndex (memory + sled record) {:.0}/s",
         n as f64 / t_sig.as_secs_f64(),
         n as f64 / t_mem.as_secs_f64(),
         n as f64 / t_sled.as_secs_f64()
@@ -166,29 +168,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mem_rate = queries as f64 / t.elapsed().as_secs_f64();
 
-    // sled: the daemon's path, lookup through DupView and insert through the store.
-    let view = DupView::new(&store, None);
+    // The daemon's path: lookup in memory, insert = sled record + memory.
     let t = Instant::now();
     let mut sled_found = 0;
     for (q, sig) in sigs.iter().enumerate() {
-        match dedup::judge(&view, sig, &params)? {
+        match idx.judge(sig, None, &params) {
             DupVerdict::Duplicate { of, .. } if texts[q].1 == Some(of) => sled_found += 1,
             DupVerdict::Duplicate { .. } => {}
             _ => {
                 let id = n + q as u64;
-                store.index_seed_text(&dup_entry(id, format!("item:{id}"), sig, Origin::Item))?;
+                idx.store_and_insert(&store, id, format!("item:{id}"), sig, Origin::Item)?;
             }
         }
     }
     let sled_rate = queries as f64 / t.elapsed().as_secs_f64();
     println!(
-        "lookup + insert at {n} stored (signatures precomputed): sled {sled_rate:.0} items/s, MemIndex {mem_rate:.0} items/s, ratio sled/MemIndex {:.2}",
+        "lookup + insert at {n} stored (signatures precomputed): DupIndex {sled_rate:.0} items/s, MemIndex {mem_rate:.0} items/s, ratio {:.2}",
         sled_rate / mem_rate
     );
     println!(
-        "near-copies found: sled {sled_found}/{}, MemIndex {mem_found}/{}",
+        "near-copies found: DupIndex {sled_found}/{}, MemIndex {mem_found}/{}",
         queries / 10,
         queries / 10
+    );
+    store.flush_blocking()?;
+    let t = Instant::now();
+    let (loaded, bad) = DupIndex::load(&store)?;
+    println!(
+        "restart: DupIndex loaded {} records from sled in {:.1} s ({bad} unreadable)",
+        loaded.len(),
+        t.elapsed().as_secs_f64()
     );
     Ok(())
 }

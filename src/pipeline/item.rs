@@ -12,13 +12,14 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
+use super::dupindex::dup_entry;
 use super::{Pipeline, PipelineError};
-use crate::dedup::{self, DupStore, DupVerdict, Origin, Signature, Stored};
+use crate::dedup::{self, DupVerdict, Origin, Signature};
 use crate::extract::Article;
 use crate::fetch::{FetchError, Kind, Request};
 use crate::store::{
-    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, ItemCommit, ItemRecord, Store,
-    StoreError, StoryRecord, TextSource,
+    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, ItemCommit, ItemRecord, StoryRecord,
+    TextSource,
 };
 
 /// How many times a page fetch that failed transiently is retried (once per cycle) before the
@@ -299,9 +300,13 @@ impl Pipeline {
 
         // 2. Content duplicates.
         let sig = Signature::from_text(&text);
-        let view = DupView::new(&self.store, Some(doc_id));
-        let verdict = dedup::judge(&view, &sig, &self.dup_params)?;
+        let verdict = self
+            .dup_index
+            .read()
+            .map(|idx| idx.judge(&sig, Some(doc_id), &self.dup_params))
+            .unwrap_or_else(|p| p.into_inner().judge(&sig, Some(doc_id), &self.dup_params));
         let dup_entry = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
+        let sig_for_index = (doc_id, &sig);
         if let DupVerdict::Duplicate {
             of,
             origin,
@@ -320,7 +325,14 @@ impl Pipeline {
                         contained,
                         exact,
                     };
-                    self.commit(&rec, &item, Some(&dup_entry), None, None, None)?;
+                    self.commit(
+                        &rec,
+                        &item,
+                        Some((&dup_entry, sig_for_index.1)),
+                        None,
+                        None,
+                        None,
+                    )?;
                     info!(url = %key, seed = %target, similarity, "copy of a seed; no alert");
                     return Ok(Outcome::Decided("seed_duplicate"));
                 }
@@ -341,7 +353,14 @@ impl Pipeline {
                         }
                         o
                     });
-                    self.commit(&rec, &item, Some(&dup_entry), None, None, original.as_ref())?;
+                    self.commit(
+                        &rec,
+                        &item,
+                        Some((&dup_entry, sig_for_index.1)),
+                        None,
+                        None,
+                        original.as_ref(),
+                    )?;
                     info!(url = %key, of = %of_url, similarity, "repeat of an earlier item; no alert");
                     return Ok(Outcome::Decided("repeat"));
                 }
@@ -358,7 +377,14 @@ impl Pipeline {
                 terms,
                 query: rel.query,
             };
-            self.commit(&rec, &item, Some(&dup_entry), None, None, None)?;
+            self.commit(
+                &rec,
+                &item,
+                Some((&dup_entry, sig_for_index.1)),
+                None,
+                None,
+                None,
+            )?;
             info!(url = %key, score = rel.score, "off-topic; no alert");
             return Ok(Outcome::Decided("off_topic"));
         }
@@ -423,7 +449,7 @@ impl Pipeline {
         self.commit(
             &rec,
             &item,
-            Some(&dup_entry),
+            Some((&dup_entry, sig_for_index.1)),
             Some(&story),
             Some(&alert),
             None,
@@ -476,7 +502,7 @@ impl Pipeline {
         &self,
         rec: &EntryRecord,
         item: &ItemRecord,
-        dup: Option<&DupEntry>,
+        dup: Option<(&DupEntry, &Signature)>,
         story: Option<&StoryRecord>,
         alert: Option<&AlertRecord>,
         original: Option<&ItemRecord>,
@@ -487,12 +513,16 @@ impl Pipeline {
         self.store.commit_item(&ItemCommit {
             entry: Some(rec),
             item,
-            dup,
+            dup: dup.map(|(d, _)| d),
             story,
             alert,
             endpoints: &endpoints,
             original,
         })?;
+        if let Some((d, sig)) = dup {
+            let mut idx = self.dup_index.write().unwrap_or_else(|p| p.into_inner());
+            idx.insert(d.id, sig, Origin::Item);
+        }
         self.metrics.count_decision(item.decision.label());
         Ok(())
     }
@@ -501,79 +531,6 @@ impl Pipeline {
 /// A page failure worth another try next cycle (the host may come back).
 fn is_retryable_page_error(e: &FetchError) -> bool {
     e.is_transient()
-}
-
-/// The duplicate index as the dedup stage sees it (the store's `dup_*` trees), minus the
-/// item's own earlier version.
-pub struct DupView<'a> {
-    store: &'a Store,
-    exclude: Option<u64>,
-}
-
-impl<'a> DupView<'a> {
-    /// A view over the store that hides doc `exclude`.
-    pub fn new(store: &'a Store, exclude: Option<u64>) -> DupView<'a> {
-        DupView { store, exclude }
-    }
-}
-
-impl DupStore for DupView<'_> {
-    type Error = StoreError;
-
-    fn find_exact(&self, fp: &dedup::Fingerprint) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .store
-            .dup_find_exact(&fp.0)?
-            .filter(|id| Some(*id) != self.exclude))
-    }
-
-    fn band_members(
-        &self,
-        key: dedup::BandKey,
-        limit: usize,
-        out: &mut Vec<u64>,
-    ) -> Result<(), StoreError> {
-        let start = out.len();
-        self.store.dup_band_members(key, limit, out)?;
-        if let Some(x) = self.exclude {
-            let mut i = start;
-            while i < out.len() {
-                if out[i] == x {
-                    out.swap_remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn stored(&self, id: u64) -> Result<Option<Stored>, StoreError> {
-        Ok(self
-            .store
-            .dup_stored(id)?
-            .and_then(|b| Stored::from_bytes(&b).ok()))
-    }
-
-    fn put(&mut self, _id: u64, _sig: &Signature, _origin: Origin) -> Result<(), StoreError> {
-        // Writes go through `Store::commit_item`, in the item's transaction.
-        Ok(())
-    }
-}
-
-/// The index entry of a text.
-pub fn dup_entry(id: u64, key: String, sig: &Signature, origin: Origin) -> DupEntry {
-    DupEntry {
-        id,
-        key,
-        exact: sig.exact.0,
-        bands: sig.bands.clone(),
-        stored: Stored {
-            origin,
-            sketch: sig.sketch.clone(),
-        }
-        .to_bytes(),
-    }
 }
 
 /// A stable doc id for an item or seed key ("item:URL" / "seed:NAME" hashed).

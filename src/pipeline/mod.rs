@@ -17,9 +17,11 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
+mod dupindex;
 mod item;
 
-pub use item::{doc_id_of, dup_entry, excerpt, DupView, Tally};
+pub use dupindex::{dup_entry, DupIndex};
+pub use item::{doc_id_of, excerpt, Tally};
 
 use crate::config::{Config, FeedConfig};
 use crate::dedup::{DupParams, Origin, Signature};
@@ -155,6 +157,7 @@ pub struct Pipeline {
     topic: Arc<TopicModel>,
     stories: Arc<std::sync::Mutex<StoryIndex>>,
     dup_params: DupParams,
+    dup_index: Arc<std::sync::RwLock<DupIndex>>,
     min_score: f32,
     endpoints: Arc<Vec<Endpoint>>,
     processing: Arc<tokio::sync::Mutex<()>>,
@@ -205,11 +208,17 @@ impl Pipeline {
                 StoryParams::default(),
             ))),
             dup_params: DupParams::default(),
+            dup_index: Arc::new(std::sync::RwLock::new(DupIndex::default())),
             endpoints: Arc::new(endpoints),
             processing: Arc::new(tokio::sync::Mutex::new(())),
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
             metrics,
         };
+        let (index, unreadable) = DupIndex::load(&p.store)?;
+        if unreadable > 0 {
+            warn!(unreadable, "unreadable duplicate-index records skipped");
+        }
+        p.dup_index = Arc::new(std::sync::RwLock::new(index));
         p.load_seeds()?;
         let seeds: Vec<String> = p
             .store
@@ -319,12 +328,10 @@ impl Pipeline {
             }
             let sig = Signature::from_text(&seed.text);
             let key = format!("seed:{name}");
-            self.store.index_seed_text(&item::dup_entry(
-                item::doc_id_of(&key),
-                key,
-                &sig,
-                Origin::Seed,
-            ))?;
+            self.dup_index
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .store_and_insert(&self.store, item::doc_id_of(&key), key, &sig, Origin::Seed)?;
             names.push(name);
             if self.store.put_seed(&seed)? {
                 changed += 1;

@@ -11,10 +11,9 @@
 //!   transaction as the entry);
 //! - `seeds`: seed file name → [`SeedRecord`];
 //! - `items`: canonical URL → [`ItemRecord`] (text, decision and reasons);
-//! - `dup_exact` (16-byte text fingerprint → doc id), `dup_band` (8-byte band key ‖ 8-byte
-//!   doc id → empty, read by prefix scan so an insert never rewrites a list), `dup_doc` (doc id
-//!   → the dedup stage's opaque sketch), `dup_key` (doc id → `seed:NAME` / `item:URL`): the
-//!   near-duplicate index;
+//! - `dup_doc` (doc id → the dedup stage's opaque record of a text: fingerprint, band keys,
+//!   sketch) and `dup_key` (doc id → `seed:NAME` / `item:URL`): the near-duplicate index's
+//!   durable half (the pipeline keeps its lookup structure in memory, loaded from `dup_doc`);
 //! - `stories`: story id → [`StoryRecord`];
 //! - `alerts`: alert id → [`AlertRecord`];
 //! - `outbox`: endpoint ‖ 0x00 ‖ created (µs, big-endian) ‖ alert id → [`DeliveryRecord`],
@@ -22,8 +21,9 @@
 //!   ones by alert id ‖ 0x00 ‖ endpoint;
 //! - `digests`: local date → [`DigestRecord`].
 //!
-//! An item's record, its index entries, its story, its alert and its outbox rows are written in
-//! one transaction ([`Store::commit_item`]), so an alert exists exactly when its item says so.
+//! An item's record, its story, its alert and its outbox rows are written in one transaction
+//! ([`Store::commit_item`]), so an alert exists exactly when its item says so; its text's index
+//! entries are written just before, outside it ([`Store::index_text`] says why that is safe).
 //!
 //! ## Durability, and where we flush
 //! sled keeps recent writes in memory and writes them to its log in the background (every
@@ -162,6 +162,15 @@ fn all_recs<T: DeserializeOwned>(
         .collect()
 }
 
+/// sled's page cache size: `$WIREWATCH_CACHE_MB` MiB, default 64 MiB.
+fn cache_bytes() -> u64 {
+    std::env::var("WIREWATCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(64)
+        << 20
+}
+
 /// A stable, short id for a feed URL (the first 16 hex digits of its SHA-256).
 pub fn feed_id(url: &str) -> String {
     let d = Sha256::digest(url.as_bytes());
@@ -212,8 +221,6 @@ pub struct Store {
     pending: sled::Tree,
     seeds: sled::Tree,
     items: sled::Tree,
-    dup_exact: sled::Tree,
-    dup_band: sled::Tree,
     dup_doc: sled::Tree,
     dup_key: sled::Tree,
     meta: sled::Tree,
@@ -238,7 +245,7 @@ impl Store {
         }
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(64 << 20)
+            .cache_capacity(cache_bytes())
             .flush_every_ms(Some(500))
             .open()
             .map_err(|e| {
@@ -289,8 +296,6 @@ impl Store {
             pending: db.open_tree("pending").ctx("opening tree pending")?,
             seeds: db.open_tree("seeds").ctx("opening tree seeds")?,
             items: db.open_tree("items").ctx("opening tree items")?,
-            dup_exact: db.open_tree("dup_exact").ctx("opening tree dup_exact")?,
-            dup_band: db.open_tree("dup_band").ctx("opening tree dup_band")?,
             dup_doc: db.open_tree("dup_doc").ctx("opening tree dup_doc")?,
             dup_key: db.open_tree("dup_key").ctx("opening tree dup_key")?,
             meta: meta.clone(),
@@ -656,12 +661,8 @@ pub struct DupEntry {
     pub id: u64,
     /// What it is: `seed:NAME` or `item:URL`.
     pub key: String,
-    /// Exact fingerprint of the normalised text.
-    pub exact: [u8; 16],
-    /// LSH band keys.
-    pub bands: Vec<u64>,
-    /// The verification record, opaque to the store.
-    pub stored: Vec<u8>,
+    /// The dedup stage's record of the text, opaque to the store.
+    pub record: Vec<u8>,
 }
 
 /// Everything one item's decision writes, committed in one transaction.
@@ -714,28 +715,15 @@ fn tx_err(context: &str, e: sled::transaction::TransactionError<()>) -> StoreErr
 
 type TxResult = std::result::Result<(), sled::transaction::ConflictableTransactionError<()>>;
 
-/// Writes one text's index entries inside a transaction: `[dup_exact, dup_band, dup_doc,
-/// dup_key]`.
-fn put_dup(trees: [&sled::transaction::TransactionalTree; 4], d: &DupEntry) -> TxResult {
-    let [exact, band, doc, dkey] = trees;
-    let id = d.id.to_be_bytes();
-    exact.insert(&d.exact[..], &id[..])?;
-    for b in &d.bands {
-        let mut k = [0u8; 16];
-        k[..8].copy_from_slice(&b.to_be_bytes());
-        k[8..].copy_from_slice(&id);
-        band.insert(&k[..], &[][..])?;
-    }
-    doc.insert(&id[..], d.stored.as_slice())?;
-    dkey.insert(&id[..], d.key.as_bytes())?;
-    Ok(())
-}
-
 impl Store {
     /// Writes an item's decision and everything that goes with it in one transaction: the item,
-    /// its index entries, its story, its alert with one outbox row per endpoint, and the entry's
-    /// done status. A crash leaves either all of it or none.
+    /// its story, its alert with one outbox row per endpoint, and the entry's done status. A
+    /// crash leaves either all of it or none. The text's index entries are written just before.
     pub fn commit_item(&self, c: &ItemCommit<'_>) -> Result<()> {
+        // The text's index entries go first, outside the transaction (see `index_text`).
+        if let Some(d) = c.dup {
+            self.index_text(d)?;
+        }
         let item_v = encode(c.item);
         let entry_kv = c
             .entry
@@ -763,16 +751,12 @@ impl Store {
             &self.items,
             &self.entries,
             &self.pending,
-            &self.dup_exact,
-            &self.dup_band,
-            &self.dup_doc,
-            &self.dup_key,
             &self.stories,
             &self.alerts,
             &self.outbox,
         )
             .transaction(
-                |(items, entries, pending, exact, band, doc, dkey, stories, alerts, outbox)| -> TxResult {
+                |(items, entries, pending, stories, alerts, outbox)| -> TxResult {
                     items.insert(c.item.url.as_bytes(), item_v.as_slice())?;
                     if let Some((k, v)) = &original_kv {
                         items.insert(k.as_bytes(), v.as_slice())?;
@@ -780,9 +764,6 @@ impl Store {
                     if let Some((k, v)) = &entry_kv {
                         entries.insert(k.as_slice(), v.as_slice())?;
                         pending.remove(k.as_slice())?;
-                    }
-                    if let Some(d) = c.dup {
-                        put_dup([exact, band, doc, dkey], d)?;
                     }
                     if let Some((k, v)) = &story_kv {
                         stories.insert(k.as_bytes(), v.as_slice())?;
@@ -799,37 +780,30 @@ impl Store {
             .map_err(|e| tx_err("committing item", e))
     }
 
-    /// Indexes a seed's text (outside any item transaction; idempotent).
-    pub fn index_seed_text(&self, d: &DupEntry) -> Result<()> {
-        (
-            &self.dup_exact,
-            &self.dup_band,
-            &self.dup_doc,
-            &self.dup_key,
-        )
-            .transaction(|(exact, band, doc, dkey)| put_dup([exact, band, doc, dkey], d))
-            .map_err(|e| tx_err("indexing seed", e))
+    /// Stores a text's duplicate-index record (idempotent): two plain inserts, no transaction
+    /// needed — the record is written last, and an item whose decision was not committed is
+    /// processed again with its own earlier record ignored by doc id.
+    pub fn index_text(&self, d: &DupEntry) -> Result<()> {
+        let id = d.id.to_be_bytes();
+        self.dup_key
+            .insert(&id[..], d.key.as_bytes())
+            .ctx("writing dup_key")?;
+        self.dup_doc
+            .insert(&id[..], d.record.as_slice())
+            .ctx("writing dup_doc")?;
+        Ok(())
     }
 
-    /// The doc id stored under an exact fingerprint.
-    pub fn dup_find_exact(&self, fp: &[u8; 16]) -> Result<Option<u64>> {
-        Ok(self
-            .dup_exact
-            .get(fp)
-            .ctx("reading dup_exact")?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map(u64::from_be_bytes))
-    }
-
-    /// Appends up to `limit` doc ids stored under a band key.
-    pub fn dup_band_members(&self, key: u64, limit: usize, out: &mut Vec<u64>) -> Result<()> {
-        for kv in self.dup_band.scan_prefix(key.to_be_bytes()).take(limit) {
-            let (k, _) = kv.ctx("reading dup_band")?;
-            if let Ok(id) = <[u8; 8]>::try_from(&k[8..]) {
-                out.push(u64::from_be_bytes(id));
+    /// Every stored duplicate-index record, as (doc id, record).
+    pub fn dup_records(&self) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::with_capacity(self.dup_doc.len());
+        for kv in self.dup_doc.iter() {
+            let (k, v) = kv.ctx("reading dup_doc")?;
+            if let Ok(id) = <[u8; 8]>::try_from(k.as_ref()) {
+                out.push((u64::from_be_bytes(id), v.to_vec()));
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// What a doc id is: `seed:NAME` or `item:URL`.
@@ -852,15 +826,6 @@ impl Store {
             .insert(name.as_bytes(), encode(v))
             .ctx("writing meta")?;
         Ok(())
-    }
-
-    /// The dedup stage's stored record of a doc id.
-    pub fn dup_stored(&self, id: u64) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .dup_doc
-            .get(id.to_be_bytes())
-            .ctx("reading dup_doc")?
-            .map(|v| v.to_vec()))
     }
 
     /// One item by canonical URL.

@@ -1,0 +1,205 @@
+//! The near-duplicate index as the pipeline runs it: lookups in memory (the dedup stage's
+//! [`MemIndex`]), durability in the store (one record per text), loaded at start-up.
+//!
+//! Why not look up in sled directly: each lookup reads sixteen band postings and each insert
+//! writes them; measured, that ran two orders of magnitude slower than the same index in memory
+//! (see `benches/dedup.rs`). The store keeps one compact record per text, enough to rebuild the
+//! index.
+
+use crate::dedup::{self, DocId, DupParams, DupStore, DupVerdict, Fingerprint, MemIndex, Origin};
+use crate::dedup::{Signature, Sketch, Stored};
+use crate::store::{DupEntry, Store, StoreError};
+
+/// Version byte of the stored record.
+const RECORD_V1: u8 = 1;
+
+/// The in-memory index over every stored text.
+#[derive(Default)]
+pub struct DupIndex {
+    mem: MemIndex,
+}
+
+impl DupIndex {
+    /// Loads every stored record. Unreadable records are skipped (and counted in the result).
+    pub fn load(store: &Store) -> Result<(DupIndex, usize), StoreError> {
+        let records = store.dup_records()?;
+        let mut mem = MemIndex::with_capacity(records.len());
+        let mut bad = 0;
+        for (id, rec) in records {
+            match decode_record(&rec) {
+                Some((origin, sig)) => mem.insert(id, &sig, origin),
+                None => bad += 1,
+            }
+        }
+        Ok((DupIndex { mem }, bad))
+    }
+
+    /// Texts indexed.
+    pub fn len(&self) -> usize {
+        self.mem.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.mem.is_empty()
+    }
+
+    /// Whether `sig` duplicates an indexed text other than `exclude` (the item's own earlier
+    /// record, left by a run that died before committing its decision).
+    pub fn judge(&self, sig: &Signature, exclude: Option<DocId>, params: &DupParams) -> DupVerdict {
+        let view = Excluding {
+            mem: &self.mem,
+            exclude,
+        };
+        match dedup::judge(&view, sig, params) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Adds a text to the in-memory index (after its record is stored).
+    pub fn insert(&mut self, id: DocId, sig: &Signature, origin: Origin) {
+        self.mem.insert(id, sig, origin);
+    }
+
+    /// Stores a text's record and indexes it.
+    pub fn store_and_insert(
+        &mut self,
+        store: &Store,
+        id: DocId,
+        key: String,
+        sig: &Signature,
+        origin: Origin,
+    ) -> Result<(), StoreError> {
+        store.index_text(&dup_entry(id, key, sig, origin))?;
+        self.insert(id, sig, origin);
+        Ok(())
+    }
+}
+
+/// The memory index minus one doc.
+struct Excluding<'a> {
+    mem: &'a MemIndex,
+    exclude: Option<DocId>,
+}
+
+impl DupStore for Excluding<'_> {
+    type Error = std::convert::Infallible;
+
+    fn find_exact(&self, fp: &Fingerprint) -> Result<Option<DocId>, Self::Error> {
+        Ok(self
+            .mem
+            .find_exact(fp)?
+            .filter(|id| Some(*id) != self.exclude))
+    }
+
+    fn band_members(
+        &self,
+        key: dedup::BandKey,
+        limit: usize,
+        out: &mut Vec<DocId>,
+    ) -> Result<(), Self::Error> {
+        let start = out.len();
+        self.mem.band_members(key, limit, out)?;
+        if let Some(x) = self.exclude {
+            let mut i = start;
+            while i < out.len() {
+                if out[i] == x {
+                    out.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn stored(&self, id: DocId) -> Result<Option<Stored>, Self::Error> {
+        self.mem.stored(id)
+    }
+
+    fn put(&mut self, _id: DocId, _sig: &Signature, _origin: Origin) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// The store entry of a text: its record is `[version, origin, checkable, fingerprint (16),
+/// band count, band keys (8 each), sketch]`.
+pub fn dup_entry(id: DocId, key: String, sig: &Signature, origin: Origin) -> DupEntry {
+    let sketch = sig.sketch.to_bytes();
+    let mut r = Vec::with_capacity(20 + 8 * sig.bands.len() + sketch.len());
+    r.push(RECORD_V1);
+    r.push(match origin {
+        Origin::Seed => 0,
+        Origin::Item => 1,
+    });
+    r.push(u8::from(sig.checkable()));
+    r.extend_from_slice(&sig.exact.0);
+    r.push(u8::try_from(sig.bands.len()).unwrap_or(0));
+    for b in sig.bands.iter().take(255) {
+        r.extend_from_slice(&b.to_be_bytes());
+    }
+    r.extend_from_slice(&sketch);
+    DupEntry { id, key, record: r }
+}
+
+/// Reads a record back into what the index needs.
+fn decode_record(r: &[u8]) -> Option<(Origin, Signature)> {
+    let (&v, r) = r.split_first()?;
+    if v != RECORD_V1 || r.len() < 19 {
+        return None;
+    }
+    let origin = if r[0] == 0 {
+        Origin::Seed
+    } else {
+        Origin::Item
+    };
+    let checkable = r[1] == 1;
+    let exact: [u8; 16] = r[2..18].try_into().ok()?;
+    let n = r[18] as usize;
+    let rest = &r[19..];
+    if rest.len() < 8 * n {
+        return None;
+    }
+    let bands = rest[..8 * n]
+        .chunks_exact(8)
+        .filter_map(|c| <[u8; 8]>::try_from(c).ok().map(u64::from_be_bytes))
+        .collect();
+    let sketch = Sketch::from_bytes(&rest[8 * n..]).ok()?;
+    Some((
+        origin,
+        Signature {
+            exact: Fingerprint(exact),
+            tokens: if checkable {
+                crate::dedup::fingerprint::MIN_TOKENS
+            } else {
+                0
+            },
+            truncated: false,
+            bands,
+            sketch,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let sig = Signature::from_text(
+            "Microsoft is weighing legal action against OpenAI over a fifty billion dollar \
+             cloud agreement with Amazon that could redraw the balance of power.",
+        );
+        let e = dup_entry(7, "item:x".into(), &sig, Origin::Item);
+        let (origin, back) = decode_record(&e.record).expect("decodes");
+        assert_eq!(origin, Origin::Item);
+        assert_eq!(back.exact, sig.exact);
+        assert_eq!(back.bands, sig.bands);
+        assert_eq!(back.sketch, sig.sketch);
+        assert!(back.checkable());
+        assert!(decode_record(&e.record[..10]).is_none());
+        assert!(decode_record(&[]).is_none());
+    }
+}
