@@ -268,3 +268,50 @@ fn demo_runs_offline_and_shows_each_kind_of_decision() {
     ]);
     assert_eq!(alerts.lines().count(), 2, "{alerts}");
 }
+
+#[test]
+fn once_shows_a_progress_bar_only_on_a_terminal() {
+    // A feed slow enough (0.5 s) for the bar to be drawn at least once.
+    let router = axum::Router::new().route(
+        "/feed.xml",
+        axum::routing::get(|| async {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            ([("content-type", "application/rss+xml")], rss("slow", 1, 2))
+        }),
+    );
+    let addr = serve(router);
+    let env = TestEnv::new(
+        "",
+        &format!("[[feeds]]\nurl = \"http://{addr}/feed.xml\"\nfull_text = false\n"),
+    );
+    // Piped: the summary on stdout and no bar on stderr.
+    let out = wirewatch(&["once", "-c", env.config_str()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("polled     1"),
+        "summary table"
+    );
+    assert!(!stderr.contains("polling"), "a bar on a pipe: {stderr}");
+    // On a terminal (script(1) runs it on a pseudo-terminal): the bar, then the summary.
+    let env2 = TestEnv::new(
+        "",
+        &format!("[[feeds]]\nurl = \"http://{addr}/feed.xml\"\nfull_text = false\n"),
+    );
+    let cmd = format!(
+        "{} once -c {}",
+        env!("CARGO_BIN_EXE_wirewatch"),
+        env2.config_str()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux (Debian bsdutils) is needed for a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("polling") && screen.contains("0/1 feeds"),
+        "no progress bar on a terminal:\n{screen}"
+    );
+    assert!(screen.contains("polled     1"), "summary table:\n{screen}");
+}
