@@ -22,7 +22,7 @@ python3 "$SHARED/corpus/extraction-dev/score.py" "$SHARED/corpus/extraction-dev"
 
 echo
 echo "== wirewatch on the scenario's labelled bodies (scenario score.py --bodies)"
-cargo run --quiet --release --example scenario_bodies > "$OUT/scenario_bodies.jsonl"
+cargo bench --quiet --bench scenario_bodies 2>/dev/null > "$OUT/scenario_bodies.jsonl"
 : > "$OUT/no_alerts.jsonl"
 python3 "$SHARED/scenario/score.py" --labels "$SHARED/scenario/dev/labels.json" \
     --alerts "$OUT/no_alerts.jsonl" --bodies "$OUT/scenario_bodies.jsonl" | grep '^extraction'

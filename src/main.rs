@@ -70,6 +70,17 @@ enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Import or export the feed list (OPML).
+    Feeds {
+        #[command(subcommand)]
+        action: FeedsCommand,
+    },
+    /// Run the whole pipeline offline on a bundled miniature world: start here.
+    Demo {
+        /// Directory for the demo's config, store and digest [default: a fresh temp dir].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Print the clean article text of pages (files or URLs).
     Extract {
         /// One JSON object per input: {"input","url","title","byline","published","text"}.
@@ -84,8 +95,24 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum FeedsCommand {
+    /// Add the feeds of an OPML file to the config file (existing text and comments kept;
+    /// URLs already configured are skipped).
+    Import {
+        /// The OPML file (from another feed reader).
+        file: PathBuf,
+    },
+    /// Print the configured feeds as OPML 2.0.
+    Export,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Demo { dir } = &cli.command {
+        // The demo installs its own output (decisions on stdout, warnings on stderr).
+        return run_async(wirewatch::demo::run(dir.clone()));
+    }
     let default_filter = match cli.command {
         Command::Run => "info",
         _ => "warn",
@@ -99,6 +126,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Feeds {
+        action: FeedsCommand::Import { file },
+    } = &cli.command
+    {
+        return match feeds_import(&path, file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Command::Check = cli.command {
         println!("config {} is valid\n{}", path.display(), config.describe());
         return ExitCode::SUCCESS;
@@ -127,6 +166,11 @@ fn main() -> ExitCode {
             Command::Explain { url } => explain(config, &url),
             Command::Digest { preview, day, send } => digest(config, preview, day, send).await,
             Command::Extract { json, url, inputs } => extract(config, json, url, inputs).await,
+            Command::Feeds { .. } => {
+                print!("{}", wirewatch::opml::export(&config)?);
+                Ok(())
+            }
+            Command::Demo { .. } => Ok(()),
         }
     });
     match result {
@@ -138,10 +182,67 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a future on a fresh runtime, mapping its result to an exit code.
+fn run_async<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn feeds_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    let r = wirewatch::opml::import(config_path, &text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    for f in &r.added {
+        println!(
+            "added    {}  {}",
+            f.url,
+            f.title.as_deref().unwrap_or_default()
+        );
+    }
+    for f in &r.already_present {
+        println!("present  {}", f.url);
+    }
+    for x in &r.rejected {
+        println!("skipped  {}  ({})", x.xml_url, x.reason);
+    }
+    println!(
+        "{} feeds added to {}, {} already present, {} skipped{}",
+        r.added.len(),
+        config_path.display(),
+        r.already_present.len(),
+        r.rejected.len(),
+        if r.added.is_empty() {
+            ""
+        } else {
+            "\na running daemon picks them up on reload (systemctl reload wirewatch, or SIGHUP)"
+        }
+    );
+    Ok(())
+}
+
 async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
     let store = pipeline::open_store(&config)?;
     let pipeline = Pipeline::new(config.clone(), store)?;
-    let mut report = pipeline.poll_once().await?;
+    let progress = wirewatch::progress::Progress::for_stderr(config.feeds.len());
+    let mut report = pipeline.poll_once_observed(&|e| progress.event(e)).await?;
+    progress.finish();
     let deliverer =
         Deliverer::new(&config, pipeline.store().clone()).map_err(anyhow::Error::msg)?;
     report.delivery = deliverer.deliver_due().await?;

@@ -101,8 +101,10 @@ impl Metrics {
             feed: feed.to_string(),
         };
         self.polls.get_or_create(&l).inc();
+        // Created at the first poll either way, so a healthy feed shows 0 errors.
+        let errors = self.poll_errors.get_or_create(&l);
         if failed {
-            self.poll_errors.get_or_create(&l).inc();
+            errors.inc();
         }
     }
 

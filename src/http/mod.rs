@@ -311,8 +311,14 @@ pub(crate) fn feeds(st: &AppState) -> Result<Vec<FeedView>, crate::store::StoreE
             .find(|(k, _)| *k == id)
             .map(|(_, s)| s.clone())
             .unwrap_or_default();
+        // The configured name, else the title the feed gives itself, else its host. The
+        // title comes from outside: the page escapes it like every other value.
+        let name = match (&f.name, s.title.as_deref().map(str::trim)) {
+            (None, Some(t)) if !t.is_empty() => t.to_string(),
+            _ => f.display_name(),
+        };
         out.push(FeedView {
-            name: f.display_name(),
+            name,
             url: f.url.to_string(),
             last_success: s.last_success,
             last_error: s.last_error.clone(),

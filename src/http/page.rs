@@ -70,10 +70,11 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
     for s in &stories {
         let _ = write!(
             h,
-            "<div class=\"story\" id=\"story-{}\"><h3>{}</h3><div class=\"muted\">{} articles · last {}</div><ul>",
+            "<div class=\"story\" id=\"story-{}\"><h3>{}</h3><div class=\"muted\">{} article{} · last {}</div><ul>",
             attr(&s.id),
             text(&s.title),
             s.items.len(),
+            if s.items.len() == 1 { "" } else { "s" },
             ago(Some(s.last_seen))
         );
         for i in &s.items {

@@ -81,6 +81,18 @@ pub struct FeedReport {
     pub next_poll: Option<DateTime<Utc>>,
 }
 
+/// Progress of one cycle, for [`Pipeline::poll_once_observed`].
+#[derive(Clone, Copy, Debug)]
+pub enum CycleEvent<'a> {
+    /// A feed's poll ended.
+    FeedDone(&'a FeedReport),
+    /// Every feed is polled; this many entries are about to be processed.
+    Processing {
+        /// Entries waiting.
+        pending: usize,
+    },
+}
+
 /// What one cycle over all feeds did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CycleReport {
@@ -350,6 +362,15 @@ impl Pipeline {
     /// Polls every configured feed once, concurrently (bounded by the fetcher's limits), then
     /// processes every pending entry.
     pub async fn poll_once(&self) -> Result<CycleReport, PipelineError> {
+        self.poll_once_observed(&|_| {}).await
+    }
+
+    /// [`Pipeline::poll_once`], telling `observe` as each feed's poll ends and when the
+    /// processing of new entries starts (for a progress display).
+    pub async fn poll_once_observed(
+        &self,
+        observe: &(dyn Fn(CycleEvent<'_>) + Sync),
+    ) -> Result<CycleReport, PipelineError> {
         let mut set = tokio::task::JoinSet::new();
         for (i, feed) in self.config.feeds.iter().cloned().enumerate() {
             let me = self.clone();
@@ -358,11 +379,17 @@ impl Pipeline {
         let mut reports: Vec<Option<FeedReport>> = vec![None; self.config.feeds.len()];
         while let Some(joined) = set.join_next().await {
             match joined {
-                Ok((i, Ok(r))) => reports[i] = Some(r),
+                Ok((i, Ok(r))) => {
+                    observe(CycleEvent::FeedDone(&r));
+                    reports[i] = Some(r);
+                }
                 Ok((_, Err(e))) => return Err(e),
                 Err(e) => warn!(error = %e, "feed poll task failed"),
             }
         }
+        observe(CycleEvent::Processing {
+            pending: self.store.pending_entries()?.len(),
+        });
         let decided = self.process_pending().await?;
         self.store.flush().await?;
         Ok(CycleReport {
@@ -378,7 +405,12 @@ impl Pipeline {
     pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<FeedReport, PipelineError> {
         let name = feed.display_name();
         let span = tracing::info_span!("feed", feed = %name, url = %feed.url);
-        self.poll_feed_inner(feed, name).instrument(span).await
+        let report = self
+            .poll_feed_inner(feed, name.clone())
+            .instrument(span)
+            .await?;
+        self.metrics.count_poll(&name, report.error.is_some());
+        Ok(report)
     }
 
     async fn poll_feed_inner(

@@ -1,6 +1,7 @@
 //! Extract every page of the scenario's dev set in publication order (so per-site templates
 //! are learned as the daemon would) and print `{"url", "body"}` lines for
-//! `score.py --bodies`: `cargo run --release --example scenario_bodies > bodies.jsonl`.
+//! `score.py --bodies`: `cargo bench --bench scenario_bodies > bodies.jsonl` (used by
+//! `benches/extraction.sh`).
 use serde_json::Value;
 use std::path::PathBuf;
 
