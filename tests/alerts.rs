@@ -252,10 +252,11 @@ fn webhooks_get_every_alert_once_through_outages_and_dead_letters() {
     );
 }
 
-/// A deliberately slow webhook receiver on raw TCP, so that it can tell whether the client is
-/// still there before it answers: it records a delivery only when it is about to answer 2xx to
-/// a live client (a client killed while waiting never got a 2xx, so a redelivery is not a
-/// duplicate). Returns the base URL and the recorded delivery ids.
+/// A deliberately slow webhook receiver on raw TCP, so that it can tell whether the client
+/// survived its answer: it records a delivery only when the client was still connected 200 ms
+/// after the 2xx was written (a client killed before or just after the answer never got to
+/// record it, so a redelivery is not a duplicate; one that lived on had ample time to record
+/// it, so a redelivery would be). Returns the base URL and the recorded delivery ids.
 fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -308,7 +309,18 @@ fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
                         }
                         buf.drain(..head_end + len);
                         tokio::time::sleep(delay).await;
-                        // Still there? A killed client's socket reads EOF.
+                        if sock
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                        // Count the delivery only if the client outlived the answer by a
+                        // grace period (it keeps the connection for reuse): then it had the
+                        // 2xx and time to record it. A client killed before or just after
+                        // the answer closes the socket, which reads EOF here.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
                         let mut probe = [0u8; 1];
                         match sock.try_read(&mut probe) {
                             Ok(0) => return,
@@ -317,13 +329,6 @@ fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
                             Err(_) => return,
                         }
                         rec.lock().expect("lock").push(id);
-                        if sock
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
                     }
                 });
             }
@@ -363,11 +368,23 @@ fn kill_9_in_mid_delivery_loses_and_doubles_nothing() {
     }
     let alerts = alert_ids(&env);
     assert!(alerts.len() >= 15, "alerts decided: {}", alerts.len());
+    // A last daemon, left alone, delivers whatever is left (a daemon, not `once`: the receiver
+    // counts a delivery only when the client is still connected after the answer).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["run", "-c", env.config_str()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("daemon");
     let deadline = Instant::now() + Duration::from_secs(90);
-    while got.lock().expect("lock").len() < alerts.len() {
-        assert!(Instant::now() < deadline, "not all delivered");
-        once(&env);
+    while got.lock().expect("lock").len() < alerts.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
     }
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().expect("wait").success());
     let received = got.lock().expect("lock").clone();
     let mut uniq = received.clone();
     uniq.sort();
