@@ -97,18 +97,33 @@ impl Pipeline {
             return Ok(tally);
         }
         pending.sort_by_key(|e| (e.entry.published.unwrap_or(e.first_seen), e.first_seen));
-        // Fetch texts concurrently, in order; judge sequentially.
+        // Fetch and extract texts concurrently, in order; judge sequentially. Each text is
+        // obtained in its own task so extraction (CPU) runs on every worker thread, not only
+        // on the one polling this stream (profiled: that single thread set the cycle's pace).
         let texts = stream::iter(pending.into_iter().map(|rec| {
             let me = self.clone();
             async move {
                 let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
-                let got = me.obtain_text(&rec).instrument(span).await;
-                (rec, got)
+                let task = tokio::spawn(async move {
+                    let got = me.obtain_text(&rec).instrument(span).await;
+                    (rec, got)
+                });
+                task.await
             }
         }))
         .buffered(self.config.fetch.concurrency.max(1));
         tokio::pin!(texts);
-        while let Some((rec, got)) = texts.next().await {
+        while let Some(joined) = texts.next().await {
+            let (rec, got) = match joined {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // The entry stays pending (its record was moved into the failed task);
+                    // the next cycle tries it again.
+                    warn!(error = %e, "text task failed");
+                    tally.deferred += 1;
+                    continue;
+                }
+            };
             let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
             let _g = span.enter();
             match self.judge_entry(rec, got)? {
