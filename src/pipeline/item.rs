@@ -34,6 +34,9 @@ struct Obtained {
     note: Option<String>,
     /// The URL the page was finally fetched from.
     final_url: Option<Url>,
+    /// The topic score of the text, computed in the entry's own task (it is pure and the
+    /// costliest step of judging, which is sequential).
+    relevance: Option<crate::relevance::Relevance>,
 }
 
 /// What one processing pass decided.
@@ -105,7 +108,13 @@ impl Pipeline {
             async move {
                 let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
                 let task = tokio::spawn(async move {
-                    let got = me.obtain_text(&rec).instrument(span).await;
+                    let mut got = me.obtain_text(&rec).instrument(span).await;
+                    if let Ok(o) = &mut got {
+                        o.relevance = Some(
+                            me.topic
+                                .score(&item_title(&rec, &o.article), &o.article.text),
+                        );
+                    }
                     (rec, got)
                 });
                 task.await
@@ -177,6 +186,7 @@ impl Pipeline {
                             source: TextSource::Page,
                             note: None,
                             final_url: Some(resp.final_url),
+                            relevance: None,
                         });
                     }
                     note = Some(format!(
@@ -206,6 +216,7 @@ impl Pipeline {
                         source,
                         note,
                         final_url: None,
+                        relevance: None,
                     });
                 }
             }
@@ -215,6 +226,7 @@ impl Pipeline {
             source: TextSource::None,
             note: Some(note.unwrap_or_else(|| "the feed entry has no text".into())),
             final_url: None,
+            relevance: None,
         })
     }
 
@@ -223,7 +235,7 @@ impl Pipeline {
         mut rec: EntryRecord,
         got: Result<Obtained, String>,
     ) -> Result<Outcome, PipelineError> {
-        let got = match got {
+        let mut got = match got {
             Ok(g) => g,
             Err(why) => {
                 rec.attempts += 1;
@@ -273,6 +285,7 @@ impl Pipeline {
             return self.known_url(rec, &mut item, got, seen_under, &source, now);
         }
 
+        let precomputed = got.relevance.take();
         let title = item_title(&rec, &got.article);
         let text = got.article.text.clone();
         let published = rec.entry.published.or_else(|| {
@@ -364,7 +377,10 @@ impl Pipeline {
         }
 
         // 3. Relevance.
-        let rel = self.topic.score(&title, &text);
+        let rel = match precomputed {
+            Some(r) => r,
+            None => self.topic.score(&title, &text),
+        };
         let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
         if !rel.is_relevant(self.min_score) {
             item.decision = Decision::OffTopic {
