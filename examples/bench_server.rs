@@ -97,7 +97,7 @@ impl Gen {
     fn body(&self, i: usize, j: usize) -> String {
         let g = (i * self.items + j) as u64;
         let mut out = String::new();
-        let seed = if g % 25 == 0 {
+        let seed = if g.is_multiple_of(25) {
             // A near-copy: the outlet's own lead sentence, then a shared story's body.
             let mut r = Rng::new(g ^ 0xabcd);
             out.push_str("<p>");
