@@ -35,6 +35,9 @@ struct Obtained {
     note: Option<String>,
     /// The URL the page was finally fetched from.
     final_url: Option<Url>,
+    /// The topic score of the text, computed in the entry's own task (it is pure and the
+    /// costliest step of judging, which is sequential).
+    relevance: Option<crate::relevance::Relevance>,
 }
 
 /// What one processing pass decided.
@@ -98,18 +101,39 @@ impl Pipeline {
             return Ok(tally);
         }
         pending.sort_by_key(|e| (e.entry.published.unwrap_or(e.first_seen), e.first_seen));
-        // Fetch texts concurrently, in order; judge sequentially.
+        // Fetch and extract texts concurrently, in order; judge sequentially. Each text is
+        // obtained in its own task so extraction (CPU) runs on every worker thread, not only
+        // on the one polling this stream (profiled: that single thread set the cycle's pace).
         let texts = stream::iter(pending.into_iter().map(|rec| {
             let me = self.clone();
             async move {
                 let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
-                let got = me.obtain_text(&rec).instrument(span).await;
-                (rec, got)
+                let task = tokio::spawn(async move {
+                    let mut got = me.obtain_text(&rec).instrument(span).await;
+                    if let Ok(o) = &mut got {
+                        o.relevance = Some(
+                            me.topic
+                                .score(&item_title(&rec, &o.article), &o.article.text),
+                        );
+                    }
+                    (rec, got)
+                });
+                task.await
             }
         }))
         .buffered(self.config.fetch.concurrency.max(1));
         tokio::pin!(texts);
-        while let Some((rec, got)) = texts.next().await {
+        while let Some(joined) = texts.next().await {
+            let (rec, got) = match joined {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // The entry stays pending (its record was moved into the failed task);
+                    // the next cycle tries it again.
+                    warn!(error = %e, "text task failed");
+                    tally.deferred += 1;
+                    continue;
+                }
+            };
             let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
             let _g = span.enter();
             match self.judge_entry(rec, got)? {
@@ -163,6 +187,7 @@ impl Pipeline {
                             source: TextSource::Page,
                             note: None,
                             final_url: Some(resp.final_url),
+                            relevance: None,
                         });
                     }
                     note = Some(format!(
@@ -192,6 +217,7 @@ impl Pipeline {
                         source,
                         note,
                         final_url: None,
+                        relevance: None,
                     });
                 }
             }
@@ -201,6 +227,7 @@ impl Pipeline {
             source: TextSource::None,
             note: Some(note.unwrap_or_else(|| "the feed entry has no text".into())),
             final_url: None,
+            relevance: None,
         })
     }
 
@@ -209,7 +236,7 @@ impl Pipeline {
         mut rec: EntryRecord,
         got: Result<Obtained, String>,
     ) -> Result<Outcome, PipelineError> {
-        let got = match got {
+        let mut got = match got {
             Ok(g) => g,
             Err(why) => {
                 rec.attempts += 1;
@@ -259,6 +286,7 @@ impl Pipeline {
             return self.known_url(rec, &mut item, got, seen_under, &source, now);
         }
 
+        let precomputed = got.relevance.take();
         let title = item_title(&rec, &got.article);
         let text = got.article.text.clone();
         let published = rec.entry.published.or_else(|| {
@@ -368,7 +396,10 @@ impl Pipeline {
         }
 
         // 3. Relevance.
-        let rel = self.topic.score(&title, &text);
+        let rel = match precomputed {
+            Some(r) => r,
+            None => self.topic.score(&title, &text),
+        };
         let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
         if !rel.is_relevant(self.min_score) {
             item.decision = Decision::OffTopic {

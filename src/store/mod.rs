@@ -362,8 +362,25 @@ impl Store {
     }
 
     /// Writes everything buffered to disk (see the module doc for when this is called).
+    ///
+    /// sled 0.34's `flush_async` deadlocks when several tasks await it at once (sled issue
+    /// #1308; `wirewatch once` over 10 feeds hung forever), so the blocking flush runs on
+    /// tokio's blocking pool instead; concurrent blocking flushes are safe.
     pub async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await.ctx("flushing")?;
+        let db = self.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(r) => {
+                r.ctx("flushing")?;
+            }
+            Err(e) => {
+                return Err(StoreError::Sled {
+                    context: "flushing".into(),
+                    source: sled::Error::Io(std::io::Error::other(format!(
+                        "flush task failed: {e}"
+                    ))),
+                })
+            }
+        }
         Ok(())
     }
 

@@ -1,0 +1,36 @@
+#!/bin/sh
+# End to end: one `wirewatch once` cycle over FEEDS synthetic feeds x 20 items (each with an
+# article page) on a loopback server, against a Python feedparser + trafilatura pipeline
+# (benches/e2e_peer.py) doing the fetch/parse/page/extract part of the same job with the same
+# concurrency, in the same run. Wall time, CPU seconds (user + system) and peak RSS come from
+# GNU time -v. Knobs: FEEDS (default 1000), CONCURRENCY (32), PEER=0 skips the peer.
+#   benches/e2e.sh        -> prints key=value lines; results in target/bench-out/e2e/
+set -eu
+cd "$(dirname "$0")/.."
+. benches/lib.sh
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
+FEEDS="${FEEDS:-1000}"
+CONC="${CONCURRENCY:-32}"
+OUT="${BENCH_OUT:-$PWD/target/bench-out}/e2e"
+rm -rf "$OUT"; mkdir -p "$OUT"
+cargo build --quiet --release --bin wirewatch --example bench_server
+trap stop_server EXIT
+start_server "$FEEDS" "$OUT"
+write_config "$OUT/wirewatch.toml" "$OUT/state" "$BASE" "$FEEDS" 15m "$CONC"
+
+/usr/bin/time -v -o "$OUT/ours.time" target/release/wirewatch -c "$OUT/wirewatch.toml" \
+    once --json > "$OUT/ours.json" 2> "$OUT/ours.err"
+python3 - "$OUT/ours.json" > "$OUT/ours.summary" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+feeds = r["feeds"]
+ok = sum(1 for f in feeds if not f.get("error"))
+print(f"feeds_ok={ok} entries={sum(f.get('entries_new', 0) for f in feeds)} decided={json.dumps(r.get('decided'), separators=(',', ':'))}")
+PY
+echo "e2e ours feeds=$FEEDS wall_s=$(timev "$OUT/ours.time" wall) cpu_s=$(timev "$OUT/ours.time" cpu) rss_mb=$(timev "$OUT/ours.time" rss) $(cat "$OUT/ours.summary")"
+
+if [ "${PEER:-1}" != 0 ]; then
+    /usr/bin/time -v -o "$OUT/peer.time" python3 benches/e2e_peer.py "$BASE" "$FEEDS" "$CONC" \
+        > "$OUT/peer.summary" 2> "$OUT/peer.err"
+    echo "e2e peer feeds=$FEEDS wall_s=$(timev "$OUT/peer.time" wall) cpu_s=$(timev "$OUT/peer.time" cpu) rss_mb=$(timev "$OUT/peer.time" rss) $(cat "$OUT/peer.summary")"
+fi

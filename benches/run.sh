@@ -1,0 +1,109 @@
+#!/bin/sh
+# The whole benchmark suite, every figure against a peer measured in the same run, ending in
+# the markdown table of benches/README.md. Knobs (environment):
+#   FEEDS=1000         end-to-end scale (feeds x 20 items, each with a page); issue target 10000
+#   CONCURRENCY=32     fetch concurrency of both the daemon and the Python peer
+#   PEER=0             skip the (slow) Python end-to-end peer
+#   DEDUP_N=100000     stored items of the dedup bench (the issue asks 10k, 100k and 1M)
+#   WW_BENCH_SECS=5    timed seconds per parser in the feed-parsing bench
+#   CYCLE_SECS=300     length of the 1 s-interval memory run; IDLE_SECS=60 the idle window
+#   SKIP="extraction dedup steady"   parts to leave out (any of feedparse extraction dedup e2e steady)
+# Output: target/bench-out/run.log (everything) and target/bench-out/table.md (the table).
+set -eu
+cd "$(dirname "$0")/.."
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
+SHARED="${WIREWATCH_SHARED:-$(cd ../shared 2>/dev/null && pwd || echo /work/shared)}"
+export WIREWATCH_SHARED="$SHARED"
+OUT="${BENCH_OUT:-$PWD/target/bench-out}"
+export BENCH_OUT="$OUT"
+mkdir -p "$OUT"
+LOG="$OUT/run.log"
+: > "$LOG"
+SKIP="${SKIP:-}"
+want() { case " $SKIP " in *" $1 "*) return 1 ;; *) return 0 ;; esac; }
+
+python3 -c 'import feedparser, trafilatura, urllib3, lxml_html_clean' 2>/dev/null ||
+    python3 -m pip install --quiet feedparser trafilatura lxml_html_clean urllib3
+
+if want feedparse; then
+    echo "== feed parsing (one thread, corpus/feeds)" | tee -a "$LOG"
+    cargo bench --quiet --bench feedparse 2>/dev/null | grep '^parser=' | tee -a "$LOG"
+    python3 benches/feedparse.py | tee -a "$LOG"
+fi
+if want extraction; then
+    echo "== extraction" | tee -a "$LOG"
+    sh benches/extraction.sh 2>&1 | tee -a "$LOG"
+fi
+if want dedup; then
+    echo "== dedup (WW_BENCH_N=${DEDUP_N:-100000})" | tee -a "$LOG"
+    WW_BENCH_N="${DEDUP_N:-100000}" cargo bench --quiet --bench dedup 2>/dev/null | tee -a "$LOG"
+fi
+if want e2e; then
+    echo "== end to end (FEEDS=${FEEDS:-1000})" | tee -a "$LOG"
+    sh benches/e2e.sh | tee -a "$LOG"
+fi
+if want steady; then
+    echo "== steady state" | tee -a "$LOG"
+    sh benches/steady.sh | tee -a "$LOG"
+fi
+
+# The table: one row per figure, from the key=value lines above.
+python3 - "$LOG" > "$OUT/table.md" <<'PY'
+import datetime, re, sys
+
+lines = open(sys.argv[1]).read().splitlines()
+today = datetime.date.today().isoformat()
+
+def kv(prefix):
+    for l in lines:
+        if l.startswith(prefix):
+            return dict(re.findall(r"(\w+)=(\S+)", l))
+    return None
+
+rows = []
+def row(fig, ours, peer, ratio, target, better):
+    rows.append(f"| {fig} | {ours} | {peer} | {ratio} | {target} | {better} | {today} |")
+
+def r(a, b):
+    try:
+        return f"{float(a) / float(b):.2f}"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "-"
+
+ww, fp = kv("parser=wirewatch"), kv("parser=feedparser")
+if ww and fp:
+    row(f"feed parsing, MB/s, one thread ({ww['files']} corpus files)", ww["mb_s"],
+        f"{fp['mb_s']} (feedparser)", r(ww["mb_s"], fp["mb_s"]), "ratio > 1", "higher")
+for l in lines:
+    m = re.match(r"ratio wirewatch/dom_smoothie: ([\d.]+) \(all rounds\)", l)
+    if m:
+        pr = {k: float(v) for k, v in re.findall(r"^(\S+)\s+([\d.]+) pages/s \(all", "\n".join(lines), re.M)}
+        ours = next((v for k, v in pr.items() if k.startswith("wirewatch")), "-")
+        peer = next((v for k, v in pr.items() if k.startswith("dom_smoothie")), "-")
+        row("extraction, pages/s, one thread (extraction-dev)", ours, f"{peer} (dom_smoothie)", m.group(1), "ratio > 1", "higher")
+    m = re.match(r"lookup \+ insert at (\d+) stored .*sled (\d+) items/s, MemIndex (\d+) items/s, ratio sled/MemIndex ([\d.]+)", l)
+    if m:
+        row(f"dedup lookup+insert/s at {m.group(1)} stored", m.group(2), f"{m.group(3)} (in-memory MemIndex)", m.group(4), "-", "higher")
+o, p = kv("e2e ours"), kv("e2e peer")
+if o:
+    n = o["feeds"]
+    for key, fig, target in [("wall_s", "wall s", "< 60 s at 10,000 feeds"), ("cpu_s", "CPU s (user+sys)", "-"), ("rss_mb", "peak RSS MB", "< 150 MB")]:
+        row(f"end to end, {n} feeds x 20 items + pages: {fig}", o[key],
+            f"{p[key]} (feedparser+trafilatura)" if p else "-", r(o[key], p[key]) if p else "-", target, "lower")
+for what, target in [("idle", "< 0.5 %")]:
+    o, p = kv(f"steady ours {what}"), kv(f"steady peer {what}")
+    if o:
+        row(f"idle CPU %, {o['feeds']} feeds every {o['interval_s']} s, {o['window_s']} s window", o["cpu_pct"],
+            f"{p['cpu_pct']} (Python poller)" if p else "-", r(o["cpu_pct"], p["cpu_pct"]) if p else "-", target, "lower")
+o, p = kv("steady ours memory"), kv("steady peer memory")
+if o:
+    def g(d): return f"{float(d['rss_start_mb']):.1f} -> {float(d['rss_end_mb']):.1f} ({d['cycles']} cycles)"
+    growth = lambda d: float(d["rss_end_mb"]) - float(d["rss_start_mb"])
+    row(f"RSS MB over 1 s cycles, {o['feeds']} feeds, 304s", g(o), f"{g(p)} (Python poller)" if p else "-",
+        f"growth {growth(o):+.1f} vs {growth(p):+.1f} MB" if p else "-", "flat", "flat")
+print("| figure | ours | peer | ours/peer | target | better | date |")
+print("|---|---|---|---|---|---|---|")
+print("\n".join(rows))
+PY
+echo
+cat "$OUT/table.md"
