@@ -148,7 +148,17 @@ fn model_roundtrips_through_serde() {
     let back: TopicModel = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
     let a = common::articles();
     let x = &a[4];
-    assert_eq!(m.score(&x.title, &x.text), back.score(&x.title, &x.text));
+    // Same model: the same score up to float summation order (hash maps iterate in a
+    // per-instance order, so the last bits of a sum may differ).
+    let (s1, s2) = (m.score(&x.title, &x.text), back.score(&x.title, &x.text));
+    assert!((s1.score - s2.score).abs() < 1e-4, "{s1:?} vs {s2:?}");
+    assert_eq!(s1.query, s2.query);
+    let names = |r: &wirewatch::relevance::Relevance| {
+        let mut v: Vec<String> = r.terms.iter().map(|(t, _)| t.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&s1), names(&s2));
     eprintln!(
         "topic model: {} terms, {} bytes as JSON",
         m.terms().len(),
