@@ -97,11 +97,14 @@ fn is_amp_param(key_lower: &str, value: &str) -> bool {
 ///   (which may be identity, like `story.aspx?id=42`) sorted by key then value, and an empty
 ///   query removed.
 ///
-/// Non-hierarchical URLs (`mailto:`, `data:`) are returned unchanged apart from the fragment.
+/// URLs other than http and https (`mailto:`, `data:`, `file:`) are returned unchanged apart
+/// from the fragment.
 pub fn canonicalize(url: &Url) -> Url {
     let mut u = url.clone();
     u.set_fragment(None);
-    if u.cannot_be_a_base() {
+    // Only web URLs: the `url` crate rewrites `file:` paths on every set_path (drive letters),
+    // which made canonicalising not idempotent (found by fuzzing), and nothing else is fetched.
+    if u.cannot_be_a_base() || !matches!(u.scheme(), "http" | "https") {
         return u;
     }
     if let Some(host) = u.host_str() {
