@@ -224,6 +224,13 @@ impl Deliverer {
             ep.secret.as_deref(),
             &self.user_agent,
         );
+        if d.attempts == 0 {
+            // The alert and this row may still be only in memory (the item's commit is not
+            // flushed on its own). Make them durable before anything leaves: otherwise a crash
+            // after the receiver's 2xx could lose the alert, and its re-decision would send the
+            // same article again under a new alert id that no receiver could recognise.
+            self.store.flush().await?;
+        }
         d.attempts += 1;
         let outcome = notify::post_webhook(&self.client, &req, ep.cfg.timeout.0).await;
         let now = Utc::now();

@@ -103,12 +103,7 @@ async fn handler(state: axum::extract::State<Shared>, uri: Uri, headers: HeaderM
         }
         "/bomb.xml" => {
             // 64 MiB of zeros compressed to about 64 KiB: must hit the body cap, not memory.
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            let zeros = vec![b' '; 1 << 20];
-            for _ in 0..64 {
-                enc.write_all(&zeros).expect("gzip");
-            }
-            let bytes = enc.finish().expect("gzip");
+            let bytes = bomb().to_vec();
             resp(
                 200,
                 &[("content-type", RSS_CT), ("content-encoding", "gzip")],
@@ -125,7 +120,23 @@ async fn handler(state: axum::extract::State<Shared>, uri: Uri, headers: HeaderM
     }
 }
 
+/// The gzip bomb, built once before the run that fetches it: compressing it per request in a
+/// debug build on a loaded machine can take longer than the fetch timeout, which then tests the
+/// timeout instead of the body cap.
+fn bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..64 {
+            enc.write_all(&zeros).expect("gzip");
+        }
+        enc.finish().expect("gzip")
+    })
+}
+
 fn start() -> (String, Shared) {
+    bomb();
     let state: Shared = Arc::new(Mutex::new(State::default()));
     let app = axum::Router::new()
         .fallback(handler)

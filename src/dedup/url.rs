@@ -97,21 +97,29 @@ fn is_amp_param(key_lower: &str, value: &str) -> bool {
 ///   (which may be identity, like `story.aspx?id=42`) sorted by key then value, and an empty
 ///   query removed.
 ///
-/// Non-hierarchical URLs (`mailto:`, `data:`) are returned unchanged apart from the fragment.
+/// URLs other than http and https (`mailto:`, `data:`, `file:`) are returned unchanged apart
+/// from the fragment.
 pub fn canonicalize(url: &Url) -> Url {
     let mut u = url.clone();
     u.set_fragment(None);
-    if u.cannot_be_a_base() {
+    // Only web URLs: the `url` crate rewrites `file:` paths on every set_path (drive letters),
+    // which made canonicalising not idempotent (found by fuzzing), and nothing else is fetched.
+    if u.cannot_be_a_base() || !matches!(u.scheme(), "http" | "https") {
         return u;
     }
     if let Some(host) = u.host_str() {
-        let h = host.to_ascii_lowercase();
-        if let Some(rest) = h.strip_prefix("amp.") {
-            if rest.contains('.') {
-                let rest = rest.to_string();
-                // set_host only fails for invalid hosts; the suffix of a valid host is valid.
-                let _ = u.set_host(Some(&rest));
+        // Every `amp.` prefix, so that canonicalising twice changes nothing (found by fuzzing).
+        let mut h = host.to_ascii_lowercase();
+        let before = h.len();
+        while let Some(rest) = h.strip_prefix("amp.") {
+            if !rest.contains('.') {
+                break;
             }
+            h = rest.to_string();
+        }
+        if h.len() != before {
+            // set_host only fails for invalid hosts; the suffix of a valid host is valid.
+            let _ = u.set_host(Some(&h));
         }
     }
     let path = canonical_path(u.path());
@@ -143,16 +151,24 @@ fn canonical_path(path: &str) -> String {
     while p.len() > 1 && p.ends_with('/') {
         p.pop();
     }
-    let lower = p.to_ascii_lowercase();
-    if lower.ends_with("/amp") && p.len() > 4 {
-        p.truncate(p.len() - 4);
-    } else if let Some(stem) = lower.strip_suffix(".amp.html") {
-        p = format!("{}.html", &p[..stem.len()]);
-    } else if lower.ends_with(".amp") && !lower.ends_with("/.amp") {
-        p.truncate(p.len() - 4);
-    }
-    while p.len() > 1 && p.ends_with('/') {
-        p.pop();
+    // Until nothing changes: `.../story.amp/amp/` has two AMP markers, and canonicalising
+    // must be idempotent (found by fuzzing). Each round shortens the path, so this ends.
+    loop {
+        let len = p.len();
+        let lower = p.to_ascii_lowercase();
+        if lower.ends_with("/amp") && p.len() > 4 {
+            p.truncate(p.len() - 4);
+        } else if let Some(stem) = lower.strip_suffix(".amp.html") {
+            p = format!("{}.html", &p[..stem.len()]);
+        } else if lower.ends_with(".amp") && !lower.ends_with("/.amp") {
+            p.truncate(p.len() - 4);
+        }
+        while p.len() > 1 && p.ends_with('/') {
+            p.pop();
+        }
+        if p.len() == len {
+            break;
+        }
     }
     if p.is_empty() {
         p.push('/');
@@ -265,6 +281,12 @@ mod tests {
             c("HTTPS://Example.COM:443/News/Story/#comments"),
             "https://example.com/News/Story"
         );
+        // Found by fuzzing: two AMP markers, stripped in one pass (idempotence).
+        assert_eq!(
+            c("http://example.com/a/story.amp/amp/"),
+            "http://example.com/a/story"
+        );
+        assert_eq!(c("http://amp.amp.example.com/x"), "http://example.com/x");
         assert_eq!(c("http://example.com:80/"), "http://example.com/");
         assert_eq!(c("http://example.com:8080/a/"), "http://example.com:8080/a");
     }
