@@ -160,9 +160,10 @@ async fn schedule(
         }
         let now = Utc::now();
         let mut next_due = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
+        let busy: std::collections::HashSet<String> = in_flight.values().cloned().collect();
         for feed in &config.feeds {
             let id = store::feed_id(feed.url.as_str());
-            if in_flight.values().any(|f| *f == id) {
+            if busy.contains(&id) {
                 continue;
             }
             let due = match pipeline.store().feed_state(&id)? {
