@@ -19,7 +19,7 @@ use crate::notify::{self, DigestInput, DigestItem, DigestStory, RenderedDigest, 
 use crate::store::{Decision, DigestRecord, Store};
 
 /// First retry delay after an SMTP failure; doubles up to [`RETRY_CAP`].
-const RETRY_BASE: Duration = Duration::from_secs(60);
+const RETRY_BASE: Duration = Duration::from_secs(15);
 /// Longest wait between two send attempts.
 const RETRY_CAP: Duration = Duration::from_secs(30 * 60);
 

@@ -523,3 +523,65 @@ fn explain_says_why() {
     ]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn digest_waits_out_an_smtp_outage() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    // A port with nothing listening yet: the mail server is down when the digest is due.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let digest = format!(
+        "[digest]\nat = \"00:00\"\ntimezone = \"UTC\"\nto = [\"reader@example.org\"]\n\
+         from = \"wirewatch@example.org\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+    );
+    let env = TestEnv::new("interval = \"1h\"", &format!("{}{digest}", sc.feeds_toml()));
+    once(&env);
+    let log = env.dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["run", "-c", env.config_str()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("daemon");
+    let wait_log = |needle: &str, secs: u64| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let text = wait_log("digest not sent; will retry", 20);
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    // The server comes up; the daemon's retry (15 s ± the loop) delivers exactly one digest.
+    let smtp = SmtpServer::start_on(&tmp.path().join("mail"), port);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while smtp.messages().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "digest not sent after the outage"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_log("digest sent", 5);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(smtp.messages().len(), 1);
+    let failures = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .matches("digest not sent")
+        .count();
+    assert!(
+        failures <= 3,
+        "bounded log volume during the outage: {failures} lines"
+    );
+}

@@ -238,12 +238,19 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start(out: &Path) -> SmtpServer {
+        Self::start_on(out, 0)
+    }
+
+    /// Like [`SmtpServer::start`] on a given port (0: a free one).
+    pub fn start_on(out: &Path, port: u16) -> SmtpServer {
         std::fs::create_dir_all(out).expect("smtp out dir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/notify/smtp_server.py");
         let mut child = Command::new("python3")
             .arg(script)
             .arg("--out")
             .arg(out)
+            .arg("--port")
+            .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

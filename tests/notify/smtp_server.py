@@ -5,7 +5,7 @@ Needs `pip install aiosmtpd`. Started by tests/notify/smtp.rs:
 
     python3 tests/notify/smtp_server.py --out DIR [--tls-cert PEM --tls-key PEM] [--user U --password P]
 
-Binds 127.0.0.1 on a free port, prints "PORT <n>" on stdout, and stores each
+Binds 127.0.0.1 on a free port (or --port), prints "PORT <n>" on stdout, and stores each
 accepted message as DIR/msg-<n>.eml (the raw bytes received) plus
 DIR/msg-<n>.json ({"mail_from", "rcpt_tos"}), both written before the server
 answers 250. With --tls-cert/--tls-key it offers STARTTLS (or, with
@@ -63,6 +63,7 @@ async def main():
     ap.add_argument("--implicit-tls", action="store_true")
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
+    ap.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     args = ap.parse_args()
     # Expected failures (e.g. a client rejecting our self-signed certificate)
     # would otherwise print tracebacks into the test output.
@@ -86,7 +87,7 @@ async def main():
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", args.port))
     sock.listen(16)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(handler, **kwargs), sock=sock, ssl=implicit)
