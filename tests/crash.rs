@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,27 +57,6 @@ fn receiver() -> (String, Received) {
     );
     let addr = serve(app);
     (format!("http://{addr}/hook"), got)
-}
-
-fn score(alerts: &std::path::Path) -> HashMap<String, f64> {
-    let dir = shared_dir().join("scenario");
-    let out = Command::new("python3")
-        .arg(dir.join("score.py"))
-        .arg("--labels")
-        .arg(dir.join("dev/labels.json"))
-        .arg("--alerts")
-        .arg(alerts)
-        .output()
-        .expect("run score.py");
-    assert!(out.status.success(), "score.py failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(": "))
-        .filter_map(|(k, v)| {
-            let n = v.split_whitespace().next()?.parse().ok()?;
-            Some((k.trim().to_string(), n))
-        })
-        .collect()
 }
 
 fn spawn_daemon(env: &TestEnv, log: &std::path::Path) -> std::process::Child {
@@ -225,7 +204,7 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
         wirewatch_ok(&["alerts", "--json", "-c", env.config_str()]),
     )
     .expect("write alerts");
-    let s = score(&alerts_path);
+    let s = score_alerts(&alerts_path);
     eprintln!("crash run scores: {s:?}");
     assert!(
         s.get("alert_recall").copied().unwrap_or(0.0) >= 0.97,

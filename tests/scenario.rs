@@ -132,13 +132,11 @@ fn every_round_stores_every_entry_exactly_once() {
     let alerts = wirewatch_ok(&["alerts", "--json", "-c", env.config_str()]);
     let alerts_path = env.dir.path().join("alerts.jsonl");
     std::fs::write(&alerts_path, &alerts).expect("write alerts");
-    let scores = score(&alerts_path);
+    let scores = score_alerts(&alerts_path);
     eprintln!("scenario scores: {scores:?}");
     let get = |k: &str| -> f64 {
-        scores
+        *scores
             .get(k)
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("score.py gave no {k}: {scores:?}"))
     };
     assert!(get("alert_precision") >= 0.97, "precision {scores:?}");
@@ -152,23 +150,4 @@ fn every_round_stores_every_entry_exactly_once() {
     assert_eq!(get("same_url_repeat_alerts"), 0.0);
     assert_eq!(get("offtopic_false_alerts"), 0.0, "no off-topic alert");
     assert!(get("story_pairwise_f1") >= 0.9, "stories {scores:?}");
-}
-
-/// Runs `score.py` on an alerts file; returns its `name: value` lines.
-fn score(alerts: &std::path::Path) -> HashMap<String, String> {
-    let dir = shared_dir().join("scenario");
-    let out = std::process::Command::new("python3")
-        .arg(dir.join("score.py"))
-        .arg("--labels")
-        .arg(dir.join("dev/labels.json"))
-        .arg("--alerts")
-        .arg(alerts)
-        .output()
-        .expect("run score.py");
-    assert!(out.status.success(), "score.py failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
 }

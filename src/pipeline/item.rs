@@ -334,7 +334,6 @@ impl Pipeline {
             .map(|idx| idx.judge(&sig, Some(doc_id), &self.dup_params))
             .unwrap_or_else(|p| p.into_inner().judge(&sig, Some(doc_id), &self.dup_params));
         let dup_entry = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
-        let sig_for_index = (doc_id, &sig);
         if let DupVerdict::Duplicate {
             of,
             origin,
@@ -353,14 +352,7 @@ impl Pipeline {
                         contained,
                         exact,
                     };
-                    self.commit(
-                        &rec,
-                        &item,
-                        Some((&dup_entry, sig_for_index.1)),
-                        None,
-                        None,
-                        None,
-                    )?;
+                    self.commit(&rec, &item, Some((&dup_entry, &sig)), None, None, None)?;
                     info!(url = %key, seed = %target, similarity, "copy of a seed; no alert");
                     return Ok(Outcome::Decided("seed_duplicate"));
                 }
@@ -384,7 +376,7 @@ impl Pipeline {
                     self.commit(
                         &rec,
                         &item,
-                        Some((&dup_entry, sig_for_index.1)),
+                        Some((&dup_entry, &sig)),
                         None,
                         None,
                         original.as_ref(),
@@ -408,14 +400,7 @@ impl Pipeline {
                 terms,
                 query: rel.query,
             };
-            self.commit(
-                &rec,
-                &item,
-                Some((&dup_entry, sig_for_index.1)),
-                None,
-                None,
-                None,
-            )?;
+            self.commit(&rec, &item, Some((&dup_entry, &sig)), None, None, None)?;
             info!(url = %key, score = rel.score, "off-topic; no alert");
             return Ok(Outcome::Decided("off_topic"));
         }
@@ -480,7 +465,7 @@ impl Pipeline {
         self.commit(
             &rec,
             &item,
-            Some((&dup_entry, sig_for_index.1)),
+            Some((&dup_entry, &sig)),
             Some(&story),
             Some(&alert),
             None,

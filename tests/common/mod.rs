@@ -296,3 +296,26 @@ impl Drop for SmtpServer {
         let _ = self.child.wait();
     }
 }
+
+/// Scores an alerts file with the scenario's `score.py` against the dev labels; returns its
+/// numeric `name: value` lines.
+pub fn score_alerts(alerts: &Path) -> std::collections::HashMap<String, f64> {
+    let dir = shared_dir().join("scenario");
+    let out = Command::new("python3")
+        .arg(dir.join("score.py"))
+        .arg("--labels")
+        .arg(dir.join("dev/labels.json"))
+        .arg("--alerts")
+        .arg(alerts)
+        .output()
+        .expect("run score.py");
+    assert!(out.status.success(), "score.py failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter_map(|(k, v)| {
+            let n = v.split_whitespace().next()?.parse().ok()?;
+            Some((k.trim().to_string(), n))
+        })
+        .collect()
+}
