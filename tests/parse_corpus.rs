@@ -4,6 +4,9 @@
 //! feedparser's test files state their HTTP Content-Type in a `Header:` comment line; it is
 //! passed as `content_type`, as a fetcher would.
 
+mod common;
+
+use common::shared_dir;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use wirewatch::parse::{parse_feed, ParseError};
@@ -11,20 +14,6 @@ use wirewatch::parse::{parse_feed, ParseError};
 /// Files that yield at least one entry: 801 measured (2026-11-23), minus a small margin;
 /// Python feedparser 6.0.11 gets 800, feed-rs 3 on the raw bytes 520.
 const MIN_FILES_WITH_ENTRIES: usize = 795;
-
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("WIREWATCH_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let rel = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-            if rel.is_dir() {
-                rel
-            } else {
-                PathBuf::from("/work/shared")
-            }
-        }
-    }
-}
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {

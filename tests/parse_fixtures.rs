@@ -3,24 +3,13 @@
 //! including the ill-formed pacifictech feed (bare `&`, HTML entities, a form feed in the
 //! round-2 explainer entry).
 
+mod common;
+
+use common::shared_dir;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use url::Url;
 use wirewatch::parse::{parse_feed, FeedFormat, ParsedFeed};
-
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("WIREWATCH_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let rel = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-            if rel.is_dir() {
-                rel
-            } else {
-                PathBuf::from("/work/shared")
-            }
-        }
-    }
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario-dev-round3")
