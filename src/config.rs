@@ -650,6 +650,38 @@ impl Config {
         feed.interval.unwrap_or(self.fetch.interval).0
     }
 
+    /// Feed indices in polling order: round-robin over hosts (first feed of each host, then
+    /// the second, ...), so that a bounded window of polls in flight spans many hosts and a
+    /// long run of feeds on one host (held to its per-host limit) does not stall the others.
+    pub fn feed_poll_order(&self) -> Vec<usize> {
+        let mut by_host: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut slot: std::collections::HashMap<String, usize> = Default::default();
+        for (i, f) in self.feeds.iter().enumerate() {
+            let host = f.url.host_str().unwrap_or_default().to_ascii_lowercase();
+            let k = *slot.entry(host.clone()).or_insert_with(|| {
+                by_host.push((host, Vec::new()));
+                by_host.len() - 1
+            });
+            by_host[k].1.push(i);
+        }
+        let mut out = Vec::with_capacity(self.feeds.len());
+        let mut round = 0;
+        while out.len() < self.feeds.len() {
+            for (_, list) in &by_host {
+                if let Some(&i) = list.get(round) {
+                    out.push(i);
+                }
+            }
+            round += 1;
+        }
+        out
+    }
+
+    /// How many feed polls run (or wait for the fetcher's limits) at once.
+    pub fn max_polls_in_flight(&self) -> usize {
+        (self.fetch.concurrency.max(1) * 4).max(64)
+    }
+
     /// Path of the sled database inside the state directory.
     pub fn db_path(&self) -> PathBuf {
         self.state_dir.join("db")
@@ -792,6 +824,23 @@ pub fn redact_url(u: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feeds_are_polled_round_robin_over_hosts() {
+        let mut toml = String::from("[topic]\nname = \"t\"\nseeds = \"seeds\"\n");
+        for u in [
+            "https://a.example/1",
+            "https://a.example/2",
+            "https://a.example/3",
+            "https://b.example/1",
+            "https://c.example/1",
+            "https://B.example/2",
+        ] {
+            toml.push_str(&format!("[[feeds]]\nurl = \"{u}\"\n"));
+        }
+        let c = Config::parse(&toml, Path::new("test.toml")).expect("valid config");
+        assert_eq!(c.feed_poll_order(), [0, 3, 4, 1, 5, 2]);
+    }
 
     const MINIMAL: &str = r#"
 [topic]

@@ -122,7 +122,11 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
     let _ = writeln!(
         s,
         "  text:       {} words from {:?}{}",
-        item.text.split_whitespace().count(),
+        if item.words > 0 {
+            item.words as usize
+        } else {
+            item.text.split_whitespace().count()
+        },
         item.text_source,
         item.text_note
             .as_deref()

@@ -1,65 +1,74 @@
-//! The near-duplicate index as the pipeline runs it: lookups in memory (the dedup stage's
-//! [`MemIndex`]), durability in the store (one record per text), loaded at start-up.
+//! The near-duplicate index as the pipeline runs it: the lookup tables in memory (the dedup
+//! stage's [`Postings`]: exact fingerprints and band keys), each text's record (and so its
+//! verification sketch) in the store, read back only for the few candidates a lookup finds.
 //!
 //! Why not look up in sled directly: each lookup reads sixteen band postings and each insert
 //! writes them; measured, that ran two orders of magnitude slower than the same index in memory
-//! (see `benches/dedup.rs`). The store keeps one compact record per text, enough to rebuild the
-//! index.
+//! (see `benches/dedup.rs`). Why not keep the sketches in memory too (the dedup stage's
+//! [`MemIndex`]): they are more than half of its memory (about a kilobyte per text all told),
+//! and almost every lookup finds no candidate, so the verification reads are rare. The store
+//! keeps one compact record per text, enough to rebuild the tables at start-up.
 
-use crate::dedup::{self, DocId, DupParams, DupStore, DupVerdict, Fingerprint, MemIndex, Origin};
+use crate::dedup::{self, DocId, DupParams, DupStore, DupVerdict, Fingerprint, Origin, Postings};
 use crate::dedup::{Signature, Sketch, Stored};
 use crate::store::{DupEntry, Store, StoreError};
+
+#[cfg(doc)]
+use crate::dedup::MemIndex;
 
 /// Version byte of the stored record.
 const RECORD_V1: u8 = 1;
 
-/// The in-memory index over every stored text.
+/// The in-memory lookup tables over every stored text.
 #[derive(Default)]
 pub struct DupIndex {
-    mem: MemIndex,
+    postings: Postings,
 }
 
 impl DupIndex {
-    /// Loads every stored record. Unreadable records are skipped (and counted in the result).
+    /// Loads every stored record, one at a time. Unreadable records are skipped (and counted
+    /// in the result).
     pub fn load(store: &Store) -> Result<(DupIndex, usize), StoreError> {
-        let records = store.dup_records()?;
-        let mut mem = MemIndex::with_capacity(records.len());
+        let mut postings = Postings::with_capacity(store.dup_len());
         let mut bad = 0;
-        for (id, rec) in records {
-            match decode_record(&rec) {
-                Some((origin, sig)) => mem.insert(id, &sig, origin),
-                None => bad += 1,
-            }
-        }
-        Ok((DupIndex { mem }, bad))
+        store.for_each_dup_record(|id, rec| match decode_record(rec) {
+            Some((_, sig)) => postings.insert(id, &sig),
+            None => bad += 1,
+        })?;
+        Ok((DupIndex { postings }, bad))
     }
 
     /// Texts indexed.
     pub fn len(&self) -> usize {
-        self.mem.len()
+        self.postings.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.mem.is_empty()
+        self.postings.is_empty()
     }
 
     /// Whether `sig` duplicates an indexed text other than `exclude` (the item's own earlier
-    /// record, left by a run that died before committing its decision).
-    pub fn judge(&self, sig: &Signature, exclude: Option<DocId>, params: &DupParams) -> DupVerdict {
-        let view = Excluding {
-            mem: &self.mem,
+    /// record, left by a run that died before committing its decision). Candidates' sketches
+    /// are read from `store`.
+    pub fn judge(
+        &self,
+        store: &Store,
+        sig: &Signature,
+        exclude: Option<DocId>,
+        params: &DupParams,
+    ) -> Result<DupVerdict, StoreError> {
+        let view = View {
+            postings: &self.postings,
+            store,
             exclude,
         };
-        match dedup::judge(&view, sig, params) {
-            Ok(v) => v,
-            Err(never) => match never {},
-        }
+        dedup::judge(&view, sig, params)
     }
 
-    /// Adds a text to the in-memory index (after its record is stored).
-    pub fn insert(&mut self, id: DocId, sig: &Signature, origin: Origin) {
-        self.mem.insert(id, sig, origin);
+    /// Adds a text to the in-memory tables (after its record is stored).
+    pub fn insert(&mut self, id: DocId, sig: &Signature) {
+        self.postings.insert(id, sig);
     }
 
     /// Stores a text's record and indexes it.
@@ -72,24 +81,25 @@ impl DupIndex {
         origin: Origin,
     ) -> Result<(), StoreError> {
         store.index_text(&dup_entry(id, key, sig, origin))?;
-        self.insert(id, sig, origin);
+        self.insert(id, sig);
         Ok(())
     }
 }
 
-/// The memory index minus one doc.
-struct Excluding<'a> {
-    mem: &'a MemIndex,
+/// The postings minus one doc, with sketches read from the store.
+struct View<'a> {
+    postings: &'a Postings,
+    store: &'a Store,
     exclude: Option<DocId>,
 }
 
-impl DupStore for Excluding<'_> {
-    type Error = std::convert::Infallible;
+impl DupStore for View<'_> {
+    type Error = StoreError;
 
     fn find_exact(&self, fp: &Fingerprint) -> Result<Option<DocId>, Self::Error> {
         Ok(self
-            .mem
-            .find_exact(fp)?
+            .postings
+            .find_exact(fp)
             .filter(|id| Some(*id) != self.exclude))
     }
 
@@ -100,7 +110,7 @@ impl DupStore for Excluding<'_> {
         out: &mut Vec<DocId>,
     ) -> Result<(), Self::Error> {
         let start = out.len();
-        self.mem.band_members(key, limit, out)?;
+        self.postings.band_members(key, limit, out);
         if let Some(x) = self.exclude {
             let mut i = start;
             while i < out.len() {
@@ -115,7 +125,14 @@ impl DupStore for Excluding<'_> {
     }
 
     fn stored(&self, id: DocId) -> Result<Option<Stored>, Self::Error> {
-        self.mem.stored(id)
+        Ok(self
+            .store
+            .dup_record(id)?
+            .and_then(|r| decode_record(&r))
+            .map(|(origin, sig)| Stored {
+                origin,
+                sketch: sig.sketch,
+            }))
     }
 
     fn put(&mut self, _id: DocId, _sig: &Signature, _origin: Origin) -> Result<(), Self::Error> {

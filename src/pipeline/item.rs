@@ -95,18 +95,24 @@ impl Pipeline {
     /// oldest first. Returns what was decided.
     pub async fn process_pending(&self) -> Result<Tally, PipelineError> {
         let _one_at_a_time = self.processing.lock().await;
-        let mut pending = self.store.pending_entries()?;
+        // Keys only, in order; each record is read when its turn comes, so memory holds the
+        // entries in flight, not every pending entry of a large cycle.
+        let order = self.store.pending_order()?;
         let mut tally = Tally::default();
-        if pending.is_empty() {
+        if order.is_empty() {
             return Ok(tally);
         }
-        pending.sort_by_key(|e| (e.entry.published.unwrap_or(e.first_seen), e.first_seen));
         // Fetch and extract texts concurrently, in order; judge sequentially. Each text is
         // obtained in its own task so extraction (CPU) runs on every worker thread, not only
         // on the one polling this stream (profiled: that single thread set the cycle's pace).
-        let texts = stream::iter(pending.into_iter().map(|rec| {
+        let texts = stream::iter(order.into_iter().map(|key| {
             let me = self.clone();
             async move {
+                let rec = match me.store.pending_entry(&key) {
+                    Ok(Some(rec)) => rec,
+                    Ok(None) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
                 let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
                 let task = tokio::spawn(async move {
                     let mut got = me.obtain_text(&rec).instrument(span).await;
@@ -118,12 +124,16 @@ impl Pipeline {
                     }
                     (rec, got)
                 });
-                task.await
+                Ok(Some(task.await))
             }
         }))
         .buffered(self.config.fetch.concurrency.max(1));
         tokio::pin!(texts);
-        while let Some(joined) = texts.next().await {
+        while let Some(read) = texts.next().await {
+            let joined = match read? {
+                Some(joined) => joined,
+                None => continue,
+            };
             let (rec, got) = match joined {
                 Ok(pair) => pair,
                 Err(e) => {
@@ -311,7 +321,11 @@ impl Pipeline {
             revisions: 0,
             text_source: got.source,
             text_note: got.note.clone(),
-            text: text.clone(),
+            // The text itself is kept for alerted items only (below): for the rest (most of
+            // any feed list) it was most of the bytes written per item, and only its length
+            // is ever shown again.
+            text: String::new(),
+            words: text.split_whitespace().count() as u32,
             decision: Decision::Unreadable {
                 reason: String::new(),
             },
@@ -331,8 +345,8 @@ impl Pipeline {
         let verdict = self
             .dup_index
             .read()
-            .map(|idx| idx.judge(&sig, Some(doc_id), &self.dup_params))
-            .unwrap_or_else(|p| p.into_inner().judge(&sig, Some(doc_id), &self.dup_params));
+            .unwrap_or_else(|p| p.into_inner())
+            .judge(&self.store, &sig, Some(doc_id), &self.dup_params)?;
         let dup_entry = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
         if let DupVerdict::Duplicate {
             of,
@@ -454,6 +468,7 @@ impl Pipeline {
             excerpt: excerpt(&text, EXCERPT_CHARS),
             duplicates: Vec::new(),
         };
+        item.text = text.clone();
         item.decision = Decision::Alert {
             alert: alert.id.clone(),
             story: story.id.clone(),
@@ -537,7 +552,7 @@ impl Pipeline {
         })?;
         if let Some((d, sig)) = dup {
             let mut idx = self.dup_index.write().unwrap_or_else(|p| p.into_inner());
-            idx.insert(d.id, sig, Origin::Item);
+            idx.insert(d.id, sig);
         }
         self.metrics.count_decision(item.decision.label());
         Ok(())

@@ -384,12 +384,25 @@ impl Pipeline {
         observe: &(dyn Fn(CycleEvent<'_>) + Sync),
     ) -> Result<CycleReport, PipelineError> {
         let mut set = tokio::task::JoinSet::new();
-        for (i, feed) in self.config.feeds.iter().cloned().enumerate() {
-            let me = self.clone();
-            set.spawn(async move { (i, me.poll_feed(&feed).await) });
-        }
+        // A bounded number of poll tasks at a time (the fetcher limits the requests anyway):
+        // spawning one task per feed up front held every feed's future in memory at once,
+        // hundreds of megabytes at ten thousand feeds.
+        let max_in_flight = self.config.max_polls_in_flight();
+        let mut feeds = self
+            .config
+            .feed_poll_order()
+            .into_iter()
+            .filter_map(|i| Some((i, self.config.feeds.get(i)?.clone())));
         let mut reports: Vec<Option<FeedReport>> = vec![None; self.config.feeds.len()];
-        while let Some(joined) = set.join_next().await {
+        loop {
+            while set.len() < max_in_flight {
+                let Some((i, feed)) = feeds.next() else { break };
+                let me = self.clone();
+                set.spawn(async move { (i, me.poll_feed(&feed).await) });
+            }
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
             match joined {
                 Ok((i, Ok(r))) => {
                     observe(CycleEvent::FeedDone(&r));
@@ -400,7 +413,7 @@ impl Pipeline {
             }
         }
         observe(CycleEvent::Processing {
-            pending: self.store.pending_entries()?.len(),
+            pending: self.store.pending_len(),
         });
         let decided = self.process_pending().await?;
         self.store.flush().await?;

@@ -7,8 +7,9 @@
 //! package by Robyn Speer; data licence CC BY-SA 4.0 (attribution in the file header;
 //! regenerate with `tools/make_background.py`). 485 KB, embedded with `include_str!`.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 
 /// The embedded word list (see the module doc for source and licence).
 const DATA: &str = include_str!("data/background_en.txt");
@@ -25,7 +26,8 @@ pub const FUNCTION_ZIPF: f32 = 5.6;
 /// Word -> Zipf frequency.
 #[derive(Debug, Clone)]
 pub struct Background {
-    zipf: HashMap<String, f32>,
+    // Fx hashing: the keys are the shipped word list, not attacker-chosen (see `index.rs`).
+    zipf: FxHashMap<String, f32>,
 }
 
 impl Background {
@@ -37,7 +39,8 @@ impl Background {
 
     /// Parses `word<TAB>zipf*100` lines; `#` lines and malformed lines are skipped.
     pub fn parse(data: &str) -> Background {
-        let mut zipf = HashMap::with_capacity(40_000);
+        let mut zipf = FxHashMap::default();
+        zipf.reserve(40_000);
         for line in data.lines() {
             if line.starts_with('#') {
                 continue;
@@ -66,6 +69,18 @@ impl Background {
     /// True when the word is in the list.
     pub fn knows(&self, word: &str) -> bool {
         self.zipf.contains_key(word)
+    }
+
+    /// Zipf frequency of a listed word; `None` for a word not in the list.
+    pub fn lookup(&self, word: &str) -> Option<f32> {
+        self.zipf.get(word).copied()
+    }
+
+    /// [`Background::is_function_word`] given the word's [`Background::lookup`] result
+    /// (saves a second lookup).
+    pub fn is_function_zipf(&self, word: &str, zipf: Option<f32>) -> bool {
+        // Unlisted words get UNKNOWN_ZIPF or NUMBER_ZIPF, both below FUNCTION_ZIPF.
+        word.chars().nth(1).is_none() || zipf.is_some_and(|z| z >= FUNCTION_ZIPF)
     }
 
     /// Zipf frequency of a (normalised) token.

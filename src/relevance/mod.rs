@@ -34,6 +34,7 @@
 //! separately so the caller can require it ([`Relevance::is_relevant`]).
 
 pub mod background;
+mod index;
 pub mod query;
 
 use std::collections::{HashMap, HashSet};
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dedup::text::for_each_token;
 use background::Background;
+use index::{TermIndex, Tokens};
 use query::Query;
 
 /// Tokens per scoring window (~2-3 sentences).
@@ -95,7 +97,7 @@ pub struct Term {
 pub struct TopicModel {
     terms: Vec<Term>,
     #[serde(skip)]
-    lookup: HashMap<String, f32>,
+    index: TermIndex,
     /// Strength of a typical seed window (median), the normaliser of window scores.
     window_ref: f32,
     /// The topic's recurring names (token, weight): see [`ENTITY_SEED_SHARE`].
@@ -194,7 +196,9 @@ pub fn prose(text: &str) -> String {
     kept
 }
 
-/// Distinct terms (content unigrams and bigrams) of a token window.
+/// Distinct terms (content unigrams and bigrams) of a token window: the straightforward
+/// form, kept as the reference the fast scorer (`index.rs`) is tested against.
+#[cfg(test)]
 fn window_terms(bg: &Background, win: &[String]) -> HashSet<String> {
     let mut out = HashSet::new();
     let mut prev: Option<&str> = None;
@@ -244,7 +248,7 @@ impl From<TopicModelData> for TopicModel {
     fn from(d: TopicModelData) -> TopicModel {
         let mut m = TopicModel {
             terms: d.terms,
-            lookup: HashMap::new(),
+            index: TermIndex::default(),
             window_ref: d.window_ref,
             entities: d.entities,
             query: d.query,
@@ -340,7 +344,7 @@ impl TopicModel {
         terms.truncate(MAX_TERMS);
         let mut model = TopicModel {
             terms,
-            lookup: HashMap::new(),
+            index: TermIndex::default(),
             window_ref: 1.0,
             entities: Vec::new(),
             query: None,
@@ -351,7 +355,7 @@ impl TopicModel {
         for s in seeds {
             let (wins, _) = windows_of(&prose(s.as_ref()), MAX_TOKENS);
             for w in wins {
-                raws.push(model.raw_window(bg, &w).0);
+                raws.push(model.raw_window(bg, &w));
             }
         }
         raws.sort_by(f32::total_cmp);
@@ -378,6 +382,7 @@ impl TopicModel {
             })
             .map(|t| (t.text.clone(), t.weight))
             .collect();
+        model.rebuild_lookup();
         model
     }
 
@@ -388,11 +393,7 @@ impl TopicModel {
     }
 
     fn rebuild_lookup(&mut self) {
-        self.lookup = self
-            .terms
-            .iter()
-            .map(|t| (t.text.clone(), t.weight))
-            .collect();
+        self.index = TermIndex::build(&self.terms, &self.entities);
     }
 
     /// The topic's entities (recurring names in the seeds) with their weights.
@@ -421,17 +422,16 @@ impl TopicModel {
         &self.terms
     }
 
-    /// Raw (unnormalised) strength of a window and the matched terms.
-    fn raw_window(&self, bg: &Background, win: &[String]) -> (f32, Vec<(String, f32)>) {
-        let mut sum = 0.0;
-        let mut hits = Vec::new();
-        for t in window_terms(bg, win) {
-            if let Some(&w) = self.lookup.get(&t) {
-                sum += w;
-                hits.push((t, w));
-            }
+    /// Raw (unnormalised) strength of a window of tokens.
+    fn raw_window(&self, bg: &Background, win: &[String]) -> f32 {
+        let mut toks = Tokens::default();
+        for t in win {
+            toks.push(t);
         }
-        (sum, hits)
+        let facts = index::facts(&self.index, bg, &toks);
+        let mut terms = Vec::new();
+        index::window_terms(&self.index, &facts, &mut terms);
+        terms.iter().map(|&i| self.index.weights[i as usize]).sum()
     }
 
     /// Per-window strengths (raw / seed reference, uncapped) of a text, title first: the
@@ -443,7 +443,7 @@ impl TopicModel {
         tw.iter()
             .take(1)
             .chain(wins.iter())
-            .map(|w| self.raw_window(bg, w).0 / self.window_ref)
+            .map(|w| self.raw_window(bg, w) / self.window_ref)
             .collect()
     }
 
@@ -451,26 +451,29 @@ impl TopicModel {
     pub fn score(&self, title: &str, text: &str) -> Relevance {
         let bg = Background::english();
         let body = prose(text);
-        let (mut wins, cut) = windows_of(&body, MAX_TOKENS);
-        let body_tokens: usize = wins.iter().map(Vec::len).sum();
-        let (title_wins, _) = windows_of(title, WINDOW);
-        let mut windows: Vec<Vec<String>> = title_wins.into_iter().take(1).collect();
-        windows.append(&mut wins);
-        let all_tokens: Vec<String> = windows.iter().flatten().cloned().collect();
+        // One token buffer: the title's first window, then the body's prose.
+        let mut toks = Tokens::default();
+        for_each_token(title, WINDOW, |t| toks.push(t));
+        let title_tokens = toks.len();
+        let cut = for_each_token(&body, MAX_TOKENS, |t| toks.push(t));
+        let body_tokens = toks.len() - title_tokens;
+        let mut bounds = Vec::new();
+        if title_tokens > 0 {
+            bounds.push((0, title_tokens));
+        }
+        index::window_bounds(title_tokens, body_tokens, &mut bounds);
         // The query sees the whole text, not only its prose.
         let query = self.query.as_ref().map(|q| {
             let mut qt = crate::dedup::text::tokens(title);
             for_each_token(text, MAX_TOKENS, |t| qt.push(t.to_string()));
             q.matches(&qt)
         });
-        let alpha: Vec<&String> = all_tokens
-            .iter()
-            .filter(|t| t.chars().all(char::is_alphabetic))
-            .collect();
-        let english = if alpha.is_empty() {
+        let facts = index::facts(&self.index, bg, &toks);
+        let alpha = facts.iter().filter(|f| f.alpha).count();
+        let english = if alpha == 0 {
             0.0
         } else {
-            alpha.iter().filter(|t| bg.knows(t)).count() as f32 / alpha.len() as f32
+            facts.iter().filter(|f| f.alpha && f.known).count() as f32 / alpha as f32
         };
         let empty = |note: String| Relevance {
             score: 0.0,
@@ -479,10 +482,10 @@ impl TopicModel {
             english,
             note: Some(note),
         };
-        if all_tokens.is_empty() {
+        if toks.len() == 0 {
             return empty("empty text".into());
         }
-        if all_tokens.len() >= MIN_TOKENS && english < MIN_ENGLISH {
+        if toks.len() >= MIN_TOKENS && english < MIN_ENGLISH {
             return empty(format!(
                 "not English: {:.0}% of words in the English word list",
                 english * 100.0
@@ -498,18 +501,33 @@ impl TopicModel {
             None
         };
         let mut sum = 0.0;
-        let mut contrib: HashMap<String, f32> = HashMap::new();
-        for w in &windows {
-            let (raw, hits) = self.raw_window(bg, w);
-            sum += (raw / self.window_ref).min(1.0);
-            for (t, wt) in hits {
-                *contrib.entry(t).or_default() += wt;
+        let mut contrib = vec![0f32; self.terms.len()];
+        let mut win_terms = Vec::new();
+        for &(a, b) in &bounds {
+            index::window_terms(&self.index, &facts[a..b], &mut win_terms);
+            let mut raw = 0.0;
+            for &i in &win_terms {
+                let w = self.index.weights[i as usize];
+                raw += w;
+                contrib[i as usize] += w;
             }
+            sum += (raw / self.window_ref).min(1.0);
         }
-        let density = sum / windows.len() as f32;
-        let coverage = self.entity_coverage(&windows);
+        let density = sum / bounds.len() as f32;
+        let coverage = if self.entities.is_empty() {
+            1.0
+        } else {
+            let mut counts = vec![0u32; self.entities.len()];
+            index::entity_windows(&facts, &bounds, &mut counts);
+            counts.iter().map(|&n| n.min(2) as f32 / 2.0).sum::<f32>() / counts.len() as f32
+        };
         let score = (density * coverage).sqrt();
-        let mut terms: Vec<(String, f32)> = contrib.into_iter().collect();
+        let mut terms: Vec<(String, f32)> = contrib
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0.0)
+            .map(|(i, &c)| (self.terms[i].text.clone(), c))
+            .collect();
         terms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         terms.truncate(12);
         Relevance {
@@ -518,6 +536,130 @@ impl TopicModel {
             query,
             english,
             note,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The straightforward scorer (one `String` per token, a `HashSet` of each window's terms):
+    /// the reference for the table-driven [`TopicModel::score`].
+    fn reference_score(m: &TopicModel, title: &str, text: &str) -> (f32, f32, Vec<String>) {
+        let bg = Background::english();
+        let lookup: HashMap<&str, f32> = m
+            .terms
+            .iter()
+            .map(|t| (t.text.as_str(), t.weight))
+            .collect();
+        let (mut wins, _) = windows_of(&prose(text), MAX_TOKENS);
+        let (tw, _) = windows_of(title, WINDOW);
+        let mut windows: Vec<Vec<String>> = tw.into_iter().take(1).collect();
+        windows.append(&mut wins);
+        let all: Vec<&String> = windows.iter().flatten().collect();
+        let alpha: Vec<&&String> = all
+            .iter()
+            .filter(|t| t.chars().all(char::is_alphabetic))
+            .collect();
+        let english = if alpha.is_empty() {
+            0.0
+        } else {
+            alpha.iter().filter(|t| bg.knows(t)).count() as f32 / alpha.len() as f32
+        };
+        if all.is_empty() || (all.len() >= MIN_TOKENS && english < MIN_ENGLISH) {
+            return (0.0, english, Vec::new());
+        }
+        let mut sum = 0.0;
+        let mut contrib: HashMap<String, f32> = HashMap::new();
+        for w in &windows {
+            let mut raw = 0.0;
+            for t in window_terms(bg, w) {
+                if let Some(&wt) = lookup.get(t.as_str()) {
+                    raw += wt;
+                    *contrib.entry(t).or_default() += wt;
+                }
+            }
+            sum += (raw / m.window_ref).min(1.0);
+        }
+        let density = sum / windows.len() as f32;
+        let mut got = 0.0;
+        for (e, _) in &m.entities {
+            let n = windows.iter().filter(|w| w.iter().any(|t| t == e)).count();
+            got += n.min(2) as f32 / 2.0;
+        }
+        let coverage = if m.entities.is_empty() {
+            1.0
+        } else {
+            got / m.entities.len() as f32
+        };
+        let mut terms: Vec<(String, f32)> = contrib.into_iter().collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        terms.truncate(12);
+        (
+            (density * coverage).sqrt(),
+            english,
+            terms.into_iter().map(|t| t.0).collect(),
+        )
+    }
+
+    fn texts() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                if let Ok(t) = std::fs::read_to_string(e.path()) {
+                    out.push(t);
+                }
+            }
+        }
+        assert!(out.len() >= 5, "seeds not found in {}", dir.display());
+        let mut cases: Vec<(String, String)> = Vec::new();
+        for t in &out {
+            let title = t.lines().next().unwrap_or("").to_string();
+            cases.push((title.clone(), t.clone()));
+            // Halves, a short fragment, a non-English text and an empty one.
+            let half = t.len() / 2;
+            let cut = (half..t.len())
+                .find(|&i| t.is_char_boundary(i))
+                .unwrap_or(0);
+            cases.push((String::new(), t[cut..].to_string()));
+            cases.push((title, t[..cut].to_string()));
+        }
+        cases.push(("Microsoft".into(), "OpenAI and Amazon.".into()));
+        cases.push((
+            "Le nuage".into(),
+            "Le différend entre Microsoft et OpenAI porte sur le contrat d'Amazon. ".repeat(10),
+        ));
+        cases.push((String::new(), String::new()));
+        cases.push((
+            "Weather".into(),
+            "It rained in the city again today, and the rain is expected to last. ".repeat(20),
+        ));
+        cases
+    }
+
+    #[test]
+    fn fast_scorer_matches_the_reference() {
+        let seeds: Vec<String> = texts()
+            .into_iter()
+            .step_by(3)
+            .take(5)
+            .map(|c| c.1)
+            .collect();
+        let m = TopicModel::from_seeds(&seeds);
+        assert!(!m.entities.is_empty() && m.terms.len() > 50);
+        for (title, text) in texts() {
+            let fast = m.score(&title, &text);
+            let (score, english, terms) = reference_score(&m, &title, &text);
+            assert!(
+                (fast.score - score).abs() < 1e-5 && (fast.english - english).abs() < 1e-6,
+                "{title:?}: fast {} / {} vs reference {score} / {english}",
+                fast.score,
+                fast.english
+            );
+            let fast_terms: Vec<String> = fast.terms.into_iter().map(|t| t.0).collect();
+            assert_eq!(fast_terms, terms, "{title:?}");
         }
     }
 }

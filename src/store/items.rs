@@ -127,9 +127,12 @@ pub struct ItemRecord {
     /// Why the page text was not used, when it was not.
     #[serde(default)]
     pub text_note: Option<String>,
-    /// The clean article text.
+    /// The clean article text; kept for alerted items only (empty otherwise).
     #[serde(default)]
     pub text: String,
+    /// Words in the clean text (0 in records written before this was kept: count `text`).
+    #[serde(default)]
+    pub words: u32,
     /// The decision and its reasons.
     pub decision: Decision,
     /// Later copies of this item (canonical URLs), for alerts and `explain`.

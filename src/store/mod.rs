@@ -119,6 +119,35 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     out
 }
 
+/// A pending entry's key, in [`Store::pending_order`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingKey(Box<[u8]>);
+
+/// Processing order of a pending entry, kept as the pending tree's value: (publication time
+/// or else first-seen time, first-seen time), each as seconds (big-endian i64) and
+/// nanoseconds (big-endian u32).
+fn pending_order_key(rec: &EntryRecord) -> [u8; 24] {
+    let when = rec.entry.published.unwrap_or(rec.first_seen);
+    let mut out = [0u8; 24];
+    out[..8].copy_from_slice(&when.timestamp().to_be_bytes());
+    out[8..12].copy_from_slice(&when.timestamp_subsec_nanos().to_be_bytes());
+    out[12..20].copy_from_slice(&rec.first_seen.timestamp().to_be_bytes());
+    out[20..].copy_from_slice(&rec.first_seen.timestamp_subsec_nanos().to_be_bytes());
+    out
+}
+
+/// The order tuple of a pending value; `None` for the empty values of older stores.
+fn decode_order_key(v: &[u8]) -> Option<(i64, u32, i64, u32)> {
+    let v: &[u8; 24] = v.try_into().ok()?;
+    let i = |r: std::ops::Range<usize>| -> Option<i64> {
+        Some(i64::from_be_bytes(v[r].try_into().ok()?))
+    };
+    let u = |r: std::ops::Range<usize>| -> Option<u32> {
+        Some(u32::from_be_bytes(v[r].try_into().ok()?))
+    };
+    Some((i(0..8)?, u(8..12)?, i(12..20)?, u(20..24)?))
+}
+
 fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
     match bytes.split_first() {
         Some((&RECORD_VERSION, rest)) => {
@@ -162,12 +191,16 @@ fn all_recs<T: DeserializeOwned>(
         .collect()
 }
 
-/// sled's page cache size: `$WIREWATCH_CACHE_MB` MiB, default 64 MiB.
+/// sled's page cache size: `$WIREWATCH_CACHE_MB` MiB, default 16 MiB. sled's memory grows
+/// well past this figure with the amount written (its page table and paged-out page stubs,
+/// sled issues #986 and #1093), but the figure still moves it: measured on a 10,000-feed
+/// cycle (`benches/README.md`), 64 MiB peaked at 640 MB RSS and 16 MiB at 390 MB, and ran
+/// faster (less cache upkeep). The hot lookups (duplicates) are in memory anyway.
 fn cache_bytes() -> u64 {
     std::env::var("WIREWATCH_CACHE_MB")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(64)
+        .unwrap_or(16)
         << 20
 }
 
@@ -468,7 +501,7 @@ impl Store {
                 }
             };
             entries.insert(key.as_slice(), encode(&rec))?;
-            pending.insert(key.as_slice(), &[])?;
+            pending.insert(key.as_slice(), &pending_order_key(&rec))?;
             Ok(change)
         });
         match res {
@@ -495,6 +528,7 @@ impl Store {
     pub fn put_entry(&self, rec: &EntryRecord) -> Result<()> {
         let key = Self::entry_key(&rec.feed_id, &rec.id);
         let value = encode(rec);
+        let order = pending_order_key(rec);
         let done = rec.status == EntryStatus::Done;
         (&self.entries, &self.pending)
             .transaction(|(entries, pending)| {
@@ -502,7 +536,7 @@ impl Store {
                 if done {
                     pending.remove(key.as_slice())?;
                 } else {
-                    pending.insert(key.as_slice(), &[])?;
+                    pending.insert(key.as_slice(), &order)?;
                 }
                 Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
             })
@@ -525,13 +559,56 @@ impl Store {
     /// Entries still waiting for processing.
     pub fn pending_entries(&self) -> Result<Vec<EntryRecord>> {
         let mut out = Vec::new();
-        for kv in self.pending.iter() {
-            let (k, _) = kv.ctx("reading pending entries")?;
-            if let Some(v) = self.entries.get(&k).ctx("reading entry")? {
-                out.push(decode("entry", &v)?);
+        for key in self.pending_order()? {
+            if let Some(rec) = self.pending_entry(&key)? {
+                out.push(rec);
             }
         }
         Ok(out)
+    }
+
+    /// The pending entries' keys in processing order (oldest first: publication time, else
+    /// first-seen time, then first-seen time), without loading the records: a cycle over a
+    /// large feed list has hundreds of thousands of pending entries, and holding them all
+    /// decoded at once cost more memory than everything else together.
+    pub fn pending_order(&self) -> Result<Vec<PendingKey>> {
+        let mut keyed = Vec::with_capacity(self.pending.len());
+        for kv in self.pending.iter() {
+            let (k, v) = kv.ctx("reading pending entries")?;
+            let order = match decode_order_key(&v) {
+                Some(o) => o,
+                // Written before the order was kept in the pending tree: read the entry.
+                None => match self.entries.get(&k).ctx("reading entry")? {
+                    Some(e) => decode_order_key(&pending_order_key(&decode("entry", &e)?))
+                        .unwrap_or_default(),
+                    None => continue,
+                },
+            };
+            keyed.push((order, PendingKey(k.to_vec().into_boxed_slice())));
+        }
+        // Stable: equal times keep the tree's (key) order.
+        keyed.sort_by_key(|(o, _)| *o);
+        Ok(keyed.into_iter().map(|(_, k)| k).collect())
+    }
+
+    /// A pending entry's record; `None` when it is gone or no longer pending.
+    pub fn pending_entry(&self, key: &PendingKey) -> Result<Option<EntryRecord>> {
+        if !self
+            .pending
+            .contains_key(&key.0)
+            .ctx("reading pending entries")?
+        {
+            return Ok(None);
+        }
+        match self.entries.get(&key.0).ctx("reading entry")? {
+            Some(v) => Ok(Some(decode("entry", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Number of pending entries.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
     }
 
     /// Stores a seed; returns true when it was new or changed.
@@ -618,13 +695,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn upsert_is_idempotent_and_sees_updates() -> Result<()> {
+    fn temp_store() -> Result<(tempfile::TempDir, Store)> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Sled {
             context: "tempdir".into(),
             source: sled::Error::Io(e),
         })?;
         let store = Store::open(&dir.path().join("db"))?;
+        Ok((dir, store))
+    }
+
+    #[test]
+    fn upsert_is_idempotent_and_sees_updates() -> Result<()> {
+        let (_dir, store) = temp_store()?;
         let now = Utc::now();
         assert_eq!(
             store.upsert_entry("f", "g1", &entry("a"), now)?,
@@ -644,6 +726,34 @@ mod tests {
         })?;
         assert_eq!(rec.revisions, 1);
         assert_eq!(store.stats()?.entries, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn pending_order_is_oldest_first_and_reads_older_stores() -> Result<()> {
+        let (_dir, store) = temp_store()?;
+        let now = Utc::now();
+        let at = |days: i64| Entry {
+            published: Some(now - chrono::Duration::days(days)),
+            ..entry("x")
+        };
+        // Keys sort a < b < c; publication order is c (oldest), a, b (undated: first seen).
+        store.upsert_entry("f", "a", &at(2), now)?;
+        store.upsert_entry("f", "b", &entry("undated"), now)?;
+        store.upsert_entry("f", "c", &at(3), now)?;
+        // A pending marker as older versions wrote it (empty value): read from the entry.
+        store
+            .pending
+            .insert(Store::entry_key("f", "a"), &[])
+            .ctx("test")?;
+        let ids: Vec<String> = store
+            .pending_order()?
+            .iter()
+            .filter_map(|k| store.pending_entry(k).ok().flatten())
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["c", "a", "b"]);
+        assert_eq!(store.pending_len(), 3);
         Ok(())
     }
 
@@ -811,16 +921,29 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored duplicate-index record, as (doc id, record).
-    pub fn dup_records(&self) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut out = Vec::with_capacity(self.dup_doc.len());
+    /// Calls `f` with every stored duplicate-index record (doc id, record), one at a time.
+    pub fn for_each_dup_record(&self, mut f: impl FnMut(u64, &[u8])) -> Result<()> {
         for kv in self.dup_doc.iter() {
             let (k, v) = kv.ctx("reading dup_doc")?;
             if let Ok(id) = <[u8; 8]>::try_from(k.as_ref()) {
-                out.push((u64::from_be_bytes(id), v.to_vec()));
+                f(u64::from_be_bytes(id), &v);
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// One duplicate-index record.
+    pub fn dup_record(&self, id: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .dup_doc
+            .get(id.to_be_bytes())
+            .ctx("reading dup_doc")?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Number of duplicate-index records.
+    pub fn dup_len(&self) -> usize {
+        self.dup_doc.len()
     }
 
     /// What a doc id is: `seed:NAME` or `item:URL`.
