@@ -412,6 +412,11 @@ pub struct FetchConfig {
     pub user_agent: String,
     /// Allow fetching feeds and pages on loopback, private and link-local addresses.
     pub allow_private_networks: bool,
+    /// Hosts (names or addresses, no port) that may be on private networks even when
+    /// `allow_private_networks` is off: a feed server on the same machine or LAN
+    /// (`["localhost", "rss-bridge.lan"]`), without opening every private address to links
+    /// from feeds. A redirect to another private host is still refused.
+    pub allow_private_hosts: Vec<String>,
     /// Requests in flight overall.
     pub concurrency: usize,
     /// Requests in flight to one host.
@@ -435,6 +440,7 @@ impl Default for FetchConfig {
             timeout: Dur(Duration::from_secs(20)),
             user_agent: default_user_agent(),
             allow_private_networks: false,
+            allow_private_hosts: Vec::new(),
             concurrency: 32,
             per_host_concurrency: 2,
             per_host_interval: Dur(Duration::from_secs(1)),
@@ -551,6 +557,13 @@ impl Config {
         }
         if f.user_agent.trim().is_empty() {
             return Err("fetch.user_agent must not be empty".into());
+        }
+        for (i, h) in f.allow_private_hosts.iter().enumerate() {
+            if let Err(e) = crate::fetch::guard_host(h) {
+                return Err(format!(
+                    "fetch.allow_private_hosts[{i}]: {h:?} is not a host: {e}"
+                ));
+            }
         }
         if self.topic.name.trim().is_empty() {
             return Err("topic.name must not be empty".into());
@@ -705,7 +718,13 @@ impl Config {
             f.per_host_concurrency,
             f.per_host_interval,
             f.max_body.0,
-            if f.allow_private_networks { "allowed" } else { "refused" }
+            if f.allow_private_networks {
+                "allowed".to_string()
+            } else if f.allow_private_hosts.is_empty() {
+                "refused".to_string()
+            } else {
+                format!("refused (except {})", f.allow_private_hosts.join(", "))
+            }
         );
         let _ = writeln!(s, "user_agent: {}", f.user_agent);
         let _ = writeln!(s, "feeds:      {}", self.feeds.len());

@@ -277,7 +277,7 @@ async fn schedule(
         }
         if last_pending_retry.elapsed() >= PENDING_RETRY {
             last_pending_retry = tokio::time::Instant::now();
-            if pipeline.store().stats()?.pending > 0 {
+            if pipeline.store().pending_len() > 0 {
                 processor.wake.notify_one();
             }
         }

@@ -6,10 +6,11 @@
 //! record every request: the test proves none reached them, and proves they were reachable by
 //! running the same URLs with `allow_private_networks = true`.
 //!
-//! Not testable offline: a redirect from a public first hop to a private address (the first
-//! hop must be an allowed, that is public, server). The redirect path runs the same check on
-//! every hop (`fetch::Fetcher::get` calls `check_url` per hop and connects through the guarded
-//! resolver); here a redirect is only exercised from an already-refused first hop.
+//! Redirects: a first hop the guard lets through (here a loopback server listed in
+//! `allow_private_hosts`, standing in for a public server, which the offline test machine does
+//! not have) that redirects to private addresses in several spellings: every redirect is
+//! refused before a connection, and the same redirects are followed when private networks are
+//! allowed (the targets were there).
 
 mod common;
 
@@ -20,6 +21,11 @@ use common::*;
 
 /// A server counting its requests, answering a one-item feed (or a page) to anything.
 fn counting_server(v6: bool) -> (u16, Arc<AtomicUsize>) {
+    counting_server_on(if v6 { "[::1]:0" } else { "127.0.0.1:0" })
+}
+
+/// [`counting_server`] on a given address (port 0); port 0 in the result when it cannot bind.
+fn counting_server_on(bind: &'static str) -> (u16, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
     let app = axum::Router::new().fallback(move || {
@@ -36,7 +42,6 @@ fn counting_server(v6: bool) -> (u16, Arc<AtomicUsize>) {
             .build()
             .expect("rt");
         rt.block_on(async move {
-            let bind = if v6 { "[::1]:0" } else { "127.0.0.1:0" };
             match tokio::net::TcpListener::bind(bind).await {
                 Ok(l) => {
                     tx.send(Some(l.local_addr().expect("addr").port()))
@@ -176,4 +181,109 @@ fn private_addresses_in_every_spelling_are_refused() {
     if p6 != 0 {
         assert!(hits6.load(Ordering::SeqCst) > 0, "[::1] server reachable");
     }
+}
+
+#[test]
+fn redirects_from_an_allowed_host_to_private_addresses_are_refused() {
+    let (p_local, hits_local) = counting_server_on("127.0.0.1:0");
+    let (p_two, hits_two) = counting_server_on("127.0.0.2:0");
+    let (p6, hits6) = counting_server(true);
+    assert!(p_two != 0, "cannot bind 127.0.0.2");
+    let mut targets = vec![
+        format!("http://localhost:{p_local}/page"),
+        format!("http://127.0.0.2:{p_two}/page"),
+        format!("http://0x7f000002:{p_two}/page?hex"),
+        format!("http://2130706434:{p_two}/page?decimal"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://10.0.0.1/page".to_string(),
+        "http://[fd00::1]/page".to_string(),
+        "http://0.0.0.0/page".to_string(),
+    ];
+    if p6 != 0 {
+        targets.push(format!("http://[::1]:{p6}/page"));
+    }
+    // The first hop: a feed whose items' pages redirect, one per target.
+    let to = targets.clone();
+    let n = targets.len();
+    let app = axum::Router::new()
+        .route(
+            "/feed.xml",
+            axum::routing::get(move || async move {
+                let items: String = (0..n)
+                    .map(|i| {
+                        format!(
+                            "<item><title>Item {i}</title><link>/go/{i}</link><guid>g{i}</guid></item>"
+                        )
+                    })
+                    .collect();
+                (
+                    [("content-type", "application/rss+xml")],
+                    format!("<rss version=\"2.0\"><channel><title>t</title>{items}</channel></rss>"),
+                )
+            }),
+        )
+        .route(
+            "/go/{i}",
+            axum::routing::get(move |axum::extract::Path(i): axum::extract::Path<usize>| {
+                let to = to.clone();
+                async move {
+                    (
+                        axum::http::StatusCode::FOUND,
+                        [("location", to.get(i).cloned().unwrap_or_default())],
+                    )
+                }
+            }),
+        );
+    let first = serve(app);
+    let feed = format!("http://127.0.0.1:{}/feed.xml", first.port());
+    let env = TestEnv::new(
+        "allow_private_hosts = [\"127.0.0.1\"]",
+        &format!("[[feeds]]\nname = \"trusted\"\nurl = \"{feed}\"\n"),
+    );
+    let set_private = |allowed: bool| {
+        let text = std::fs::read_to_string(&env.config).expect("read");
+        let text = text.replace(
+            &format!("allow_private_networks = {}", !allowed),
+            &format!("allow_private_networks = {allowed}"),
+        );
+        std::fs::write(&env.config, text).expect("write");
+    };
+    set_private(false);
+    let hits = || {
+        hits_local.load(Ordering::SeqCst)
+            + hits_two.load(Ordering::SeqCst)
+            + hits6.load(Ordering::SeqCst)
+    };
+
+    // The listed host is fetched (the feed polls), its pages' redirects are not followed.
+    let r = once(&env);
+    let f = &r["feeds"][0];
+    assert!(f["error"].is_null(), "the listed host must be fetched: {f}");
+    assert_eq!(f["entries_new"], n, "{f}");
+    for (i, target) in targets.iter().enumerate() {
+        let go = format!("http://127.0.0.1:{}/go/{i}", first.port());
+        let out = wirewatch(&["extract", "-c", env.config_str(), &go]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{target} must be refused");
+        assert!(
+            err.contains("not a public address") || err.contains("non-public"),
+            "{target}: {err}"
+        );
+    }
+    assert_eq!(hits(), 0, "a redirect reached a private server");
+    eprintln!("ssrf: {n} redirects from an allowed host to private addresses refused, 0 requests reached the servers");
+
+    // Control: with private networks allowed the same redirects reach the servers.
+    set_private(true);
+    for (i, target) in targets.iter().enumerate().take(4) {
+        let go = format!("http://127.0.0.1:{}/go/{i}", first.port());
+        let out = wirewatch(&["extract", "-c", env.config_str(), &go]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{target}: {err}");
+    }
+    let reached = (
+        hits_local.load(Ordering::SeqCst),
+        hits_two.load(Ordering::SeqCst),
+    );
+    assert_eq!(reached, (1, 3), "(localhost, 127.0.0.2) targets reachable");
 }

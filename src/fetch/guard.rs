@@ -5,8 +5,12 @@
 //! resolver reqwest uses, so a name that resolves (or re-resolves) to 127.0.0.1 is refused at
 //! connect time; IP literals, which never reach the resolver, are checked on the URL (the
 //! `url` crate has already normalised decimal, octal and hex forms to plain addresses).
+//! Hosts listed in `allow_private_hosts` are exempt, by name: the one feed server on the LAN
+//! a user trusts, not whatever its pages link or redirect to.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
@@ -54,33 +58,71 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     // v4-compatible
 }
 
+/// What the guard lets through.
+#[derive(Clone, Debug, Default)]
+pub struct Guard {
+    /// Let every address through.
+    pub allow_private: bool,
+    /// Hosts (as [`guard_host`] normalises them) that may be on private addresses.
+    pub hosts: Arc<HashSet<String>>,
+}
+
+impl Guard {
+    /// A guard from the `[fetch]` settings; hosts that do not parse are left out (the config
+    /// check refuses them before this is built).
+    pub fn new(allow_private: bool, hosts: &[String]) -> Guard {
+        Guard {
+            allow_private,
+            hosts: Arc::new(hosts.iter().filter_map(|h| guard_host(h).ok()).collect()),
+        }
+    }
+
+    /// Whether private addresses are allowed for this host (as a URL or reqwest spells it).
+    fn allows_private(&self, host: &str) -> bool {
+        self.allow_private || self.hosts.contains(&host.to_ascii_lowercase())
+    }
+}
+
+/// A configured host in the form URLs carry it: lower-case name, dotted IPv4, bracketed IPv6;
+/// no port, no path.
+pub fn guard_host(h: &str) -> Result<String, String> {
+    match Host::parse(h.trim()) {
+        Ok(Host::Domain(d)) if !d.is_empty() => Ok(d.to_ascii_lowercase()),
+        Ok(Host::Domain(_)) => Err("empty".into()),
+        Ok(Host::Ipv4(ip)) => Ok(ip.to_string()),
+        Ok(Host::Ipv6(ip)) => Ok(format!("[{ip}]")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Checks a URL before a request: scheme, and the address when the host is an IP literal.
-pub fn check_url(url: &Url, allow_private: bool) -> Result<(), String> {
+pub fn check_url(url: &Url, guard: &Guard) -> Result<(), String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("refusing {} URL {url}", url.scheme()));
     }
+    let allow = url.host_str().is_some_and(|h| guard.allows_private(h));
     match url.host() {
         None => Err(format!("URL has no host: {url}")),
-        Some(Host::Ipv4(ip)) if !allow_private && !is_public(IpAddr::V4(ip)) => Err(format!(
+        Some(Host::Ipv4(ip)) if !allow && !is_public(IpAddr::V4(ip)) => Err(format!(
             "refusing to fetch {url}: {ip} is not a public address (set fetch.allow_private_networks to allow)"
         )),
-        Some(Host::Ipv6(ip)) if !allow_private && !is_public(IpAddr::V6(ip)) => Err(format!(
+        Some(Host::Ipv6(ip)) if !allow && !is_public(IpAddr::V6(ip)) => Err(format!(
             "refusing to fetch {url}: {ip} is not a public address (set fetch.allow_private_networks to allow)"
         )),
         _ => Ok(()),
     }
 }
 
-/// A resolver that drops non-public addresses unless private networks are allowed.
+/// A resolver that drops non-public addresses unless the guard allows them for the name.
 #[derive(Clone, Debug)]
 pub struct GuardedResolver {
-    /// Let every address through.
-    pub allow_private: bool,
+    /// The policy.
+    pub guard: Guard,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow = self.allow_private;
+        let allow = self.guard.allows_private(name.as_str());
         Box::pin(async move {
             let host = name.as_str().to_string();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
@@ -116,6 +158,10 @@ mod tests {
         Url::parse(s).expect("test url")
     }
 
+    fn off() -> Guard {
+        Guard::new(false, &[])
+    }
+
     #[test]
     fn private_literals_are_refused() {
         for bad in [
@@ -132,9 +178,9 @@ mod tests {
             "http://0.0.0.0/",
             "http://100.64.0.1/",
         ] {
-            assert!(check_url(&u(bad), false).is_err(), "{bad} must be refused");
+            assert!(check_url(&u(bad), &off()).is_err(), "{bad} must be refused");
             assert!(
-                check_url(&u(bad), true).is_ok(),
+                check_url(&u(bad), &Guard::new(true, &[])).is_ok(),
                 "{bad} allowed when private ok"
             );
         }
@@ -147,23 +193,51 @@ mod tests {
             "https://example.org/x",
             "http://[2606:4700::1]/",
         ] {
-            assert!(check_url(&u(good), false).is_ok(), "{good}");
+            assert!(check_url(&u(good), &off()).is_ok(), "{good}");
         }
-        assert!(check_url(&u("ftp://example.org/"), true).is_err());
-        assert!(check_url(&u("file:///etc/passwd"), true).is_err());
+        let on = Guard::new(true, &[]);
+        assert!(check_url(&u("ftp://example.org/"), &on).is_err());
+        assert!(check_url(&u("file:///etc/passwd"), &on).is_err());
+    }
+
+    #[test]
+    fn listed_hosts_are_exempt_and_only_they() {
+        let g = Guard::new(
+            false,
+            &["127.0.0.1".into(), "[::1]".into(), "LAN.Example".into()],
+        );
+        for ok in [
+            "http://127.0.0.1:8080/feed",
+            "http://2130706433/", // the same address, spelled as a number
+            "http://[0:0::1]/",
+        ] {
+            assert!(check_url(&u(ok), &g).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.2/",
+            "http://10.0.0.1/",
+            "http://169.254.169.254/",
+        ] {
+            assert!(check_url(&u(bad), &g).is_err(), "{bad}");
+        }
+        assert!(g.allows_private("lan.example") && !g.allows_private("other.example"));
+        assert_eq!(guard_host(" LocalHost "), Ok("localhost".into()));
+        assert!(guard_host("localhost:3000").is_err());
+        assert!(guard_host("").is_err());
     }
 
     #[tokio::test]
     async fn resolver_drops_loopback() {
+        let name = || -> Name { "localhost".parse().expect("name") };
+        let r = GuardedResolver { guard: off() };
+        assert!(r.resolve(name()).await.is_err());
         let r = GuardedResolver {
-            allow_private: false,
+            guard: Guard::new(true, &[]),
         };
-        let name: Name = "localhost".parse().expect("name");
-        assert!(r.resolve(name).await.is_err());
+        assert!(r.resolve(name()).await.is_ok());
         let r = GuardedResolver {
-            allow_private: true,
+            guard: Guard::new(false, &["localhost".into()]),
         };
-        let name: Name = "localhost".parse().expect("name");
-        assert!(r.resolve(name).await.is_ok());
+        assert!(r.resolve(name()).await.is_ok());
     }
 }

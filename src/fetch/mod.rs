@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
-pub use guard::{check_url, is_public, GuardedResolver};
+pub use guard::{check_url, guard_host, is_public, Guard, GuardedResolver};
 
 use crate::config::FetchConfig;
 
@@ -142,12 +142,13 @@ pub struct Fetcher {
     timeout: Duration,
     max_body: u64,
     max_redirects: usize,
-    allow_private: bool,
+    guard: Guard,
 }
 
 impl Fetcher {
     /// Builds a fetcher from the `[fetch]` settings.
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
+        let guard = Guard::new(cfg.allow_private_networks, &cfg.allow_private_hosts);
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
@@ -160,7 +161,7 @@ impl Fetcher {
             .deflate(true)
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: cfg.allow_private_networks,
+                guard: guard.clone(),
             }))
             .build()
             .map_err(|e| FetchError::Network(format!("building HTTP client: {e}")))?;
@@ -173,7 +174,7 @@ impl Fetcher {
             timeout: cfg.timeout.0,
             max_body: cfg.max_body.0,
             max_redirects: cfg.max_redirects,
-            allow_private: cfg.allow_private_networks,
+            guard,
         })
     }
 
@@ -206,7 +207,7 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut hops = 0usize;
         loop {
-            check_url(&url, self.allow_private).map_err(FetchError::Refused)?;
+            check_url(&url, &self.guard).map_err(FetchError::Refused)?;
             match self.hop(&url, &req).await? {
                 Hop::Redirect { status, location } => {
                     hops += 1;
