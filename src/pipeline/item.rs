@@ -38,6 +38,8 @@ struct Obtained {
     /// The topic score of the text, computed in the entry's own task (it is pure and the
     /// costliest step of judging, which is sequential).
     relevance: Option<crate::relevance::Relevance>,
+    /// The text's duplicate-detection signature, computed there too.
+    signature: Option<Signature>,
 }
 
 /// What one processing pass decided.
@@ -108,34 +110,37 @@ impl Pipeline {
         let texts = stream::iter(order.into_iter().map(|key| {
             let me = self.clone();
             async move {
-                let rec = match me.store.pending_entry(&key) {
-                    Ok(Some(rec)) => rec,
-                    Ok(None) => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
+                // Everything that does not depend on earlier decisions happens in the entry's
+                // own task (any worker thread): reading its record, fetching and extracting
+                // the text, scoring relevance, fingerprinting. The judge, which must see the
+                // decisions before it, runs in order on this task.
                 let task = tokio::spawn(async move {
+                    let rec = match me.store.pending_entry(&key) {
+                        Ok(Some(rec)) => rec,
+                        Ok(None) => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
                     let mut got = me.obtain_text(&rec).instrument(span).await;
                     if let Ok(o) = &mut got {
                         o.relevance = Some(
                             me.topic
                                 .score(&item_title(&rec, &o.article), &o.article.text),
                         );
+                        o.signature = Some(Signature::from_text(&o.article.text));
                     }
-                    (rec, got)
+                    Ok(Some((rec, got)))
                 });
-                Ok(Some(task.await))
+                task.await
             }
         }))
         .buffered(self.config.fetch.concurrency.max(1));
         tokio::pin!(texts);
-        while let Some(read) = texts.next().await {
-            let joined = match read? {
-                Some(joined) => joined,
-                None => continue,
-            };
+        while let Some(joined) = texts.next().await {
             let (rec, got) = match joined {
-                Ok(pair) => pair,
+                Ok(Ok(Some(pair))) => pair,
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(e.into()),
                 Err(e) => {
                     // The entry stays pending (its record was moved into the failed task);
                     // the next cycle tries it again.
@@ -198,6 +203,7 @@ impl Pipeline {
                             note: None,
                             final_url: Some(resp.final_url),
                             relevance: None,
+                            signature: None,
                         });
                     }
                     note = Some(format!(
@@ -228,6 +234,7 @@ impl Pipeline {
                         note,
                         final_url: None,
                         relevance: None,
+                        signature: None,
                     });
                 }
             }
@@ -238,6 +245,7 @@ impl Pipeline {
             note: Some(note.unwrap_or_else(|| "the feed entry has no text".into())),
             final_url: None,
             relevance: None,
+            signature: None,
         })
     }
 
@@ -341,7 +349,10 @@ impl Pipeline {
         }
 
         // 2. Content duplicates.
-        let sig = Signature::from_text(&text);
+        let sig = got
+            .signature
+            .take()
+            .unwrap_or_else(|| Signature::from_text(&text));
         let verdict = self
             .dup_index
             .read()

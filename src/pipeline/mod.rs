@@ -244,6 +244,7 @@ impl Pipeline {
             warn!(unreadable, "unreadable duplicate-index records skipped");
         }
         p.dup_index = Arc::new(std::sync::RwLock::new(index));
+        p.store.index_item_keys()?;
         p.load_seeds()?;
         let seeds: Vec<String> = p
             .store

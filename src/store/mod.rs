@@ -119,6 +119,12 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     out
 }
 
+/// The in-memory hash of an item key.
+fn key_hash(url: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(url)
+}
+
 /// A pending entry's key, in [`Store::pending_order`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingKey(Box<[u8]>);
@@ -254,6 +260,11 @@ pub struct Store {
     pending: sled::Tree,
     seeds: sled::Tree,
     items: sled::Tree,
+    /// Hashes of every key of `items`, once [`Store::index_item_keys`] has run: a lookup of a
+    /// URL never seen (nearly every lookup while judging new entries) is then a hash probe, not
+    /// a B-tree descent that pulls pages from disk. Every write to `items` adds its key
+    /// first; a hash collision only costs a tree read.
+    item_keys: std::sync::Arc<std::sync::RwLock<Option<rustc_hash::FxHashSet<u64>>>>,
     dup_doc: sled::Tree,
     dup_key: sled::Tree,
     meta: sled::Tree,
@@ -329,6 +340,7 @@ impl Store {
             pending: db.open_tree("pending").ctx("opening tree pending")?,
             seeds: db.open_tree("seeds").ctx("opening tree seeds")?,
             items: db.open_tree("items").ctx("opening tree items")?,
+            item_keys: Default::default(),
             dup_doc: db.open_tree("dup_doc").ctx("opening tree dup_doc")?,
             dup_key: db.open_tree("dup_key").ctx("opening tree dup_key")?,
             meta: meta.clone(),
@@ -874,6 +886,10 @@ impl Store {
             }
         }
         let alert_kv = c.alert.map(|a| (a.id.clone(), encode(a)));
+        self.note_item_key(&c.item.url);
+        if let Some(o) = c.original {
+            self.note_item_key(&o.url);
+        }
         (
             &self.items,
             &self.entries,
@@ -970,11 +986,50 @@ impl Store {
 
     /// One item by canonical URL.
     pub fn item(&self, url: &str) -> Result<Option<ItemRecord>> {
+        let known = self
+            .item_keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|set| set.contains(&key_hash(url)));
+        if known == Some(false) {
+            return Ok(None);
+        }
         get_rec(&self.items, url.as_bytes(), "item", "reading item")
+    }
+
+    /// Builds the in-memory set of item keys (see the field's doc), once; returns its size.
+    /// Called by the pipeline before it starts judging.
+    pub fn index_item_keys(&self) -> Result<usize> {
+        let mut guard = self.item_keys.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = guard.as_ref() {
+            return Ok(set.len());
+        }
+        let mut set = rustc_hash::FxHashSet::default();
+        for k in self.items.iter().keys() {
+            let k = k.ctx("reading item keys")?;
+            set.insert(key_hash(&String::from_utf8_lossy(&k)));
+        }
+        let n = set.len();
+        *guard = Some(set);
+        Ok(n)
+    }
+
+    /// Adds an item key to the in-memory set, before the key is written.
+    fn note_item_key(&self, url: &str) {
+        if let Some(set) = self
+            .item_keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            set.insert(key_hash(url));
+        }
     }
 
     /// Saves an item record alone (updates that add no decision).
     pub fn put_item(&self, item: &ItemRecord) -> Result<()> {
+        self.note_item_key(&item.url);
         self.items
             .insert(item.url.as_bytes(), encode(item))
             .ctx("writing item")?;
