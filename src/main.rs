@@ -11,12 +11,6 @@ use wirewatch::outbox::Deliverer;
 use wirewatch::pipeline::{self, Pipeline};
 use wirewatch::report;
 
-/// mimalloc instead of glibc's allocator: measured on a 3,000-feed cycle (`benches/README.md`),
-/// glibc's malloc/free were about a tenth of the CPU and its per-thread arenas held freed
-/// memory that sled's and tokio's threads had touched.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Watches news feeds for new coverage of one story.
 #[derive(Parser, Debug)]
 #[command(name = "wirewatch", version, about)]
