@@ -10,9 +10,10 @@
 //!    an appended update, leftover boilerplate, a summary-only page that is a copy).
 //!
 //! Storage is abstracted by [`DupStore`], a key-value view (exact fingerprint -> id,
-//! band key -> ids, id -> [`Stored`]) that the pipeline backs with sled; [`MemIndex`] is the
-//! in-memory reference implementation used by tests and the benchmark. [`judge`] decides,
-//! [`DupStore::put`] records.
+//! band key -> ids, id -> [`Stored`]). The pipeline keeps the lookup half ([`Postings`]) in
+//! memory and reads [`Stored`] records from sled for the few candidates; [`MemIndex`] keeps
+//! both halves in memory, the reference implementation used by tests and the benchmark.
+//! [`judge`] decides, [`DupStore::put`] records.
 
 pub mod fingerprint;
 pub mod text;
