@@ -67,24 +67,6 @@ fn log_lines(log: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // ESC [ ... final letter
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Script of a receiver: the answer to its n-th request (0-based), 200 past the end.
 #[derive(Clone)]
 struct Receiver {
@@ -119,17 +101,7 @@ fn start_receiver(listener: std::net::TcpListener, rx: Receiver) {
             }
         }),
     );
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async move {
-            listener.set_nonblocking(true).expect("nonblocking");
-            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(l, app).await.expect("serve");
-        });
-    });
+    serve_listener(listener, app);
 }
 
 /// Every alert id, from `wirewatch alerts --json`.

@@ -35,25 +35,10 @@ fn counting_server_on(bind: &'static str) -> (u16, Arc<AtomicUsize>) {
             ([("content-type", "application/rss+xml")], rss("ssrf", 0, 1))
         }
     });
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async move {
-            match tokio::net::TcpListener::bind(bind).await {
-                Ok(l) => {
-                    tx.send(Some(l.local_addr().expect("addr").port()))
-                        .expect("send");
-                    axum::serve(l, app).await.expect("serve");
-                }
-                Err(_) => tx.send(None).expect("send"),
-            }
-        });
-    });
-    let port = rx.recv().expect("port");
-    (port.unwrap_or(0), hits)
+    match std::net::TcpListener::bind(bind) {
+        Ok(l) => (serve_listener(l, app).port(), hits),
+        Err(_) => (0, hits),
+    }
 }
 
 fn once(env: &TestEnv) -> serde_json::Value {

@@ -101,7 +101,7 @@ impl Background {
 
     /// True for function words (see [`FUNCTION_ZIPF`]) and one-letter tokens.
     pub fn is_function_word(&self, word: &str) -> bool {
-        word.chars().count() < 2 || self.zipf(word) >= FUNCTION_ZIPF
+        self.is_function_zipf(word, self.lookup(word))
     }
 }
 

@@ -154,18 +154,13 @@ impl Relevance {
     }
 }
 
-/// Tokens of one text split into windows, with function words marked.
+/// Tokens of one text split into windows ([`index::window_bounds`]).
 fn windows_of(text: &str, max_tokens: usize) -> (Vec<Vec<String>>, bool) {
     let mut toks = Vec::new();
     let cut = for_each_token(text, max_tokens, |t| toks.push(t.to_string()));
-    let mut wins: Vec<Vec<String>> = toks.chunks(WINDOW).map(|c| c.to_vec()).collect();
-    if wins.len() >= 2 && wins.last().is_some_and(|w| w.len() < MIN_TAIL) {
-        if let Some(last) = wins.pop() {
-            if let Some(prev) = wins.last_mut() {
-                prev.extend(last);
-            }
-        }
-    }
+    let mut bounds = Vec::new();
+    index::window_bounds(0, toks.len(), &mut bounds);
+    let wins = bounds.iter().map(|&(a, b)| toks[a..b].to_vec()).collect();
     (wins, cut)
 }
 

@@ -195,7 +195,15 @@ pub type Log = Arc<Mutex<Vec<Seen>>>;
 
 /// Starts an axum router on a free loopback port in a background runtime thread.
 pub fn serve(router: axum::Router) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    serve_listener(listener, router)
+}
+
+/// Serves `router` on an already bound listener, on its own thread and runtime; returns the
+/// listener's address.
+pub fn serve_listener(listener: std::net::TcpListener, router: axum::Router) -> SocketAddr {
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -203,15 +211,11 @@ pub fn serve(router: axum::Router) -> SocketAddr {
             .build()
             .expect("rt");
         rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr"))
-                .expect("send addr");
-            axum::serve(listener, router).await.expect("serve");
+            let l = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(l, router).await.expect("serve");
         });
     });
-    rx.recv().expect("server address")
+    addr
 }
 
 /// A small valid RSS 2.0 document with `n` items whose ids start at `first`.
@@ -318,4 +322,22 @@ pub fn score_alerts(alerts: &Path) -> std::collections::HashMap<String, f64> {
             Some((k.trim().to_string(), n))
         })
         .collect()
+}
+
+/// The text without terminal colour codes (ESC [ ... final letter), as logs print them.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
