@@ -35,11 +35,7 @@ fn receiver() -> (String, Received) {
         post(move |headers: HeaderMap, body: String| {
             let g = g.clone();
             async move {
-                let id = headers
-                    .get("x-wirewatch-delivery")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
+                let id = delivery_id(&headers);
                 let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                 assert_eq!(
                     v["id"].as_str(),

@@ -81,11 +81,7 @@ fn start_receiver(listener: std::net::TcpListener, rx: Receiver) {
         axum::routing::post(move |headers: HeaderMap| {
             let r = r2.clone();
             async move {
-                let id = headers
-                    .get("x-wirewatch-delivery")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
+                let id = delivery_id(&headers);
                 let mut got = r.got.lock().expect("lock");
                 let n = got.len();
                 let (status, retry_after) = r.script.get(n).copied().unwrap_or((200, None));

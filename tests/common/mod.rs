@@ -341,3 +341,12 @@ pub fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+/// The `X-Wirewatch-Delivery` id of a webhook request ("" when absent).
+pub fn delivery_id(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-wirewatch-delivery")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
