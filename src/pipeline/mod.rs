@@ -32,7 +32,7 @@ use crate::outbox::Endpoint;
 use crate::parse::{self, Entry};
 use crate::relevance::query::Query;
 use crate::relevance::TopicModel;
-use crate::store::{self, EntryChange, FeedState, SeedRecord, Store};
+use crate::store::{self, FeedState, SeedRecord, Store};
 use crate::stories::{StoryIndex, StoryParams, StorySummary};
 
 /// Retries inside one poll for transient failures whose wait is this short or shorter
@@ -495,22 +495,29 @@ impl Pipeline {
                             report.entries_seen = parsed.entries.len();
                             state.title = parsed.title.clone().or(state.title.take());
                             let now = Utc::now();
+                            let mut found = Vec::with_capacity(parsed.entries.len());
                             for entry in &parsed.entries {
                                 let Some(eid) = entry_id(entry) else {
                                     warn!(feed = %name, title = ?entry.title, "entry without guid, link or title; skipped");
                                     continue;
                                 };
-                                match self.store.upsert_entry(&id, &eid, entry, now)? {
-                                    EntryChange::New => report.entries_new += 1,
-                                    EntryChange::Updated => report.entries_updated += 1,
-                                    EntryChange::Unchanged => {}
-                                }
+                                found.push((eid, entry));
                             }
-                            // Entries first, validators after: see the store's module doc.
-                            self.store.flush().await?;
                             state.etag = resp.etag.clone();
                             state.last_modified = resp.last_modified.clone();
-                            state.entries_new += report.entries_new as u64;
+                            self.record_success(&mut state, &mut report, interval);
+                            // Entries and validators in one transaction: see the store's
+                            // module doc.
+                            let changes = self.store.record_poll(&id, &found, now, &state)?;
+                            report.entries_new = changes.new;
+                            report.entries_updated = changes.updated;
+                            info!(
+                                new = report.entries_new,
+                                updated = report.entries_updated,
+                                seen = report.entries_seen,
+                                "polled"
+                            );
+                            return Ok(report);
                         }
                         Err(e) => {
                             let msg = format!("unparseable feed: {e}");
@@ -521,12 +528,7 @@ impl Pipeline {
                         }
                     }
                 }
-                state.last_success = Some(Utc::now());
-                state.consecutive_failures = 0;
-                state.last_error = None;
-                let next = Utc::now() + chrono_dur(interval);
-                state.next_poll = Some(next);
-                report.next_poll = Some(next);
+                self.record_success(&mut state, &mut report, interval);
                 info!(
                     new = report.entries_new,
                     updated = report.entries_updated,
@@ -585,6 +587,17 @@ impl Pipeline {
                 other => return other,
             }
         }
+    }
+
+    /// Marks a poll that got an answer (new content or not modified) as a success and
+    /// schedules the next one.
+    fn record_success(&self, state: &mut FeedState, report: &mut FeedReport, interval: Duration) {
+        state.last_success = Some(Utc::now());
+        state.consecutive_failures = 0;
+        state.last_error = None;
+        let next = Utc::now() + chrono_dur(interval);
+        state.next_poll = Some(next);
+        report.next_poll = Some(next);
     }
 
     fn record_failure(

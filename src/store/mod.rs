@@ -6,9 +6,10 @@
 //! Trees:
 //! - `meta`: `schema_version` (big-endian u32), checked when the store opens;
 //! - `feeds`: feed id → [`FeedState`];
-//! - `entries`: feed id ‖ 0x00 ‖ entry id → [`EntryRecord`];
-//! - `pending`: the keys of entries not yet processed (an index, written in the same
-//!   transaction as the entry);
+//! - `entries`: feed id ‖ 0x00 ‖ entry id → [`EntryRecord`]; once processed, slimmed to what
+//!   noticing an in-place change needs (its feed text replaced by a hash);
+//! - `pending`: the keys of entries not yet processed, each with its processing order (an
+//!   index, written in the same transaction as the entry);
 //! - `seeds`: seed file name → [`SeedRecord`];
 //! - `items`: canonical URL → [`ItemRecord`] (text, decision and reasons);
 //! - `dup_doc` (doc id → the dedup stage's opaque record of a text: fingerprint, band keys,
@@ -27,14 +28,14 @@
 //!
 //! ## Durability, and where we flush
 //! sled keeps recent writes in memory and writes them to its log in the background (every
-//! 500 ms by default); after a crash it recovers a consistent prefix of the writes. A
-//! `kill -9` can therefore lose the last instants of work but never tears a record. What must
-//! not happen is that a *later* write survives while an earlier one it depends on is lost:
-//! storing a feed's new `ETag` while losing the entries that poll found would make the next
-//! poll a 304 and lose those entries for good. So the pipeline calls [`Store::flush`] after a
-//! poll's entries are written and *before* the feed's validators are saved, and again at the
-//! end of a cycle and at shutdown. Entries are written `Pending` before any work is done on
-//! them, so a crash mid-processing leaves them to be processed on the next start.
+//! 500 ms by default); after a crash it recovers a consistent state, each transaction whole or
+//! absent. A `kill -9` can therefore lose the last instants of work but never tears a record.
+//! What must not happen is that a feed's new `ETag` survives while the entries that poll found
+//! are lost: the next poll would be a 304 and lose them for good. So a poll's entries and the
+//! feed's validators are written in one transaction ([`Store::record_poll`]); the pipeline
+//! flushes at the end of a cycle and at shutdown. Entries are written `Pending` before any
+//! work is done on them, so a crash mid-processing leaves them to be processed on the next
+//! start.
 
 mod items;
 mod journal;
@@ -225,6 +226,15 @@ pub enum EntryChange {
     Updated,
     /// Seen before, unchanged.
     Unchanged,
+}
+
+/// What recording one poll changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollChanges {
+    /// Entries never seen before.
+    pub new: usize,
+    /// Entries the feed changed in place.
+    pub updated: usize,
 }
 
 /// Counts of what the store holds, for summaries and tests.
@@ -472,7 +482,7 @@ impl Store {
     /// Stores an entry of a feed under its stable id. A new entry is stored `Pending`; an
     /// entry the feed changed in place is updated and set `Pending` again, so the pipeline
     /// looks at the new version (and decides itself whether it deserves a second alert);
-    /// an unchanged one is left alone. Atomic per entry (compare-and-swap loop).
+    /// an unchanged one is left alone. Atomic per entry.
     pub fn upsert_entry(
         &self,
         feed_id: &str,
@@ -480,50 +490,60 @@ impl Store {
         entry: &Entry,
         now: DateTime<Utc>,
     ) -> Result<EntryChange> {
-        use sled::transaction::{ConflictableTransactionError, TransactionError};
-        let key = Self::entry_key(feed_id, id);
-        let res = (&self.entries, &self.pending).transaction(|(entries, pending)| {
-            let (rec, change) = match entries.get(&key)? {
-                None => (
-                    EntryRecord {
-                        feed_id: feed_id.to_string(),
-                        id: id.to_string(),
-                        entry: entry.clone(),
-                        first_seen: now,
-                        changed_at: now,
-                        revisions: 0,
-                        status: EntryStatus::Pending,
-                        note: None,
-                        attempts: 0,
-                    },
-                    EntryChange::New,
-                ),
-                Some(bytes) => {
-                    let mut rec: EntryRecord =
-                        decode("entry", &bytes).map_err(ConflictableTransactionError::Abort)?;
-                    if !entry_changed(&rec.entry, entry) {
-                        return Ok(EntryChange::Unchanged);
-                    }
-                    rec.entry = entry.clone();
-                    rec.changed_at = now;
-                    rec.revisions += 1;
-                    rec.status = EntryStatus::Pending;
-                    rec.attempts = 0;
-                    (rec, EntryChange::Updated)
-                }
-            };
-            entries.insert(key.as_slice(), encode(&rec))?;
-            pending.insert(key.as_slice(), &pending_order_key(&rec))?;
-            Ok(change)
-        });
-        match res {
-            Ok(change) => Ok(change),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(source)) => Err(StoreError::Sled {
-                context: "writing entry".into(),
-                source,
-            }),
+        let res = (&self.entries, &self.pending)
+            .transaction(|(entries, pending)| upsert_in(entries, pending, feed_id, id, entry, now));
+        unwrap_tx(res, "writing entry")
+    }
+
+    /// Records one successful poll: every entry it found (see [`Store::upsert_entry`]) and the
+    /// feed's new state, in one transaction. One transaction per poll instead of one per entry
+    /// is cheaper, and it makes "validators saved, entries lost" impossible without a flush:
+    /// storing a new `ETag` while losing the entries that poll found would make the next poll a
+    /// 304 and lose them for good. `state.entries_new` is increased by the new entries.
+    ///
+    /// A very large feed is written in chunks, each flushed before the next, the state last.
+    pub fn record_poll(
+        &self,
+        feed_id: &str,
+        found: &[(String, &Entry)],
+        now: DateTime<Utc>,
+        state: &FeedState,
+    ) -> Result<PollChanges> {
+        const CHUNK: usize = 512;
+        let mut total = PollChanges::default();
+        let mut chunks = found.chunks(CHUNK).peekable();
+        if chunks.peek().is_none() {
+            self.put_feed_state(feed_id, state)?;
+            return Ok(total);
         }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let res = (&self.entries, &self.pending, &self.feeds).transaction(
+                |(entries, pending, feeds)| {
+                    let mut c = PollChanges::default();
+                    for (id, entry) in chunk {
+                        match upsert_in(entries, pending, feed_id, id, entry, now)? {
+                            EntryChange::New => c.new += 1,
+                            EntryChange::Updated => c.updated += 1,
+                            EntryChange::Unchanged => {}
+                        }
+                    }
+                    if last {
+                        let mut st = state.clone();
+                        st.entries_new += (total.new + c.new) as u64;
+                        feeds.insert(feed_id.as_bytes(), encode(&st))?;
+                    }
+                    Ok(c)
+                },
+            );
+            let c = unwrap_tx(res, "writing a poll's entries")?;
+            total.new += c.new;
+            total.updated += c.updated;
+            if !last {
+                self.flush_blocking()?;
+            }
+        }
+        Ok(total)
     }
 
     /// One stored entry.
@@ -539,7 +559,7 @@ impl Store {
     /// Replaces a stored entry record (after processing).
     pub fn put_entry(&self, rec: &EntryRecord) -> Result<()> {
         let key = Self::entry_key(&rec.feed_id, &rec.id);
-        let value = encode(rec);
+        let value = encode_entry(rec);
         let order = pending_order_key(rec);
         let done = rec.status == EntryStatus::Done;
         (&self.entries, &self.pending)
@@ -563,7 +583,8 @@ impl Store {
             })
     }
 
-    /// All stored entries, in key order (feed, then id).
+    /// All stored entries, in key order (feed, then id). Processed ones are in their slim
+    /// form (see [`EntryRecord::body_hash`]).
     pub fn entries(&self) -> Result<Vec<EntryRecord>> {
         all_recs(&self.entries, "entry", "reading entries")
     }
@@ -678,12 +699,46 @@ impl Store {
 
 /// Whether a feed changed an entry in a way worth looking at again. Dates or text, not the
 /// order of authors or whitespace.
-fn entry_changed(old: &Entry, new: &Entry) -> bool {
-    old.updated != new.updated
-        || old.title != new.title
-        || old.link != new.link
-        || norm(&old.content_html) != norm(&new.content_html)
-        || norm(&old.summary) != norm(&new.summary)
+fn entry_changed(old: &EntryRecord, new: &Entry) -> bool {
+    let o = &old.entry;
+    o.updated != new.updated
+        || o.title != new.title
+        || o.link != new.link
+        || match old.body_hash {
+            Some(h) => h != body_hash(new),
+            None => {
+                norm(&o.content_html) != norm(&new.content_html)
+                    || norm(&o.summary) != norm(&new.summary)
+            }
+        }
+}
+
+/// A hash of an entry's text (content and summary, whitespace-normalised): what a processed
+/// entry keeps of it. SHA-256, so it is stable across builds and platforms.
+fn body_hash(e: &Entry) -> u64 {
+    let mut h = Sha256::new();
+    h.update(norm(&e.content_html).as_bytes());
+    h.update([0u8]);
+    h.update(norm(&e.summary).as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// An entry record as stored. A processed (`Done`) entry is only ever read again to notice
+/// in-place changes, so its feed text (summary, content: most of its bytes) is replaced by
+/// [`body_hash`]; a pending one keeps it, since processing may fall back to it.
+fn encode_entry(rec: &EntryRecord) -> Vec<u8> {
+    if rec.status != EntryStatus::Done || rec.body_hash.is_some() {
+        return encode(rec);
+    }
+    let mut slim = rec.clone();
+    slim.body_hash = Some(body_hash(&rec.entry));
+    slim.entry.summary = None;
+    slim.entry.content_html = None;
+    slim.entry.authors = Vec::new();
+    encode(&slim)
 }
 
 fn norm(s: &Option<String>) -> String {
@@ -692,6 +747,69 @@ fn norm(s: &Option<String>) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The upsert of one entry inside a transaction (see [`Store::upsert_entry`]).
+fn upsert_in(
+    entries: &sled::transaction::TransactionalTree,
+    pending: &sled::transaction::TransactionalTree,
+    feed_id: &str,
+    id: &str,
+    entry: &Entry,
+    now: DateTime<Utc>,
+) -> std::result::Result<EntryChange, sled::transaction::ConflictableTransactionError<StoreError>> {
+    use sled::transaction::ConflictableTransactionError;
+    let key = Store::entry_key(feed_id, id);
+    let stored = entries
+        .get(&key)?
+        .map(|v| decode::<EntryRecord>("entry", &v));
+    let (rec, change) = match stored {
+        None => (
+            EntryRecord {
+                feed_id: feed_id.to_string(),
+                id: id.to_string(),
+                entry: entry.clone(),
+                first_seen: now,
+                changed_at: now,
+                revisions: 0,
+                status: EntryStatus::Pending,
+                note: None,
+                attempts: 0,
+                body_hash: None,
+            },
+            EntryChange::New,
+        ),
+        Some(rec) => {
+            let mut rec = rec.map_err(ConflictableTransactionError::Abort)?;
+            if !entry_changed(&rec, entry) {
+                return Ok(EntryChange::Unchanged);
+            }
+            rec.entry = entry.clone();
+            rec.body_hash = None;
+            rec.changed_at = now;
+            rec.revisions += 1;
+            rec.status = EntryStatus::Pending;
+            rec.attempts = 0;
+            (rec, EntryChange::Updated)
+        }
+    };
+    entries.insert(key.as_slice(), encode(&rec))?;
+    pending.insert(key.as_slice(), &pending_order_key(&rec))?;
+    Ok(change)
+}
+
+fn unwrap_tx<T>(
+    res: std::result::Result<T, sled::transaction::TransactionError<StoreError>>,
+    context: &str,
+) -> Result<T> {
+    match res {
+        Ok(v) => Ok(v),
+        Err(sled::transaction::TransactionError::Abort(e)) => Err(e),
+        Err(sled::transaction::TransactionError::Storage(source)) => Err(StoreError::Sled {
+            context: context.into(),
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -738,6 +856,91 @@ mod tests {
         })?;
         assert_eq!(rec.revisions, 1);
         assert_eq!(store.stats()?.entries, 1);
+        Ok(())
+    }
+
+    fn missing(what: &'static str) -> StoreError {
+        StoreError::Corrupt {
+            what,
+            message: "missing".into(),
+        }
+    }
+
+    #[test]
+    fn a_poll_is_recorded_whole_with_the_feed_state_and_in_chunks_when_huge() -> Result<()> {
+        let (_dir, store) = temp_store()?;
+        let now = Utc::now();
+        let entries: Vec<Entry> = (0..1300).map(|i| entry(&format!("t{i}"))).collect();
+        let found: Vec<(String, &Entry)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("g{i}"), e))
+            .collect();
+        let state = FeedState {
+            url: "https://example.org/feed".into(),
+            etag: Some("\"v1\"".into()),
+            entries_new: 5,
+            ..FeedState::default()
+        };
+        // 1300 entries: three chunks, the state written with the last.
+        let c = store.record_poll("f", &found, now, &state)?;
+        assert_eq!((c.new, c.updated), (1300, 0));
+        let saved = store.feed_state("f")?.ok_or(missing("feed"))?;
+        assert_eq!(saved.etag.as_deref(), Some("\"v1\""));
+        assert_eq!(saved.entries_new, 1305, "increased by the new entries");
+        assert_eq!(store.pending_len(), 1300);
+        // Seen again, one changed: only that one is pending again.
+        let changed = entry("t7 (updated)");
+        let mut again = found.clone();
+        again[7].1 = &changed;
+        for e in store.pending_entries()? {
+            let mut done = e;
+            done.status = EntryStatus::Done;
+            store.put_entry(&done)?;
+        }
+        let c = store.record_poll("f", &again[..20], now, &saved)?;
+        assert_eq!((c.new, c.updated), (0, 1));
+        assert_eq!(store.pending_len(), 1);
+        assert_eq!(
+            store.feed_state("f")?.ok_or(missing("feed"))?.entries_new,
+            1305
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn processed_entries_keep_a_hash_of_their_text_and_still_notice_changes() -> Result<()> {
+        let (_dir, store) = temp_store()?;
+        let now = Utc::now();
+        let mut e = entry("a");
+        e.summary = Some("<p>The summary,   as given.</p>".into());
+        e.content_html = Some("<p>A long body.</p>".repeat(50));
+        store.upsert_entry("f", "g1", &e, now)?;
+        let mut rec = store.entry("f", "g1")?.ok_or(missing("entry"))?;
+        assert!(rec.entry.content_html.is_some(), "pending keeps the text");
+        rec.status = EntryStatus::Done;
+        store.put_entry(&rec)?;
+        let slim = store.entry("f", "g1")?.ok_or(missing("entry"))?;
+        assert_eq!(slim.entry.content_html, None);
+        assert_eq!(slim.entry.summary, None);
+        assert!(slim.body_hash.is_some());
+        assert_eq!(slim.entry.title.as_deref(), Some("a"));
+        // Whitespace alone is no change; a new summary or body is.
+        let mut same = e.clone();
+        same.summary = Some("<p>The summary, as   given.</p>".into());
+        assert_eq!(
+            store.upsert_entry("f", "g1", &same, now)?,
+            EntryChange::Unchanged
+        );
+        let mut edited = e.clone();
+        edited.content_html = Some("<p>A longer body.</p>".repeat(50));
+        assert_eq!(
+            store.upsert_entry("f", "g1", &edited, now)?,
+            EntryChange::Updated
+        );
+        let back = store.entry("f", "g1")?.ok_or(missing("entry"))?;
+        assert_eq!(back.body_hash, None, "pending again, with its full text");
+        assert_eq!(back.entry.content_html, edited.content_html);
         Ok(())
     }
 
@@ -866,7 +1069,7 @@ impl Store {
         let item_v = encode(c.item);
         let entry_kv = c
             .entry
-            .map(|e| (Self::entry_key(&e.feed_id, &e.id), encode(e)));
+            .map(|e| (Self::entry_key(&e.feed_id, &e.id), encode_entry(e)));
         let story_kv = c.story.map(|s| (s.id.clone(), encode(s)));
         let original_kv = c.original.map(|o| (o.url.clone(), encode(o)));
         let mut outbox_rows = Vec::new();

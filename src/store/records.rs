@@ -81,6 +81,10 @@ pub struct EntryRecord {
     /// Processing attempts deferred by transient failures (page fetches).
     #[serde(default)]
     pub attempts: u32,
+    /// Once processed, the stored record drops the feed's text (summary, content) and keeps
+    /// this hash of it, enough to notice an in-place change. `None` while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_hash: Option<u64>,
 }
 
 /// One seed article of the topic, cleaned.
