@@ -82,3 +82,74 @@ fn awkward_texts_are_decided_with_reasons() {
     ]);
     assert!(why.contains("off-topic (score"), "{why}");
 }
+
+/// Decisions that alert nobody are written in groups; within a group the judge must still see
+/// the ones before it. An off-topic original, its copy under another URL and the same article
+/// listed by a second feed all land in one group here.
+#[test]
+fn copies_judged_in_one_group_see_each_other() {
+    let text = "The harbour authority approved a new schedule for the ferries on Tuesday, \
+        after months of complaints from commuters about late departures and crowded decks. \
+        The changes add two early sailings and move the last crossing to midnight. ";
+    let item = |id: &str, link: &str, day: u32| {
+        format!(
+            "<item><title>Ferry schedule {id}</title><link>{link}</link><guid>{id}</guid>\
+             <pubDate>Mon, {day:02} Nov 2026 08:00:00 GMT</pubDate>\
+             <content:encoded><![CDATA[<p>{}</p>]]></content:encoded></item>",
+            text.repeat(4)
+        )
+    };
+    let rss = |items: String| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>t</title><link>http://example.org/</link><description>d</description>{items}</channel></rss>"
+        )
+    };
+    let a = rss(item("orig", "http://news.example/ferry", 2)
+        + &item("copy", "http://other.example/ferry-copy", 3));
+    let b = rss(item("cross", "http://news.example/ferry?utm_source=x", 4));
+    let addr = serve(axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let body = if uri.path() == "/a.xml" {
+            a.clone()
+        } else {
+            b.clone()
+        };
+        async move { ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response() }
+    }));
+    let env = TestEnv::new(
+        "",
+        &format!(
+            "[[feeds]]\nname = \"a\"\nurl = \"http://{addr}/a.xml\"\nfull_text = false\n\n\
+             [[feeds]]\nname = \"b\"\nurl = \"http://{addr}/b.xml\"\nfull_text = false\n"
+        ),
+    );
+    let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(r["decided"]["off_topic"], 1, "{r}");
+    assert_eq!(r["decided"]["repeats"], 1, "{r}");
+    assert_eq!(r["decided"]["known_url"], 1, "{r}");
+    let store = env.store();
+    let items = store.items().expect("items");
+    assert_eq!(items.len(), 2, "{items:?}");
+    let orig = items
+        .iter()
+        .find(|i| i.url == "http://news.example/ferry")
+        .expect("original");
+    let copy = items
+        .iter()
+        .find(|i| i.url == "http://other.example/ferry-copy")
+        .expect("copy");
+    assert_eq!(orig.decision.label(), "off_topic", "{:?}", orig.decision);
+    assert!(
+        matches!(&copy.decision, wirewatch::store::Decision::Repeat { of, .. } if of == &orig.url),
+        "{:?}",
+        copy.decision
+    );
+    assert_eq!(orig.duplicates, vec![copy.url.clone()]);
+    assert_eq!(
+        orig.feeds.len(),
+        2,
+        "listed by both feeds: {:?}",
+        orig.feeds
+    );
+    assert_eq!(store.stats().expect("stats").pending, 0);
+}

@@ -214,10 +214,16 @@ fn feed(o: &Outlet, items: &[&WorldItem], base: &str) -> (&'static str, String) 
 }
 
 /// Prints each decision the pipeline logs, with the item's title and what the world expected.
+/// Notes the URL of each decision the pipeline logs, in order; [`DecisionPrinter::print`]
+/// shows them once the round's decisions are written (they are written in groups, so the
+/// item is not in the store yet when its decision is logged).
+#[derive(Clone)]
 struct DecisionPrinter {
     store: Store,
     /// Page file name → what the world expects.
-    expect: HashMap<String, String>,
+    expect: Arc<HashMap<String, String>>,
+    /// Decided URLs not printed yet.
+    decided: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 #[derive(Default)]
@@ -252,10 +258,26 @@ impl<S: tracing::Subscriber> Layer<S> for DecisionPrinter {
         event.record(&mut f);
         let Some(url) = f.url else { return };
         let decision_event = f.message == "ALERT" || f.message.ends_with("; no alert");
-        if !decision_event {
-            return;
+        if decision_event {
+            self.decided
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(url);
         }
-        let Ok(Some(item)) = self.store.item(&url) else {
+    }
+}
+
+impl DecisionPrinter {
+    /// Prints the decisions noted since the last call.
+    fn print(&self) {
+        let urls = std::mem::take(&mut *self.decided.lock().unwrap_or_else(|p| p.into_inner()));
+        for url in urls {
+            self.print_one(&url);
+        }
+    }
+
+    fn print_one(&self, url: &str) {
+        let Ok(Some(item)) = self.store.item(url) else {
             return;
         };
         let (label, detail) = match &item.decision {
@@ -371,7 +393,7 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     let config = Arc::new(Config::load(&config_path)?);
     let store = pipeline::open_store(&config)?;
-    install_printer(&store, &world);
+    let printer = install_printer(&store, &world);
     let pipeline = Pipeline::new(config.clone(), store.clone())?;
 
     println!(
@@ -396,6 +418,7 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
         );
         println!("decisions:");
         let report = pipeline.poll_once().await?;
+        printer.print();
         alerts += report.decided.alerts;
         println!("\n{}\n", report.summary());
     }
@@ -462,23 +485,31 @@ fn config_text(world: &World, dir: &Path, base: &str) -> String {
 }
 
 /// Installs the decision printer beside warnings-only log lines on standard error.
-fn install_printer(store: &Store, world: &World) {
+fn install_printer(store: &Store, world: &World) -> DecisionPrinter {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let printer = DecisionPrinter {
         store: store.clone(),
-        expect: world
-            .items
-            .iter()
-            .map(|i| (i.page.clone(), i.expect.clone()))
-            .collect(),
+        expect: Arc::new(
+            world
+                .items
+                .iter()
+                .map(|i| (i.page.clone(), i.expect.clone()))
+                .collect(),
+        ),
+        decided: Arc::default(),
     };
     let _ = tracing_subscriber::registry()
-        .with(printer.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+        .with(
+            printer
+                .clone()
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+        )
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_filter(filter),
         )
         .try_init();
+    printer
 }

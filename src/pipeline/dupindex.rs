@@ -50,10 +50,12 @@ impl DupIndex {
 
     /// Whether `sig` duplicates an indexed text other than `exclude` (the item's own earlier
     /// record, left by a run that died before committing its decision). Candidates' sketches
-    /// are read from `store`.
+    /// are read from `unwritten` (texts indexed in memory whose records are waiting to be
+    /// written with their decisions), else from `store`.
     pub fn judge(
         &self,
         store: &Store,
+        unwritten: &[DupEntry],
         sig: &Signature,
         exclude: Option<DocId>,
         params: &DupParams,
@@ -61,6 +63,7 @@ impl DupIndex {
         let view = View {
             postings: &self.postings,
             store,
+            unwritten,
             exclude,
         };
         dedup::judge(&view, sig, params)
@@ -90,6 +93,7 @@ impl DupIndex {
 struct View<'a> {
     postings: &'a Postings,
     store: &'a Store,
+    unwritten: &'a [DupEntry],
     exclude: Option<DocId>,
 }
 
@@ -125,9 +129,11 @@ impl DupStore for View<'_> {
     }
 
     fn stored(&self, id: DocId) -> Result<Option<Stored>, Self::Error> {
-        Ok(self
-            .store
-            .dup_record(id)?
+        let record = match self.unwritten.iter().rev().find(|d| d.id == id) {
+            Some(d) => Some(d.record.clone()),
+            None => self.store.dup_record(id)?,
+        };
+        Ok(record
             .and_then(|r| decode_record(&r))
             .map(|(origin, sig)| Stored {
                 origin,

@@ -27,6 +27,52 @@ use crate::store::{
 const PAGE_ATTEMPTS: u32 = 3;
 /// Excerpt length in characters.
 const EXCERPT_CHARS: usize = 280;
+/// Decisions that alert nobody are written in groups of at most this many (see [`Unwritten`]).
+const GROUP: usize = 128;
+
+/// Decisions judged but not written yet: the ones that alert nobody (off-topic, copies,
+/// unreadable, known URLs), written together in one transaction
+/// ([`crate::store::Store::commit_decisions`]) once `GROUP` have gathered, before any alert
+/// (whose outbox rows must be durable before delivery), and at the end of the pass. One
+/// transaction per item cost more than the item's own writes. The judge reads its own
+/// unwritten decisions from here first, so it decides exactly as if each had been written.
+/// A crash loses the group whole; its entries are still pending and are judged again.
+#[derive(Default)]
+struct Unwritten {
+    /// The processed entries, done.
+    entries: Vec<EntryRecord>,
+    /// The latest version of each item written: the decided ones, and the originals their
+    /// copies were added to.
+    items: rustc_hash::FxHashMap<String, ItemRecord>,
+    /// The decided texts' index records (already in the in-memory index).
+    dups: Vec<DupEntry>,
+}
+
+impl Unwritten {
+    /// An item by key: an unwritten version, else the stored one.
+    fn item(
+        &self,
+        store: &crate::store::Store,
+        key: &str,
+    ) -> Result<Option<ItemRecord>, PipelineError> {
+        match self.items.get(key) {
+            Some(i) => Ok(Some(i.clone())),
+            None => Ok(store.item(key)?),
+        }
+    }
+
+    /// What a doc id is (`seed:NAME` / `item:URL`): an unwritten record's, else the stored one.
+    fn doc_key(
+        &self,
+        store: &crate::store::Store,
+        id: u64,
+    ) -> Result<Option<String>, PipelineError> {
+        match self.dups.iter().rev().find(|d| d.id == id) {
+            Some(d) => Ok(Some(d.key.clone())),
+            None => Ok(store.doc_key(id)?),
+        }
+    }
+}
 
 /// The text an entry yielded.
 struct Obtained {
@@ -136,6 +182,7 @@ impl Pipeline {
         }))
         .buffered(self.config.fetch.concurrency.max(1));
         tokio::pin!(texts);
+        let mut unwritten = Unwritten::default();
         while let Some(joined) = texts.next().await {
             let (rec, got) = match joined {
                 Ok(Ok(Some(pair))) => pair,
@@ -151,11 +198,15 @@ impl Pipeline {
             };
             let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
             let _g = span.enter();
-            match self.judge_entry(rec, got)? {
+            match self.judge_entry(rec, got, &mut unwritten)? {
                 Outcome::Decided(label) => tally.count(label),
                 Outcome::Deferred => tally.deferred += 1,
             }
+            if unwritten.entries.len() >= GROUP {
+                self.write_decisions(&mut unwritten)?;
+            }
         }
+        self.write_decisions(&mut unwritten)?;
         if let Err(e) = self
             .store
             .put_meta("extract_templates", &self.extractor.templates_state())
@@ -253,6 +304,7 @@ impl Pipeline {
         &self,
         mut rec: EntryRecord,
         got: Result<Obtained, String>,
+        unwritten: &mut Unwritten,
     ) -> Result<Outcome, PipelineError> {
         let mut got = match got {
             Ok(g) => g,
@@ -298,10 +350,10 @@ impl Pipeline {
         ]
         .into_iter()
         .flatten()
-        .find_map(|k| self.store.item(&k).transpose())
+        .find_map(|k| unwritten.item(&self.store, &k).transpose())
         .transpose()?;
-        if let Some(mut item) = known {
-            return self.known_url(rec, &mut item, got, seen_under, &source, now);
+        if let Some(item) = known {
+            return self.known_url(rec, item, got, seen_under, &source, unwritten);
         }
 
         let precomputed = got.relevance.take();
@@ -343,7 +395,7 @@ impl Pipeline {
             item.decision = Decision::Unreadable {
                 reason: got.note.unwrap_or_else(|| "no text".into()),
             };
-            self.commit(&rec, &item, None, None, None, None)?;
+            self.stage(unwritten, rec, item, None, None);
             info!(url = %key, "unreadable; no alert");
             return Ok(Outcome::Decided("unreadable"));
         }
@@ -357,7 +409,13 @@ impl Pipeline {
             .dup_index
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .judge(&self.store, &sig, Some(doc_id), &self.dup_params)?;
+            .judge(
+                &self.store,
+                &unwritten.dups,
+                &sig,
+                Some(doc_id),
+                &self.dup_params,
+            )?;
         let dup_entry = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
         if let DupVerdict::Duplicate {
             of,
@@ -368,7 +426,7 @@ impl Pipeline {
             ..
         } = verdict
         {
-            let target = self.store.doc_key(of)?.unwrap_or_default();
+            let target = unwritten.doc_key(&self.store, of)?.unwrap_or_default();
             match origin {
                 Origin::Seed => {
                     item.decision = Decision::SeedDuplicate {
@@ -377,7 +435,7 @@ impl Pipeline {
                         contained,
                         exact,
                     };
-                    self.commit(&rec, &item, Some((&dup_entry, &sig)), None, None, None)?;
+                    self.stage(unwritten, rec, item, Some((dup_entry, &sig)), None);
                     info!(url = %key, seed = %target, similarity, "copy of a seed; no alert");
                     return Ok(Outcome::Decided("seed_duplicate"));
                 }
@@ -392,20 +450,13 @@ impl Pipeline {
                         },
                         similarity,
                     };
-                    let original = self.store.item(&of_url)?.map(|mut o| {
+                    let original = unwritten.item(&self.store, &of_url)?.map(|mut o| {
                         if !o.duplicates.contains(&key) {
                             o.duplicates.push(key.clone());
                         }
                         o
                     });
-                    self.commit(
-                        &rec,
-                        &item,
-                        Some((&dup_entry, &sig)),
-                        None,
-                        None,
-                        original.as_ref(),
-                    )?;
+                    self.stage(unwritten, rec, item, Some((dup_entry, &sig)), original);
                     info!(url = %key, of = %of_url, similarity, "repeat of an earlier item; no alert");
                     return Ok(Outcome::Decided("repeat"));
                 }
@@ -425,12 +476,14 @@ impl Pipeline {
                 terms,
                 query: rel.query,
             };
-            self.commit(&rec, &item, Some((&dup_entry, &sig)), None, None, None)?;
+            self.stage(unwritten, rec, item, Some((dup_entry, &sig)), None);
             info!(url = %key, score = rel.score, "off-topic; no alert");
             return Ok(Outcome::Decided("off_topic"));
         }
 
-        // 4. Story.
+        // 4. Story. What was judged before is written first: the story and alert are
+        // written (and the alert delivered) at once, and read the store.
+        self.write_decisions(unwritten)?;
         let ts = published.unwrap_or(now).timestamp();
         let (assignment, summary) = {
             let mut stories = match self.stories.lock() {
@@ -511,11 +564,11 @@ impl Pipeline {
     fn known_url(
         &self,
         rec: EntryRecord,
-        item: &mut ItemRecord,
+        mut item: ItemRecord,
         got: Obtained,
         seen_under: Vec<String>,
         source: &str,
-        now: DateTime<Utc>,
+        unwritten: &mut Unwritten,
     ) -> Result<Outcome, PipelineError> {
         for u in seen_under {
             if !item.links.contains(&u) {
@@ -535,9 +588,45 @@ impl Pipeline {
         } else {
             debug!(url = %item.url, from = %source, "already known under this URL (cross-post or variant); no alert");
         }
-        let _ = now;
-        self.commit(&rec, item, None, None, None, None)?;
+        self.stage(unwritten, rec, item, None, None);
         Ok(Outcome::Decided("known_url"))
+    }
+
+    /// Adds a decision that alerts nobody to the unwritten group; its text joins the
+    /// in-memory duplicate index at once.
+    fn stage(
+        &self,
+        unwritten: &mut Unwritten,
+        rec: EntryRecord,
+        item: ItemRecord,
+        dup: Option<(DupEntry, &Signature)>,
+        original: Option<ItemRecord>,
+    ) {
+        if let Some((d, sig)) = dup {
+            self.dup_index
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.id, sig);
+            unwritten.dups.push(d);
+        }
+        if let Some(o) = original {
+            unwritten.items.insert(o.url.clone(), o);
+        }
+        self.metrics.count_decision(item.decision.label());
+        unwritten.items.insert(item.url.clone(), item);
+        unwritten.entries.push(rec);
+    }
+
+    /// Writes the unwritten group (see [`Unwritten`]).
+    fn write_decisions(&self, unwritten: &mut Unwritten) -> Result<(), PipelineError> {
+        if unwritten.entries.is_empty() && unwritten.items.is_empty() {
+            return Ok(());
+        }
+        let items: Vec<&ItemRecord> = unwritten.items.values().collect();
+        self.store
+            .commit_decisions(&unwritten.entries, &items, &unwritten.dups)?;
+        *unwritten = Unwritten::default();
+        Ok(())
     }
 
     fn commit(

@@ -1126,6 +1126,45 @@ impl Store {
             .map_err(|e| tx_err("committing item", e))
     }
 
+    /// Writes many decisions that alert nobody (off-topic, copies, unreadable, known URLs) in
+    /// one transaction: their items (and the originals their copies updated), their entries'
+    /// done status, after their texts' index entries. The pipeline groups them because one
+    /// transaction per item cost more than the writes themselves; a crash loses the group
+    /// whole, and its entries, still pending, are judged again.
+    pub fn commit_decisions(
+        &self,
+        entries: &[EntryRecord],
+        items: &[&ItemRecord],
+        dups: &[DupEntry],
+    ) -> Result<()> {
+        for d in dups {
+            self.index_text(d)?;
+        }
+        let entry_kvs: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|e| (Self::entry_key(&e.feed_id, &e.id), encode_entry(e)))
+            .collect();
+        let item_kvs: Vec<(&[u8], Vec<u8>)> = items
+            .iter()
+            .map(|i| (i.url.as_bytes(), encode(*i)))
+            .collect();
+        for i in items {
+            self.note_item_key(&i.url);
+        }
+        (&self.items, &self.entries, &self.pending)
+            .transaction(|(it, en, pe)| -> TxResult {
+                for (k, v) in &item_kvs {
+                    it.insert(*k, v.as_slice())?;
+                }
+                for (k, v) in &entry_kvs {
+                    en.insert(k.as_slice(), v.as_slice())?;
+                    pe.remove(k.as_slice())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| tx_err("committing decisions", e))
+    }
+
     /// Stores a text's duplicate-index record (idempotent): two plain inserts, no transaction
     /// needed — the record is written last, and an item whose decision was not committed is
     /// processed again with its own earlier record ignored by doc id.
