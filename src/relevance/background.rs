@@ -71,13 +71,6 @@ impl Background {
         self.zipf.contains_key(word)
     }
 
-    /// Calls `f` with every listed word and its Zipf frequency.
-    pub fn for_each(&self, mut f: impl FnMut(&str, f32)) {
-        for (w, &z) in &self.zipf {
-            f(w, z);
-        }
-    }
-
     /// Zipf frequency of a listed word; `None` for a word not in the list.
     pub fn lookup(&self, word: &str) -> Option<f32> {
         self.zipf.get(word).copied()

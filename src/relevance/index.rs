@@ -29,40 +29,10 @@ pub(super) struct WordInfo {
     pub entity: u32,
 }
 
-/// What one lookup of a token finds: its background frequency and the model's knowledge.
-#[derive(Debug, Clone, Copy, Default)]
-struct Known {
-    /// Zipf frequency, when the word is in the background list.
-    zipf: Option<f32>,
-    /// The model's knowledge, when the word is in a term or entity.
-    info: Option<WordInfo>,
-}
-
-/// A word of at most `INLINE - 1` bytes, stored in the table itself: its bytes, zero-padded,
-/// and its length in the last byte.
-const INLINE: usize = 24;
-type InlineKey = [u8; INLINE];
-
-fn inline_key(w: &str) -> Option<InlineKey> {
-    let b = w.as_bytes();
-    if b.len() >= INLINE {
-        return None;
-    }
-    let mut k = [0u8; INLINE];
-    k[..b.len()].copy_from_slice(b);
-    k[INLINE - 1] = b.len() as u8;
-    Some(k)
-}
-
-/// Term lookup tables derived from the model's terms and entities, with the background list
-/// merged in, so each token costs one lookup, not two. Short words (nearly all) are keyed
-/// inline, so a lookup does not chase a pointer to a key string on the heap for every probe
-/// (profiled: those cache misses made token lookups the largest single cost of a large
-/// cycle, 9 % of it).
+/// Term lookup tables derived from the model's terms and entities.
 #[derive(Debug, Clone, Default)]
 pub(super) struct TermIndex {
-    short: FxHashMap<InlineKey, Known>,
-    long: FxHashMap<Box<str>, Known>,
+    words: FxHashMap<String, WordInfo>,
     bigrams: FxHashMap<(u32, u32), u32>,
     /// Weight of each term, by term index.
     pub weights: Vec<f32>,
@@ -70,19 +40,11 @@ pub(super) struct TermIndex {
 
 impl TermIndex {
     /// Builds the tables.
-    pub fn build(terms: &[Term], entities: &[(String, f32)], bg: &Background) -> TermIndex {
+    pub fn build(terms: &[Term], entities: &[(String, f32)]) -> TermIndex {
         let mut ix = TermIndex {
             weights: terms.iter().map(|t| t.weight).collect(),
             ..TermIndex::default()
         };
-        ix.short
-            .reserve(bg.len() + terms.len() * 2 + entities.len());
-        bg.for_each(|w, z| {
-            *ix.known_mut(w) = Known {
-                zipf: Some(z),
-                info: None,
-            };
-        });
         let blank = WordInfo {
             term: NONE,
             word: NONE,
@@ -91,10 +53,10 @@ impl TermIndex {
         let mut next_word = 0u32;
         for (i, t) in terms.iter().enumerate() {
             match t.text.split_once(' ') {
-                None => ix.info_mut(&t.text, blank).term = i as u32,
+                None => ix.words.entry(t.text.clone()).or_insert(blank).term = i as u32,
                 Some((a, b)) => {
                     let mut id = |w: &str| {
-                        let info = ix.info_mut(w, blank);
+                        let info = ix.words.entry(w.to_string()).or_insert(blank);
                         if info.word == NONE {
                             info.word = next_word;
                             next_word += 1;
@@ -107,31 +69,13 @@ impl TermIndex {
             }
         }
         for (i, (e, _)) in entities.iter().enumerate() {
-            ix.info_mut(e, blank).entity = i as u32;
+            ix.words.entry(e.clone()).or_insert(blank).entity = i as u32;
         }
         ix
     }
 
-    fn known_mut(&mut self, w: &str) -> &mut Known {
-        match inline_key(w) {
-            Some(k) => self.short.entry(k).or_default(),
-            None => self.long.entry(w.into()).or_default(),
-        }
-    }
-
-    /// The model's knowledge of a word, added as `blank` if it had none.
-    fn info_mut(&mut self, w: &str, blank: WordInfo) -> &mut WordInfo {
-        self.known_mut(w).info.get_or_insert(blank)
-    }
-
-    /// One lookup: the word's background frequency and the model's knowledge of it.
-    fn lookup(&self, t: &str) -> Known {
-        match inline_key(t) {
-            Some(k) => self.short.get(&k),
-            None => self.long.get(t),
-        }
-        .copied()
-        .unwrap_or_default()
+    fn info(&self, t: &str) -> Option<WordInfo> {
+        self.words.get(t).copied()
     }
 }
 
@@ -198,12 +142,12 @@ pub(super) fn facts(ix: &TermIndex, bg: &Background, toks: &Tokens) -> Vec<Fact>
     (0..toks.len())
         .map(|i| {
             let t = toks.get(i);
-            let k = ix.lookup(t);
+            let z = bg.lookup(t);
             Fact {
-                function: bg.is_function_zipf(t, k.zipf),
+                function: bg.is_function_zipf(t, z),
                 alpha: t.chars().all(char::is_alphabetic),
-                known: k.zipf.is_some(),
-                info: k.info,
+                known: z.is_some(),
+                info: ix.info(t),
             }
         })
         .collect()

@@ -388,7 +388,7 @@ impl TopicModel {
     }
 
     fn rebuild_lookup(&mut self) {
-        self.index = TermIndex::build(&self.terms, &self.entities, Background::english());
+        self.index = TermIndex::build(&self.terms, &self.entities);
     }
 
     /// The topic's entities (recurring names in the seeds) with their weights.
