@@ -214,9 +214,9 @@ fn feed(o: &Outlet, items: &[&WorldItem], base: &str) -> (&'static str, String) 
 }
 
 /// Prints each decision the pipeline logs, with the item's title and what the world expected.
-/// Notes the URL of each decision the pipeline logs, in order; [`DecisionPrinter::print`]
-/// shows them once the round's decisions are written (they are written in groups, so the
-/// item is not in the store yet when its decision is logged).
+/// It notes the decided URLs as they are logged and [`DecisionPrinter::print`] shows them once
+/// the round is over: decisions are written in groups, so an item is not in the store yet
+/// when its decision is logged.
 #[derive(Clone)]
 struct DecisionPrinter {
     store: Store,

@@ -541,14 +541,7 @@ impl Pipeline {
             score: rel.score,
             terms,
         };
-        self.commit(
-            &rec,
-            &item,
-            Some((&dup_entry, &sig)),
-            Some(&story),
-            Some(&alert),
-            None,
-        )?;
+        self.commit_alert(&rec, &item, (&dup_entry, &sig), &story, &alert)?;
         info!(
             url = %key,
             score = rel.score,
@@ -629,31 +622,29 @@ impl Pipeline {
         Ok(())
     }
 
-    fn commit(
+    /// Writes an alert at once, with its item, story and outbox rows, in one transaction (the
+    /// unwritten group went first).
+    fn commit_alert(
         &self,
         rec: &EntryRecord,
         item: &ItemRecord,
-        dup: Option<(&DupEntry, &Signature)>,
-        story: Option<&StoryRecord>,
-        alert: Option<&AlertRecord>,
-        original: Option<&ItemRecord>,
+        (dup, sig): (&DupEntry, &Signature),
+        story: &StoryRecord,
+        alert: &AlertRecord,
     ) -> Result<(), PipelineError> {
-        let endpoints = alert
-            .map(|a| crate::outbox::route(a, &self.endpoints))
-            .unwrap_or_default();
+        let endpoints = crate::outbox::route(alert, &self.endpoints);
         self.store.commit_item(&ItemCommit {
             entry: Some(rec),
             item,
-            dup: dup.map(|(d, _)| d),
-            story,
-            alert,
+            dup: Some(dup),
+            story: Some(story),
+            alert: Some(alert),
             endpoints: &endpoints,
-            original,
         })?;
-        if let Some((d, sig)) = dup {
-            let mut idx = self.dup_index.write().unwrap_or_else(|p| p.into_inner());
-            idx.insert(d.id, sig);
-        }
+        self.dup_index
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dup.id, sig);
         self.metrics.count_decision(item.decision.label());
         Ok(())
     }

@@ -35,6 +35,17 @@ use crate::relevance::TopicModel;
 use crate::store::{self, FeedState, SeedRecord, Store};
 use crate::stories::{StoryIndex, StoryParams, StorySummary};
 
+/// The one log line of a poll that got an answer.
+fn log_polled(report: &FeedReport) {
+    info!(
+        new = report.entries_new,
+        updated = report.entries_updated,
+        seen = report.entries_seen,
+        not_modified = report.not_modified,
+        "polled"
+    );
+}
+
 /// Retries inside one poll for transient failures whose wait is this short or shorter
 /// (a 503 with `Retry-After: 2`, a dropped connection); longer waits become backoff.
 const IN_POLL_RETRY_MAX_WAIT: Duration = Duration::from_secs(10);
@@ -511,12 +522,7 @@ impl Pipeline {
                             let changes = self.store.record_poll(&id, &found, now, &state)?;
                             report.entries_new = changes.new;
                             report.entries_updated = changes.updated;
-                            info!(
-                                new = report.entries_new,
-                                updated = report.entries_updated,
-                                seen = report.entries_seen,
-                                "polled"
-                            );
+                            log_polled(&report);
                             return Ok(report);
                         }
                         Err(e) => {
@@ -529,13 +535,7 @@ impl Pipeline {
                     }
                 }
                 self.record_success(&mut state, &mut report, interval);
-                info!(
-                    new = report.entries_new,
-                    updated = report.entries_updated,
-                    seen = report.entries_seen,
-                    not_modified = report.not_modified,
-                    "polled"
-                );
+                log_polled(&report);
             }
             Err(e) => {
                 let retry_after = e.retry_after();

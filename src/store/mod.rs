@@ -25,6 +25,8 @@
 //! An item's record, its story, its alert and its outbox rows are written in one transaction
 //! ([`Store::commit_item`]), so an alert exists exactly when its item says so; its text's index
 //! entries are written just before, outside it ([`Store::index_text`] says why that is safe).
+//! Decisions that alert nobody are written in groups, one transaction per group
+//! ([`Store::commit_decisions`]).
 //!
 //! ## Durability, and where we flush
 //! sled keeps recent writes in memory and writes them to its log in the background (every
@@ -572,15 +574,7 @@ impl Store {
                 }
                 Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
             })
-            .map_err(|e| StoreError::Sled {
-                context: "writing entry".into(),
-                source: match e {
-                    sled::transaction::TransactionError::Storage(s) => s,
-                    sled::transaction::TransactionError::Abort(()) => {
-                        sled::Error::Unsupported("aborted".into())
-                    }
-                },
-            })
+            .map_err(|e| tx_err("writing entry", e))
     }
 
     /// All stored entries, in key order (feed, then id). Processed ones are in their slim
@@ -1022,8 +1016,6 @@ pub struct ItemCommit<'a> {
     pub alert: Option<&'a AlertRecord>,
     /// Endpoints the alert is queued for.
     pub endpoints: &'a [String],
-    /// Another item to update in the same transaction (the original a repeat copies).
-    pub original: Option<&'a ItemRecord>,
 }
 
 fn outbox_key(endpoint: &str, created: DateTime<Utc>, alert: &str) -> Vec<u8> {
@@ -1071,7 +1063,6 @@ impl Store {
             .entry
             .map(|e| (Self::entry_key(&e.feed_id, &e.id), encode_entry(e)));
         let story_kv = c.story.map(|s| (s.id.clone(), encode(s)));
-        let original_kv = c.original.map(|o| (o.url.clone(), encode(o)));
         let mut outbox_rows = Vec::new();
         if let Some(a) = c.alert {
             for ep in c.endpoints {
@@ -1090,9 +1081,6 @@ impl Store {
         }
         let alert_kv = c.alert.map(|a| (a.id.clone(), encode(a)));
         self.note_item_key(&c.item.url);
-        if let Some(o) = c.original {
-            self.note_item_key(&o.url);
-        }
         (
             &self.items,
             &self.entries,
@@ -1104,9 +1092,6 @@ impl Store {
             .transaction(
                 |(items, entries, pending, stories, alerts, outbox)| -> TxResult {
                     items.insert(c.item.url.as_bytes(), item_v.as_slice())?;
-                    if let Some((k, v)) = &original_kv {
-                        items.insert(k.as_bytes(), v.as_slice())?;
-                    }
                     if let Some((k, v)) = &entry_kv {
                         entries.insert(k.as_slice(), v.as_slice())?;
                         pending.remove(k.as_slice())?;
