@@ -83,30 +83,24 @@ fn awkward_texts_are_decided_with_reasons() {
     assert!(why.contains("off-topic (score"), "{why}");
 }
 
-/// Decisions that alert nobody are written in groups; within a group the judge must still see
-/// the ones before it. An off-topic original, its copy under another URL and the same article
-/// listed by a second feed all land in one group here.
-#[test]
-fn copies_judged_in_one_group_see_each_other() {
-    let text = "The harbour authority approved a new schedule for the ferries on Tuesday, \
-        after months of complaints from commuters about late departures and crowded decks. \
-        The changes add two early sailings and move the last crossing to midnight. ";
-    let item = |id: &str, link: &str, day: u32| {
-        format!(
-            "<item><title>Ferry schedule {id}</title><link>{link}</link><guid>{id}</guid>\
-             <pubDate>Mon, {day:02} Nov 2026 08:00:00 GMT</pubDate>\
-             <content:encoded><![CDATA[<p>{}</p>]]></content:encoded></item>",
-            text.repeat(4)
-        )
-    };
-    let rss = |items: String| {
-        format!(
-            "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>t</title><link>http://example.org/</link><description>d</description>{items}</channel></rss>"
-        )
-    };
-    let a = rss(item("orig", "http://news.example/ferry", 2)
-        + &item("copy", "http://other.example/ferry-copy", 3));
-    let b = rss(item("cross", "http://news.example/ferry?utm_source=x", 4));
+/// One RSS item with its text as `content:encoded`.
+fn rss_item(id: &str, link: &str, day: u32, text: &str) -> String {
+    format!(
+        "<item><title>Item {id}</title><link>{link}</link><guid>{id}</guid>\
+         <pubDate>Mon, {day:02} Nov 2026 08:00:00 GMT</pubDate>\
+         <content:encoded><![CDATA[{text}]]></content:encoded></item>"
+    )
+}
+
+/// A whole RSS document around `items`.
+fn rss(items: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>t</title><link>http://example.org/</link><description>d</description>{items}</channel></rss>"
+    )
+}
+
+/// A config with two feeds, `/a.xml` and `/b.xml`, served from `a` and `b` (feed text only).
+fn two_feeds(a: String, b: String) -> TestEnv {
     let addr = serve(axum::Router::new().fallback(move |uri: axum::http::Uri| {
         let body = if uri.path() == "/a.xml" {
             a.clone()
@@ -115,41 +109,109 @@ fn copies_judged_in_one_group_see_each_other() {
         };
         async move { ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response() }
     }));
-    let env = TestEnv::new(
+    TestEnv::new(
         "",
         &format!(
             "[[feeds]]\nname = \"a\"\nurl = \"http://{addr}/a.xml\"\nfull_text = false\n\n\
              [[feeds]]\nname = \"b\"\nurl = \"http://{addr}/b.xml\"\nfull_text = false\n"
         ),
+    )
+}
+
+/// On-topic paragraphs (the demo world's "lawyers study the Frontier contract" article).
+const ON_TOPIC: &str = "<p>Microsoft has asked outside counsel to review whether OpenAI's plan to \
+    run its Frontier agent platform on Amazon Web Services breaches the exclusivity terms that \
+    route OpenAI's API traffic through Azure, two people briefed on the work said on Tuesday.</p>\
+    <p>The review focuses on a narrow question: whether the stateful runtime environment that \
+    Amazon and OpenAI are building for Frontier is a new kind of product, as the two companies \
+    argue, or simply OpenAI's models served through another cloud, which Microsoft's agreement \
+    reserves for Azure.</p><p>OpenAI's position is that its contract with Microsoft covers \
+    stateless API calls, where each request stands alone. Frontier agents keep memory, call \
+    tools and carry context from one task to the next, and OpenAI says that workload was never \
+    part of the Azure exclusivity.</p><p>Microsoft is not persuaded. People close to the company \
+    say a stateful layer on top of the same models does not change who serves them, and that \
+    the $50 billion Amazon investment tied to the deal shows how much enterprise business could \
+    move from Azure to AWS.</p><p>No lawsuit has been filed, and the people cautioned that legal \
+    review is a routine step before any negotiation with a partner of this size.</p>";
+
+/// Decisions that alert nobody are written in groups; within a group the judge must still see
+/// the ones before it. After the original's alert, a longer re-post (a repeat), an exact copy
+/// of that re-post under a third URL, and the re-post listed again by a second feed all land
+/// in one group: the copy must be found as a repeat of the unwritten re-post, and the listing
+/// as its URL.
+#[test]
+fn copies_judged_in_one_group_see_each_other() {
+    let extra = "<p>Amazon declined to comment. OpenAI said it honours its agreements with \
+        Microsoft and expects Frontier on AWS to launch on schedule this spring, while analysts \
+        expect the dispute to shape how both clouds sell agent platforms to large customers.</p>";
+    let longer = format!("{ON_TOPIC}{extra}");
+    let a = rss(
+        &(rss_item("orig", "http://news.example/frontier", 2, ON_TOPIC)
+            + &rss_item("repost", "http://wire.example/frontier-review", 3, &longer)
+            + &rss_item("copy", "http://other.example/frontier-copy", 4, &longer)),
     );
+    let b = rss(&rss_item(
+        "cross",
+        "http://wire.example/frontier-review?utm_source=x",
+        5,
+        &longer,
+    ));
+    let env = two_feeds(a, b);
     let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
     let r: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    assert_eq!(r["decided"]["off_topic"], 1, "{r}");
-    assert_eq!(r["decided"]["repeats"], 1, "{r}");
+    assert_eq!(r["decided"]["alerts"], 1, "{r}");
+    assert_eq!(r["decided"]["repeats"], 2, "{r}");
     assert_eq!(r["decided"]["known_url"], 1, "{r}");
     let store = env.store();
     let items = store.items().expect("items");
-    assert_eq!(items.len(), 2, "{items:?}");
-    let orig = items
-        .iter()
-        .find(|i| i.url == "http://news.example/ferry")
-        .expect("original");
-    let copy = items
-        .iter()
-        .find(|i| i.url == "http://other.example/ferry-copy")
-        .expect("copy");
-    assert_eq!(orig.decision.label(), "off_topic", "{:?}", orig.decision);
+    assert_eq!(items.len(), 3, "{items:?}");
+    let find = |url: &str| {
+        items
+            .iter()
+            .find(|i| i.url == url)
+            .unwrap_or_else(|| panic!("{url} in {items:?}"))
+    };
+    let orig = find("http://news.example/frontier");
+    let repost = find("http://wire.example/frontier-review");
+    let copy = find("http://other.example/frontier-copy");
+    assert_eq!(orig.decision.label(), "alert", "{:?}", orig.decision);
     assert!(
-        matches!(&copy.decision, wirewatch::store::Decision::Repeat { of, .. } if of == &orig.url),
+        matches!(&repost.decision, wirewatch::store::Decision::Repeat { of, .. } if of == &orig.url),
         "{:?}",
+        repost.decision
+    );
+    assert!(
+        matches!(&copy.decision, wirewatch::store::Decision::Repeat { of, .. } if of == &repost.url),
+        "the exact copy is found as a copy of the unwritten re-post: {:?}",
         copy.decision
     );
-    assert_eq!(orig.duplicates, vec![copy.url.clone()]);
+    assert_eq!(repost.duplicates, vec![copy.url.clone()]);
     assert_eq!(
-        orig.feeds.len(),
+        repost.feeds.len(),
         2,
         "listed by both feeds: {:?}",
-        orig.feeds
+        repost.feeds
     );
     assert_eq!(store.stats().expect("stats").pending, 0);
+}
+
+/// Only texts that could alert are indexed for copies: an off-topic article and its copy are
+/// both off-topic, and neither adds a record to the duplicate index.
+#[test]
+fn off_topic_texts_are_not_indexed_for_copies() {
+    let text = "<p>The harbour authority approved a new schedule for the ferries on Tuesday, \
+        after months of complaints from commuters about late departures and crowded decks. \
+        The changes add two early sailings and move the last crossing to midnight.</p>"
+        .repeat(4);
+    let a = rss(&(rss_item("orig", "http://news.example/ferry", 2, &text)
+        + &rss_item("copy", "http://other.example/ferry-copy", 3, &text)));
+    let env = two_feeds(a, rss(""));
+    let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(r["decided"]["off_topic"], 2, "{r}");
+    assert_eq!(r["decided"]["repeats"], 0, "{r}");
+    let store = env.store();
+    let seeds = store.stats().expect("stats").seeds;
+    assert!(seeds > 0);
+    assert_eq!(store.dup_len(), seeds, "only the seeds are indexed");
 }

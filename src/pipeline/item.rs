@@ -1,5 +1,5 @@
 //! Processing one stored entry: its text (page or feed), then the judging stages in order —
-//! URL identity, content duplicates, relevance, story — and one transaction that records the
+//! URL identity, relevance, content duplicates, story — and one transaction that records the
 //! decision and, for new coverage, the alert and its outbox rows.
 //!
 //! Texts are fetched concurrently (bounded by the fetcher's limits) but judged one at a time,
@@ -169,11 +169,16 @@ impl Pipeline {
                     let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
                     let mut got = me.obtain_text(&rec).instrument(span).await;
                     if let Ok(o) = &mut got {
-                        o.relevance = Some(
-                            me.topic
-                                .score(&item_title(&rec, &o.article), &o.article.text),
-                        );
-                        o.signature = Some(Signature::from_text(&o.article.text));
+                        let rel = me
+                            .topic
+                            .score(&item_title(&rec, &o.article), &o.article.text);
+                        // Only a text that could alert is checked for copies (see
+                        // `judge_entry`): most of a feed list is off-topic, and its
+                        // signature was a sixth of the work per item.
+                        if rel.is_relevant(me.min_score) {
+                            o.signature = Some(Signature::from_text(&o.article.text));
+                        }
+                        o.relevance = Some(rel);
                     }
                     Ok(Some((rec, got)))
                 });
@@ -400,7 +405,30 @@ impl Pipeline {
             return Ok(Outcome::Decided("unreadable"));
         }
 
-        // 2. Content duplicates.
+        // 2. Relevance. Judged before content duplicates, and an off-topic text is not
+        // indexed: the index exists to stop a second alert for the same article, and an
+        // off-topic text never alerted. Its copies are off-topic in their turn (the score is
+        // a function of title and text), and a copy that scores on topic where its original
+        // did not alerts as the first relevant version. Most of any feed list is off-topic, so
+        // this keeps the index (memory, a record written per text) to the texts that matter.
+        let rel = match precomputed {
+            Some(r) => r,
+            None => self.topic.score(&title, &text),
+        };
+        let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
+        if !rel.is_relevant(self.min_score) {
+            item.decision = Decision::OffTopic {
+                score: rel.score,
+                threshold: self.min_score,
+                terms,
+                query: rel.query,
+            };
+            self.stage(unwritten, rec, item, None, None);
+            info!(url = %key, score = rel.score, "off-topic; no alert");
+            return Ok(Outcome::Decided("off_topic"));
+        }
+
+        // 3. Content duplicates.
         let sig = got
             .signature
             .take()
@@ -461,24 +489,6 @@ impl Pipeline {
                     return Ok(Outcome::Decided("repeat"));
                 }
             }
-        }
-
-        // 3. Relevance.
-        let rel = match precomputed {
-            Some(r) => r,
-            None => self.topic.score(&title, &text),
-        };
-        let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
-        if !rel.is_relevant(self.min_score) {
-            item.decision = Decision::OffTopic {
-                score: rel.score,
-                threshold: self.min_score,
-                terms,
-                query: rel.query,
-            };
-            self.stage(unwritten, rec, item, Some((dup_entry, &sig)), None);
-            info!(url = %key, score = rel.score, "off-topic; no alert");
-            return Ok(Outcome::Decided("off_topic"));
         }
 
         // 4. Story. What was judged before is written first: the story and alert are

@@ -1,5 +1,7 @@
 //! The pipeline: one feed poll and the processing of each new entry, as plain calls from stage
 //! to stage (`fetch → parse → extract → dedup → relevance → stories → outbox → notify`).
+//! One exception to that order, in the judge: an item's relevance is decided before it is
+//! checked for copies, so that only texts that could alert are indexed (`item.rs` says why).
 //!
 //! The pipeline owns no loop and no signals: the daemon decides *when* to poll, the CLI's
 //! `once` polls everything one time; both call [`Pipeline::poll_feed`] and
