@@ -25,6 +25,11 @@ use crate::store::{
 /// How many times a page fetch that failed transiently is retried (once per cycle) before the
 /// item is judged on its feed text.
 const PAGE_ATTEMPTS: u32 = 3;
+/// How many entries' texts are obtained ahead of the judge, in multiples of the fetch
+/// concurrency. The fetcher bounds the requests in flight; the margin keeps them all busy
+/// while the oldest entry, which the judge waits for, is still being fetched (10,000 feeds:
+/// 1.50 cores used instead of 1.45 with a margin of one).
+const AHEAD: usize = 4;
 /// Excerpt length in characters.
 const EXCERPT_CHARS: usize = 280;
 /// Decisions that alert nobody are written in groups of at most this many (see [`Unwritten`]).
@@ -185,7 +190,7 @@ impl Pipeline {
                 task.await
             }
         }))
-        .buffered(self.config.fetch.concurrency.max(1));
+        .buffered(AHEAD * self.config.fetch.concurrency.max(1));
         tokio::pin!(texts);
         let mut unwritten = Unwritten::default();
         while let Some(joined) = texts.next().await {

@@ -397,6 +397,7 @@ impl Pipeline {
         &self,
         observe: &(dyn Fn(CycleEvent<'_>) + Sync),
     ) -> Result<CycleReport, PipelineError> {
+        let t0 = std::time::Instant::now();
         let mut set = tokio::task::JoinSet::new();
         // A bounded number of poll tasks at a time (the fetcher limits the requests anyway):
         // spawning one task per feed up front held every feed's future in memory at once,
@@ -429,7 +430,12 @@ impl Pipeline {
         observe(CycleEvent::Processing {
             pending: self.store.pending_len(),
         });
+        debug!(secs = t0.elapsed().as_secs_f32(), "feeds polled");
         let decided = self.process_pending().await?;
+        debug!(
+            secs = t0.elapsed().as_secs_f32(),
+            "pending entries processed"
+        );
         self.store.flush().await?;
         Ok(CycleReport {
             feeds: reports.into_iter().flatten().collect(),
