@@ -618,17 +618,15 @@ impl Store {
         Ok(keyed.into_iter().map(|(_, k)| k).collect())
     }
 
-    /// A pending entry's record; `None` when it is gone or no longer pending.
+    /// A pending entry's record; `None` when it is gone or no longer pending. The record's
+    /// own status says so (every write keeps it and the pending tree in step, in one
+    /// transaction), which saves a second tree lookup per entry.
     pub fn pending_entry(&self, key: &PendingKey) -> Result<Option<EntryRecord>> {
-        if !self
-            .pending
-            .contains_key(&key.0)
-            .ctx("reading pending entries")?
-        {
-            return Ok(None);
-        }
         match self.entries.get(&key.0).ctx("reading entry")? {
-            Some(v) => Ok(Some(decode("entry", &v)?)),
+            Some(v) => {
+                let rec: EntryRecord = decode("entry", &v)?;
+                Ok((rec.status == EntryStatus::Pending).then_some(rec))
+            }
             None => Ok(None),
         }
     }
@@ -912,8 +910,12 @@ mod tests {
         store.upsert_entry("f", "g1", &e, now)?;
         let mut rec = store.entry("f", "g1")?.ok_or(missing("entry"))?;
         assert!(rec.entry.content_html.is_some(), "pending keeps the text");
+        let keys = store.pending_order()?;
+        assert_eq!(keys.len(), 1);
+        assert!(store.pending_entry(&keys[0])?.is_some());
         rec.status = EntryStatus::Done;
         store.put_entry(&rec)?;
+        assert!(store.pending_entry(&keys[0])?.is_none(), "done: no longer pending");
         let slim = store.entry("f", "g1")?.ok_or(missing("entry"))?;
         assert_eq!(slim.entry.content_html, None);
         assert_eq!(slim.entry.summary, None);
