@@ -390,6 +390,8 @@ struct Builder {
 
 impl Builder {
     fn push_text(&mut self, s: &str, in_link: bool, pre: bool) {
+        // At most the input and one space: one allocation, not a doubling per growth.
+        self.text.reserve(s.len() + 1);
         for c in s.chars() {
             let ws = c.is_whitespace() && (!pre || c != '\n');
             if ws || c == '\u{200b}' || c == '\u{feff}' {

@@ -192,27 +192,31 @@ fn is_other_mime(m: &str) -> bool {
 
 /// Does the decoded text look like markup at all?
 fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .chars()
-        .take(4096)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    [
-        "<html",
-        "<!doctype",
-        "<head",
-        "<body",
-        "<div",
-        "<p",
-        "<meta",
-        "<title",
-        "<article",
-        "<!--",
-        "<table",
-        "<script",
-    ]
-    .iter()
-    .any(|t| head.contains(t))
+    const TAGS: [&[u8]; 12] = [
+        b"<html",
+        b"<!doctype",
+        b"<head",
+        b"<body",
+        b"<div",
+        b"<p",
+        b"<meta",
+        b"<title",
+        b"<article",
+        b"<!--",
+        b"<table",
+        b"<script",
+    ];
+    // The first 4,096 characters, searched in place for a tag opening (any ASCII case): every
+    // page passes here, and copying and lowercasing the head first cost more than the search.
+    let end = text.char_indices().nth(4096).map_or(text.len(), |(i, _)| i);
+    let head = &text.as_bytes()[..end];
+    head.iter().enumerate().any(|(i, &b)| {
+        b == b'<'
+            && TAGS.iter().any(|t| {
+                head.get(i..i + t.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(t))
+            })
+    })
 }
 
 fn count_tokens(s: &str) -> usize {
@@ -546,7 +550,7 @@ fn body_of(
 }
 
 fn join(paras: &[text::Para]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(paras.iter().map(|p| p.text.len() + 2).sum());
     for p in paras {
         if !out.is_empty() {
             out.push_str("\n\n");
@@ -577,5 +581,25 @@ fn resolve(c: &str, base: Option<&url::Url>) -> Option<String> {
     match base {
         Some(b) => b.join(c).ok().map(String::from),
         None => url::Url::parse(c).ok().map(String::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_html;
+
+    #[test]
+    fn markup_is_found_in_the_first_4096_characters_in_any_case() {
+        assert!(looks_like_html("<HTML><body>x</body></HTML>"));
+        assert!(looks_like_html("  \n<!DocType html>"));
+        assert!(looks_like_html("some text then <P>a paragraph"));
+        assert!(!looks_like_html("plain text, where a < b and b > c"));
+        assert!(!looks_like_html(""));
+        assert!(!looks_like_html("<"));
+        // Counted in characters, not bytes: 4,094 two-byte characters leave room for "<p",
+        // 4,095 do not.
+        assert!(looks_like_html(&format!("{}<p>", "é".repeat(4094))));
+        assert!(!looks_like_html(&format!("{}<p>", "é".repeat(4095))));
+        assert!(!looks_like_html(&format!("{}<div>", "x".repeat(5000))));
     }
 }

@@ -87,6 +87,15 @@ pub(super) struct Tokens {
 }
 
 impl Tokens {
+    /// A buffer for about `bytes` bytes of text (tokens are at most as long as the text, and
+    /// average more than four bytes): grown once, not doubled per token.
+    pub fn with_capacity(bytes: usize) -> Tokens {
+        Tokens {
+            buf: String::with_capacity(bytes),
+            ends: Vec::with_capacity(bytes / 4 + 1),
+        }
+    }
+
     /// Appends a token.
     pub fn push(&mut self, t: &str) {
         self.buf.push_str(t);

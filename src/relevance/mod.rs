@@ -171,7 +171,7 @@ fn windows_of(text: &str, max_tokens: usize) -> (Vec<Vec<String>>, bool) {
 /// If less than a third of the text is prose by this rule, the text is not line-structured
 /// and is used whole.
 pub fn prose(text: &str) -> String {
-    let mut kept = String::new();
+    let mut kept = String::with_capacity(text.len() + 1);
     let (mut kept_words, mut all_words) = (0usize, 0usize);
     for line in text.lines() {
         let words = line.split_whitespace().count();
@@ -447,7 +447,7 @@ impl TopicModel {
         let bg = Background::english();
         let body = prose(text);
         // One token buffer: the title's first window, then the body's prose.
-        let mut toks = Tokens::default();
+        let mut toks = Tokens::with_capacity(title.len() + body.len().min(MAX_TOKENS * 8));
         for_each_token(title, WINDOW, |t| toks.push(t));
         let title_tokens = toks.len();
         let cut = for_each_token(&body, MAX_TOKENS, |t| toks.push(t));

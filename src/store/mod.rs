@@ -915,7 +915,10 @@ mod tests {
         assert!(store.pending_entry(&keys[0])?.is_some());
         rec.status = EntryStatus::Done;
         store.put_entry(&rec)?;
-        assert!(store.pending_entry(&keys[0])?.is_none(), "done: no longer pending");
+        assert!(
+            store.pending_entry(&keys[0])?.is_none(),
+            "done: no longer pending"
+        );
         let slim = store.entry("f", "g1")?.ok_or(missing("entry"))?;
         assert_eq!(slim.entry.content_html, None);
         assert_eq!(slim.entry.summary, None);
