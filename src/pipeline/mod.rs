@@ -252,6 +252,13 @@ impl Pipeline {
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
             metrics,
         };
+        let dropped = p.store.drop_off_topic_texts()?;
+        if dropped > 0 {
+            info!(
+                dropped,
+                "off-topic texts removed from the duplicate index (only texts that could alert are indexed now)"
+            );
+        }
         let (index, unreadable) = DupIndex::load(&p.store)?;
         if unreadable > 0 {
             warn!(unreadable, "unreadable duplicate-index records skipped");

@@ -827,6 +827,66 @@ mod tests {
     }
 
     #[test]
+    fn off_topic_texts_leave_the_duplicate_index_once() -> Result<()> {
+        let (_dir, store) = temp_store()?;
+        let now = Utc::now();
+        let item = |url: &str, decision: Decision| ItemRecord {
+            url: url.into(),
+            doc_id: 0,
+            links: Vec::new(),
+            feeds: Vec::new(),
+            source: "s".into(),
+            title: "t".into(),
+            byline: None,
+            published: None,
+            first_seen: now,
+            decided_at: now,
+            revisions: 0,
+            text_source: TextSource::Page,
+            text_note: None,
+            text: String::new(),
+            words: 0,
+            decision,
+            duplicates: Vec::new(),
+        };
+        let off = Decision::OffTopic {
+            score: 0.1,
+            threshold: 0.3,
+            terms: Vec::new(),
+            query: None,
+        };
+        let kept = Decision::Unreadable { reason: "r".into() };
+        store.put_item(&item("http://a/off", off.clone()))?;
+        store.put_item(&item("http://a/kept", kept))?;
+        for (id, key) in [
+            (1u64, "item:http://a/off"),
+            (2, "item:http://a/kept"),
+            (3, "seed:s"),
+        ] {
+            store.index_text(&DupEntry {
+                id,
+                key: key.into(),
+                record: vec![1, 2, 3],
+            })?;
+        }
+        assert_eq!(store.drop_off_topic_texts()?, 1);
+        assert_eq!(store.dup_len(), 2);
+        assert_eq!(store.doc_key(1)?, None);
+        assert_eq!(store.doc_key(2)?.as_deref(), Some("item:http://a/kept"));
+        assert_eq!(store.doc_key(3)?.as_deref(), Some("seed:s"));
+        // Once per store: a later off-topic record (there are none in new stores) stays.
+        store.put_item(&item("http://a/off2", off))?;
+        store.index_text(&DupEntry {
+            id: 4,
+            key: "item:http://a/off2".into(),
+            record: vec![1],
+        })?;
+        assert_eq!(store.drop_off_topic_texts()?, 0);
+        assert_eq!(store.dup_len(), 3);
+        Ok(())
+    }
+
+    #[test]
     fn upsert_is_idempotent_and_sees_updates() -> Result<()> {
         let (_dir, store) = temp_store()?;
         let now = Utc::now();
@@ -1167,6 +1227,47 @@ impl Store {
             .insert(&id[..], d.record.as_slice())
             .ctx("writing dup_doc")?;
         Ok(())
+    }
+
+    /// Removes the duplicate-index records of off-topic items, once per store (a `meta` flag
+    /// records that it ran). Since the judge indexes only texts that could alert, these are
+    /// dead weight: about 260 bytes of memory each once loaded, and most of the index of a
+    /// store from before the change. Returns how many were removed. Safe to interrupt: each
+    /// record goes in one transaction, and an interrupted run starts over next time.
+    pub fn drop_off_topic_texts(&self) -> Result<usize> {
+        const DONE: &str = "dup_index_relevant_only";
+        if self.get_meta(DONE)?.is_some() {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        for kv in self.dup_key.iter() {
+            let (id, key) = kv.ctx("reading dup_key")?;
+            let Some(url) = key.strip_prefix(b"item:") else {
+                continue;
+            };
+            let off_topic = match std::str::from_utf8(url) {
+                Ok(url) => matches!(
+                    self.item(url)?,
+                    Some(ItemRecord {
+                        decision: Decision::OffTopic { .. },
+                        ..
+                    })
+                ),
+                Err(_) => false,
+            };
+            if off_topic {
+                (&self.dup_doc, &self.dup_key)
+                    .transaction(|(doc, key)| {
+                        doc.remove(&id)?;
+                        key.remove(&id)?;
+                        Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                    })
+                    .map_err(|e| tx_err("removing an off-topic text's index record", e))?;
+                removed += 1;
+            }
+        }
+        self.put_meta(DONE, &serde_json::Value::Bool(true))?;
+        Ok(removed)
     }
 
     /// Calls `f` with every stored duplicate-index record (doc id, record), one at a time.
