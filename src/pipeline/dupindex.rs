@@ -19,7 +19,8 @@ use crate::dedup::MemIndex;
 /// Version byte of the stored record.
 const RECORD_V1: u8 = 1;
 
-/// The in-memory lookup tables over every stored text.
+/// The in-memory lookup tables over every indexed text: the seeds and the relevant items
+/// (off-topic texts are not indexed; see `item.rs`).
 #[derive(Default)]
 pub struct DupIndex {
     postings: Postings,

@@ -100,7 +100,7 @@ pub struct Tally {
     pub alerts: usize,
     /// Copies of seed articles.
     pub seed_duplicates: usize,
-    /// Copies of earlier items.
+    /// Copies of earlier relevant items (off-topic texts are not checked for copies).
     pub repeats: usize,
     /// Off-topic items.
     pub off_topic: usize,

@@ -4,7 +4,9 @@
 //! record encoding live here, so a newcomer changes persistence in one place.
 //!
 //! Trees:
-//! - `meta`: `schema_version` (big-endian u32), checked when the store opens;
+//! - `meta`: `schema_version` (big-endian u32), checked when the store opens; the extractor's
+//!   learned site templates; `dup_index_relevant_only`, set once off-topic texts' index
+//!   records were dropped ([`Store::drop_off_topic_texts`]);
 //! - `feeds`: feed id → [`FeedState`];
 //! - `entries`: feed id ‖ 0x00 ‖ entry id → [`EntryRecord`]; once processed, slimmed to what
 //!   noticing an in-place change needs (its feed text replaced by a hash);
