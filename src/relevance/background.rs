@@ -31,7 +31,7 @@ const INLINE: usize = 15;
 ///
 /// The table is looked up for every token of every article scored (profiled: a tenth of a
 /// whole cycle's CPU when keyed by `String`, most of it waiting for memory). Words up to
-/// [`INLINE`] bytes are keyed by their bytes and length packed into a `u128`, so a lookup
+/// `INLINE` (15) bytes are keyed by their bytes and length packed into a `u128`, so a lookup
 /// hashes two machine words and compares in place, with no pointer to a heap string to
 /// follow, and the table holds 40,000 fewer allocations. Exact, not a hash of the word.
 #[derive(Debug, Clone)]
