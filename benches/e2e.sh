@@ -1,7 +1,7 @@
 #!/bin/sh
 # End to end: one `wirewatch once` cycle over FEEDS synthetic feeds x 20 items (each with an
 # article page) on a loopback server, against a Python feedparser + trafilatura pipeline
-# (benches/e2e_peer.py) doing the fetch/parse/page/extract part of the same job with the same
+# (benches/peers/e2e_peer.py) doing the fetch/parse/page/extract part of the same job with the same
 # concurrency, in the same run. Wall time, CPU seconds (user + system) and peak RSS come from
 # GNU time -v. Knobs: FEEDS (default 1000), CONCURRENCY (32), PEER=0 skips the peer.
 #   benches/e2e.sh        -> prints key=value lines; results in target/bench-out/e2e/
@@ -30,7 +30,7 @@ PY
 echo "e2e ours feeds=$FEEDS wall_s=$(timev "$OUT/ours.time" wall) cpu_s=$(timev "$OUT/ours.time" cpu) rss_mb=$(timev "$OUT/ours.time" rss) $(cat "$OUT/ours.summary")"
 
 if [ "${PEER:-1}" != 0 ]; then
-    /usr/bin/time -v -o "$OUT/peer.time" python3 benches/e2e_peer.py "$BASE" "$FEEDS" "$CONC" \
+    /usr/bin/time -v -o "$OUT/peer.time" python3 benches/peers/e2e_peer.py "$BASE" "$FEEDS" "$CONC" \
         > "$OUT/peer.summary" 2> "$OUT/peer.err"
     echo "e2e peer feeds=$FEEDS wall_s=$(timev "$OUT/peer.time" wall) cpu_s=$(timev "$OUT/peer.time" cpu) rss_mb=$(timev "$OUT/peer.time" rss) $(cat "$OUT/peer.summary")"
 fi

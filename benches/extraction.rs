@@ -1,8 +1,8 @@
 //! Extraction benchmark: wirewatch's extractor against dom_smoothie (readability.js in Rust)
 //! over the same pages, in one run, on one thread.
 //!
-//! Pages: `$WIREWATCH_SHARED/corpus/extraction-dev/html/*.html.gz` (decompressed up front;
-//! start-up excluded). Writes predictions as `{id: {"articleBody": text}}` to
+//! Pages: the third-party corpus `corpus/extraction-dev/html/*.html.gz` (see `corpus.rs`),
+//! decompressed up front (start-up excluded). Writes predictions as `{id: {"articleBody": text}}` to
 //! `$BENCH_OUT/wirewatch.json` and `$BENCH_OUT/dom_smoothie.json` (default
 //! `target/bench-out`) for the corpus's `score.py`, and prints pages/s for both and the ratio.
 //! `BENCH_ROUNDS` sets the timed passes (default 5).
@@ -14,17 +14,8 @@ use std::time::Instant;
 
 use wirewatch::extract::Extractor;
 
-fn shared_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("WIREWATCH_SHARED") {
-        return PathBuf::from(p);
-    }
-    let rel = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if rel.exists() {
-        rel
-    } else {
-        PathBuf::from("/work/shared")
-    }
-}
+#[path = "corpus.rs"]
+mod corpus;
 
 fn load_pages(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut pages = Vec::new();
@@ -79,13 +70,9 @@ fn write_preds(path: &std::path::Path, preds: &BTreeMap<String, String>) {
 }
 
 fn main() {
-    let shared = shared_dir();
-    let pages = load_pages(&shared.join("corpus/extraction-dev/html"));
-    assert!(
-        !pages.is_empty(),
-        "no pages found under {}",
-        shared.display()
-    );
+    let dir = corpus::third_party("corpus/extraction-dev/html", "extraction");
+    let pages = load_pages(&dir);
+    assert!(!pages.is_empty(), "no pages found under {}", dir.display());
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -5,8 +5,8 @@
 #   benches/extraction.sh            (BENCH_ROUNDS=N for more timed passes; default 5)
 set -eu
 cd "$(dirname "$0")/.."
-SHARED="${WIREWATCH_SHARED:-$(cd ../shared 2>/dev/null && pwd || echo /work/shared)}"
-export WIREWATCH_SHARED="$SHARED"
+. benches/lib.sh
+have_corpus corpus/extraction-dev extraction || exit 2
 export CARGO_BUILD_JOBS=1
 OUT="${BENCH_OUT:-$PWD/target/bench-out}"
 export BENCH_OUT="$OUT"
@@ -24,5 +24,5 @@ echo
 echo "== wirewatch on the scenario's labelled bodies (scenario score.py --bodies)"
 cargo bench --quiet --bench scenario_bodies 2>/dev/null > "$OUT/scenario_bodies.jsonl"
 : > "$OUT/no_alerts.jsonl"
-python3 "$SHARED/scenario/score.py" --labels "$SHARED/scenario/dev/labels.json" \
+python3 tests/data/scenario/score.py --labels tests/data/scenario/dev/labels.json \
     --alerts "$OUT/no_alerts.jsonl" --bodies "$OUT/scenario_bodies.jsonl" | grep '^extraction'

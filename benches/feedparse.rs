@@ -1,5 +1,5 @@
 //! Feed parsing throughput, one thread: `wirewatch::parse::parse_feed` over every file of the
-//! shared real-world feed corpus (`$WIREWATCH_SHARED/corpus/feeds`), repeated until at least
+//! shared real-world feed corpus (`corpus/feeds`, third-party: see `corpus.rs`), repeated until at least
 //! `WW_BENCH_SECS` seconds (default 5) have passed, reported as MB/s and files/s.
 //!
 //! The peer (Python feedparser over the same files, same repetition rule) is
@@ -25,9 +25,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+#[path = "corpus.rs"]
+mod corpus;
+
 fn main() {
-    let shared = std::env::var("WIREWATCH_SHARED").unwrap_or_else(|_| "../shared".into());
-    let root = Path::new(&shared).join("corpus/feeds");
+    let root = corpus::third_party("corpus/feeds", "feedparse");
     let mut files = Vec::new();
     walk(&root, &mut files);
     files.sort();

@@ -47,3 +47,14 @@ timev() {
 
 # ratio A B: A / B to two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# Third-party corpora (corpus/feeds, corpus/extraction-dev) are not in the repo: they are looked
+# for in $WIREWATCH_SHARED, else ../shared beside the checkout.
+SHARED="${WIREWATCH_SHARED:-$(cd ../shared 2>/dev/null && pwd || echo ../shared)}"
+export WIREWATCH_SHARED="$SHARED"
+# have_corpus REL PART: true when $SHARED/REL exists, else says which part is skipped and why.
+have_corpus() {
+    if [ -e "$SHARED/$1" ]; then return 0; fi
+    echo "== $2: skipped: third-party corpus $1 not found under $SHARED (set WIREWATCH_SHARED)" >&2
+    return 1
+}

@@ -12,8 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
-SHARED="${WIREWATCH_SHARED:-$(cd ../shared 2>/dev/null && pwd || echo /work/shared)}"
-export WIREWATCH_SHARED="$SHARED"
+. benches/lib.sh
 OUT="${BENCH_OUT:-$PWD/target/bench-out}"
 export BENCH_OUT="$OUT"
 mkdir -p "$OUT"
@@ -25,12 +24,12 @@ want() { case " $SKIP " in *" $1 "*) return 1 ;; *) return 0 ;; esac; }
 python3 -c 'import feedparser, trafilatura, urllib3, lxml_html_clean' 2>/dev/null ||
     python3 -m pip install --quiet feedparser trafilatura lxml_html_clean urllib3
 
-if want feedparse; then
+if want feedparse && have_corpus corpus/feeds "feed parsing"; then
     echo "== feed parsing (one thread, corpus/feeds)" | tee -a "$LOG"
     cargo bench --quiet --bench feedparse 2>/dev/null | grep '^parser=' | tee -a "$LOG"
-    python3 benches/feedparse.py | tee -a "$LOG"
+    python3 benches/peers/feedparse.py | tee -a "$LOG"
 fi
-if want extraction; then
+if want extraction && have_corpus corpus/extraction-dev extraction; then
     echo "== extraction" | tee -a "$LOG"
     sh benches/extraction.sh 2>&1 | tee -a "$LOG"
 fi

@@ -3,11 +3,12 @@
 //! `score.py --bodies`: `cargo bench --bench scenario_bodies > bodies.jsonl` (used by
 //! `benches/extraction.sh`).
 use serde_json::Value;
-use std::path::PathBuf;
+
+#[path = "corpus.rs"]
+mod corpus;
 
 fn main() {
-    let shared = std::env::var("WIREWATCH_SHARED").unwrap_or_else(|_| "/work/shared".into());
-    let dev = PathBuf::from(shared).join("scenario/dev");
+    let dev = corpus::scenario_dir().join("dev");
     let scen: Value = serde_json::from_str(
         &std::fs::read_to_string(dev.join("scenario.json")).expect("read scenario.json"),
     )

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Steady state of the daemon (`wirewatch run`) against a Python poller (benches/steady_peer.py),
+# Steady state of the daemon (`wirewatch run`) against a Python poller (benches/peers/steady_peer.py),
 # both on the loopback feed server, in the same run, one after the other:
 #  1. idle CPU: STEADY_FEEDS feeds (default 100) polled every IDLE_INTERVAL (30s); after the
 #     first cycle (WARMUP seconds, default 20) CPU% over IDLE_SECS (60) seconds from
@@ -37,7 +37,7 @@ start() {
         write_config "$OUT/ours-$2.toml" "$OUT/state-$2" "$BASE" "$FEEDS" "${2}s" "$CONC"
         target/release/wirewatch -c "$OUT/ours-$2.toml" run > "$OUT/ours-$2.log" 2>&1 &
     else
-        python3 benches/steady_peer.py "$BASE" "$FEEDS" "$CONC" "$2" > "$OUT/peer-$2.log" 2>&1 &
+        python3 benches/peers/steady_peer.py "$BASE" "$FEEDS" "$CONC" "$2" > "$OUT/peer-$2.log" 2>&1 &
     fi
     PID=$!
 }

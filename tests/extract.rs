@@ -1,6 +1,9 @@
-//! Extraction tests on real pages from /work/shared: the extraction-dev quality floor, the
-//! scenario's labelled bodies, each boilerplate class, the seeds, site rules, templates and
-//! bad input. Set WIREWATCH_SHARED to point elsewhere.
+//! Extraction tests: the scenario's labelled bodies, each boilerplate class, the seeds, site
+//! rules, templates and bad input on the repo's own data; the extraction-dev quality floor on
+//! the third-party corpus where it is present (`tests/common/data.rs`).
+
+#[path = "common/data.rs"]
+mod data;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -9,37 +12,25 @@ use std::path::PathBuf;
 use serde_json::Value;
 use wirewatch::extract::{Article, Extractor, SiteRule};
 
-fn shared() -> PathBuf {
-    if let Ok(p) = std::env::var("WIREWATCH_SHARED") {
-        return PathBuf::from(p);
-    }
-    let rel = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if rel.exists() {
-        rel
-    } else {
-        PathBuf::from("/work/shared")
-    }
-}
-
 const BASE: &str = "http://127.0.0.1:8391";
 
 /// A scenario page as the server would send it.
 fn scenario_page(rel: &str) -> String {
-    let raw = std::fs::read_to_string(shared().join("scenario/dev").join(rel)).expect("page");
+    let raw = std::fs::read_to_string(data::scenario_dir().join("dev").join(rel)).expect("page");
     raw.replace("{{BASE_ENC}}", "http%3A%2F%2F127.0.0.1%3A8391")
         .replace("{{BASE}}", BASE)
 }
 
 fn scenario() -> Value {
     serde_json::from_str(
-        &std::fs::read_to_string(shared().join("scenario/dev/scenario.json")).expect("scenario"),
+        &std::fs::read_to_string(data::scenario_dir().join("dev/scenario.json")).expect("scenario"),
     )
     .expect("json")
 }
 
 fn labels() -> Value {
     serde_json::from_str(
-        &std::fs::read_to_string(shared().join("scenario/dev/labels.json")).expect("labels"),
+        &std::fs::read_to_string(data::scenario_dir().join("dev/labels.json")).expect("labels"),
     )
     .expect("json")
 }
@@ -112,7 +103,10 @@ fn f1(p: f64, r: f64) -> f64 {
 
 #[test]
 fn extraction_dev_quality_floor() {
-    let dir = shared().join("corpus/extraction-dev");
+    let Some(dir) = data::third_party("corpus/extraction-dev", "extraction_dev_quality_floor")
+    else {
+        return;
+    };
     let gt: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("ground-truth.json")).expect("ground truth"),
     )
@@ -312,7 +306,7 @@ fn seeds_end_where_the_article_ends() {
         ),
     ];
     for (file, ending, title) in cases {
-        let raw = std::fs::read_to_string(shared().join("seeds").join(file)).expect("seed");
+        let raw = std::fs::read_to_string(data::seeds_dir().join(file)).expect("seed");
         let a = ex.clean_plain_text(&raw, None);
         assert!(
             a.text.ends_with(ending),
@@ -344,7 +338,7 @@ fn seeds_end_where_the_article_ends() {
     }
     // the byline block of the AI-News-Hub copy goes, the body's first sentence stays
     let raw =
-        std::fs::read_to_string(shared().join("seeds/004_84651d1955d59a4a.txt")).expect("seed");
+        std::fs::read_to_string(data::seeds_dir().join("004_84651d1955d59a4a.txt")).expect("seed");
     let a = ex.clean_plain_text(&raw, None);
     assert!(
         a.text
@@ -395,7 +389,7 @@ fn site_rules_compile_and_apply() {
     }])
     .expect("rules");
     let raw =
-        std::fs::read_to_string(shared().join("seeds/001_54cf897ef9e1085e.txt")).expect("seed");
+        std::fs::read_to_string(data::seeds_dir().join("001_54cf897ef9e1085e.txt")).expect("seed");
     let a = ex.clean_plain_text(&raw, Some("www.nextfin.ai"));
     assert!(
         a.text.ends_with("opening a second shop across the street."),
@@ -538,13 +532,19 @@ fn bad_input_gives_a_reason() {
     assert!(reason(ex.extract_page(b"", None, None)).contains("empty"));
     assert!(reason(ex.extract_page(b"  \n\t ", Some("text/html"), None)).contains("empty"));
     // binary: a gzip-compressed page served as HTML
-    let gz = std::fs::read(shared().join("corpus/extraction-dev/html/04a6711caa7c687592777718866e781e976e0fe684faebe8b3cedcef8cd0ea34.html.gz")).expect("gz");
+    let gz = {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(scenario_page("pages/courier/31bdb1-amazon-to-cut-4-000-corporate-jobs-in-devices-and-retail.html").as_bytes())
+            .expect("gzip");
+        enc.finish().expect("gzip")
+    };
     assert!(reason(ex.extract_page(&gz, Some("text/html"), None)).contains("binary"));
     // non-HTML: JSON
-    let json = std::fs::read(shared().join("scenario/dev/labels.json")).expect("json");
+    let json = std::fs::read(data::scenario_dir().join("dev/labels.json")).expect("json");
     assert!(reason(ex.extract_page(&json, Some("application/json"), None)).contains("not HTML"));
     // a seed served as text/plain is not HTML either
-    let txt = std::fs::read(shared().join("seeds/000_d929c50f744e18c3.txt")).expect("seed");
+    let txt = std::fs::read(data::seeds_dir().join("000_d929c50f744e18c3.txt")).expect("seed");
     assert!(reason(ex.extract_page(&txt, Some("text/plain"), None)).contains("not HTML"));
     // 50 MB: a real page repeated
     let page = scenario_page(
@@ -620,7 +620,7 @@ fn extract_cli_prints_clean_text_and_json() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "[topic]\nname = \"t\"\n").expect("config");
-    let page = shared().join("scenario/dev/pages/ainewshub/6ab1ee-microsoft-weighs-legal-action-over-amazon-openai-ai-cloud-de.html");
+    let page = data::scenario_dir().join("dev/pages/ainewshub/6ab1ee-microsoft-weighs-legal-action-over-amazon-openai-ai-cloud-de.html");
     let bin = env!("CARGO_BIN_EXE_wirewatch");
     let out = std::process::Command::new(bin)
         .args([

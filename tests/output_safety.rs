@@ -36,7 +36,7 @@ fn markup_and_mentions_are_neutralised_and_secrets_stay_secret() {
     let sc = Scenario::start(&["--faults", "none"]);
     // Three relevant articles of round 1, listed by a feed with hostile titles.
     let labels: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("scenario/dev/labels.json")).expect("labels"),
+        &std::fs::read_to_string(scenario_dir().join("dev/labels.json")).expect("labels"),
     )
     .expect("labels json");
     let items: Vec<(String, String)> = labels["items"]

@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::shared_dir;
+use common::scenario_dir;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use url::Url;
 use wirewatch::parse::{parse_feed, FeedFormat, ParsedFeed};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario-dev-round3")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures/scenario-dev-round3")
 }
 
 struct Expected {
@@ -23,7 +23,7 @@ struct Expected {
 }
 
 fn expected() -> BTreeMap<String, Expected> {
-    let path = shared_dir().join("scenario/dev/scenario.json");
+    let path = scenario_dir().join("dev/scenario.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let s: serde_json::Value = serde_json::from_str(&text).expect("scenario.json is JSON");
     let mut out = BTreeMap::new();
@@ -188,4 +188,76 @@ fn illformed_pacifictech_is_recovered_item_for_item() {
         .any(|en| en.link.as_deref().is_some_and(
             |l| l.contains("explainer-stateful-runtime-environment-microsoft-contract")
         )));
+}
+
+/// Our own feeds (`tests/data/fixtures/feeds/`, described in its `manifest.json`): one of each
+/// format we read and one of each ill-formedness the lenient path repairs. Each parses to the
+/// entries the manifest lists, as the format it names, and a repaired one says what was
+/// repaired.
+#[test]
+fn each_format_and_each_repair_has_a_fixture_that_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures/feeds");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest.json"),
+    )
+    .expect("manifest is JSON");
+    let base = Url::parse("https://example.org/feed").expect("url");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (name, want) in manifest.as_object().expect("object") {
+        let body = std::fs::read(dir.join(name)).expect("fixture");
+        let feed = match parse_feed(&body, want["content_type"].as_str(), Some(&base)) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let format = match want["format"].as_str().expect("format") {
+            "rss0" => FeedFormat::Rss0,
+            "rss1" => FeedFormat::Rss1,
+            "rss2" => FeedFormat::Rss2,
+            "atom" => FeedFormat::Atom,
+            _ => FeedFormat::Json,
+        };
+        let mut fail = |what: String| failures.push(format!("{name}: {what}"));
+        if feed.format != format {
+            fail(format!("format {:?}, not {format:?}", feed.format));
+        }
+        let titles: Vec<&str> = feed
+            .entries
+            .iter()
+            .map(|e| e.title.as_deref().unwrap_or(""))
+            .collect();
+        let links: Vec<&str> = feed
+            .entries
+            .iter()
+            .map(|e| e.link.as_deref().unwrap_or(""))
+            .collect();
+        let strs = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .expect("list")
+                .iter()
+                .map(|s| s.as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        if titles != strs(&want["titles"]) {
+            fail(format!("titles {titles:?}"));
+        }
+        if links != strs(&want["links"]) {
+            fail(format!("links {links:?}"));
+        }
+        match want["repair"].as_str() {
+            Some(r) if !feed.repairs.iter().any(|x| x.contains(r)) => {
+                fail(format!("repairs {:?} should mention {r:?}", feed.repairs))
+            }
+            None if !feed.repairs.is_empty() => {
+                fail(format!("unexpected repairs {:?}", feed.repairs))
+            }
+            _ => {}
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checked, 20);
 }

@@ -1,4 +1,4 @@
-//! End to end on the labelled scenario world (`../shared/scenario/`): the real binary polls
+//! End to end on the labelled scenario world (`tests/data/scenario/`): the real binary polls
 //! the scenario server round by round.
 
 mod common;
@@ -33,7 +33,7 @@ fn once(env: &TestEnv) -> serde_json::Value {
 #[test]
 fn every_round_stores_every_entry_exactly_once() {
     let labels: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("scenario/dev/labels.json")).expect("labels"),
+        &std::fs::read_to_string(scenario_dir().join("dev/labels.json")).expect("labels"),
     )
     .expect("labels json");
     let items = labels["items"].as_object().expect("items");

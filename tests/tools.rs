@@ -1,5 +1,5 @@
 //! The newcomer's and the migrating user's commands, run as the real binary: `wirewatch feeds
-//! import|export` on real OPML files (fixtures in tests/fixtures/opml/), and `wirewatch demo`
+//! import|export` on real OPML files (fixtures in tests/data/fixtures/opml/), and `wirewatch demo`
 //! end to end on its bundled world.
 
 mod common;
@@ -10,7 +10,7 @@ use common::*;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/opml")
+        .join("tests/data/fixtures/opml")
         .join(name)
 }
 

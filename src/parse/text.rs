@@ -116,8 +116,13 @@ pub fn decode_entities(s: &str) -> String {
 }
 
 /// Collapses runs of whitespace (including no-break spaces at the ends) to one space; trims.
+/// Collapses whitespace runs to one space and drops control characters (a title that came
+/// through a character reference such as `&#x1;` must not carry one into alerts).
 pub fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -130,6 +135,11 @@ mod tests {
             decode_entities("a&amp;b &rsquo; &#233;&#xE9; &bogus; & x"),
             "a&b \u{2019} \u{e9}\u{e9} &bogus; & x"
         );
+    }
+
+    #[test]
+    fn control_characters_leave_titles() {
+        assert_eq!(collapse_ws("legal\u{1} action\u{c}now"), "legal action now");
     }
 
     #[test]

@@ -7,17 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-/// Path of the shared material (`../shared` beside the repo, or `$WIREWATCH_SHARED`).
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("WIREWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
-/// The repo's own seeds directory.
-pub fn seeds_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
-}
+pub mod data;
+pub use data::*;
 
 /// Runs the real binary with arguments, returning its output.
 pub fn wirewatch(args: &[&str]) -> Output {
@@ -98,7 +89,7 @@ pub struct Seen {
     pub user_agent: Option<String>,
 }
 
-/// The scenario server (`../shared/scenario/serve.py`), started on a free port.
+/// The scenario server (`tests/data/scenario/serve.py`), started on a free port.
 pub struct Scenario {
     child: Child,
     pub base: String,
@@ -106,7 +97,7 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn start(extra: &[&str]) -> Scenario {
-        let dir = shared_dir().join("scenario");
+        let dir = scenario_dir();
         let mut child = Command::new("python3")
             .arg(dir.join("serve.py"))
             .args([
@@ -304,7 +295,7 @@ impl Drop for SmtpServer {
 /// Scores an alerts file with the scenario's `score.py` against the dev labels; returns its
 /// numeric `name: value` lines.
 pub fn score_alerts(alerts: &Path) -> std::collections::HashMap<String, f64> {
-    let dir = shared_dir().join("scenario");
+    let dir = scenario_dir();
     let out = Command::new("python3")
         .arg(dir.join("score.py"))
         .arg("--labels")

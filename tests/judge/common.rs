@@ -1,22 +1,14 @@
-//! Loads the dev scenario's sources (`scenario/dev/src/*.txt`), labels and the seed articles
-//! from /work/shared (or `$WIREWATCH_SHARED`), and rebuilds the texts of copies and repeats
+//! Loads the dev scenario's sources (`tests/data/scenario/dev/src/*.txt`), labels and the seed
+//! articles (`seeds/`), and rebuilds the texts of copies and repeats
 //! from their documented transforms where the labels carry no clean body.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Root of the shared material.
-pub fn shared() -> PathBuf {
-    if let Ok(p) = std::env::var("WIREWATCH_SHARED") {
-        return PathBuf::from(p);
-    }
-    let rel = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if rel.join("seeds").is_dir() {
-        return rel;
-    }
-    PathBuf::from("/work/shared")
-}
+#[path = "../common/data.rs"]
+mod data;
+pub use data::*;
 
 fn read(p: PathBuf) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
@@ -54,7 +46,7 @@ impl Record {
 
 /// Parses a src/*.txt file.
 pub fn parse_src(name: &str) -> Vec<Record> {
-    let text = read(shared().join("scenario/dev/src").join(name));
+    let text = read(scenario_dir().join("dev/src").join(name));
     let mut out = Vec::new();
     for chunk in text.split("\n%%%") {
         let chunk = chunk.trim_start_matches("%%%");
@@ -106,19 +98,19 @@ pub fn parse_src(name: &str) -> Vec<Record> {
 
 /// labels.json
 pub fn labels() -> serde_json::Value {
-    serde_json::from_str(&read(shared().join("scenario/dev/labels.json")))
+    serde_json::from_str(&read(scenario_dir().join("dev/labels.json")))
         .unwrap_or_else(|e| panic!("labels.json: {e}"))
 }
 
 /// scenario.json
 pub fn scenario() -> serde_json::Value {
-    serde_json::from_str(&read(shared().join("scenario/dev/scenario.json")))
+    serde_json::from_str(&read(scenario_dir().join("dev/scenario.json")))
         .unwrap_or_else(|e| panic!("scenario.json: {e}"))
 }
 
 /// The seed articles as (file name, raw text), sorted by name.
 pub fn seeds() -> Vec<(String, String)> {
-    let dir = shared().join("seeds");
+    let dir = seeds_dir();
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)

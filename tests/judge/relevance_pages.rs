@@ -22,7 +22,7 @@ fn whole_page_text_still_separates() {
     for it in scen["items"].as_array().unwrap_or_else(|| panic!()) {
         let path = it["path"].as_str().unwrap_or("");
         let page = it["page"].as_str().unwrap_or("");
-        let html = std::fs::read_to_string(common::shared().join("scenario/dev").join(page))
+        let html = std::fs::read_to_string(common::scenario_dir().join("dev").join(page))
             .unwrap_or_default();
         let t = re_script.replace_all(&html, " ");
         let t = re_block.replace_all(&t, "\n");

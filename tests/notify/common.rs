@@ -8,22 +8,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use wirewatch::notify::{AlertPayload, DigestInput, DigestItem, DigestStory};
 
-/// /work/shared, from env WIREWATCH_SHARED or beside/above the crate.
-pub fn shared_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("WIREWATCH_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [manifest.join("../shared"), manifest.join("../shared")] {
-        if candidate.join("scenario").is_dir() {
-            return candidate;
-        }
-    }
-    panic!("shared dir not found; set WIREWATCH_SHARED");
-}
+#[path = "../common/data.rs"]
+mod data;
 
 fn read_json(rel: &str) -> Value {
-    let path = shared_dir().join(rel);
+    let path = data::scenario_dir().join(rel);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
@@ -33,8 +22,8 @@ fn read_json(rel: &str) -> Value {
 /// labelled story, outlet names from scenario.json, duplicates = seed
 /// duplicates + repeats, off-topic = irrelevant items.
 pub fn scenario_digest(timezone: chrono_tz::Tz) -> DigestInput {
-    let labels = read_json("scenario/dev/labels.json");
-    let scenario = read_json("scenario/dev/scenario.json");
+    let labels = read_json("dev/labels.json");
+    let scenario = read_json("dev/scenario.json");
     let outlet_names: BTreeMap<String, String> = scenario["outlets"]
         .as_array()
         .expect("outlets")
