@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
-use crate::digest::Digester;
 use crate::http::{AppState, Heartbeat};
-use crate::outbox::Deliverer;
+use crate::notify::outbox::Deliverer;
+use crate::notify::Digester;
 use crate::pipeline::{FeedReport, Pipeline, PipelineError};
 use crate::store;
 
@@ -409,8 +409,7 @@ async fn start_http(
         config.http.token_env.as_deref(),
         config.http.token_file.as_deref(),
         "http token",
-    )
-    .map_err(anyhow::Error::msg)?
+    )?
     .map(|t| String::from_utf8_lossy(&t).into_owned());
     let state = AppState {
         store: pipeline.store().clone(),
@@ -435,8 +434,11 @@ struct Delivery {
 
 impl Delivery {
     fn start(pipeline: &Pipeline, shutdown: &CancellationToken) -> anyhow::Result<Delivery> {
-        let deliverer = Deliverer::new(pipeline.config(), pipeline.store().clone())
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let deliverer = Deliverer::new(
+            pipeline.config(),
+            pipeline.store().clone(),
+            pipeline.endpoints(),
+        )?;
         let token = shutdown.child_token();
         let task = tokio::spawn(deliverer.run(pipeline.delivery_wake(), token.clone()));
         Ok(Delivery { token, task })

@@ -9,11 +9,11 @@
 //! [`store`] the only module that touches sled, [`pipeline`] wiring the stages together, and
 //! [`daemon`] the scheduling shell around it. `main.rs` is a thin CLI over this crate.
 
+pub mod backoff;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod demo;
-pub mod digest;
 pub mod extract;
 pub mod fetch;
 pub mod http;
@@ -21,7 +21,6 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod opml;
-pub mod outbox;
 pub mod parse;
 pub mod pipeline;
 pub mod progress;
@@ -29,6 +28,7 @@ pub mod relevance;
 pub mod report;
 pub mod store;
 pub mod stories;
+pub mod text;
 
 pub use config::Config;
 pub use pipeline::{CycleReport, Pipeline};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use wirewatch::config::Config;
 use wirewatch::logging::{self, LogFormat};
-use wirewatch::outbox::Deliverer;
+use wirewatch::notify::outbox::Deliverer;
 use wirewatch::pipeline::{self, Pipeline};
 use wirewatch::report;
 
@@ -275,8 +275,7 @@ async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
     let progress = wirewatch::progress::Progress::for_stderr(config.feeds.len());
     let mut report = pipeline.poll_once_observed(&|e| progress.event(e)).await?;
     progress.finish();
-    let deliverer =
-        Deliverer::new(&config, pipeline.store().clone()).map_err(anyhow::Error::msg)?;
+    let deliverer = Deliverer::new(&config, pipeline.store().clone(), pipeline.endpoints())?;
     report.delivery = deliverer.deliver_due().await?;
     pipeline.store().flush().await?;
     if json {
@@ -297,7 +296,8 @@ async fn alerts(
     let store = pipeline::open_store(&config)?;
     if retry {
         let n = store.requeue_dead(chrono::Utc::now())?;
-        let deliverer = Deliverer::new(&config, store.clone()).map_err(anyhow::Error::msg)?;
+        let endpoints = std::sync::Arc::new(wirewatch::notify::outbox::endpoints(&config)?);
+        let deliverer = Deliverer::new(&config, store.clone(), endpoints)?;
         let rep = deliverer.deliver_due().await?;
         store.flush().await?;
         println!(
@@ -359,7 +359,7 @@ async fn digest(
     send: bool,
 ) -> anyhow::Result<()> {
     let store = pipeline::open_store(&config)?;
-    let digester = wirewatch::digest::Digester::new(&config, store)?;
+    let digester = wirewatch::notify::Digester::new(&config, store)?;
     if let Some(path) = preview {
         let r = digester.preview(day)?;
         std::fs::write(&path, &r.html)

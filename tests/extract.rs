@@ -7,7 +7,6 @@ mod data;
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::PathBuf;
 
 use serde_json::Value;
 use wirewatch::extract::{Article, Extractor, SiteRule};

@@ -1,7 +1,7 @@
 //! Content fingerprints: an exact fingerprint of the normalised text and a near-duplicate
 //! signature.
 //!
-//! * **Exact**: SHA-256 of the normalised token stream (see [`crate::dedup::text`]), first
+//! * **Exact**: SHA-256 of the normalised token stream (see [`crate::text`]), first
 //!   16 bytes. Equal for copies that differ only in case, quotes, dashes, whitespace,
 //!   punctuation or paragraph breaks.
 //! * **Near-duplicate**: the text becomes a set of overlapping word 4-grams ("shingles"),
@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dedup::text::{for_each_token, hash64, mix64};
+use crate::text::{for_each_token, hash64, mix64};
 
 /// Words per shingle. 4 keeps shared stock phrases of same-story articles ("weighing legal
 /// action against OpenAI") from making distinct articles look alike, while a reworded sentence

@@ -16,7 +16,7 @@
 //! [`judge`] decides, [`DupStore::put`] records.
 
 pub mod fingerprint;
-pub mod text;
+
 pub mod url;
 
 use std::collections::HashMap;
@@ -313,7 +313,7 @@ impl Hasher for PreHashed {
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
-        self.0 = text::mix64(self.0);
+        self.0 = crate::text::mix64(self.0);
     }
     fn write_u64(&mut self, v: u64) {
         self.0 ^= v;
@@ -480,12 +480,12 @@ impl DupStore for MemIndex {
     fn stored(&self, id: DocId) -> Result<Option<Stored>, Self::Error> {
         Ok(self
             .slot_of
-            .get(&text::mix64(id))
+            .get(&crate::text::mix64(id))
             .map(|&s| self.docs[s as usize].clone()))
     }
 
     fn put(&mut self, id: DocId, sig: &Signature, origin: Origin) -> Result<(), Self::Error> {
-        let key = text::mix64(id);
+        let key = crate::text::mix64(id);
         if self.slot_of.contains_key(&key) {
             return Ok(());
         }

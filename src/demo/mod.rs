@@ -425,7 +425,7 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
     store.flush().await?;
     server.abort();
 
-    let digester = crate::digest::Digester::new(&config, store.clone())?;
+    let digester = crate::notify::Digester::new(&config, store.clone())?;
     // The digest the next send would carry: everything since the demo started.
     let now = Utc::now();
     let (input, _) = digester.build(digester.local_day(now), started, now)?;

@@ -13,7 +13,6 @@
 //! ([`text`]), and prefer JSON-LD `articleBody` when the visible body is a cut-off part of it
 //! (metered paywalls). Work per page is capped (bytes, visited nodes, depth).
 
-mod charset;
 mod html;
 mod jsonld;
 mod prefilter;
@@ -263,7 +262,7 @@ impl Extractor {
         }
         let host = url.and_then(|u| u.host_str()).map(normalize_host);
         let tld = host.as_deref().and_then(|h| h.rsplit('.').next());
-        let (text, _encoding) = charset::decode(body, content_type, tld);
+        let (text, _encoding) = crate::text::charset::decode_page(body, content_type, tld);
         if !looks_like_html(&text) {
             return Article::empty(if is_html_mime(&mime) {
                 "not HTML (no markup found)".to_string()

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
+use crate::config::HostName;
+
 /// Whether an address is a public unicast address that the open internet could route to us.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
@@ -63,35 +65,22 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 pub struct Guard {
     /// Let every address through.
     pub allow_private: bool,
-    /// Hosts (as [`guard_host`] normalises them) that may be on private addresses.
+    /// Hosts (as [`HostName`] normalises them) that may be on private addresses.
     pub hosts: Arc<HashSet<String>>,
 }
 
 impl Guard {
-    /// A guard from the `[fetch]` settings; hosts that do not parse are left out (the config
-    /// check refuses them before this is built).
-    pub fn new(allow_private: bool, hosts: &[String]) -> Guard {
+    /// A guard from the `[fetch]` settings.
+    pub fn new(allow_private: bool, hosts: &[HostName]) -> Guard {
         Guard {
             allow_private,
-            hosts: Arc::new(hosts.iter().filter_map(|h| guard_host(h).ok()).collect()),
+            hosts: Arc::new(hosts.iter().map(|h| h.as_str().to_string()).collect()),
         }
     }
 
     /// Whether private addresses are allowed for this host (as a URL or reqwest spells it).
     fn allows_private(&self, host: &str) -> bool {
         self.allow_private || self.hosts.contains(&host.to_ascii_lowercase())
-    }
-}
-
-/// A configured host in the form URLs carry it: lower-case name, dotted IPv4, bracketed IPv6;
-/// no port, no path.
-pub fn guard_host(h: &str) -> Result<String, String> {
-    match Host::parse(h.trim()) {
-        Ok(Host::Domain(d)) if !d.is_empty() => Ok(d.to_ascii_lowercase()),
-        Ok(Host::Domain(_)) => Err("empty".into()),
-        Ok(Host::Ipv4(ip)) => Ok(ip.to_string()),
-        Ok(Host::Ipv6(ip)) => Ok(format!("[{ip}]")),
-        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -204,7 +193,7 @@ mod tests {
     fn listed_hosts_are_exempt_and_only_they() {
         let g = Guard::new(
             false,
-            &["127.0.0.1".into(), "[::1]".into(), "LAN.Example".into()],
+            &["127.0.0.1", "[::1]", "LAN.Example"].map(|h| HostName::parse(h).expect("host")),
         );
         for ok in [
             "http://127.0.0.1:8080/feed",
@@ -221,9 +210,7 @@ mod tests {
             assert!(check_url(&u(bad), &g).is_err(), "{bad}");
         }
         assert!(g.allows_private("lan.example") && !g.allows_private("other.example"));
-        assert_eq!(guard_host(" LocalHost "), Ok("localhost".into()));
-        assert!(guard_host("localhost:3000").is_err());
-        assert!(guard_host("").is_err());
+        assert!(HostName::parse("localhost:3000").is_err());
     }
 
     #[tokio::test]
@@ -236,7 +223,7 @@ mod tests {
         };
         assert!(r.resolve(name()).await.is_ok());
         let r = GuardedResolver {
-            guard: Guard::new(false, &["localhost".into()]),
+            guard: Guard::new(false, &[HostName::parse("localhost").expect("host")]),
         };
         assert!(r.resolve(name()).await.is_ok());
     }

@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
-pub use guard::{check_url, guard_host, is_public, Guard, GuardedResolver};
+pub use guard::{check_url, is_public, Guard, GuardedResolver};
 
 use crate::config::FetchConfig;
 
@@ -328,7 +328,7 @@ impl Fetcher {
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
-                retry_after: parse_retry_after(h),
+                retry_after: crate::backoff::retry_after_header(h),
             });
         }
         if resp.content_length().is_some_and(|len| len > self.max_body) {
@@ -377,44 +377,9 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> FetchError {
     FetchError::Network(msg)
 }
 
-/// Parses `Retry-After` (delta-seconds or an HTTP date), capped at one day.
-pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    let d = if let Ok(secs) = v.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let when = httpdate::parse_http_date(v).ok()?;
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-    };
-    Some(d.min(Duration::from_secs(86_400)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_forms() {
-        let mut h = HeaderMap::new();
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("99999999"));
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(86_400)));
-        let future =
-            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
-        h.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_str(&future).expect("header"),
-        );
-        let d = parse_retry_after(&h).expect("date form");
-        assert!(
-            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
-            "{d:?}"
-        );
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(parse_retry_after(&h), None);
-    }
 
     #[test]
     fn transient_errors() {

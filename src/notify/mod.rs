@@ -1,31 +1,38 @@
-//! Notify stage: turns decided alerts into deliveries.
+//! The notify stage: alerts out, to webhooks at once and by email once a day.
 //!
-//! This module holds the parts of delivery that do not depend on the outbox:
-//! - [`webhook`]: the exact HTTP request for one alert to one endpoint, in the
-//!   endpoint's native format (plain JSON, Slack blocks, Discord embeds, ntfy
-//!   JSON publish), with GitHub-style HMAC signing, and one POST attempt
-//!   classified as delivered / retry later / permanent failure;
-//! - [`digest`]: the daily digest email (plain text + HTML, every field escaped)
-//!   and the DST-correct schedule of when it is due;
+//! - [`outbox`]: durable, ordered, at-least-once delivery of decided alerts to webhooks (the
+//!   rows written with each alert), retries with backoff, dead letters;
+//! - [`webhook`]: the exact HTTP request for one alert to one endpoint, in the endpoint's
+//!   native format (plain JSON, Slack blocks, Discord embeds, ntfy JSON publish), with
+//!   GitHub-style HMAC signing, and one POST attempt classified as delivered / retry later /
+//!   permanent failure;
+//! - [`digest`]: the daily digest: what goes in it and when it is sent (exactly once a day),
+//!   its rendering ([`digest::render`]: plain text + HTML, every field escaped) and its
+//!   DST-correct schedule ([`digest::schedule`]);
 //! - [`smtp`]: sending a rendered digest through an SMTP relay with lettre.
 //!
-//! Ordering, persistence, backoff and dead letters belong to the caller: every
-//! function here is either pure or performs exactly one network attempt, so
-//! the caller's durable loop decides what happens next.
+//! `webhook`, `smtp`, `digest::render` and `digest::schedule` are pure or make exactly one
+//! network attempt; `outbox` and `digest` own the loops that decide what happens next.
 
 pub mod digest;
+pub mod outbox;
 pub mod smtp;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 
-pub use digest::{
-    due_day, next_digest_time, render_digest, DigestInput, DigestItem, DigestStory, RenderedDigest,
-};
-pub use smtp::{send_mail, send_mail_with_roots, SmtpSecurity, SmtpSettings};
+pub use crate::config::{SmtpSecurity, WebhookFormat};
+pub use digest::render::{render_digest, DigestInput, DigestItem, DigestStory, RenderedDigest};
+pub use digest::schedule::{due_day, next_digest_time};
+pub use digest::Digester;
+pub use outbox::{Deliverer, DeliveryReport, Endpoint};
+pub use smtp::{send_mail, send_mail_with_roots, SmtpSettings};
 pub use webhook::{
     ntfy_target, post_webhook, render_webhook, signature, DeliveryOutcome, WebhookRequest,
 };
+
+/// Longest excerpt of an article carried by an alert and shown in the digest (characters).
+pub const EXCERPT_CHARS: usize = 280;
 
 /// One alert as sent to receivers; its JSON form is the `json` webhook body.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -52,20 +59,6 @@ pub struct AlertPayload {
     pub excerpt: String,
     /// URLs of copies of this article that were suppressed as duplicates.
     pub duplicates: Vec<String>,
-}
-
-/// The payload dialect a webhook endpoint speaks.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookFormat {
-    /// wirewatch's own JSON ([`AlertPayload`]).
-    Json,
-    /// Slack incoming webhook (Block Kit blocks plus fallback text).
-    Slack,
-    /// Discord webhook (one embed, no mentions).
-    Discord,
-    /// ntfy topic URL (published with ntfy's JSON publish to the server root).
-    Ntfy,
 }
 
 /// Errors of the notify stage that the caller has to report or act on.

@@ -11,21 +11,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde::{Deserialize, Serialize};
 
-use super::{error_chain, NotifyError, RenderedDigest};
-
-/// How the connection to the relay is secured.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    /// Plain connection upgraded with STARTTLS; fails if the server does not offer it (port 587).
-    Starttls,
-    /// TLS from the first byte, "implicit TLS" (port 465).
-    Tls,
-    /// No encryption at all; only for a relay on localhost or a trusted network.
-    None,
-}
+use super::{error_chain, NotifyError, RenderedDigest, SmtpSecurity};
 
 /// Connection settings for the SMTP relay.
 #[derive(Clone, Debug)]

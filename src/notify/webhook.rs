@@ -9,12 +9,14 @@
 //! escaped for each service so that it cannot ping a channel, mention a user,
 //! inject a link or restyle the message.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use url::Url;
+
+pub use crate::backoff::retry_after as parse_retry_after;
 
 use super::{error_chain, one_line, truncate_chars, AlertPayload, NotifyError, WebhookFormat};
 
@@ -445,17 +447,6 @@ fn redact_url(url: &Url) -> String {
     }
 }
 
-/// Parses a `Retry-After` value: delay-seconds or an HTTP date (all three
-/// formats of RFC 9110). A date in the past gives zero.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 /// Reads at most [`SNIPPET_BYTES`] of the response body as one line of text.
 async fn body_snippet(mut resp: reqwest::Response) -> String {
     let mut buf = Vec::new();
@@ -534,11 +525,7 @@ pub async fn post_webhook(
     }
     let code = status.as_u16();
     if code == 408 || code == 429 || status.is_server_error() {
-        let after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let after = crate::backoff::retry_after_header(resp.headers());
         let snippet = body_snippet(resp).await;
         return DeliveryOutcome::Retry {
             after,

@@ -13,7 +13,6 @@
 //!
 //! Every pass is linear in the size of the body.
 
-pub mod charset;
 pub mod lenient;
 pub mod structure;
 pub mod text;
@@ -126,9 +125,9 @@ pub fn parse_feed(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let decoded = charset::decode(body, content_type);
+    let decoded = crate::text::charset::decode_feed(body, content_type);
     let mut charset_notes = decoded.notes.clone();
-    if decoded.source == charset::CharsetSource::Detected {
+    if decoded.source == crate::text::charset::CharsetSource::Detected {
         charset_notes.push(format!("decoded as {} (detected)", decoded.encoding));
     }
     if !charset_notes.is_empty() {

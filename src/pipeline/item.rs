@@ -30,8 +30,6 @@ const PAGE_ATTEMPTS: u32 = 3;
 /// while the oldest entry, which the judge waits for, is still being fetched (10,000 feeds:
 /// 1.50 cores used instead of 1.45 with a margin of one).
 const AHEAD: usize = 4;
-/// Excerpt length in characters.
-const EXCERPT_CHARS: usize = 280;
 /// Decisions that alert nobody are written in groups of at most this many (see [`Unwritten`]).
 const GROUP: usize = 128;
 
@@ -544,7 +542,7 @@ impl Pipeline {
             story_title: story.title.clone(),
             new_story: assignment.new_story,
             score: rel.score,
-            excerpt: excerpt(&text, EXCERPT_CHARS),
+            excerpt: excerpt(&text, crate::notify::EXCERPT_CHARS),
             duplicates: Vec::new(),
         };
         item.text = text.clone();
@@ -647,7 +645,7 @@ impl Pipeline {
         story: &StoryRecord,
         alert: &AlertRecord,
     ) -> Result<(), PipelineError> {
-        let endpoints = crate::outbox::route(alert, &self.endpoints);
+        let endpoints = crate::notify::outbox::route(alert, &self.endpoints);
         self.store.commit_item(&ItemCommit {
             entry: Some(rec),
             item,

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn, Instrument};
@@ -30,7 +29,7 @@ use crate::dedup::{DupParams, Origin, Signature};
 use crate::extract::{Extractor, SiteRule};
 use crate::fetch::{FetchError, Fetcher, Kind, Request};
 use crate::metrics::Metrics;
-use crate::outbox::Endpoint;
+use crate::notify::outbox::Endpoint;
 use crate::parse::{self, Entry};
 use crate::relevance::query::Query;
 use crate::relevance::TopicModel;
@@ -66,9 +65,12 @@ pub enum PipelineError {
     /// The seed directory could not be read.
     #[error("seeds: {0}")]
     Seeds(String),
-    /// A setting the stages cannot use (site rule, query, webhook secret).
+    /// A setting the stages cannot use (site rule, query).
     #[error("config: {0}")]
     Config(String),
+    /// A webhook's signing secret cannot be read.
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
 }
 
 /// What one feed poll did.
@@ -114,7 +116,7 @@ pub struct CycleReport {
     /// What processing the new entries decided.
     pub decided: Tally,
     /// What the delivery pass after the cycle did.
-    pub delivery: crate::outbox::DeliveryReport,
+    pub delivery: crate::notify::outbox::DeliveryReport,
 }
 
 impl CycleReport {
@@ -220,7 +222,7 @@ impl Pipeline {
             ),
             _ => None,
         };
-        let endpoints = crate::outbox::endpoints(&config).map_err(PipelineError::Config)?;
+        let endpoints = crate::notify::outbox::endpoints(&config)?;
         let feed_index = Arc::new(
             config
                 .feeds
@@ -298,9 +300,9 @@ impl Pipeline {
         self.delivery_wake.clone()
     }
 
-    /// The article extractor (for `wirewatch extract`).
-    pub fn extractor(&self) -> &Extractor {
-        &self.extractor
+    /// The webhook endpoints of this config, with their secrets read (built once).
+    pub fn endpoints(&self) -> Arc<Vec<Endpoint>> {
+        self.endpoints.clone()
     }
 
     /// The config of a feed by its id, if it is still configured.
@@ -628,7 +630,7 @@ impl Pipeline {
         let now = Utc::now();
         state.last_error = Some(msg.clone());
         state.last_error_at = Some(now);
-        let delay = backoff(
+        let delay = feed_backoff(
             interval,
             state.consecutive_failures,
             self.config.fetch.max_backoff.0,
@@ -693,9 +695,9 @@ pub fn entry_id(entry: &Entry) -> Option<String> {
     Some(format!("title:{}", hex::encode(&h.finalize()[..12])))
 }
 
-/// Exponential backoff with jitter: `interval × 2^(failures-1)`, capped, ±20 % jitter, and
-/// never sooner than the server's Retry-After.
-pub fn backoff(
+/// When a failing feed is polled again: [`crate::backoff`] from its interval (held between 30 s
+/// and 5 min), capped at `cap`, and never sooner than the server's Retry-After.
+pub fn feed_backoff(
     interval: Duration,
     failures: u32,
     cap: Duration,
@@ -704,10 +706,7 @@ pub fn backoff(
     let base = interval
         .min(Duration::from_secs(300))
         .max(Duration::from_secs(30));
-    let exp = base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let capped = exp.min(cap.max(base));
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    let d = capped.mul_f64(jitter);
+    let d = crate::backoff::backoff(base, failures, cap);
     match retry_after {
         Some(ra) if ra > d => ra,
         _ => d,
@@ -752,8 +751,8 @@ mod tests {
     fn backoff_grows_caps_and_honours_retry_after() {
         let iv = Duration::from_secs(900);
         let cap = Duration::from_secs(6 * 3600);
-        let b1 = backoff(iv, 1, cap, None);
-        let b4 = backoff(iv, 4, cap, None);
+        let b1 = feed_backoff(iv, 1, cap, None);
+        let b4 = feed_backoff(iv, 4, cap, None);
         assert!(
             b1 >= Duration::from_secs(240) && b1 <= Duration::from_secs(360),
             "{b1:?}"
@@ -762,9 +761,9 @@ mod tests {
             b4 >= Duration::from_secs(1920) && b4 <= Duration::from_secs(2880),
             "{b4:?}"
         );
-        let b30 = backoff(iv, 30, cap, None);
+        let b30 = feed_backoff(iv, 30, cap, None);
         assert!(b30 <= cap.mul_f64(1.2), "{b30:?}");
-        let ra = backoff(iv, 1, cap, Some(Duration::from_secs(7200)));
+        let ra = feed_backoff(iv, 1, cap, Some(Duration::from_secs(7200)));
         assert_eq!(ra, Duration::from_secs(7200));
     }
 

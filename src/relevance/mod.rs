@@ -41,7 +41,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dedup::text::for_each_token;
+use crate::text::for_each_token;
 use background::Background;
 use index::{TermIndex, Tokens};
 use query::Query;
@@ -218,7 +218,7 @@ fn capitalisation(text: &str, caps: &mut HashMap<String, (u32, u32)>) {
         let mut sentence_start = true;
         for raw in line.split_whitespace() {
             let first = raw.chars().find(|c| c.is_alphanumeric());
-            for t in crate::dedup::text::tokens(raw).into_iter().take(1) {
+            for t in crate::text::tokens(raw).into_iter().take(1) {
                 let e = caps.entry(t).or_default();
                 e.1 += 1;
                 if !sentence_start && first.is_some_and(char::is_uppercase) {
@@ -459,7 +459,7 @@ impl TopicModel {
         index::window_bounds(title_tokens, body_tokens, &mut bounds);
         // The query sees the whole text, not only its prose.
         let query = self.query.as_ref().map(|q| {
-            let mut qt = crate::dedup::text::tokens(title);
+            let mut qt = crate::text::tokens(title);
             for_each_token(text, MAX_TOKENS, |t| qt.push(t.to_string()));
             q.matches(&qt)
         });

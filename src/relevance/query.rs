@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dedup::text::tokens;
+use crate::text::tokens;
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -223,7 +223,7 @@ impl StoryIndex {
         // stem -> (weighted count, idf × discount of the first surface form seen)
         let mut tf: HashMap<String, (f32, f32)> = HashMap::new();
         let mut add = |s: &str, times: f32| {
-            let toks = crate::dedup::text::tokens(s);
+            let toks = crate::text::tokens(s);
             for t in toks.iter().take(crate::relevance::MAX_TOKENS) {
                 if bg.is_function_word(t) || is_year_or_small_number(t) {
                     continue;

@@ -35,7 +35,7 @@ fn scenario_digest_groups_by_story_newest_first() {
         let t = out.text.find(&story.title).expect("story in text");
         let h = out
             .html
-            .find(&wirewatch::notify::digest::html_escape(&story.title))
+            .find(&wirewatch::notify::digest::render::html_escape(&story.title))
             .expect("story in html");
         assert!(t > last_text && h > last_html, "order of {}", story.id);
         last_text = t;
@@ -46,11 +46,11 @@ fn scenario_digest_groups_by_story_newest_first() {
         for item in &story.items {
             let href = format!("<a href=\"{}\"", item.url);
             assert!(out.html.contains(&href), "link for {}", item.url);
-            let title = wirewatch::notify::digest::html_escape(&item.title);
+            let title = wirewatch::notify::digest::render::html_escape(&item.title);
             assert!(out.html.contains(&format!("{title}</a>")), "{title}");
             assert!(out
                 .html
-                .contains(&wirewatch::notify::digest::html_escape(&item.outlet)));
+                .contains(&wirewatch::notify::digest::render::html_escape(&item.outlet)));
             assert!(out
                 .text
                 .contains(&format!("{}: {}", item.outlet, item.title)));
@@ -170,7 +170,7 @@ fn hostile_fields_are_escaped_and_bad_urls_not_linked() {
         .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
     assert!(out
         .html
-        .contains("&lt;script&gt;alert(&#39;story&#39;)&lt;/script&gt;"));
+        .contains("&lt;script&gt;alert(&#x27;story&#x27;)&lt;/script&gt;"));
     assert!(out
         .html
         .contains("Evil &quot;Outlet&quot; &lt;img src=x onerror=alert(1)&gt;"));

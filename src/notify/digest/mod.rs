@@ -4,8 +4,11 @@
 //! Exactly once per local day: the day's digest is recorded (and flushed) as soon as the mail
 //! server accepted it, and a day already recorded is never sent again, so a restart never
 //! sends twice. If the daemon was down at the set time, the day's digest goes out on start-up.
-//! An SMTP failure is logged and retried with backoff. Rendering and SMTP are the notify
-//! stage's; this module decides *what* and *when*.
+//! An SMTP failure is logged and retried with backoff. This module decides *what* and *when*;
+//! [`render`] writes it, [`schedule`] computes the times, [`crate::notify::smtp`] sends it.
+
+pub mod render;
+pub mod schedule;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,8 +33,11 @@ pub enum DigestError {
     #[error("no [digest] and [smtp] sections in the config")]
     NotConfigured,
     /// A setting is unusable.
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Setting(#[from] crate::config::InvalidSetting),
+    /// The SMTP password cannot be read.
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -56,8 +62,8 @@ impl Digester {
     pub fn new(config: &Config, store: Store) -> Result<Digester, DigestError> {
         let digest = config.digest.clone().ok_or(DigestError::NotConfigured)?;
         Ok(Digester {
-            tz: digest.tz().map_err(DigestError::Config)?,
-            at: digest.time().map_err(DigestError::Config)?,
+            tz: digest.tz()?,
+            at: digest.time()?,
             digest,
             smtp: config.smtp.clone(),
             store,
@@ -196,17 +202,12 @@ impl Digester {
             smtp.password_env.as_deref(),
             smtp.password_file.as_deref(),
             "smtp password",
-        )
-        .map_err(DigestError::Config)?
+        )?
         .map(|p| String::from_utf8_lossy(&p).into_owned());
         let settings = SmtpSettings {
             host: smtp.host.clone(),
             port: smtp.port,
-            security: match smtp.security {
-                crate::config::SmtpSecurity::Starttls => notify::SmtpSecurity::Starttls,
-                crate::config::SmtpSecurity::Tls => notify::SmtpSecurity::Tls,
-                crate::config::SmtpSecurity::None => notify::SmtpSecurity::None,
-            },
+            security: smtp.security,
             username: smtp.username.clone(),
             password,
             timeout: smtp.timeout.0,
@@ -250,9 +251,7 @@ impl Digester {
                 }
                 Err(e) => {
                     failures += 1;
-                    let wait = RETRY_BASE
-                        .saturating_mul(1 << failures.saturating_sub(1).min(10))
-                        .min(RETRY_CAP);
+                    let wait = crate::backoff::backoff(RETRY_BASE, failures, RETRY_CAP);
                     if failures == 1 || failures.is_power_of_two() {
                         error!(error = %e, failures, retry_in_s = wait.as_secs(), "digest not sent; will retry");
                     } else {

@@ -1,24 +1,17 @@
-//! The daily digest: rendering (subject, plain text, HTML) and scheduling.
+//! Rendering the daily digest: subject, plain text and HTML.
 //!
 //! Rendering is pure so `wirewatch digest --preview` and the sender produce the
 //! same bytes. The HTML is written for mail clients rather than browsers: one
 //! simple layout table, inline styles only, no `<style>` block, no images or
 //! other external assets, and every field HTML-escaped (titles and excerpts
 //! come from arbitrary web pages). Only http(s) URLs become links.
-//!
-//! Scheduling works on the local wall clock of the digest's time zone, so a
-//! digest set for 08:00 stays at 08:00 across DST changes; see
-//! [`next_digest_time`] for the rules at skipped and repeated times.
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::{one_line, truncate_chars};
-
-/// Longest excerpt shown per item (characters).
-const EXCERPT_CHARS: usize = 280;
+use crate::notify::{one_line, truncate_chars, EXCERPT_CHARS};
 /// Width to which plain-text paragraphs are wrapped.
 const TEXT_WIDTH: usize = 76;
 
@@ -80,20 +73,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Escapes text for HTML element content and double- or single-quoted attributes.
+/// Escapes text for HTML element content and double- or single-quoted attributes (the
+/// `html-escape` crate, as the status page does).
 pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 /// The URL to link to, if it is a well-formed http(s) URL (never `javascript:` etc.).
@@ -330,60 +313,4 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
         text,
         html,
     }
-}
-
-/// The UTC instant at which the wall clock in `tz` reads `at` on `day`.
-///
-/// A repeated wall time (DST ends) gives its first occurrence; a skipped one
-/// (DST starts) gives the first valid instant after it, i.e. the moment the
-/// clock jumps (02:30 on a 02:00→03:00 day gives 03:00 local). Skips are
-/// searched minute by minute over up to two days, which covers every tz
-/// database transition (all fall on whole minutes; the longest skip is a day).
-pub fn send_instant(day: NaiveDate, at: NaiveTime, tz: Tz) -> Option<DateTime<Utc>> {
-    let first_valid = |wall| match tz.from_local_datetime(&wall) {
-        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
-        LocalResult::None => None,
-    };
-    let wall = day.and_time(at);
-    if let Some(t) = first_valid(wall) {
-        return Some(t);
-    }
-    let minute = wall.with_second(0)?.with_nanosecond(0)?;
-    (1..=2 * 24 * 60).find_map(|k| first_valid(minute + Duration::minutes(k)))
-}
-
-/// The next instant (strictly after `after`) at which the local wall clock in
-/// `tz` reads `at`, and the local date that send covers.
-///
-/// Correct across DST: a skipped time runs at the first valid instant after it;
-/// a repeated one runs once, at its first occurrence.
-pub fn next_digest_time(at: NaiveTime, tz: Tz, after: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
-    let today = after.with_timezone(&tz).date_naive();
-    // Start a day early: a send for yesterday's date can fall on today's
-    // wall-clock date when a whole day is skipped.
-    let mut day = today.pred_opt().unwrap_or(today);
-    for _ in 0..5 {
-        if let Some(when) = send_instant(day, at, tz) {
-            if when > after {
-                return (day, when);
-            }
-        }
-        match day.succ_opt() {
-            Some(next) => day = next,
-            None => break,
-        }
-    }
-    // Only reachable at the end of chrono's date range.
-    (today, after + Duration::days(1))
-}
-
-/// The local date whose digest is due at `now`, for send-on-startup:
-/// `Some(today)` when `now` is at or past today's send time in `tz`, else `None`.
-///
-/// Only today is considered; whether earlier days were sent is the caller's record.
-pub fn due_day(at: NaiveTime, tz: Tz, now: DateTime<Utc>) -> Option<NaiveDate> {
-    let today = now.with_timezone(&tz).date_naive();
-    let when = send_instant(today, at, tz)?;
-    (now >= when).then_some(today)
 }

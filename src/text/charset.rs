@@ -1,15 +1,33 @@
-//! Charset sniffing and transcoding of a feed body to UTF-8.
+//! Bytes to text: find the character encoding of a fetched body and decode it, for feeds
+//! ([`decode_feed`]) and pages ([`decode_page`]).
 //!
-//! feed-rs (through quick-xml) decodes according to the XML declaration only, and panics on
-//! some UTF-16 inputs; real feeds also lie about their encoding. So every body is decoded
-//! here first, in this order: byte-order mark, UTF-32/UTF-16 byte patterns, the HTTP
-//! `charset` parameter, the XML declaration's `encoding`, then statistical detection
-//! (chardetng) when nothing is declared and the bytes are not UTF-8, or when the declared
-//! UTF-8 is clearly not UTF-8. The XML declaration is then rewritten to say UTF-8 so that the
-//! XML reader does not decode a second time.
+//! Both follow the same order of evidence: byte-order mark, then what the body's format can
+//! tell without a declaration, then the `charset` of the HTTP `Content-Type`
+//! ([`content_type_charset`], the one parser of that header here), then the document's own
+//! declaration, then statistical detection (chardetng). Declarations are often wrong, so
+//! valid non-ASCII UTF-8 is UTF-8 whatever a legacy declaration says, and bytes declared
+//! UTF-8 that do not validate go to the detector.
+//!
+//! Feeds: feed-rs (through quick-xml) decodes according to the XML declaration only, and
+//! panics on some UTF-16 inputs, so every feed body is decoded here first (UTF-16/UTF-32
+//! byte patterns of `<?xml` count as evidence; the declaration read is the XML one) and its
+//! XML declaration is rewritten to say UTF-8 so that the XML reader does not decode again.
+//!
+//! Pages: the declaration read is `<meta charset>` / `http-equiv` near the start of the page.
+//!
+//! encoding_rs and chardetng do the work; the XML and `<meta>` declaration scanners and UTF-32
+//! (which encoding_rs, following WHATWG, does not implement) are ours.
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use regex::bytes::Regex;
 use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// How many leading bytes of a page are searched for a `<meta>` charset declaration (the HTML
+/// spec prescans 1024; pages with long inline `<head>` scripts need more).
+const META_SCAN_BYTES: usize = 8192;
+/// How much of a body the detector reads: plenty for a confident guess, and bounded.
+const DETECT_BYTES: usize = 64 * 1024;
 
 /// Where the encoding used to decode a body came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +74,8 @@ enum Choice {
     Utf32(Utf32),
 }
 
-/// Decodes `body` to UTF-8, choosing the encoding as described in the module doc.
-pub fn decode(body: &[u8], content_type: Option<&str>) -> Decoded {
+/// Decodes a feed body to UTF-8, choosing the encoding as described in the module doc.
+pub fn decode_feed(body: &[u8], content_type: Option<&str>) -> Decoded {
     let mut notes = Vec::new();
     let (choice, source, skip) = choose(body, content_type, &mut notes);
     let bytes = &body[skip..];
@@ -122,8 +140,8 @@ fn choose(
     let valid_utf8 = std::str::from_utf8(body).is_ok();
 
     // 3. HTTP charset.
-    if let Some(label) = content_type.and_then(http_charset) {
-        match label_to_choice(&label) {
+    if let Some(label) = content_type.and_then(content_type_charset) {
+        match label_to_choice(label) {
             Some(Choice::Std(enc))
                 if enc.is_single_byte() && enc != UTF_8 && has_non_ascii(body) && valid_utf8 =>
             {
@@ -174,9 +192,15 @@ fn choose(
 }
 
 fn detect(body: &[u8]) -> Choice {
+    Choice::Std(detect_encoding(body, None))
+}
+
+/// Statistical detection (chardetng) over the first [`DETECT_BYTES`]; `tld` (the host's
+/// top-level domain) breaks ties between legacy encodings.
+fn detect_encoding(body: &[u8], tld: Option<&[u8]>) -> &'static Encoding {
     let mut det = chardetng::EncodingDetector::new();
-    det.feed(body, true);
-    Choice::Std(det.guess(None, true))
+    det.feed(&body[..body.len().min(DETECT_BYTES)], true);
+    det.guess(tld, true)
 }
 
 fn label_to_choice(label: &str) -> Option<Choice> {
@@ -210,17 +234,71 @@ fn mostly_utf8(body: &[u8]) -> bool {
     valid_multi > 0 && invalid * 4 <= valid_multi
 }
 
-/// The `charset` parameter of a Content-Type header value.
-pub fn http_charset(content_type: &str) -> Option<String> {
+/// The `charset` parameter of a Content-Type header value (quotes removed), if any.
+pub fn content_type_charset(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
         let (k, v) = param.split_once('=')?;
         if k.trim().eq_ignore_ascii_case("charset") {
             let v = v.trim().trim_matches(|c| c == '"' || c == '\'').trim();
-            (!v.is_empty()).then(|| v.to_string())
+            (!v.is_empty()).then_some(v)
         } else {
             None
         }
     })
+}
+
+fn meta_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        // <meta charset="x"> and <meta http-equiv="Content-Type" content="text/html; charset=x">
+        Regex::new(r#"(?i-u)<meta[^>]{0,400}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]{1,40})"#)
+            .expect("static regex")
+    })
+}
+
+/// Charset declared in a `<meta>` tag within the first bytes of a page.
+fn page_meta_charset(body: &[u8]) -> Option<&'static Encoding> {
+    let head = &body[..body.len().min(META_SCAN_BYTES)];
+    let caps = meta_regex().captures(head)?;
+    let enc = Encoding::for_label(caps.get(1)?.as_bytes())?;
+    // A meta tag cannot truthfully declare UTF-16 (the tag itself would not be readable as ASCII).
+    if enc == UTF_16LE || enc == UTF_16BE {
+        return Some(UTF_8);
+    }
+    Some(enc)
+}
+
+/// Decodes a page to text (see the module doc). Returns the text and the name of the encoding
+/// used; `tld` is the page host's top-level domain, a hint for detection.
+pub fn decode_page(
+    body: &[u8],
+    content_type: Option<&str>,
+    tld: Option<&str>,
+) -> (String, &'static str) {
+    if let Some((enc, bom_len)) = Encoding::for_bom(body) {
+        let (text, _) = enc.decode_without_bom_handling(&body[bom_len..]);
+        return (text.into_owned(), enc.name());
+    }
+    let declared = content_type
+        .and_then(content_type_charset)
+        .and_then(|l| Encoding::for_label(l.as_bytes()))
+        .or_else(|| page_meta_charset(body));
+    let utf8 = std::str::from_utf8(body).ok();
+    let is_utf8 = utf8.is_some();
+    let tld = tld.map(str::as_bytes);
+    let enc = match declared {
+        // Valid UTF-8 with non-ASCII bytes is UTF-8, whatever the declaration says.
+        Some(_) if is_utf8 && !body.is_ascii() => UTF_8,
+        Some(e) if e == UTF_8 && !is_utf8 => detect_encoding(body, tld),
+        Some(e) => e,
+        None if is_utf8 => UTF_8,
+        None => detect_encoding(body, tld),
+    };
+    if let (Some(s), true) = (utf8, enc == UTF_8) {
+        return (s.to_string(), UTF_8.name());
+    }
+    let (text, _) = enc.decode_without_bom_handling(body);
+    (text.into_owned(), enc.name())
 }
 
 /// The `encoding` pseudo-attribute of an XML declaration at the start of an ASCII-compatible
@@ -319,16 +397,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_charset_param() {
+    fn content_type_charset_param() {
         assert_eq!(
-            http_charset("text/xml; charset=\"ISO-8859-1\"").as_deref(),
+            content_type_charset("text/xml; charset=\"ISO-8859-1\""),
             Some("ISO-8859-1")
         );
-        assert_eq!(http_charset("application/rss+xml"), None);
+        assert_eq!(content_type_charset("application/rss+xml"), None);
         assert_eq!(
-            http_charset("text/xml;foo=bar; Charset=utf-8").as_deref(),
+            content_type_charset("text/xml;foo=bar; Charset=utf-8"),
             Some("utf-8")
         );
+        assert_eq!(content_type_charset("text/html; charset="), None);
+    }
+
+    #[test]
+    fn wrong_page_declaration_is_overruled() {
+        let page = "<meta charset=\"iso-8859-1\"><p>Caf\u{e9} \u{2014} na\u{ef}ve</p>";
+        let (text, enc) = decode_page(page.as_bytes(), None, None);
+        assert_eq!(enc, "UTF-8");
+        assert!(text.contains("Caf\u{e9} \u{2014}"));
+    }
+
+    #[test]
+    fn latin1_page_declared_utf8_is_detected() {
+        let mut page = b"<meta charset=utf-8><p>Le caf".to_vec();
+        page.extend_from_slice(b"\xe9 est tr\xe8s bon, d\xe9j\xe0 vu, \xe0 bient\xf4t.</p>");
+        let (text, enc) = decode_page(&page, Some("text/html"), Some("fr"));
+        assert_ne!(enc, "UTF-8");
+        assert!(text.contains("caf\u{e9} est tr\u{e8}s"), "{text}");
+    }
+
+    #[test]
+    fn content_type_beats_meta() {
+        let page = b"<meta charset=utf-8><p>\xa3100</p>";
+        let (text, enc) = decode_page(page, Some("text/html; charset=\"windows-1252\""), None);
+        assert_eq!(enc, "windows-1252");
+        assert!(text.contains("\u{a3}100"));
     }
 
     #[test]
@@ -342,7 +446,7 @@ mod tests {
     #[test]
     fn latin1_declared() {
         let body = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>caf\xe9</t>";
-        let d = decode(body, None);
+        let d = decode_feed(body, None);
         assert_eq!(d.source, CharsetSource::XmlDeclaration);
         assert!(d.text.contains("caf\u{e9}"));
         assert!(d.text.contains("encoding=\"utf-8\""));
@@ -352,10 +456,10 @@ mod tests {
     fn utf16_and_utf32_without_bom() {
         let s = "<?xml version=\"1.0\" encoding=\"utf-16\"?><t>\u{e9}</t>";
         let le: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-        let d = decode(&le, None);
+        let d = decode_feed(&le, None);
         assert_eq!(d.text, s.replace("utf-16", "utf-8"));
         let be32: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
-        let d = decode(&be32, None);
+        let d = decode_feed(&be32, None);
         assert_eq!(d.encoding, "UTF-32BE");
         assert!(d.text.ends_with("<t>\u{e9}</t>"));
     }
@@ -366,7 +470,7 @@ mod tests {
         let mut body = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>".to_vec();
         body.extend_from_slice(b"\xf0\xd2\xc9\xd7\xc5\xd4 \xcd\xc9\xd2 \xf0\xd2\xc9\xd7\xc5\xd4 \xcd\xc9\xd2 \xd7\xd3\xc5\xcd");
         body.extend_from_slice(b"</t>");
-        let d = decode(&body, None);
+        let d = decode_feed(&body, None);
         assert_eq!(d.source, CharsetSource::Detected);
         assert!(!d.text.contains('\u{fffd}'));
     }

@@ -17,19 +17,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn, Instrument};
 
-use crate::config::{Config, WebhookConfig, WebhookFormat};
+use crate::config::{Config, WebhookConfig};
 use crate::notify::{self, AlertPayload, DeliveryOutcome};
 use crate::store::{AlertRecord, DeliveryRecord, DeliveryState, Store, StoreError};
 
 /// First retry delay of a failed delivery; doubles per attempt.
 const RETRY_BASE: Duration = Duration::from_secs(5);
-/// Longest delay between two attempts.
+/// Longest delay between two attempts of our own choosing.
 const RETRY_CAP: Duration = Duration::from_secs(3600);
+/// Longest delay a receiver's `Retry-After` can ask for.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(6 * 3600);
 
 /// A configured endpoint, ready to send to.
 #[derive(Clone, Debug)]
@@ -50,9 +51,21 @@ impl Endpoint {
     }
 }
 
-/// The endpoints of a config, with their secrets read. A missing secret is an error: sending
-/// unsigned where the user asked for signatures would be worse than not sending.
-pub fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
+/// Why the outbox cannot deliver with a config.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// A webhook's signing secret cannot be read.
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
+    /// The HTTP client could not be built.
+    #[error("building the webhook client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The endpoints of a config, with their secrets read: built once per loaded config and shared
+/// by the judge (which queues alerts for them) and the deliverer. A missing secret is an
+/// error: sending unsigned where the user asked for signatures would be worse than not sending.
+pub fn endpoints(config: &Config) -> Result<Vec<Endpoint>, crate::config::SecretError> {
     config
         .webhooks
         .iter()
@@ -93,15 +106,6 @@ pub fn payload(a: &AlertRecord) -> AlertPayload {
     }
 }
 
-fn format_of(f: WebhookFormat) -> notify::WebhookFormat {
-    match f {
-        WebhookFormat::Json => notify::WebhookFormat::Json,
-        WebhookFormat::Slack => notify::WebhookFormat::Slack,
-        WebhookFormat::Discord => notify::WebhookFormat::Discord,
-        WebhookFormat::Ntfy => notify::WebhookFormat::Ntfy,
-    }
-}
-
 /// What a delivery pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryReport {
@@ -132,18 +136,21 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Builds a deliverer for the config's endpoints.
-    pub fn new(config: &Config, store: Store) -> Result<Deliverer, String> {
+    /// Builds a deliverer for a config's endpoints (see [`endpoints`]).
+    pub fn new(
+        config: &Config,
+        store: Store,
+        endpoints: Arc<Vec<Endpoint>>,
+    ) -> Result<Deliverer, OutboxError> {
         let client = reqwest::Client::builder()
             .user_agent(config.fetch.user_agent.clone())
             .redirect(reqwest::redirect::Policy::limited(3))
             .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("building webhook client: {e}"))?;
+            .build()?;
         Ok(Deliverer {
             store,
             client,
-            endpoints: Arc::new(endpoints(config)?),
+            endpoints,
             topic: config.topic.name.clone(),
             user_agent: config.fetch.user_agent.clone(),
         })
@@ -217,7 +224,7 @@ impl Deliverer {
             return Ok(Step::Delivered);
         }
         let req = notify::render_webhook(
-            format_of(ep.cfg.format),
+            ep.cfg.format,
             &ep.cfg.url,
             &payload(&alert),
             &self.topic,
@@ -314,16 +321,13 @@ enum Step {
     Dead,
 }
 
-/// Delay before the next attempt: 5 s doubling per attempt, capped at an hour, ±20 % jitter,
-/// and never sooner than the receiver's Retry-After.
+/// Delay before the next attempt. The receiver's `Retry-After`, when it sent one, is the
+/// time it asked for, and that is when it gets the next try (at most 6 hours away); without
+/// one, [`crate::backoff`]: 5 s doubling per attempt, capped at an hour, ±20 % jitter.
 pub fn retry_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
-    let exp = RETRY_BASE.saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
-    let d = exp
-        .min(RETRY_CAP)
-        .mul_f64(rand::thread_rng().gen_range(0.8..1.2));
     match retry_after {
-        Some(ra) if ra > d => ra.min(Duration::from_secs(6 * 3600)),
-        _ => d,
+        Some(ra) => ra.min(RETRY_AFTER_MAX),
+        None => crate::backoff::backoff(RETRY_BASE, attempts, RETRY_CAP),
     }
 }
 
@@ -339,6 +343,15 @@ mod tests {
         assert_eq!(
             retry_delay(1, Some(Duration::from_secs(120))),
             Duration::from_secs(120)
+        );
+        // The time the receiver asked for, even when our own backoff would wait longer.
+        assert_eq!(
+            retry_delay(8, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            retry_delay(1, Some(Duration::from_secs(86_400))),
+            RETRY_AFTER_MAX
         );
     }
 }

@@ -1,0 +1,191 @@
+//! Checks of a parsed config that its types cannot express: ranges, combinations, values a
+//! stage will have to compile (regexes, CSS selectors, mail addresses). Each failure names the
+//! key it is about.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::Config;
+
+/// A setting that parsed but cannot be used: which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct InvalidSetting {
+    /// The key, as written in the file (`fetch.timeout`, `feeds[3].url`).
+    pub key: String,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl InvalidSetting {
+    /// An invalid setting of `key`.
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> InvalidSetting {
+        InvalidSetting {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Config {
+    pub(super) fn validate(&self) -> Result<(), InvalidSetting> {
+        let f = &self.fetch;
+        if f.timeout.0.is_zero() {
+            return Err(InvalidSetting::new(
+                "fetch.timeout",
+                "must be greater than 0s",
+            ));
+        }
+        if f.interval.0 < Duration::from_secs(1) {
+            return Err(InvalidSetting::new("fetch.interval", "must be at least 1s"));
+        }
+        if f.concurrency == 0 {
+            return Err(InvalidSetting::new(
+                "fetch.concurrency",
+                "must be at least 1",
+            ));
+        }
+        if f.per_host_concurrency == 0 {
+            return Err(InvalidSetting::new(
+                "fetch.per_host_concurrency",
+                "must be at least 1",
+            ));
+        }
+        if f.max_body.0 < 1024 {
+            return Err(InvalidSetting::new(
+                "fetch.max_body",
+                "must be at least 1KiB",
+            ));
+        }
+        if f.user_agent.trim().is_empty() {
+            return Err(InvalidSetting::new("fetch.user_agent", "must not be empty"));
+        }
+        if self.topic.name.trim().is_empty() {
+            return Err(InvalidSetting::new("topic.name", "must not be empty"));
+        }
+        if let Some(m) = self.topic.min_score {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(InvalidSetting::new(
+                    "topic.min_score",
+                    format!("must be between 0 and 1, not {m}"),
+                ));
+            }
+        }
+        for (i, w) in self.webhooks.iter().enumerate() {
+            if !matches!(w.url.scheme(), "http" | "https") {
+                return Err(InvalidSetting::new(
+                    format!("webhooks[{i}].url"),
+                    format!("{} is not an http or https URL", w.url),
+                ));
+            }
+            if w.secret_env.is_some() && w.secret_file.is_some() {
+                return Err(InvalidSetting::new(
+                    format!("webhooks[{i}]"),
+                    "set secret_env or secret_file, not both",
+                ));
+            }
+        }
+        if let Some(d) = &self.digest {
+            d.time()?;
+            d.tz()?;
+            if d.to.is_empty() {
+                return Err(InvalidSetting::new(
+                    "digest.to",
+                    "must list at least one address",
+                ));
+            }
+            for (i, a) in d.to.iter().enumerate() {
+                if a.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(InvalidSetting::new(
+                        format!("digest.to[{i}]"),
+                        format!("{a:?} is not an email address"),
+                    ));
+                }
+            }
+            if d.from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(InvalidSetting::new(
+                    "digest.from",
+                    format!("{:?} is not an email address", d.from),
+                ));
+            }
+            if self.smtp.is_none() {
+                return Err(InvalidSetting::new(
+                    "digest",
+                    "needs an [smtp] section to send through",
+                ));
+            }
+        }
+        if let Some(s) = &self.smtp {
+            if s.host.trim().is_empty() {
+                return Err(InvalidSetting::new("smtp.host", "must not be empty"));
+            }
+            if s.password_env.is_some() && s.password_file.is_some() {
+                return Err(InvalidSetting::new(
+                    "smtp",
+                    "set password_env or password_file, not both",
+                ));
+            }
+        }
+        if self.http.token_env.is_some() && self.http.token_file.is_some() {
+            return Err(InvalidSetting::new(
+                "http",
+                "set token_env or token_file, not both",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, feed) in self.feeds.iter().enumerate() {
+            let key = format!("feeds[{i}].url");
+            if !matches!(feed.url.scheme(), "http" | "https") {
+                return Err(InvalidSetting::new(
+                    key,
+                    format!("{:?} is not an http or https URL", feed.url.as_str()),
+                ));
+            }
+            if feed.url.host_str().is_none() {
+                return Err(InvalidSetting::new(
+                    key,
+                    format!("{:?} has no host", feed.url.as_str()),
+                ));
+            }
+            if !seen.insert(feed.url.as_str().to_string()) {
+                return Err(InvalidSetting::new(
+                    key,
+                    format!("{} is listed twice", feed.url),
+                ));
+            }
+            if let Some(iv) = feed.interval {
+                if iv.0 < Duration::from_secs(1) {
+                    return Err(InvalidSetting::new(
+                        format!("feeds[{i}].interval"),
+                        "must be at least 1s",
+                    ));
+                }
+            }
+        }
+        for (i, site) in self.sites.iter().enumerate() {
+            if site.host.trim().is_empty() {
+                return Err(InvalidSetting::new(
+                    format!("sites[{i}].host"),
+                    "must not be empty",
+                ));
+            }
+            for (j, re) in site.cut_after.iter().enumerate() {
+                if let Err(e) = regex::Regex::new(re) {
+                    return Err(InvalidSetting::new(
+                        format!("sites[{i}].cut_after[{j}]"),
+                        format!("invalid regex {re:?}: {e}"),
+                    ));
+                }
+            }
+            for (j, sel) in site.drop.iter().enumerate() {
+                if let Err(e) = scraper::Selector::parse(sel) {
+                    return Err(InvalidSetting::new(
+                        format!("sites[{i}].drop[{j}]"),
+                        format!("invalid CSS selector {sel:?}: {e:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

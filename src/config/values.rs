@@ -1,0 +1,149 @@
+//! Value types of the config file that are written the human way: durations ("15m"), byte
+//! sizes ("10MiB") and host names ("rss-bridge.lan"), each parsed and normalised when the file
+//! is read, so that a bad one is an error naming its key and line.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Host;
+
+/// A duration written the human way in the config ("15m", "1h 30m", "0s").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(s.trim()).map(Dur).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid duration {s:?}: {e} (write e.g. \"90s\", \"15m\", \"2h\")"
+            ))
+        })
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// A byte size written the human way ("10MiB", "512KiB", "1000000").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => parse_bytes(&s).map(ByteSize).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "invalid size {s:?} (write e.g. \"10MiB\", \"512KiB\", \"2MB\")"
+                ))
+            }),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "kib" => 1 << 10,
+        "mb" | "m" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" | "g" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// A host name or address as URLs carry it: lower-case name, dotted IPv4, bracketed IPv6; no
+/// port, no path. The one home of this rule: the config reads hosts with it
+/// (`fetch.allow_private_hosts`) and the fetch stage's address guard compares URL hosts with
+/// what it produced.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct HostName(String);
+
+impl HostName {
+    /// Parses and normalises a host.
+    pub fn parse(h: &str) -> Result<HostName, url::ParseError> {
+        match Host::parse(h.trim())? {
+            Host::Domain(d) if !d.is_empty() => Ok(HostName(d.to_ascii_lowercase())),
+            Host::Domain(_) => Err(url::ParseError::EmptyHost),
+            Host::Ipv4(ip) => Ok(HostName(ip.to_string())),
+            Host::Ipv6(ip) => Ok(HostName(format!("[{ip}]"))),
+        }
+    }
+
+    /// The normalised form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for HostName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for HostName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        HostName::parse(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not a host name or address (no scheme, port or path): {e}"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("10MiB"), Some(10 << 20));
+        assert_eq!(parse_bytes("2 kb"), Some(2000));
+        assert_eq!(parse_bytes("12"), Some(12));
+        assert_eq!(parse_bytes("x"), None);
+        assert_eq!(parse_bytes("99999999999999999999GiB"), None);
+    }
+
+    #[test]
+    fn hosts_are_normalised() {
+        let h = |s: &str| HostName::parse(s).map(|h| h.0);
+        assert_eq!(h(" RSS-Bridge.LAN ").as_deref(), Ok("rss-bridge.lan"));
+        assert_eq!(h("127.0.0.1").as_deref(), Ok("127.0.0.1"));
+        assert_eq!(h("[::1]").as_deref(), Ok("[::1]"));
+        assert!(h("").is_err());
+        assert!(h("a b").is_err());
+    }
+}
