@@ -32,7 +32,7 @@ impl DupIndex {
     pub fn load(store: &Store) -> Result<(DupIndex, usize), StoreError> {
         let mut postings = Postings::with_capacity(store.dup_len());
         let mut bad = 0;
-        store.for_each_dup_record(|id, rec| match decode_record(rec) {
+        store.for_each_dup_record(&mut |id, rec| match decode_record(rec) {
             Some((_, sig)) => postings.insert(id, &sig),
             None => bad += 1,
         })?;

@@ -35,7 +35,9 @@ fn scenario_digest_groups_by_story_newest_first() {
         let t = out.text.find(&story.title).expect("story in text");
         let h = out
             .html
-            .find(&wirewatch::notify::digest::render::html_escape(&story.title))
+            .find(&wirewatch::notify::digest::render::html_escape(
+                &story.title,
+            ))
             .expect("story in html");
         assert!(t > last_text && h > last_html, "order of {}", story.id);
         last_text = t;
@@ -50,7 +52,9 @@ fn scenario_digest_groups_by_story_newest_first() {
             assert!(out.html.contains(&format!("{title}</a>")), "{title}");
             assert!(out
                 .html
-                .contains(&wirewatch::notify::digest::render::html_escape(&item.outlet)));
+                .contains(&wirewatch::notify::digest::render::html_escape(
+                    &item.outlet
+                )));
             assert!(out
                 .text
                 .contains(&format!("{}: {}", item.outlet, item.title)));

@@ -1,0 +1,326 @@
+//! Feeds, entries, pending entries and seeds on sled (see [`FeedStore`]).
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sled::Transactional;
+
+use super::codec::{
+    all_recs, decode, decode_order_key, encode, entry_key, get_rec, pending_order_key, tx, Ctx,
+    TxExt,
+};
+use super::SledStore;
+use crate::parse::Entry;
+use crate::store::{
+    Backend, EntryChange, EntryRecord, EntryStatus, FeedState, FeedStore, PendingKey, PollChanges,
+    Result, SeedRecord, StoreError,
+};
+
+impl FeedStore for SledStore {
+    /// The state of a feed, if it was ever polled.
+    fn feed_state(&self, feed_id: &str) -> Result<Option<FeedState>> {
+        get_rec(&self.feeds, feed_id, "feed", "reading feed state")
+    }
+
+    /// Saves the state of a feed.
+    fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<()> {
+        self.feeds
+            .insert(feed_id, encode(state))
+            .ctx("writing feed state")?;
+        Ok(())
+    }
+
+    /// All feed states, by feed id.
+    fn feed_states(&self) -> Result<Vec<(String, FeedState)>> {
+        let mut out = Vec::new();
+        for kv in self.feeds.iter() {
+            let (k, v) = kv.ctx("reading feeds")?;
+            out.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                decode("feed", &v)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Stores an entry of a feed under its stable id. A new entry is stored `Pending`; an
+    /// entry the feed changed in place is updated and set `Pending` again, so the pipeline
+    /// looks at the new version (and decides itself whether it deserves a second alert);
+    /// an unchanged one is left alone. Atomic per entry.
+    fn upsert_entry(
+        &self,
+        feed_id: &str,
+        id: &str,
+        entry: &Entry,
+        now: DateTime<Utc>,
+    ) -> Result<EntryChange> {
+        let res = (&self.entries, &self.pending)
+            .transaction(|(entries, pending)| upsert_in(entries, pending, feed_id, id, entry, now));
+        tx(res, "writing entry")
+    }
+
+    /// Records one successful poll: every entry it found (see [`Store::upsert_entry`]) and the
+    /// feed's new state, in one transaction. One transaction per poll instead of one per entry
+    /// is cheaper, and it makes "validators saved, entries lost" impossible without a flush:
+    /// storing a new `ETag` while losing the entries that poll found would make the next poll a
+    /// 304 and lose them for good. `state.entries_new` is increased by the new entries.
+    ///
+    /// A very large feed is written in chunks, each flushed before the next, the state last.
+    fn record_poll(
+        &self,
+        feed_id: &str,
+        found: &[(String, &Entry)],
+        now: DateTime<Utc>,
+        state: &FeedState,
+    ) -> Result<PollChanges> {
+        const CHUNK: usize = 512;
+        let mut total = PollChanges::default();
+        let mut chunks = found.chunks(CHUNK).peekable();
+        if chunks.peek().is_none() {
+            self.put_feed_state(feed_id, state)?;
+            return Ok(total);
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let res = (&self.entries, &self.pending, &self.feeds).transaction(
+                |(entries, pending, feeds)| {
+                    let mut c = PollChanges::default();
+                    for (id, entry) in chunk {
+                        match upsert_in(entries, pending, feed_id, id, entry, now)? {
+                            EntryChange::New => c.new += 1,
+                            EntryChange::Updated => c.updated += 1,
+                            EntryChange::Unchanged => {}
+                        }
+                    }
+                    if last {
+                        let mut st = state.clone();
+                        st.entries_new += (total.new + c.new) as u64;
+                        feeds.insert(feed_id.as_bytes(), encode(&st))?;
+                    }
+                    Ok(c)
+                },
+            );
+            let c = tx(res, "writing a poll's entries")?;
+            total.new += c.new;
+            total.updated += c.updated;
+            if !last {
+                self.flush_blocking()?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// One stored entry.
+    fn entry(&self, feed_id: &str, id: &str) -> Result<Option<EntryRecord>> {
+        get_rec(
+            &self.entries,
+            entry_key(feed_id, id),
+            "entry",
+            "reading entry",
+        )
+    }
+
+    /// Replaces a stored entry record (after processing).
+    fn put_entry(&self, rec: &EntryRecord) -> Result<()> {
+        let key = entry_key(&rec.feed_id, &rec.id);
+        let value = encode_entry(rec);
+        let order = pending_order_key(rec);
+        let done = rec.status == EntryStatus::Done;
+        (&self.entries, &self.pending)
+            .transaction(|(entries, pending)| {
+                entries.insert(key.as_slice(), value.as_slice())?;
+                if done {
+                    pending.remove(key.as_slice())?;
+                } else {
+                    pending.insert(key.as_slice(), &order)?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            })
+            .tx("writing entry")
+    }
+
+    /// All stored entries, in key order (feed, then id). Processed ones are in their slim
+    /// form (see [`EntryRecord::body_hash`]).
+    fn entries(&self) -> Result<Vec<EntryRecord>> {
+        all_recs(&self.entries, "entry", "reading entries")
+    }
+
+    /// The pending entries' keys in processing order (oldest first: publication time, else
+    /// first-seen time, then first-seen time), without loading the records: a cycle over a
+    /// large feed list has hundreds of thousands of pending entries, and holding them all
+    /// decoded at once cost more memory than everything else together.
+    fn pending_order(&self) -> Result<Vec<PendingKey>> {
+        let mut keyed = Vec::with_capacity(self.pending.len());
+        for kv in self.pending.iter() {
+            let (k, v) = kv.ctx("reading pending entries")?;
+            let order = match decode_order_key(&v) {
+                Some(o) => o,
+                // Written before the order was kept in the pending tree: read the entry.
+                None => match self.entries.get(&k).ctx("reading entry")? {
+                    Some(e) => decode_order_key(&pending_order_key(&decode("entry", &e)?))
+                        .unwrap_or_default(),
+                    None => continue,
+                },
+            };
+            keyed.push((order, PendingKey(k.to_vec().into_boxed_slice())));
+        }
+        // Stable: equal times keep the tree's (key) order.
+        keyed.sort_by_key(|(o, _)| *o);
+        Ok(keyed.into_iter().map(|(_, k)| k).collect())
+    }
+
+    /// A pending entry's record; `None` when it is gone or no longer pending. The record's
+    /// own status says so (every write keeps it and the pending tree in step, in one
+    /// transaction), which saves a second tree lookup per entry.
+    fn pending_entry(&self, key: &PendingKey) -> Result<Option<EntryRecord>> {
+        match self.entries.get(&key.0).ctx("reading entry")? {
+            Some(v) => {
+                let rec: EntryRecord = decode("entry", &v)?;
+                Ok((rec.status == EntryStatus::Pending).then_some(rec))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Number of pending entries.
+    fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Stores a seed; returns true when it was new or changed.
+    fn put_seed(&self, seed: &SeedRecord) -> Result<bool> {
+        if let Some(old) = self.seed(&seed.name)? {
+            if old == *seed {
+                return Ok(false);
+            }
+        }
+        self.seeds
+            .insert(seed.name.as_bytes(), encode(seed))
+            .ctx("writing seed")?;
+        Ok(true)
+    }
+
+    /// One seed by file name.
+    fn seed(&self, name: &str) -> Result<Option<SeedRecord>> {
+        get_rec(&self.seeds, name.as_bytes(), "seed", "reading seed")
+    }
+
+    /// All seeds.
+    fn seeds(&self) -> Result<Vec<SeedRecord>> {
+        all_recs(&self.seeds, "seed", "reading seeds")
+    }
+
+    /// Removes seeds whose files are gone.
+    fn retain_seeds(&self, keep: &[String]) -> Result<usize> {
+        let mut removed = 0;
+        for seed in self.seeds()? {
+            if !keep.contains(&seed.name) {
+                self.seeds
+                    .remove(seed.name.as_bytes())
+                    .ctx("removing seed")?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Whether a feed changed an entry in a way worth looking at again. Dates or text, not the
+/// order of authors or whitespace.
+fn entry_changed(old: &EntryRecord, new: &Entry) -> bool {
+    let o = &old.entry;
+    o.updated != new.updated
+        || o.title != new.title
+        || o.link != new.link
+        || match old.body_hash {
+            Some(h) => h != body_hash(new),
+            None => {
+                norm(&o.content_html) != norm(&new.content_html)
+                    || norm(&o.summary) != norm(&new.summary)
+            }
+        }
+}
+
+/// A hash of an entry's text (content and summary, whitespace-normalised): what a processed
+/// entry keeps of it. SHA-256, so it is stable across builds and platforms.
+fn body_hash(e: &Entry) -> u64 {
+    let mut h = Sha256::new();
+    h.update(norm(&e.content_html).as_bytes());
+    h.update([0u8]);
+    h.update(norm(&e.summary).as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// An entry record as stored. A processed (`Done`) entry is only ever read again to notice
+/// in-place changes, so its feed text (summary, content: most of its bytes) is replaced by
+/// [`body_hash`]; a pending one keeps it, since processing may fall back to it.
+pub(super) fn encode_entry(rec: &EntryRecord) -> Vec<u8> {
+    if rec.status != EntryStatus::Done || rec.body_hash.is_some() {
+        return encode(rec);
+    }
+    let mut slim = rec.clone();
+    slim.body_hash = Some(body_hash(&rec.entry));
+    slim.entry.summary = None;
+    slim.entry.content_html = None;
+    slim.entry.authors = Vec::new();
+    encode(&slim)
+}
+
+fn norm(s: &Option<String>) -> String {
+    s.as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The upsert of one entry inside a transaction (see [`Store::upsert_entry`]).
+fn upsert_in(
+    entries: &sled::transaction::TransactionalTree,
+    pending: &sled::transaction::TransactionalTree,
+    feed_id: &str,
+    id: &str,
+    entry: &Entry,
+    now: DateTime<Utc>,
+) -> std::result::Result<EntryChange, sled::transaction::ConflictableTransactionError<StoreError>> {
+    use sled::transaction::ConflictableTransactionError;
+    let key = entry_key(feed_id, id);
+    let stored = entries
+        .get(&key)?
+        .map(|v| decode::<EntryRecord>("entry", &v));
+    let (rec, change) = match stored {
+        None => (
+            EntryRecord {
+                feed_id: feed_id.to_string(),
+                id: id.to_string(),
+                entry: entry.clone(),
+                first_seen: now,
+                changed_at: now,
+                revisions: 0,
+                status: EntryStatus::Pending,
+                note: None,
+                attempts: 0,
+                body_hash: None,
+            },
+            EntryChange::New,
+        ),
+        Some(rec) => {
+            let mut rec = rec.map_err(ConflictableTransactionError::Abort)?;
+            if !entry_changed(&rec, entry) {
+                return Ok(EntryChange::Unchanged);
+            }
+            rec.entry = entry.clone();
+            rec.body_hash = None;
+            rec.changed_at = now;
+            rec.revisions += 1;
+            rec.status = EntryStatus::Pending;
+            rec.attempts = 0;
+            (rec, EntryChange::Updated)
+        }
+    };
+    entries.insert(key.as_slice(), encode(&rec))?;
+    pending.insert(key.as_slice(), &pending_order_key(&rec))?;
+    Ok(change)
+}

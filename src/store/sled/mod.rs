@@ -1,0 +1,273 @@
+//! The embedded store on sled: one process, no server, the default.
+//!
+//! Trees:
+//! - `meta`: `schema_version` (big-endian u32), checked when the store opens; the extractor's
+//!   learned site templates; `dup_index_relevant_only`, set once off-topic texts' index
+//!   records were dropped;
+//! - `feeds`: feed id → [`FeedState`](crate::store::FeedState);
+//! - `entries`: feed id ‖ 0x00 ‖ entry id → [`EntryRecord`](crate::store::EntryRecord); once
+//!   processed, slimmed to what noticing an in-place change needs (its feed text replaced by
+//!   a hash);
+//! - `pending`: the keys of entries not yet processed, each with its processing order (an
+//!   index, written in the same transaction as the entry);
+//! - `seeds`: seed file name → [`SeedRecord`](crate::store::SeedRecord);
+//! - `items`: canonical URL → [`ItemRecord`](crate::store::ItemRecord) (decision and reasons);
+//! - `dup_doc` (doc id → the dedup stage's opaque record of a text) and `dup_key` (doc id →
+//!   `seed:NAME` / `item:URL`);
+//! - `stories`, `alerts`: by id;
+//! - `outbox`: endpoint ‖ 0x00 ‖ created (µs, big-endian) ‖ alert id → delivery, pending
+//!   deliveries in alert order per endpoint; `delivered` and `dead` hold the finished ones by
+//!   alert id ‖ 0x00 ‖ endpoint;
+//! - `digests`: local date → digest record.
+//!
+//! One file per concern: [`feeds`], [`judged`], [`dups`], [`delivery`]; [`codec`] is the
+//! record and key layout, [`journal`] the delivery journal beside the database.
+//!
+//! ## Durability
+//! sled keeps recent writes in memory and writes them to its log in the background (every
+//! 500 ms); after a crash it recovers a consistent state, each transaction whole or absent.
+//! `flush_blocking` is sled's flush (an fsync).
+
+mod codec;
+mod delivery;
+mod dups;
+mod feeds;
+mod journal;
+mod judged;
+
+use std::path::Path;
+
+use chrono::Utc;
+use codec::{encode, get_rec, Ctx};
+
+use super::{Backend, DeliveryState, Result, StoreError, StoreStats};
+use crate::store::DeliveryStore;
+
+/// The on-disk schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// sled's page cache size: `$WIREWATCH_CACHE_MB` MiB, default 16 MiB. sled's memory grows
+/// well past this figure with the amount written (its page table and paged-out page stubs,
+/// sled issues #986 and #1093), but the figure still moves it: measured on a 10,000-feed
+/// cycle (`benches/README.md`), 64 MiB peaked at 640 MB RSS and 16 MiB at 390 MB, and ran
+/// faster (less cache upkeep). The hot lookups (duplicates) are in memory anyway.
+fn cache_bytes() -> u64 {
+    std::env::var("WIREWATCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(16)
+        << 20
+}
+
+/// The sled database and its typed trees.
+pub struct SledStore {
+    db: sled::Db,
+    journal: journal::Journal,
+    feeds: sled::Tree,
+    entries: sled::Tree,
+    pending: sled::Tree,
+    seeds: sled::Tree,
+    items: sled::Tree,
+    /// Hashes of every key of `items`, once [`JudgedStore::index_item_keys`] has run: a lookup
+    /// of a URL never seen (nearly every lookup while judging new entries) is then a hash
+    /// probe, not a B-tree descent that pulls pages from disk. Every write to `items` adds its
+    /// key first; a hash collision only costs a tree read.
+    ///
+    /// [`JudgedStore::index_item_keys`]: crate::store::JudgedStore::index_item_keys
+    item_keys: std::sync::RwLock<Option<rustc_hash::FxHashSet<u64>>>,
+    dup_doc: sled::Tree,
+    dup_key: sled::Tree,
+    meta: sled::Tree,
+    stories: sled::Tree,
+    alerts: sled::Tree,
+    outbox: sled::Tree,
+    delivered: sled::Tree,
+    dead: sled::Tree,
+    digests: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store at `path` and checks its schema version.
+    pub fn open(path: &Path) -> Result<SledStore> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| codec::io_err(&format!("creating {}", parent.display()), e))?;
+            }
+        }
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes())
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| {
+                if matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock)
+                {
+                    StoreError::Busy {
+                        path: path.display().to_string(),
+                    }
+                } else {
+                    StoreError::Sled {
+                        context: format!("opening {}", path.display()),
+                        source: e,
+                    }
+                }
+            })?;
+        let meta = db.open_tree("meta").ctx("opening tree meta")?;
+        match meta.get("schema_version").ctx("reading schema version")? {
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        path: path.display().to_string(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+            None => {
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
+                    .ctx("writing schema version")?;
+                db.flush().ctx("flushing new store")?;
+            }
+        }
+        let journal = journal::Journal::open(&path.with_extension("delivered.journal"))
+            .map_err(|e| codec::io_err("opening the delivery journal", e))?;
+        let store = SledStore {
+            journal,
+            feeds: db.open_tree("feeds").ctx("opening tree feeds")?,
+            entries: db.open_tree("entries").ctx("opening tree entries")?,
+            pending: db.open_tree("pending").ctx("opening tree pending")?,
+            seeds: db.open_tree("seeds").ctx("opening tree seeds")?,
+            items: db.open_tree("items").ctx("opening tree items")?,
+            item_keys: Default::default(),
+            dup_doc: db.open_tree("dup_doc").ctx("opening tree dup_doc")?,
+            dup_key: db.open_tree("dup_key").ctx("opening tree dup_key")?,
+            meta: meta.clone(),
+            stories: db.open_tree("stories").ctx("opening tree stories")?,
+            alerts: db.open_tree("alerts").ctx("opening tree alerts")?,
+            outbox: db.open_tree("outbox").ctx("opening tree outbox")?,
+            delivered: db.open_tree("delivered").ctx("opening tree delivered")?,
+            dead: db.open_tree("dead").ctx("opening tree dead")?,
+            digests: db.open_tree("digests").ctx("opening tree digests")?,
+            db,
+        };
+        store.apply_journal()?;
+        Ok(store)
+    }
+
+    /// Moves the deliveries the journal says were answered 2xx (by a run that died before
+    /// recording them in sled) out of the outbox, then empties the journal.
+    fn apply_journal(&self) -> Result<()> {
+        let done = self.journal.entries();
+        if done.is_empty() {
+            return Ok(());
+        }
+        for d in self.outbox()? {
+            if done.contains(&(d.alert.clone(), d.endpoint.clone())) {
+                let mut d = d;
+                d.state = DeliveryState::Delivered;
+                d.finished = Some(Utc::now());
+                self.finish_delivery(&d)?;
+            }
+        }
+        self.db.flush().ctx("flushing journalled deliveries")?;
+        self.journal
+            .clear()
+            .map_err(|e| codec::io_err("clearing the delivery journal", e))
+    }
+}
+
+impl Backend for SledStore {
+    fn flush_blocking(&self) -> Result<()> {
+        self.db.flush().ctx("flushing")?;
+        Ok(())
+    }
+
+    /// A small JSON value kept under a name in `meta` (learned site templates, ...).
+    fn get_meta(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        get_rec(&self.meta, name.as_bytes(), "meta", "reading meta")
+    }
+
+    /// Saves a JSON value under a name in `meta`.
+    fn put_meta(&self, name: &str, v: &serde_json::Value) -> Result<()> {
+        self.meta
+            .insert(name.as_bytes(), encode(v))
+            .ctx("writing meta")?;
+        Ok(())
+    }
+
+    /// Counts of what is stored.
+    fn stats(&self) -> Result<StoreStats> {
+        Ok(StoreStats {
+            feeds: self.feeds.len(),
+            pending: self.pending.len(),
+            entries: self.entries.len(),
+            seeds: self.seeds.len(),
+            items: self.items.len(),
+            stories: self.stories.len(),
+            alerts: self.alerts.len(),
+            outbox: self.outbox.len(),
+            dead: self.dead.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codec::{decode, entry_key};
+    use super::*;
+    use crate::parse::Entry;
+    use crate::store::{FeedState, FeedStore, Store};
+
+    #[test]
+    fn schema_mismatch_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        {
+            let db = sled::open(&path).expect("open");
+            let meta = db.open_tree("meta").expect("tree");
+            meta.insert("schema_version", &99u32.to_be_bytes())
+                .expect("insert");
+            db.flush().expect("flush");
+        }
+        let err = Store::open(&path).err().expect("must fail");
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_record_is_an_error_not_a_panic() {
+        assert!(decode::<FeedState>("feed", b"").is_err());
+        assert!(decode::<FeedState>("feed", b"\x07{}").is_err());
+        assert!(decode::<FeedState>("feed", b"\x01{not json").is_err());
+        assert!(decode::<FeedState>("feed", b"\x01{}").is_ok());
+    }
+
+    #[test]
+    fn pending_markers_of_older_stores_are_read() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(&dir.path().join("db"))?;
+        let now = chrono::Utc::now();
+        let e = |days: i64, title: &str| Entry {
+            guid: Some(title.into()),
+            title: Some(title.into()),
+            published: Some(now - chrono::Duration::days(days)),
+            ..Entry::default()
+        };
+        store.upsert_entry("f", "a", &e(2, "a"), now)?;
+        store.upsert_entry("f", "c", &e(3, "c"), now)?;
+        // A pending marker as older versions wrote it (empty value): read from the entry.
+        store.pending.insert(entry_key("f", "a"), &[]).ctx("test")?;
+        let store = Store::from_backend(std::sync::Arc::new(store));
+        let ids: Vec<String> = store
+            .pending_order()?
+            .iter()
+            .filter_map(|k| store.pending_entry(k).ok().flatten())
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["c", "a"]);
+        Ok(())
+    }
+}
