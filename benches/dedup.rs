@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use wirewatch::dedup::{DupParams, DupVerdict, MemIndex, Origin, Signature};
-use wirewatch::pipeline::DupIndex;
+use wirewatch::judge::DupIndex;
 use wirewatch::store::Store;
 
 struct Rng(u64);

@@ -43,10 +43,10 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
     spawn_signal_listener(shutdown.clone(), reload.clone());
     let store = crate::pipeline::open_store(&config)?;
     let pipeline = Pipeline::new(config.clone(), store)?;
-    let changed = pipeline.load_seeds()?;
     info!(
         seeds = pipeline.store().seeds()?.len(),
-        changed, "seed set loaded"
+        changed = pipeline.seeds_changed(),
+        "seed set loaded"
     );
     let result = schedule(pipeline.clone(), &config_path, &shutdown, &reload).await;
     notify(&[sd_notify::NotifyState::Stopping]);
@@ -101,11 +101,11 @@ fn reload_config(path: &Path, current: &Pipeline) -> Option<Pipeline> {
         current.metrics().clone(),
     ) {
         Ok(p) => {
-            if let Err(e) = p.load_seeds() {
-                error!(error = %e, "seeds of the new config unusable; keeping the running config");
-                return None;
-            }
-            info!(feeds = new.feeds.len(), "config reloaded");
+            info!(
+                feeds = new.feeds.len(),
+                seeds_changed = p.seeds_changed(),
+                "config reloaded"
+            );
             Some(p)
         }
         Err(e) => {

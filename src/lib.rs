@@ -17,6 +17,7 @@ pub mod demo;
 pub mod extract;
 pub mod fetch;
 pub mod http;
+pub mod judge;
 pub mod logging;
 pub mod metrics;
 pub mod notify;

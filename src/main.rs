@@ -171,6 +171,11 @@ fn main() -> ExitCode {
         };
     }
     if let Command::Check = cli.command {
+        // Site rules are compiled by the extract stage (once, here as in the pipeline).
+        if let Err(e) = wirewatch::extract::Extractor::new(&config.sites) {
+            eprintln!("error: invalid config file {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
         println!("config {} is valid\n{}", path.display(), config.describe());
         return ExitCode::SUCCESS;
     }
@@ -404,7 +409,7 @@ async fn extract(
     url: Option<url::Url>,
     inputs: Vec<String>,
 ) -> anyhow::Result<()> {
-    let extractor = wirewatch::extract::Extractor::new(&wirewatch::pipeline::site_rules(&config))?;
+    let extractor = wirewatch::extract::Extractor::new(&config.sites)?;
     let fetcher = wirewatch::fetch::Fetcher::new(&config.fetch)?;
     let mut failures = 0;
     for input in &inputs {

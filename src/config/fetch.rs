@@ -95,16 +95,18 @@ impl FeedConfig {
     }
 }
 
-/// Per-site extraction rules.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// Per-site extraction rules (`[[sites]]`). The extract stage compiles them (once, when the
+/// pipeline is built, and for `wirewatch check`); a bad selector or regex is an error naming it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
-    /// The host the rules apply to (subdomains included).
+    /// The host the rules apply to (and its subdomains); a leading `www.` is ignored.
     pub host: String,
     /// CSS selectors of elements removed before extraction.
     #[serde(default)]
     pub drop: Vec<String>,
-    /// Regular expressions on text lines from which the rest of the text is dropped.
+    /// Regular expressions on text lines: the first matching line and everything after it
+    /// are dropped.
     #[serde(default)]
     pub cut_after: Vec<String>,
 }

@@ -169,22 +169,6 @@ impl Config {
                     "must not be empty",
                 ));
             }
-            for (j, re) in site.cut_after.iter().enumerate() {
-                if let Err(e) = regex::Regex::new(re) {
-                    return Err(InvalidSetting::new(
-                        format!("sites[{i}].cut_after[{j}]"),
-                        format!("invalid regex {re:?}: {e}"),
-                    ));
-                }
-            }
-            for (j, sel) in site.drop.iter().enumerate() {
-                if let Err(e) = scraper::Selector::parse(sel) {
-                    return Err(InvalidSetting::new(
-                        format!("sites[{i}].drop[{j}]"),
-                        format!("invalid CSS selector {sel:?}: {e:?}"),
-                    ));
-                }
-            }
         }
         Ok(())
     }

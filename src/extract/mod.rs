@@ -29,19 +29,9 @@ pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 /// A strict pass shorter than this (chars) is retried without class/id-based skipping.
 const MIN_STRICT_CHARS: usize = 250;
 
-/// Per-site rules from config: `[[sites]]` host, drop (CSS selectors), cut_after (regexes on
-/// text lines).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct SiteRule {
-    /// Host the rule applies to (and its subdomains); a leading `www.` is ignored.
-    pub host: String,
-    /// CSS selectors of elements removed before extraction.
-    #[serde(default)]
-    pub drop: Vec<String>,
-    /// Regexes on text lines: the first matching line and everything after it are dropped.
-    #[serde(default)]
-    pub cut_after: Vec<String>,
-}
+/// Per-site rules: the config's `[[sites]]` tables as written (host, `drop` CSS selectors,
+/// `cut_after` regexes on text lines), compiled once, by [`Extractor::new`].
+pub type SiteRule = crate::config::SiteConfig;
 
 /// What a page says after extraction.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]

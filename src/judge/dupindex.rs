@@ -20,7 +20,7 @@ use crate::dedup::MemIndex;
 const RECORD_V1: u8 = 1;
 
 /// The in-memory lookup tables over every indexed text: the seeds and the relevant items
-/// (off-topic texts are not indexed; see `item.rs`).
+/// (off-topic texts are not indexed; see the judge).
 #[derive(Default)]
 pub struct DupIndex {
     postings: Postings,

@@ -1,0 +1,670 @@
+//! The judge: what becomes of one entry once its text is in hand. A sequence of named steps,
+//! each calling into its stage:
+//!
+//! 1. [`identify`](Judge::identify) — URL identity: the canonical URL of the link, or the
+//!    page's declared canonical; an entry whose URL is already an item (a cross-post, a
+//!    tracking variant, an update in place) is [`Verdict::KnownUrl`], never a second alert;
+//! 2. [`relevance`](Judge::relevance) — on topic? (the relevance stage scored the text once,
+//!    in [`Judge::features`]);
+//! 3. [`copies`](Judge::copies) — a copy of a seed or of an earlier relevant item? (the dedup
+//!    stage, through the in-memory [`DupIndex`]);
+//! 4. [`story`](Judge::story) — which story it joins or starts (the stories stage);
+//! 5. [`alert`](Judge::alert) — the alert and its outbox rows, written with the decision in
+//!    one transaction.
+//!
+//! Relevance comes before the copy check, and only texts that could alert are indexed for
+//! copies: the index exists to stop a second alert for the same article, and an off-topic text
+//! never alerted. Its copies are off-topic in their turn (the score is a function of title and
+//! text), and a copy that scores on topic where its original did not alerts as the first
+//! relevant version. Most of any feed list is off-topic, so this keeps the index (memory, a
+//! record written per text) to the texts that matter.
+//!
+//! Entries are judged one at a time, oldest first: the copy check needs each decision to see
+//! the ones before it, and an original should be judged before its re-posts. What does not
+//! depend on earlier decisions ([`Judge::features`]: the relevance score and the copy
+//! signature) is computed before, in the entry's own task. Decisions that alert nobody are
+//! written in groups ([`Unwritten`]).
+
+mod dupindex;
+mod unwritten;
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn};
+use url::Url;
+
+pub use dupindex::{dup_entry, DupIndex};
+pub use unwritten::Unwritten;
+
+use crate::dedup::{self, DupParams, DupVerdict, Origin, Signature};
+use crate::extract::Article;
+use crate::metrics::Metrics;
+use crate::notify::Endpoint;
+use crate::relevance::{Relevance, TopicModel};
+use crate::store::{
+    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, ItemCommit, ItemRecord, Store,
+    StoreError, StoryRecord, TextSource,
+};
+use crate::stories::{StoryIndex, StoryParams, StorySummary};
+
+/// What became of one entry: the judge's verdict, matched exhaustively by the [`Tally`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// New coverage: alerted.
+    Alert,
+    /// A copy of a seed article.
+    SeedDuplicate,
+    /// A copy of an earlier relevant item.
+    Repeat,
+    /// Not about the topic.
+    OffTopic,
+    /// No text to judge.
+    Unreadable,
+    /// Its URL was already an item (cross-post, tracking variant, update in place).
+    KnownUrl,
+    /// Left pending after a transient page failure; judged again next cycle.
+    Deferred,
+}
+
+/// What one processing pass decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    /// New coverage, alerted.
+    pub alerts: usize,
+    /// Copies of seed articles.
+    pub seed_duplicates: usize,
+    /// Copies of earlier relevant items (off-topic texts are not checked for copies).
+    pub repeats: usize,
+    /// Off-topic items.
+    pub off_topic: usize,
+    /// Items without any text.
+    pub unreadable: usize,
+    /// Entries whose URL was already an item (cross-posts, tracking variants, updates).
+    pub known_url: usize,
+    /// Entries left pending after a transient failure.
+    pub deferred: usize,
+}
+
+impl Tally {
+    /// Counts one verdict.
+    pub fn count(&mut self, v: Verdict) {
+        match v {
+            Verdict::Alert => self.alerts += 1,
+            Verdict::SeedDuplicate => self.seed_duplicates += 1,
+            Verdict::Repeat => self.repeats += 1,
+            Verdict::OffTopic => self.off_topic += 1,
+            Verdict::Unreadable => self.unreadable += 1,
+            Verdict::KnownUrl => self.known_url += 1,
+            Verdict::Deferred => self.deferred += 1,
+        }
+    }
+
+    /// Entries decided.
+    pub fn decided(&self) -> usize {
+        self.alerts
+            + self.seed_duplicates
+            + self.repeats
+            + self.off_topic
+            + self.unreadable
+            + self.known_url
+    }
+}
+
+/// The text an entry yielded (the pipeline's text step: page, else feed content or summary).
+#[derive(Debug, Default)]
+pub struct Text {
+    /// The extracted article.
+    pub article: Article,
+    /// Where the text came from.
+    pub source: TextSource,
+    /// Why the page was not used, when it was not.
+    pub note: Option<String>,
+    /// The URL the page was finally fetched from.
+    pub final_url: Option<Url>,
+}
+
+/// What the judge computes from a text alone, once per entry, before judging in order: it does
+/// not depend on earlier decisions, and it is the costliest part of judging.
+#[derive(Debug)]
+pub struct Features {
+    /// The item's title (the entry's, else the page's).
+    pub title: String,
+    /// The relevance score and its reasons.
+    pub relevance: Relevance,
+    /// The copy-detection signature, present exactly when the text is relevant: only a text
+    /// that could alert is checked for copies (most of a feed list is off-topic, and its
+    /// signature was a sixth of the work per item). Relevance is decided here, once.
+    pub signature: Option<Signature>,
+}
+
+/// One entry, ready to be judged.
+pub struct Prepared {
+    /// The stored entry.
+    pub rec: EntryRecord,
+    /// Its text, or why it must wait (a transient page failure).
+    pub text: Result<Text, String>,
+    /// The outlet's display name.
+    pub source: String,
+    /// Computed from the text ([`Judge::features`]); `None` without a text.
+    pub features: Option<Features>,
+}
+
+/// Where an entry's URL points.
+struct Identity {
+    /// The item key: the canonical URL (declared or of the link), else an URN of the entry.
+    key: String,
+    /// The link's own canonical form (an item may be known under it too).
+    link_canon: Option<String>,
+    /// Every URL the entry was seen under.
+    seen_under: Vec<String>,
+}
+
+/// The judge of one topic, with the state its steps keep between entries.
+pub struct Judge {
+    store: Store,
+    topic: TopicModel,
+    min_score: f32,
+    stories: Mutex<StoryIndex>,
+    dup_params: DupParams,
+    dup_index: RwLock<DupIndex>,
+    endpoints: Arc<Vec<Endpoint>>,
+    metrics: Metrics,
+}
+
+impl Judge {
+    /// A judge over `store`: the duplicate index loaded from it (off-topic texts dropped from
+    /// stores of older versions), the topic model learned from the seed texts, the stories as
+    /// stored.
+    pub fn new(
+        store: Store,
+        topic: TopicModel,
+        min_score: f32,
+        endpoints: Arc<Vec<Endpoint>>,
+        metrics: Metrics,
+    ) -> Result<Judge, StoreError> {
+        let dropped = store.drop_off_topic_texts()?;
+        if dropped > 0 {
+            info!(
+                dropped,
+                "off-topic texts removed from the duplicate index (only texts that could alert are indexed now)"
+            );
+        }
+        let (index, unreadable) = DupIndex::load(&store)?;
+        if unreadable > 0 {
+            warn!(unreadable, "unreadable duplicate-index records skipped");
+        }
+        store.index_item_keys()?;
+        let summaries: Vec<StorySummary> = store
+            .stories()?
+            .into_iter()
+            .filter_map(|s| serde_json::from_value(s.summary).ok())
+            .collect();
+        let stories = StoryIndex::from_summaries(&topic, StoryParams::default(), summaries);
+        Ok(Judge {
+            store,
+            topic,
+            min_score,
+            stories: Mutex::new(stories),
+            dup_params: DupParams::default(),
+            dup_index: RwLock::new(index),
+            endpoints,
+            metrics,
+        })
+    }
+
+    /// Indexes a seed text for the copy check (idempotent).
+    pub fn index_seed(&self, name: &str, text: &str) -> Result<(), StoreError> {
+        let key = format!("seed:{name}");
+        self.dup_index
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .store_and_insert(
+                &self.store,
+                doc_id_of(&key),
+                key,
+                &Signature::from_text(text),
+                Origin::Seed,
+            )
+    }
+
+    /// What the judge needs from a text alone: its relevance, and, for a text that could
+    /// alert, its copy signature. The one place relevance is scored; pure, so the pipeline
+    /// runs it in each entry's own task.
+    pub fn features(&self, title: &str, text: &str) -> Features {
+        let relevance = self.topic.score(title, text);
+        let signature = relevance
+            .is_relevant(self.min_score)
+            .then(|| Signature::from_text(text));
+        Features {
+            title: title.to_string(),
+            relevance,
+            signature,
+        }
+    }
+
+    /// Judges one entry, step by step (see the module doc). Decisions that alert nobody join
+    /// `unwritten`; an alert writes `unwritten` first, then itself.
+    pub fn judge(&self, p: Prepared, unwritten: &mut Unwritten) -> Result<Verdict, StoreError> {
+        let Prepared {
+            mut rec,
+            text,
+            source,
+            features,
+        } = p;
+        let text = match text {
+            Ok(t) => t,
+            Err(why) => {
+                rec.attempts += 1;
+                rec.note = Some(why.clone());
+                self.store.put_entry(&rec)?;
+                warn!(reason = %why, attempt = rec.attempts, "deferred to the next cycle");
+                return Ok(Verdict::Deferred);
+            }
+        };
+        rec.status = EntryStatus::Done;
+        rec.note = text.note.clone();
+
+        // 1. URL identity.
+        let id = self.identify(&rec, &text);
+        let known = match unwritten.item(&self.store, &id.key)? {
+            Some(i) => Some(i),
+            None => match &id.link_canon {
+                Some(c) => unwritten.item(&self.store, c)?,
+                None => None,
+            },
+        };
+        if let Some(item) = known {
+            return Ok(self.known_url(rec, item, &text, id.seen_under, &source, unwritten));
+        }
+        let now = Utc::now();
+        let title = features
+            .as_ref()
+            .map(|f| f.title.clone())
+            .unwrap_or_else(|| item_title(&rec, &text.article));
+        let published = rec.entry.published.or_else(|| {
+            text.article
+                .published
+                .as_deref()
+                .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+                .map(|d| d.with_timezone(&Utc))
+        });
+        let doc_id = doc_id_of(&format!("item:{}", id.key));
+        let mut item = ItemRecord {
+            url: id.key.clone(),
+            doc_id,
+            links: id.seen_under,
+            feeds: vec![rec.feed_id.clone()],
+            source: source.clone(),
+            title: title.clone(),
+            byline: text.article.byline.clone(),
+            published,
+            first_seen: rec.first_seen,
+            decided_at: now,
+            revisions: 0,
+            text_source: text.source,
+            text_note: text.note.clone(),
+            // The text itself is kept for alerted items only (below): for the rest (most of
+            // any feed list) it was most of the bytes written per item, and only its length
+            // is ever shown again.
+            text: String::new(),
+            words: text.article.text.split_whitespace().count() as u32,
+            decision: Decision::Unreadable {
+                reason: String::new(),
+            },
+            duplicates: Vec::new(),
+        };
+        let Some(features) = features.filter(|_| !text.article.text.trim().is_empty()) else {
+            item.decision = Decision::Unreadable {
+                reason: text.note.unwrap_or_else(|| "no text".into()),
+            };
+            self.stage(unwritten, rec, item, None, None);
+            info!(url = %id.key, "unreadable; no alert");
+            return Ok(Verdict::Unreadable);
+        };
+
+        // 2. Relevance.
+        let rel = features.relevance;
+        let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
+        let sig = match self.relevance(&rel, &terms, features.signature) {
+            Ok(sig) => sig,
+            Err(off) => {
+                item.decision = off;
+                self.stage(unwritten, rec, item, None, None);
+                info!(url = %id.key, score = rel.score, "off-topic; no alert");
+                return Ok(Verdict::OffTopic);
+            }
+        };
+
+        // 3. Copies.
+        let dup = dup_entry(doc_id, format!("item:{}", id.key), &sig, Origin::Item);
+        if let Some((decision, original, verdict)) =
+            self.copies(&id.key, doc_id, &sig, unwritten)?
+        {
+            item.decision = decision;
+            self.stage(unwritten, rec, item, Some((dup, &sig)), original);
+            return Ok(verdict);
+        }
+
+        // 4. Story. What was judged before is written first: the story and alert are written
+        // (and the alert delivered) at once, and read the store.
+        unwritten.write(&self.store)?;
+        let (story, new_story) = self.story(&id.key, &title, &text.article.text, published, now)?;
+
+        // 5. Alert.
+        let alert = AlertRecord {
+            id: alert_id(&id.key, now),
+            created: now,
+            url: id.key.clone(),
+            title,
+            source,
+            published,
+            story: story.id.clone(),
+            story_title: story.title.clone(),
+            new_story,
+            score: rel.score,
+            excerpt: excerpt(&text.article.text, crate::notify::EXCERPT_CHARS),
+            duplicates: Vec::new(),
+        };
+        item.text = text.article.text;
+        item.decision = Decision::Alert {
+            alert: alert.id.clone(),
+            story: story.id.clone(),
+            story_title: story.title.clone(),
+            new_story,
+            score: rel.score,
+            terms,
+        };
+        self.alert(&rec, &item, (&dup, &sig), &story, &alert)?;
+        info!(
+            url = %id.key,
+            score = rel.score,
+            story = %story.id,
+            new_story,
+            "ALERT"
+        );
+        Ok(Verdict::Alert)
+    }
+
+    /// Step 1: the item key of an entry (the page's declared canonical URL, else its link's
+    /// canonical form, else an URN of the entry) and every URL it was seen under.
+    fn identify(&self, rec: &EntryRecord, text: &Text) -> Identity {
+        let link = rec.entry.link.clone();
+        let fetched = link.as_deref().and_then(|l| Url::parse(l).ok());
+        let link_canon = fetched.as_ref().map(dedup::url::canonicalize);
+        let page_url = text.final_url.clone().or_else(|| fetched.clone());
+        let declared = page_url
+            .as_ref()
+            .map(|p| dedup::url::prefer_declared(p, text.article.canonical_url.as_deref()));
+        let key = declared
+            .as_ref()
+            .or(link_canon.as_ref())
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| format!("urn:wirewatch:{}:{}", rec.feed_id, rec.id));
+        let mut seen_under: Vec<String> = Vec::new();
+        for u in [link, link_canon.as_ref().map(|u| u.to_string())]
+            .into_iter()
+            .flatten()
+        {
+            if !seen_under.contains(&u) {
+                seen_under.push(u);
+            }
+        }
+        Identity {
+            key,
+            link_canon: link_canon.map(|u| u.to_string()),
+            seen_under,
+        }
+    }
+
+    /// Step 2: a relevant text's copy signature (see [`Features::signature`]), else the
+    /// off-topic decision.
+    fn relevance(
+        &self,
+        rel: &Relevance,
+        terms: &[(String, f32)],
+        signature: Option<Signature>,
+    ) -> Result<Signature, Decision> {
+        signature.ok_or_else(|| Decision::OffTopic {
+            score: rel.score,
+            threshold: self.min_score,
+            terms: terms.to_vec(),
+            query: rel.query,
+        })
+    }
+
+    /// Step 3: `None` when the text is new, else the copy decision, the original it repeats
+    /// (updated with this copy) and the verdict.
+    fn copies(
+        &self,
+        key: &str,
+        doc_id: u64,
+        sig: &Signature,
+        unwritten: &Unwritten,
+    ) -> Result<Option<(Decision, Option<ItemRecord>, Verdict)>, StoreError> {
+        let verdict = self
+            .dup_index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .judge(
+                &self.store,
+                unwritten.dups(),
+                sig,
+                Some(doc_id),
+                &self.dup_params,
+            )?;
+        let DupVerdict::Duplicate {
+            of,
+            origin,
+            similarity,
+            contained,
+            exact,
+            ..
+        } = verdict
+        else {
+            return Ok(None);
+        };
+        let target = unwritten.doc_key(&self.store, of)?.unwrap_or_default();
+        Ok(Some(match origin {
+            Origin::Seed => {
+                let seed = target.strip_prefix("seed:").unwrap_or(&target).to_string();
+                info!(url = %key, seed = %seed, similarity, "copy of a seed; no alert");
+                (
+                    Decision::SeedDuplicate {
+                        seed,
+                        similarity,
+                        contained,
+                        exact,
+                    },
+                    None,
+                    Verdict::SeedDuplicate,
+                )
+            }
+            Origin::Item => {
+                let of_url = target.strip_prefix("item:").unwrap_or(&target).to_string();
+                let original = unwritten.item(&self.store, &of_url)?.map(|mut o| {
+                    if !o.duplicates.iter().any(|d| d == key) {
+                        o.duplicates.push(key.to_string());
+                    }
+                    o
+                });
+                info!(url = %key, of = %of_url, similarity, "repeat of an earlier item; no alert");
+                (
+                    Decision::Repeat {
+                        of: of_url,
+                        reason: if exact {
+                            "identical text".into()
+                        } else {
+                            format!("near-identical text ({:.0}% contained)", contained * 100.0)
+                        },
+                        similarity,
+                    },
+                    original,
+                    Verdict::Repeat,
+                )
+            }
+        }))
+    }
+
+    /// Step 4: the story the item joins or starts (as it will be stored), and whether it is
+    /// new.
+    fn story(
+        &self,
+        key: &str,
+        title: &str,
+        text: &str,
+        published: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(StoryRecord, bool), StoreError> {
+        let ts = published.unwrap_or(now).timestamp();
+        let (assignment, summary) = {
+            let mut stories = self.stories.lock().unwrap_or_else(|p| p.into_inner());
+            let a = stories.assign(key, title, text, ts);
+            let summary = stories
+                .stories()
+                .iter()
+                .find(|s| s.id == a.story_id)
+                .cloned();
+            (a, summary)
+        };
+        let mut story = self
+            .store
+            .story(&assignment.story_id)?
+            .unwrap_or(StoryRecord {
+                id: assignment.story_id.clone(),
+                title: assignment.story_title.clone(),
+                first_seen: now,
+                last_seen: now,
+                items: Vec::new(),
+                summary: serde_json::Value::Null,
+            });
+        story.last_seen = now;
+        if !story.items.iter().any(|i| i == key) {
+            story.items.push(key.to_string());
+        }
+        if let Some(s) = summary {
+            story.summary = serde_json::to_value(s).unwrap_or_default();
+        }
+        Ok((story, assignment.new_story))
+    }
+
+    /// Step 5: writes an alert at once, with its item, story and outbox rows, in one
+    /// transaction (the unwritten group went first), and indexes its text for copies.
+    fn alert(
+        &self,
+        rec: &EntryRecord,
+        item: &ItemRecord,
+        (dup, sig): (&DupEntry, &Signature),
+        story: &StoryRecord,
+        alert: &AlertRecord,
+    ) -> Result<(), StoreError> {
+        let endpoints = crate::notify::outbox::route(alert, &self.endpoints);
+        self.store.commit_item(&ItemCommit {
+            entry: Some(rec),
+            item,
+            dup: Some(dup),
+            story: Some(story),
+            alert: Some(alert),
+            endpoints: &endpoints,
+        })?;
+        self.dup_index
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dup.id, sig);
+        self.metrics.count_decision(item.decision.label());
+        Ok(())
+    }
+
+    /// An entry whose URL is already an item: a cross-post, a tracking variant, or the feed
+    /// updating the article in place. Never a second alert for the same article.
+    fn known_url(
+        &self,
+        rec: EntryRecord,
+        mut item: ItemRecord,
+        text: &Text,
+        seen_under: Vec<String>,
+        source: &str,
+        unwritten: &mut Unwritten,
+    ) -> Verdict {
+        for u in seen_under {
+            if !item.links.contains(&u) {
+                item.links.push(u);
+            }
+        }
+        let same_feed = item.feeds.contains(&rec.feed_id);
+        if !same_feed {
+            item.feeds.push(rec.feed_id.clone());
+        }
+        if rec.revisions > 0 && same_feed {
+            item.revisions += 1;
+            if !text.article.text.trim().is_empty() {
+                item.text = text.article.text.clone();
+            }
+            debug!(url = %item.url, revisions = item.revisions, "in-place update of a known item; no second alert");
+        } else {
+            debug!(url = %item.url, from = %source, "already known under this URL (cross-post or variant); no alert");
+        }
+        unwritten.stage(rec, item, None, None);
+        Verdict::KnownUrl
+    }
+
+    /// Adds a decision that alerts nobody to the unwritten group; its text joins the
+    /// in-memory duplicate index at once.
+    fn stage(
+        &self,
+        unwritten: &mut Unwritten,
+        rec: EntryRecord,
+        item: ItemRecord,
+        dup: Option<(DupEntry, &Signature)>,
+        original: Option<ItemRecord>,
+    ) {
+        if let Some((d, sig)) = &dup {
+            self.dup_index
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.id, sig);
+        }
+        self.metrics.count_decision(item.decision.label());
+        unwritten.stage(rec, item, dup.map(|(d, _)| d), original);
+    }
+}
+
+/// A stable doc id for an item or seed key ("item:URL" / "seed:NAME" hashed).
+pub fn doc_id_of(key: &str) -> u64 {
+    let d = Sha256::digest(key.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
+}
+
+fn alert_id(url: &str, now: DateTime<Utc>) -> String {
+    let d = Sha256::digest(format!("{url}|{}", now.timestamp_micros()).as_bytes());
+    format!("al_{}", hex::encode(&d[..10]))
+}
+
+/// The title of an item: the entry's, else the page's.
+pub fn item_title(rec: &EntryRecord, art: &Article) -> String {
+    rec.entry
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or_else(|| art.title.clone())
+        .unwrap_or_else(|| "(untitled)".into())
+}
+
+/// The first `max` characters of a text, cut at a word boundary, with an ellipsis.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    let end = cut.rfind(' ').unwrap_or(cut.len());
+    format!(
+        "{}…",
+        cut[..end].trim_end_matches([',', ';', ':', '.', ' '])
+    )
+}

@@ -1,0 +1,459 @@
+//! One feed poll: conditional GET (retried inside the poll when the wait is short), parse,
+//! store new and changed entries with the feed's new validators and schedule, or record the
+//! failure and back off. And [`Polls`], the bounded fan-out of many polls that both the daemon
+//! and `wirewatch once` drive.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn, Instrument};
+use url::Url;
+
+use super::{Pipeline, PipelineError};
+use crate::config::FeedConfig;
+use crate::fetch::{FetchError, Kind, Request};
+use crate::parse::{self, Entry};
+use crate::store::{self, FeedState};
+
+/// Retries inside one poll for transient failures whose wait is this short or shorter
+/// (a 503 with `Retry-After: 2`, a dropped connection); longer waits become backoff.
+const IN_POLL_RETRY_MAX_WAIT: Duration = Duration::from_secs(10);
+/// At most this many extra attempts inside one poll.
+const IN_POLL_RETRIES: u32 = 2;
+
+/// What one feed poll did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeedReport {
+    /// The feed's display name.
+    pub name: String,
+    /// The feed's id in the store.
+    pub feed_id: String,
+    /// Answered 304 Not Modified.
+    pub not_modified: bool,
+    /// The failure, if the poll failed.
+    pub error: Option<String>,
+    /// Entries in the document.
+    pub entries_seen: usize,
+    /// Entries stored for the first time.
+    pub entries_new: usize,
+    /// Entries the feed changed in place.
+    pub entries_updated: usize,
+    /// Repairs the lenient parser had to make.
+    pub repairs: Vec<String>,
+    /// When the feed is due again.
+    pub next_poll: Option<DateTime<Utc>>,
+}
+
+/// The one log line of a poll that got an answer.
+fn log_polled(report: &FeedReport) {
+    info!(
+        new = report.entries_new,
+        updated = report.entries_updated,
+        seen = report.entries_seen,
+        not_modified = report.not_modified,
+        "polled"
+    );
+}
+
+impl Pipeline {
+    /// Polls one feed: conditional GET, parse, store new and changed entries, then save the
+    /// feed's validators and schedule. A failing feed is recorded (error, backoff) and
+    /// reported, not returned as an error; only a store failure is an error.
+    pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<FeedReport, PipelineError> {
+        let name = feed.display_name();
+        let span = tracing::info_span!("feed", feed = %name, url = %feed.url);
+        let report = self
+            .poll_feed_inner(feed, name.clone())
+            .instrument(span)
+            .await?;
+        self.metrics.count_poll(&name, report.error.is_some());
+        Ok(report)
+    }
+
+    async fn poll_feed_inner(
+        &self,
+        feed: &FeedConfig,
+        name: String,
+    ) -> Result<FeedReport, PipelineError> {
+        let id = store::feed_id(feed.url.as_str());
+        let mut state = self.store.feed_state(&id)?.unwrap_or_default();
+        if state.url != feed.url.as_str() {
+            // New feed, or the config now names another URL: start clean.
+            state = FeedState {
+                url: feed.url.to_string(),
+                ..FeedState::default()
+            };
+        }
+        let started = Utc::now();
+        state.last_attempt = Some(started);
+        state.polls += 1;
+        let mut report = FeedReport {
+            name: name.clone(),
+            feed_id: id.clone(),
+            ..FeedReport::default()
+        };
+        let target = state
+            .moved_to
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| feed.url.clone());
+
+        let started_fetch = std::time::Instant::now();
+        let fetched = self.fetch_feed(&target, &state).await;
+        self.metrics.observe_fetch(started_fetch.elapsed());
+        let interval = self.config.feed_interval(feed);
+        match fetched {
+            Ok(resp) => {
+                if let Some(moved) = &resp.moved_permanently {
+                    info!(to = %moved, "feed moved permanently; polling the new address from now on");
+                    state.moved_to = Some(moved.to_string());
+                }
+                if resp.not_modified {
+                    debug!("not modified");
+                    report.not_modified = true;
+                    state.not_modified += 1;
+                } else {
+                    match parse::parse_feed(
+                        &resp.body,
+                        resp.content_type.as_deref(),
+                        Some(&resp.final_url),
+                    ) {
+                        Ok(parsed) => {
+                            if !parsed.repairs.is_empty() {
+                                warn!(feed = %name, repairs = ?parsed.repairs, "ill-formed feed recovered");
+                            }
+                            report.repairs = parsed.repairs.clone();
+                            report.entries_seen = parsed.entries.len();
+                            state.title = parsed.title.clone().or(state.title.take());
+                            let now = Utc::now();
+                            let mut found = Vec::with_capacity(parsed.entries.len());
+                            for entry in &parsed.entries {
+                                let Some(eid) = entry_id(entry) else {
+                                    warn!(feed = %name, title = ?entry.title, "entry without guid, link or title; skipped");
+                                    continue;
+                                };
+                                found.push((eid, entry));
+                            }
+                            state.etag = resp.etag.clone();
+                            state.last_modified = resp.last_modified.clone();
+                            self.record_success(&mut state, &mut report, interval);
+                            // Entries and validators in one transaction: see the store's
+                            // module doc.
+                            let changes = self.store.record_poll(&id, &found, now, &state)?;
+                            report.entries_new = changes.new;
+                            report.entries_updated = changes.updated;
+                            log_polled(&report);
+                            return Ok(report);
+                        }
+                        Err(e) => {
+                            let msg = format!("unparseable feed: {e}");
+                            self.record_failure(&mut state, &mut report, msg, None, interval);
+                            self.store.put_feed_state(&id, &state)?;
+                            return Ok(report);
+                        }
+                    }
+                }
+                self.record_success(&mut state, &mut report, interval);
+                log_polled(&report);
+            }
+            Err(e) => {
+                let retry_after = e.retry_after();
+                self.record_failure(
+                    &mut state,
+                    &mut report,
+                    e.to_string(),
+                    retry_after,
+                    interval,
+                );
+            }
+        }
+        self.store.put_feed_state(&id, &state)?;
+        Ok(report)
+    }
+
+    /// The feed request, retried inside the poll when the wait is short.
+    async fn fetch_feed(
+        &self,
+        url: &Url,
+        state: &FeedState,
+    ) -> Result<crate::fetch::Response, FetchError> {
+        let mut attempt = 0;
+        loop {
+            let res = self
+                .fetcher
+                .get(Request {
+                    url,
+                    kind: Kind::Feed,
+                    etag: state.etag.as_deref(),
+                    last_modified: state.last_modified.as_deref(),
+                })
+                .await;
+            match res {
+                // A timeout is not retried at once: a slow host gets its backoff instead.
+                Err(e)
+                    if e.is_transient()
+                        && !matches!(e, FetchError::Timeout(_))
+                        && attempt < IN_POLL_RETRIES =>
+                {
+                    let wait = e.retry_after().unwrap_or(Duration::from_secs(1 << attempt));
+                    if wait > IN_POLL_RETRY_MAX_WAIT {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                    info!(error = %e, wait_s = wait.as_secs_f32(), attempt, "transient failure; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Marks a poll that got an answer (new content or not modified) as a success and
+    /// schedules the next one.
+    fn record_success(&self, state: &mut FeedState, report: &mut FeedReport, interval: Duration) {
+        state.last_success = Some(Utc::now());
+        state.consecutive_failures = 0;
+        state.last_error = None;
+        let next = Utc::now() + chrono_dur(interval);
+        state.next_poll = Some(next);
+        report.next_poll = Some(next);
+    }
+
+    fn record_failure(
+        &self,
+        state: &mut FeedState,
+        report: &mut FeedReport,
+        msg: String,
+        retry_after: Option<Duration>,
+        interval: Duration,
+    ) {
+        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+        state.errors += 1;
+        let now = Utc::now();
+        state.last_error = Some(msg.clone());
+        state.last_error_at = Some(now);
+        let delay = feed_backoff(
+            interval,
+            state.consecutive_failures,
+            self.config.fetch.max_backoff.0,
+            retry_after,
+        );
+        let next = now + chrono_dur(delay);
+        state.next_poll = Some(next);
+        report.next_poll = Some(next);
+        report.error = Some(msg.clone());
+        warn!(
+            feed = %report.name,
+            error = %msg,
+            failures = state.consecutive_failures,
+            retry_in_s = delay.as_secs(),
+            "poll failed"
+        );
+    }
+}
+
+/// Polls in flight at once, started from a queue of feed indices and reaped as they end: the
+/// one fan-out of feed polls, driven by the daemon's scheduler and by `wirewatch once`.
+/// Bounded so that a long feed list is not one task (and one future's worth of memory) per
+/// feed at once: spawning them all up front held hundreds of megabytes at ten thousand feeds.
+/// The bound is the config's [`max_polls_in_flight`](crate::config::Config::max_polls_in_flight):
+/// enough to keep the fetcher's own limits busy.
+pub struct Polls {
+    pipeline: Pipeline,
+    set: JoinSet<(usize, Result<FeedReport, PipelineError>)>,
+    /// Config index of each task in flight, by task id (to know which feed a panicked task
+    /// was polling).
+    in_flight: HashMap<tokio::task::Id, usize>,
+    max: usize,
+}
+
+/// One poll that ended.
+pub struct PollDone {
+    /// The feed's config index.
+    pub index: usize,
+    /// Its report; `None` when the poll task panicked (the feed is retried on its schedule).
+    pub report: Option<FeedReport>,
+}
+
+impl Polls {
+    /// No polls yet, over `pipeline`'s config.
+    pub fn new(pipeline: &Pipeline) -> Polls {
+        Polls {
+            max: pipeline.config.max_polls_in_flight(),
+            pipeline: pipeline.clone(),
+            set: JoinSet::new(),
+            in_flight: HashMap::new(),
+        }
+    }
+
+    /// Polls in flight.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// True when none is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// The config indices being polled.
+    pub fn polling(&self) -> impl Iterator<Item = usize> + '_ {
+        self.in_flight.values().copied()
+    }
+
+    /// Starts polls of the feeds `next` yields (config indices) while there is room.
+    pub fn fill(&mut self, mut next: impl FnMut() -> Option<usize>) {
+        while self.set.len() < self.max {
+            let Some(i) = next() else { break };
+            let Some(feed) = self.pipeline.config.feeds.get(i).cloned() else {
+                continue;
+            };
+            let p = self.pipeline.clone();
+            let handle = self.set.spawn(async move { (i, p.poll_feed(&feed).await) });
+            self.in_flight.insert(handle.id(), i);
+        }
+    }
+
+    /// The next poll to end; `None` when none is in flight. A store failure is an error.
+    pub async fn next(&mut self) -> Option<Result<PollDone, PipelineError>> {
+        let joined = self.set.join_next_with_id().await?;
+        Some(match joined {
+            Ok((task, (index, Ok(report)))) => {
+                self.in_flight.remove(&task);
+                Ok(PollDone {
+                    index,
+                    report: Some(report),
+                })
+            }
+            Ok((task, (_, Err(e)))) => {
+                self.in_flight.remove(&task);
+                Err(e)
+            }
+            Err(e) => {
+                let index = self.in_flight.remove(&e.id()).unwrap_or(usize::MAX);
+                error!(error = %e, feed = ?self.pipeline.config.feeds.get(index).map(|f| f.url.as_str()), "feed poll task failed");
+                Ok(PollDone {
+                    index,
+                    report: None,
+                })
+            }
+        })
+    }
+
+    /// Waits up to `grace` for the polls in flight, then abandons the rest (their entries stay
+    /// pending or unfetched: nothing is lost).
+    pub async fn finish(mut self, grace: Duration) {
+        info!(in_flight = self.set.len(), "finishing in-flight polls");
+        let drain = async {
+            while let Some(joined) = self.set.join_next().await {
+                if let Ok((_, Err(e))) = joined {
+                    warn!(error = %e, "poll failed during shutdown");
+                }
+            }
+        };
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            warn!(abandoned = self.set.len(), "grace period over; abandoning in-flight polls (their entries stay pending or unfetched, nothing is lost)");
+            self.set.shutdown().await;
+        }
+    }
+}
+
+/// The stable id of an entry within its feed: the guid, else the link, else a hash of the
+/// title and date (some feeds give neither guid nor link).
+pub fn entry_id(entry: &Entry) -> Option<String> {
+    if let Some(g) = entry
+        .guid
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
+        return Some(g.to_string());
+    }
+    if let Some(l) = entry
+        .link
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        return Some(l.to_string());
+    }
+    let title = entry
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())?;
+    let mut h = Sha256::new();
+    h.update(title.as_bytes());
+    if let Some(p) = entry.published {
+        h.update(p.to_rfc3339().as_bytes());
+    }
+    Some(format!("title:{}", hex::encode(&h.finalize()[..12])))
+}
+
+/// When a failing feed is polled again: [`crate::backoff`] from its interval (held between 30 s
+/// and 5 min), capped at `cap`, and never sooner than the server's Retry-After.
+pub fn feed_backoff(
+    interval: Duration,
+    failures: u32,
+    cap: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let base = interval
+        .min(Duration::from_secs(300))
+        .max(Duration::from_secs(30));
+    let d = crate::backoff::backoff(base, failures, cap);
+    match retry_after {
+        Some(ra) if ra > d => ra,
+        _ => d,
+    }
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let iv = Duration::from_secs(900);
+        let cap = Duration::from_secs(6 * 3600);
+        let b1 = feed_backoff(iv, 1, cap, None);
+        let b4 = feed_backoff(iv, 4, cap, None);
+        assert!(
+            b1 >= Duration::from_secs(240) && b1 <= Duration::from_secs(360),
+            "{b1:?}"
+        );
+        assert!(
+            b4 >= Duration::from_secs(1920) && b4 <= Duration::from_secs(2880),
+            "{b4:?}"
+        );
+        let b30 = feed_backoff(iv, 30, cap, None);
+        assert!(b30 <= cap.mul_f64(1.2), "{b30:?}");
+        let ra = feed_backoff(iv, 1, cap, Some(Duration::from_secs(7200)));
+        assert_eq!(ra, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn entry_ids_prefer_guid_then_link_then_title() {
+        let mut e = Entry {
+            guid: Some(" g ".into()),
+            link: Some("https://x.org/a".into()),
+            title: Some("T".into()),
+            ..Entry::default()
+        };
+        assert_eq!(entry_id(&e).as_deref(), Some("g"));
+        e.guid = Some("".into());
+        assert_eq!(entry_id(&e).as_deref(), Some("https://x.org/a"));
+        e.link = None;
+        assert!(entry_id(&e).is_some_and(|s| s.starts_with("title:")));
+        e.title = None;
+        assert_eq!(entry_id(&e), None);
+    }
+}
