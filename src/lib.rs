@@ -10,7 +10,9 @@
 //! [`daemon`] the scheduling shell around it. `main.rs` is a thin CLI over this crate.
 
 pub mod backoff;
+pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod dedup;
 pub mod demo;

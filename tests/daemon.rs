@@ -224,3 +224,78 @@ fn sighup_reloads_feeds_and_keeps_running_config_when_new_one_is_bad() {
     assert!(status.success());
     assert_eq!(env.store().feed_states().expect("states").len(), 2);
 }
+
+/// The seed set is loaded once at start and once per reload, so the logged count of changed
+/// seeds says what changed (it was always 0: the seeds were loaded twice).
+#[test]
+fn changed_seeds_are_counted_at_start_and_on_reload() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let seeds = dir.path().join("seeds");
+    std::fs::create_dir(&seeds).expect("seeds dir");
+    for e in std::fs::read_dir(seeds_dir()).expect("repo seeds") {
+        let p = e.expect("entry").path();
+        std::fs::copy(&p, seeds.join(p.file_name().expect("name"))).expect("copy");
+    }
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_dir = \"{}\"\n[topic]\nname = \"t\"\nseeds = \"{}\"\n[http]\nenabled = false\n",
+            dir.path().join("state").display(),
+            seeds.display()
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("d.log");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+            .args(["run", "-c", cfg.to_str().expect("path")])
+            .env_remove("STATE_DIRECTORY")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("daemon")
+    };
+    let wait = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let stop = |mut child: std::process::Child| {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(child.wait().expect("wait").success());
+    };
+    let d = start();
+    wait("daemon running");
+    let text = wait("seed set loaded");
+    assert!(text.contains("seeds=5 changed=5"), "{text}");
+    stop(d);
+    let d = start();
+    wait("daemon running");
+    assert!(wait("seed set loaded").contains("seeds=5 changed=0"));
+    // One seed edited, then SIGHUP: the reload counts that one.
+    let first = std::fs::read_dir(&seeds)
+        .expect("seeds")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .min()
+        .expect("a seed");
+    let mut text = std::fs::read_to_string(&first).expect("seed");
+    text.push_str("\nA paragraph added by the test, so that the seed changes.\n");
+    std::fs::write(&first, text).expect("edit seed");
+    let _ = Command::new("kill")
+        .args(["-HUP", &d.id().to_string()])
+        .status();
+    let text = wait("config reloaded");
+    assert!(text.contains("seeds_changed=1"), "{text}");
+    stop(d);
+}

@@ -383,3 +383,38 @@ fn unusable_store_fails_the_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("store"), "{err}");
 }
+
+/// A feed whose body does not parse is one poll and one error in the metrics (it was counted
+/// twice), and a healthy feed is one poll and no error.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unparseable_feed_counts_one_poll_and_one_error() {
+    let (base, _state) = start();
+    let env = TestEnv::new("", &feeds(&base, &["/garbage.xml", "/etag.xml"]));
+    let config = std::sync::Arc::new(wirewatch::Config::load(&env.config).expect("config"));
+    let store = wirewatch::Store::open(&env.db_path()).expect("store");
+    let pipeline = wirewatch::Pipeline::new(config.clone(), store).expect("pipeline");
+    for f in &config.feeds {
+        pipeline.poll_feed(f).await.expect("poll");
+    }
+    let text = pipeline.metrics().render();
+    for (line, what) in [
+        (
+            "wirewatch_feed_polls_total{feed=\"/garbage.xml\"} 1",
+            "one poll",
+        ),
+        (
+            "wirewatch_feed_poll_errors_total{feed=\"/garbage.xml\"} 1",
+            "one error",
+        ),
+        (
+            "wirewatch_feed_polls_total{feed=\"/etag.xml\"} 1",
+            "one poll",
+        ),
+        (
+            "wirewatch_feed_poll_errors_total{feed=\"/etag.xml\"} 0",
+            "no error",
+        ),
+    ] {
+        assert!(text.contains(line), "{what}: no {line:?} in\n{text}");
+    }
+}

@@ -251,7 +251,7 @@ impl Visit for Fields {
 
 impl<S: tracing::Subscriber> Layer<S> for DecisionPrinter {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        if !event.metadata().target().starts_with("wirewatch::pipeline") {
+        if !event.metadata().target().starts_with("wirewatch::judge") {
             return;
         }
         let mut f = Fields::default();

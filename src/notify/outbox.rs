@@ -125,9 +125,11 @@ impl DeliveryReport {
     }
 }
 
-/// Sends what the outbox holds.
+/// Sends what the outbox holds. Clones share one pass at a time: the daemon's delivery loop
+/// and a `wirewatch alerts --retry` sent to the daemon never deliver the same row at once.
 #[derive(Clone)]
 pub struct Deliverer {
+    pass: Arc<tokio::sync::Mutex<()>>,
     store: Store,
     client: reqwest::Client,
     endpoints: Arc<Vec<Endpoint>>,
@@ -148,6 +150,7 @@ impl Deliverer {
             .connect_timeout(Duration::from_secs(10))
             .build()?;
         Ok(Deliverer {
+            pass: Arc::new(tokio::sync::Mutex::new(())),
             store,
             client,
             endpoints,
@@ -164,6 +167,7 @@ impl Deliverer {
     /// One pass: every endpoint concurrently, each sending its due rows in order until one
     /// fails or is not yet due. Returns when the pass is done.
     pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
+        let _one_pass_at_a_time = self.pass.lock().await;
         let mut set = tokio::task::JoinSet::new();
         for ep in self.endpoints.iter().cloned() {
             let me = self.clone();

@@ -349,7 +349,11 @@ impl Pipeline {
                 break;
             };
             let done = done?;
-            if let (Some(r), Some(slot)) = (done.report, reports.get_mut(done.index)) {
+            let slot = self
+                .feeds
+                .index(&done.feed_id)
+                .and_then(|i| reports.get_mut(i));
+            if let (Some(r), Some(slot)) = (done.report, slot) {
                 observe(CycleEvent::FeedDone(&r));
                 *slot = Some(r);
             }

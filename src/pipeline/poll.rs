@@ -261,20 +261,21 @@ impl Pipeline {
 /// Bounded so that a long feed list is not one task (and one future's worth of memory) per
 /// feed at once: spawning them all up front held hundreds of megabytes at ten thousand feeds.
 /// The bound is the config's [`max_polls_in_flight`](crate::config::Config::max_polls_in_flight):
-/// enough to keep the fetcher's own limits busy.
+/// enough to keep the fetcher's own limits busy. Polls are known by feed id, which outlives a
+/// reload (config indices do not).
 pub struct Polls {
     pipeline: Pipeline,
-    set: JoinSet<(usize, Result<FeedReport, PipelineError>)>,
-    /// Config index of each task in flight, by task id (to know which feed a panicked task
-    /// was polling).
-    in_flight: HashMap<tokio::task::Id, usize>,
+    set: JoinSet<(String, Result<FeedReport, PipelineError>)>,
+    /// Feed id of each task in flight, by task id (to know which feed a panicked task was
+    /// polling).
+    in_flight: HashMap<tokio::task::Id, String>,
     max: usize,
 }
 
 /// One poll that ended.
 pub struct PollDone {
-    /// The feed's config index.
-    pub index: usize,
+    /// The feed's id.
+    pub feed_id: String,
     /// Its report; `None` when the poll task panicked (the feed is retried on its schedule).
     pub report: Option<FeedReport>,
 }
@@ -290,9 +291,10 @@ impl Polls {
         }
     }
 
-    /// Polls in flight.
-    pub fn len(&self) -> usize {
-        self.set.len()
+    /// New polls use `pipeline` (a reloaded config); those in flight finish as they started.
+    pub fn set_pipeline(&mut self, pipeline: &Pipeline) {
+        self.max = pipeline.config.max_polls_in_flight();
+        self.pipeline = pipeline.clone();
     }
 
     /// True when none is in flight.
@@ -300,21 +302,27 @@ impl Polls {
         self.set.is_empty()
     }
 
-    /// The config indices being polled.
-    pub fn polling(&self) -> impl Iterator<Item = usize> + '_ {
-        self.in_flight.values().copied()
+    /// The ids of the feeds being polled.
+    pub fn polling(&self) -> impl Iterator<Item = &str> + '_ {
+        self.in_flight.values().map(String::as_str)
     }
 
     /// Starts polls of the feeds `next` yields (config indices) while there is room.
     pub fn fill(&mut self, mut next: impl FnMut() -> Option<usize>) {
         while self.set.len() < self.max {
             let Some(i) = next() else { break };
-            let Some(feed) = self.pipeline.config.feeds.get(i).cloned() else {
+            let (Some(feed), Some(id)) = (
+                self.pipeline.config.feeds.get(i).cloned(),
+                self.pipeline.feeds.id(i).map(str::to_string),
+            ) else {
                 continue;
             };
             let p = self.pipeline.clone();
-            let handle = self.set.spawn(async move { (i, p.poll_feed(&feed).await) });
-            self.in_flight.insert(handle.id(), i);
+            let task_id = id.clone();
+            let handle = self
+                .set
+                .spawn(async move { (task_id, p.poll_feed(&feed).await) });
+            self.in_flight.insert(handle.id(), id);
         }
     }
 
@@ -322,10 +330,10 @@ impl Polls {
     pub async fn next(&mut self) -> Option<Result<PollDone, PipelineError>> {
         let joined = self.set.join_next_with_id().await?;
         Some(match joined {
-            Ok((task, (index, Ok(report)))) => {
+            Ok((task, (feed_id, Ok(report)))) => {
                 self.in_flight.remove(&task);
                 Ok(PollDone {
-                    index,
+                    feed_id,
                     report: Some(report),
                 })
             }
@@ -334,10 +342,10 @@ impl Polls {
                 Err(e)
             }
             Err(e) => {
-                let index = self.in_flight.remove(&e.id()).unwrap_or(usize::MAX);
-                error!(error = %e, feed = ?self.pipeline.config.feeds.get(index).map(|f| f.url.as_str()), "feed poll task failed");
+                let feed_id = self.in_flight.remove(&e.id()).unwrap_or_default();
+                error!(error = %e, feed = %feed_id, "feed poll task failed");
                 Ok(PollDone {
-                    index,
+                    feed_id,
                     report: None,
                 })
             }

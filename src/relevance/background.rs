@@ -5,7 +5,8 @@
 //! Data: `data/background_en.txt`, the 40,000 most frequent English words with their Zipf
 //! frequency (log10 of frequency per billion words), derived from the `wordfreq` 3.1.1
 //! package by Robyn Speer; data licence CC BY-SA 4.0 (attribution in the file header;
-//! regenerate with `tools/make_background.py`). 485 KB, embedded with `include_str!`.
+//! regenerated, byte for byte, by `data/make_background.py` beside it). 485 KB, embedded with
+//! `include_str!`.
 
 use std::sync::OnceLock;
 

@@ -101,7 +101,10 @@ impl SledStore {
             .flush_every_ms(Some(500))
             .open()
             .map_err(|e| {
-                if matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock)
+                // sled reports the lock another process holds as an I/O error of kind `Other`
+                // whose message says so (sled 0.34, `Config::open_file`).
+                if matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock"))
                 {
                     StoreError::Busy {
                         path: path.display().to_string(),

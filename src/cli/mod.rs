@@ -1,0 +1,435 @@
+//! The `wirewatch` command line: its arguments (clap), and each command as a call into the
+//! library. `main.rs` only tunes the allocator and calls [`main`].
+//!
+//! The commands that touch the store go through [`crate::control`], which runs them on the
+//! store directly, or through the running daemon when one holds it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::control::{self, Reply, Request};
+use crate::logging::{self, LogFormat};
+use crate::notify::outbox::Deliverer;
+use crate::pipeline::{self, Pipeline};
+use crate::store::{Store, StoreError};
+
+/// Watches news feeds for new coverage of one story.
+#[derive(Parser, Debug)]
+#[command(name = "wirewatch", version, about)]
+pub struct Cli {
+    /// Config file [default: $WIREWATCH_CONFIG, else config/wirewatch.toml]
+    #[arg(short, long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the daemon: poll every feed on its interval until SIGTERM or SIGINT.
+    Run,
+    /// Poll every feed once, process new entries, deliver what is pending, print a summary.
+    Once {
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the config and print what was understood.
+    Check,
+    /// List alerts (or dead letters with --failed; requeue them with --retry).
+    Alerts {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Only alerts decided within this long ago ("24h", "7d").
+        #[arg(long, value_name = "DURATION")]
+        since: Option<humantime::Duration>,
+        /// List deliveries that were given up (dead letters).
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Put every dead letter back in the outbox and try to deliver now.
+        #[arg(long)]
+        retry: bool,
+    },
+    /// Explain why an item was decided as it was.
+    Explain {
+        /// The item's URL (any URL it was seen under).
+        url: String,
+    },
+    /// Render the daily digest to a file, or send it now.
+    Digest {
+        /// Write the HTML rendering to this file instead of sending (the plain-text part goes
+        /// beside it, with a .txt extension).
+        #[arg(long, value_name = "FILE.html", conflicts_with = "send")]
+        preview: Option<PathBuf>,
+        /// The local day to render (default today).
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "preview")]
+        day: Option<chrono::NaiveDate>,
+        /// Send the digest now (covering everything since the last one) and record it.
+        #[arg(long)]
+        send: bool,
+    },
+    /// Import or export the feed list (OPML).
+    Feeds {
+        #[command(subcommand)]
+        action: FeedsCommand,
+    },
+    /// Run the whole pipeline offline on a bundled miniature world: start here.
+    Demo {
+        /// Directory for the demo's config, store and digest [default: a fresh temp dir].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print the clean article text of pages (files or URLs).
+    Extract {
+        /// One JSON object per input: {"input","url","title","byline","published","text"}.
+        #[arg(long)]
+        json: bool,
+        /// The page's URL, for files (resolves links, picks site rules).
+        #[arg(long, value_name = "URL")]
+        url: Option<url::Url>,
+        /// HTML files, or http(s) URLs to fetch.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FeedsCommand {
+    /// Add the feeds of an OPML file to the config file (existing text and comments kept;
+    /// URLs already configured are skipped).
+    Import {
+        /// The OPML file (from another feed reader).
+        file: PathBuf,
+    },
+    /// Print the configured feeds as OPML 2.0.
+    Export,
+}
+
+/// Parses the command line and runs the command; the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Logs and the config, for every command but the demo (which has its own world and
+    // output): logs at `default` unless RUST_LOG says otherwise; an unusable config exits 2.
+    let with_config = |default: &str, run: &dyn Fn(PathBuf, Arc<Config>) -> ExitCode| {
+        logging::init(cli.log_format, default);
+        let path = pipeline::config_path(cli.config.as_deref());
+        match Config::load(&path) {
+            Ok(c) => run(path, Arc::new(c)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        }
+    };
+    match &cli.command {
+        Command::Demo { dir } => exit_code(block_on(async {
+            crate::demo::run(dir.clone()).await.map(|_| ())
+        })),
+        Command::Check => with_config("warn", &|path, config| check(&path, &config)),
+        Command::Feeds {
+            action: FeedsCommand::Import { file },
+        } => with_config("warn", &|path, _| exit_code(feeds_import(&path, file))),
+        Command::Feeds {
+            action: FeedsCommand::Export,
+        } => with_config("warn", &|_, config| {
+            exit_code(
+                crate::opml::export(&config)
+                    .map(|x| print!("{x}"))
+                    .map_err(Into::into),
+            )
+        }),
+        Command::Run => with_config("info", &|path, config| {
+            exit_code(block_on(crate::daemon::run(path, config)))
+        }),
+        Command::Once { json } => with_config("warn", &|_, config| {
+            exit_code(block_on(once(config, *json)))
+        }),
+        Command::Alerts {
+            json,
+            since,
+            failed,
+            retry,
+        } => {
+            let req = if *retry {
+                Request::Retry
+            } else if *failed {
+                Request::Failed { json: *json }
+            } else {
+                Request::Alerts {
+                    json: *json,
+                    since_secs: since.map(|d| std::time::Duration::from(d).as_secs()),
+                }
+            };
+            with_config("warn", &|_, config| {
+                exit_code(block_on(print_store_command(config, req.clone())))
+            })
+        }
+        Command::Explain { url } => with_config("warn", &|_, config| {
+            let req = Request::Explain { url: url.clone() };
+            exit_code(block_on(print_store_command(config, req)))
+        }),
+        Command::Digest { preview, day, send } => with_config("warn", &|_, config| {
+            exit_code(block_on(digest(config, preview.clone(), *day, *send)))
+        }),
+        Command::Extract { json, url, inputs } => with_config("warn", &|_, config| {
+            exit_code(block_on(extract(
+                config,
+                *json,
+                url.clone(),
+                inputs.clone(),
+            )))
+        }),
+    }
+}
+
+/// `wirewatch check`: the config as understood, or why it is not usable. Site rules are
+/// compiled by the extract stage, once, here as in the pipeline.
+fn check(path: &std::path::Path, config: &Config) -> ExitCode {
+    if let Err(e) = crate::extract::Extractor::new(&config.sites) {
+        eprintln!("error: invalid config file {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    crate::daemon::warn_if_open(config);
+    println!("config {} is valid\n{}", path.display(), config.describe());
+    ExitCode::SUCCESS
+}
+
+/// Runs a future on the process's one runtime.
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?
+        .block_on(fut)
+}
+
+/// The exit code of a command's result, printing its error (once) on failure.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the store of a config for a command that runs alone (`once`, `run`). When another
+/// process holds it, the error names the daemon's pid if a daemon wrote one.
+fn open_store_alone(config: &Config, what: &str) -> anyhow::Result<Store> {
+    match pipeline::open_store(config) {
+        Ok(s) => Ok(s),
+        Err(StoreError::Busy { .. }) => match control::daemon_pid(&config.state_dir) {
+            Some(pid) => anyhow::bail!(
+                "a wirewatch daemon (pid {pid}) is running on {}; {what}",
+                config.state_dir.display()
+            ),
+            None => anyhow::bail!(
+                "another wirewatch process is using the store in {}",
+                config.state_dir.display()
+            ),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs a store command here, or through the running daemon when it holds the store.
+async fn store_command(config: Arc<Config>, req: Request) -> anyhow::Result<Reply> {
+    match pipeline::open_store(&config) {
+        Ok(store) => {
+            let ctx = control::Context::new(config, store);
+            let reply = control::execute(&req, &ctx).await?;
+            ctx.store.flush().await?;
+            Ok(reply)
+        }
+        Err(StoreError::Busy { .. }) => {
+            match control::client::request(&control::socket_path(&config), &req).await {
+                Ok(r) => Ok(r),
+                Err(control::client::ClientError::NoDaemon { .. }) => anyhow::bail!(
+                    "another wirewatch process{} is using the store in {}, and no daemon answers on its control socket",
+                    control::daemon_pid(&config.state_dir)
+                        .map(|p| format!(" (pid {p})"))
+                        .unwrap_or_default(),
+                    config.state_dir.display()
+                ),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs a store command (see [`store_command`]) and prints its output.
+async fn print_store_command(config: Arc<Config>, req: Request) -> anyhow::Result<()> {
+    print!("{}", store_command(config, req).await?.stdout);
+    Ok(())
+}
+
+fn feeds_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    let r = crate::opml::import(config_path, &text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    for f in &r.added {
+        println!(
+            "added    {}  {}",
+            f.url,
+            f.title.as_deref().unwrap_or_default()
+        );
+    }
+    for f in &r.already_present {
+        println!("present  {}", f.url);
+    }
+    for x in &r.rejected {
+        println!("skipped  {}  ({})", x.xml_url, x.reason);
+    }
+    println!(
+        "{} feeds added to {}, {} already present, {} skipped{}",
+        r.added.len(),
+        config_path.display(),
+        r.already_present.len(),
+        r.rejected.len(),
+        if r.added.is_empty() {
+            ""
+        } else {
+            "\na running daemon picks them up on reload (systemctl reload wirewatch, or SIGHUP)"
+        }
+    );
+    Ok(())
+}
+
+async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
+    let store = open_store_alone(
+        &config,
+        "it polls the feeds itself: stop it to run `once` (wirewatch alerts, explain and digest work beside it)",
+    )?;
+    let pipeline = Pipeline::new(config.clone(), store)?;
+    let progress = crate::progress::Progress::for_stderr(config.feeds.len());
+    let mut report = pipeline.poll_once_observed(&|e| progress.event(e)).await?;
+    progress.finish();
+    let deliverer = Deliverer::new(&config, pipeline.store().clone(), pipeline.endpoints())?;
+    report.delivery = deliverer.deliver_due().await?;
+    pipeline.store().flush().await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(())
+}
+
+async fn digest(
+    config: Arc<Config>,
+    preview: Option<PathBuf>,
+    day: Option<chrono::NaiveDate>,
+    send: bool,
+) -> anyhow::Result<()> {
+    if let Some(path) = preview {
+        let r = store_command(config, Request::DigestPreview { day }).await?;
+        let file = |role: &str| {
+            r.files
+                .iter()
+                .find(|(k, _)| k == role)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        std::fs::write(&path, file("html"))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        let txt = path.with_extension("txt");
+        std::fs::write(&txt, file("text"))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", txt.display()))?;
+        println!(
+            "{}\nwrote {} and {}",
+            r.stdout,
+            path.display(),
+            txt.display()
+        );
+        return Ok(());
+    }
+    if send {
+        return print_store_command(config, Request::DigestSend).await;
+    }
+    anyhow::bail!("say --preview FILE.html or --send")
+}
+
+async fn extract(
+    config: Arc<Config>,
+    json: bool,
+    url: Option<url::Url>,
+    inputs: Vec<String>,
+) -> anyhow::Result<()> {
+    let extractor = crate::extract::Extractor::new(&config.sites)?;
+    let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
+    let mut failures = 0;
+    for input in &inputs {
+        let (body, ctype, page_url) =
+            if input.starts_with("http://") || input.starts_with("https://") {
+                let u = url::Url::parse(input)?;
+                match fetcher
+                    .get(crate::fetch::Request {
+                        url: &u,
+                        kind: crate::fetch::Kind::Page,
+                        etag: None,
+                        last_modified: None,
+                    })
+                    .await
+                {
+                    Ok(r) => (r.body.to_vec(), r.content_type, Some(r.final_url)),
+                    Err(e) => {
+                        eprintln!("error: {input}: {e}");
+                        failures += 1;
+                        continue;
+                    }
+                }
+            } else {
+                match std::fs::read(input) {
+                    Ok(b) => (b, None, url.clone()),
+                    Err(e) => {
+                        eprintln!("error: {input}: {e}");
+                        failures += 1;
+                        continue;
+                    }
+                }
+            };
+        let art = extractor.extract_page(&body, ctype.as_deref(), page_url.as_ref());
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "input": input,
+                    "url": page_url.as_ref().map(|u| u.to_string()).or(art.canonical_url.clone()),
+                    "title": art.title, "byline": art.byline, "published": art.published,
+                    "text": art.text, "empty_reason": art.empty_reason,
+                })
+            );
+        } else {
+            if inputs.len() > 1 {
+                println!("==> {input} <==");
+            }
+            if let Some(t) = &art.title {
+                println!("{t}\n");
+            }
+            if art.text.is_empty() {
+                println!(
+                    "(no text: {})",
+                    art.empty_reason.as_deref().unwrap_or("unknown")
+                );
+            } else {
+                println!("{}", art.text);
+            }
+        }
+    }
+    if failures == inputs.len() {
+        anyhow::bail!("no input could be read");
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The daemon's side of the control socket: one request per connection, one JSON line each
+//! way (a [`Request`] in, a `Result<Reply, String>` out), run by [`execute`] against the
+//! daemon's current store, config and deliverer.
+//!
+//! The socket file is made by the daemon in its state directory and set to mode 0600: only the
+//! daemon's user (and root) may connect. A socket left by a daemon that was killed is replaced
+//! at the next start (the store's lock says no other daemon runs on this directory).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn, Instrument};
+
+use super::{execute, Context, Request};
+
+/// The longest request line accepted.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// Binds the control socket at `path` and serves requests with the context `ctx` holds at
+/// each request (the daemon swaps it on reload), until `shutdown`. The socket file is removed
+/// when serving ends.
+pub async fn serve(
+    path: PathBuf,
+    ctx: watch::Receiver<Context>,
+    shutdown: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    // Only ours: the store's lock is held, so a socket here is a dead daemon's.
+    match std::fs::remove_file(&path) {
+        Ok(()) => debug!(path = %path.display(), "removed a stale control socket"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let ctx = ctx.borrow().clone();
+                        tokio::spawn(answer(stream, ctx));
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "control socket accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+        remove(&path);
+    }))
+}
+
+fn remove(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            warn!(error = %e, path = %path.display(), "could not remove the control socket");
+        }
+    }
+}
+
+/// Reads one request, runs it, writes the reply.
+async fn answer(stream: tokio::net::UnixStream, ctx: Context) {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST as u64));
+    let reply: Result<super::Reply, String> = match reader.read_line(&mut line).await {
+        Ok(0) => return,
+        Ok(_) => match serde_json::from_str::<Request>(&line) {
+            Ok(req) => {
+                let span = tracing::info_span!("control", request = ?req);
+                execute(&req, &ctx)
+                    .instrument(span)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(format!("unreadable control request: {e}")),
+        },
+        Err(e) => Err(format!("reading the control request: {e}")),
+    };
+    let mut out = match serde_json::to_vec(&reply) {
+        Ok(v) => v,
+        Err(e) => {
+            warn!(error = %e, "control reply not serialisable");
+            return;
+        }
+    };
+    out.push(b'\n');
+    if let Err(e) = write.write_all(&out).await {
+        debug!(error = %e, "control client went away before its reply");
+    }
+}

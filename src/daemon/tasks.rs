@@ -1,0 +1,167 @@
+//! The daemon's long-running tasks for one config, each a small loop of its stage under the
+//! shutdown token: delivering the outbox, sending the daily digest, processing stored
+//! entries, serving the status page. A reload stops one set and starts the next.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use super::shutdown::Task;
+use crate::config::Config;
+use crate::http::{AppState, Heartbeat};
+use crate::notify::{Deliverer, Digester};
+use crate::pipeline::Pipeline;
+
+/// What a config's tasks are made from: built (and so checked) before any running task is
+/// stopped, so that a reload to a config whose webhooks or digest are unusable keeps the
+/// running one.
+pub struct Plan {
+    pipeline: Pipeline,
+    deliverer: Deliverer,
+    digester: Option<Digester>,
+    token: Option<String>,
+}
+
+impl Plan {
+    /// Checks what `pipeline`'s config needs: the deliverer of its webhooks, its digest
+    /// settings, its HTTP token.
+    pub fn new(pipeline: &Pipeline) -> anyhow::Result<Plan> {
+        let config = pipeline.config();
+        let deliverer = Deliverer::new(config, pipeline.store().clone(), pipeline.endpoints())?;
+        let digester = match config.digest {
+            Some(_) => Some(Digester::new(config, pipeline.store().clone())?),
+            None => None,
+        };
+        let token = if config.http.enabled {
+            crate::config::read_secret(
+                config.http.token_env.as_deref(),
+                config.http.token_file.as_deref(),
+                "http token",
+            )?
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+        } else {
+            None
+        };
+        Ok(Plan {
+            pipeline: pipeline.clone(),
+            deliverer,
+            digester,
+            token,
+        })
+    }
+
+    /// The deliverer (shared with the control socket's `alerts --retry`).
+    pub fn deliverer(&self) -> &Deliverer {
+        &self.deliverer
+    }
+}
+
+/// The running tasks of one config.
+pub struct Tasks {
+    delivery: Task,
+    digest: Option<Task>,
+    processor: Task,
+    /// Wakes the processor (after polls that stored something, or to retry pending entries).
+    pub wake: Arc<Notify>,
+    http: Option<Task>,
+}
+
+impl Tasks {
+    /// Starts a plan's tasks. A port that cannot be bound is an error at start-up (the user
+    /// asked for it, `first` is true) and logged on reload (the old server is already gone).
+    pub async fn start(
+        plan: Plan,
+        heartbeat: &Heartbeat,
+        shutdown: &CancellationToken,
+        first: bool,
+    ) -> anyhow::Result<Tasks> {
+        let Plan {
+            pipeline,
+            deliverer,
+            digester,
+            token,
+        } = plan;
+        let wake_delivery = pipeline.delivery_wake();
+        let delivery = Task::spawn("delivery", shutdown, |t| deliverer.run(wake_delivery, t));
+        let digest = digester.map(|d| Task::spawn("digest", shutdown, |t| d.run(t)));
+        let wake = Arc::new(Notify::new());
+        // Start with one pass: whatever a previous run left pending.
+        wake.notify_one();
+        let (p, w) = (pipeline.clone(), wake.clone());
+        let processor = Task::spawn("processor", shutdown, |t| process(p, w, t));
+        let http = match start_http(&pipeline, token, heartbeat, shutdown).await {
+            Ok(h) => h,
+            Err(e) if first => return Err(e),
+            Err(e) => {
+                error!(error = %e, "HTTP server not restarted after reload");
+                None
+            }
+        };
+        Ok(Tasks {
+            delivery,
+            digest,
+            processor,
+            wake,
+            http,
+        })
+    }
+
+    /// Stops every task (the processor first: its unfinished entries stay pending).
+    pub async fn stop(self) {
+        self.processor.stop().await;
+        self.delivery.stop().await;
+        if let Some(d) = self.digest {
+            d.stop().await;
+        }
+        if let Some(h) = self.http {
+            h.stop().await;
+        }
+    }
+}
+
+/// The processor: a pass over the pending entries whenever woken. Cancelling mid-pass is safe:
+/// unfinished entries stay pending.
+async fn process(pipeline: Pipeline, wake: Arc<Notify>, token: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = wake.notified() => {}
+        }
+        tokio::select! {
+            _ = token.cancelled() => return,
+            r = pipeline.process_pending() => match r {
+                Ok(tally) if tally.decided() > 0 => info!(?tally, "entries processed"),
+                Ok(_) => {}
+                Err(e) => error!(error = %e, "processing entries failed; will retry"),
+            }
+        }
+    }
+}
+
+/// Starts the HTTP server of a config, if enabled.
+async fn start_http(
+    pipeline: &Pipeline,
+    token: Option<String>,
+    heartbeat: &Heartbeat,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<Task>> {
+    let config: Arc<Config> = Arc::new(pipeline.config().clone());
+    if !config.http.enabled {
+        return Ok(None);
+    }
+    let state = AppState {
+        store: pipeline.store().clone(),
+        config: config.clone(),
+        metrics: pipeline.metrics().clone(),
+        heartbeat: heartbeat.clone(),
+        token,
+    };
+    let child = shutdown.child_token();
+    let (addr, handle) = crate::http::serve(config.http.listen, state, child.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.http.listen))?;
+    info!(url = %format!("http://{addr}/"), "status page");
+    Ok(Some(Task::from_parts("http", child, handle)))
+}
