@@ -35,7 +35,7 @@ impl Rng {
 }
 
 fn words() -> Vec<String> {
-    include_str!("../src/relevance/data/background_en.txt")
+    include_str!("../src/judge/relevance/data/background_en.txt")
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split('\t').next())

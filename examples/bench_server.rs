@@ -223,7 +223,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let vocab = include_str!("../src/relevance/data/background_en.txt")
+        let vocab = include_str!("../src/judge/relevance/data/background_en.txt")
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split('\t').next())

@@ -5,6 +5,7 @@
 # What the tests need from the system, and why:
 # - python3: the scenario world's server and scorer (tests/data/scenario/*.py);
 # - aiosmtpd (a Python package): a real SMTP server for the digest tests;
+# - wordfreq 3.1.1 (a Python package): the shipped word list is checked against its source;
 # - systemd-analyze (Debian: systemd): `systemd-analyze verify` of the shipped units;
 # - chromium: the status page rendered in a real headless browser.
 # Missing pieces are installed with pip or apt-get (as root, or through sudo).
@@ -31,6 +32,10 @@ if ! python3 -c "import aiosmtpd" 2>/dev/null; then
     python3 -m pip install --quiet aiosmtpd 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages aiosmtpd 2>/dev/null \
         || apt_install python3-aiosmtpd
+fi
+if ! python3 -c "import importlib.metadata as m; assert m.version('wordfreq') == '3.1.1'" 2>/dev/null; then
+    python3 -m pip install --quiet wordfreq==3.1.1 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages wordfreq==3.1.1
 fi
 need=()
 command -v systemd-analyze >/dev/null || need+=(systemd)

@@ -315,3 +315,25 @@ fn once_shows_a_progress_bar_only_on_a_terminal() {
     );
     assert!(screen.contains("polled     1"), "summary table:\n{screen}");
 }
+
+/// The shipped background word list is exactly what the script beside it makes from wordfreq
+/// 3.1.1 (which `tests/run.sh` installs): the list can be regenerated, and nobody edited it by
+/// hand.
+#[test]
+fn background_word_list_is_what_its_script_makes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/judge/relevance/data");
+    let out = std::process::Command::new("python3")
+        .arg(dir.join("make_background.py"))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "make_background.py failed (needs wordfreq==3.1.1; tests/run.sh installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shipped = std::fs::read(dir.join("background_en.txt")).expect("word list");
+    assert!(
+        out.stdout == shipped,
+        "background_en.txt differs from what make_background.py writes"
+    );
+}

@@ -25,7 +25,10 @@
 //! signature) is computed before, in the entry's own task. Decisions that alert nobody are
 //! written in groups ([`Unwritten`]).
 
+pub mod dedup;
 mod dupindex;
+pub mod relevance;
+pub mod stories;
 mod unwritten;
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -38,16 +41,16 @@ use url::Url;
 pub use dupindex::{dup_entry, DupIndex};
 pub use unwritten::Unwritten;
 
-use crate::dedup::{self, DupParams, DupVerdict, Origin, Signature};
 use crate::extract::Article;
 use crate::metrics::Metrics;
 use crate::notify::Endpoint;
-use crate::relevance::{Relevance, TopicModel};
 use crate::store::{
     AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, ItemCommit, ItemRecord, Store,
     StoreError, StoryRecord, TextSource,
 };
-use crate::stories::{StoryIndex, StoryParams, StorySummary};
+use dedup::{DupParams, DupVerdict, Origin, Signature};
+use relevance::{Relevance, TopicModel};
+use stories::{StoryIndex, StoryParams, StorySummary};
 
 /// What became of one entry: the judge's verdict, matched exhaustively by the [`Tally`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

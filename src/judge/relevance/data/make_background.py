@@ -2,7 +2,7 @@
 """Regenerates background_en.txt, the English background model of the relevance stage.
 
     python3 -m pip install wordfreq==3.1.1
-    python3 src/relevance/data/make_background.py > src/relevance/data/background_en.txt
+    python3 src/judge/relevance/data/make_background.py > src/judge/relevance/data/background_en.txt
 
 Takes wordfreq's English word list, folds each word the way wirewatch's tokenizer does
 (lower case, apostrophes dropped: "don't" -> "dont"), keeps the words made of letters only,
@@ -19,7 +19,7 @@ HEADER = """\
 # English word frequencies (Zipf scale x100) derived from wordfreq 3.1.1 by Robyn Speer.
 # Data licence: CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/); sources include
 # Google Books Ngrams, Wikipedia, OpenSubtitles, SUBTLEX, Reddit and others (see wordfreq's README).
-# Regenerate with src/relevance/data/make_background.py.
+# Regenerate with src/judge/relevance/data/make_background.py.
 """
 
 
