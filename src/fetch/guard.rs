@@ -15,6 +15,7 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
+use super::FetchError;
 use crate::config::HostName;
 
 /// Whether an address is a public unicast address that the open internet could route to us.
@@ -85,17 +86,18 @@ impl Guard {
 }
 
 /// Checks a URL before a request: scheme, and the address when the host is an IP literal.
-pub fn check_url(url: &Url, guard: &Guard) -> Result<(), String> {
+pub fn check_url(url: &Url, guard: &Guard) -> Result<(), FetchError> {
+    let refused = |why: String| Err(FetchError::Refused(why));
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("refusing {} URL {url}", url.scheme()));
+        return refused(format!("refusing {} URL {url}", url.scheme()));
     }
     let allow = url.host_str().is_some_and(|h| guard.allows_private(h));
     match url.host() {
-        None => Err(format!("URL has no host: {url}")),
-        Some(Host::Ipv4(ip)) if !allow && !is_public(IpAddr::V4(ip)) => Err(format!(
+        None => refused(format!("URL has no host: {url}")),
+        Some(Host::Ipv4(ip)) if !allow && !is_public(IpAddr::V4(ip)) => refused(format!(
             "refusing to fetch {url}: {ip} is not a public address (set fetch.allow_private_networks to allow)"
         )),
-        Some(Host::Ipv6(ip)) if !allow && !is_public(IpAddr::V6(ip)) => Err(format!(
+        Some(Host::Ipv6(ip)) if !allow && !is_public(IpAddr::V6(ip)) => refused(format!(
             "refusing to fetch {url}: {ip} is not a public address (set fetch.allow_private_networks to allow)"
         )),
         _ => Ok(()),

@@ -207,7 +207,7 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut hops = 0usize;
         loop {
-            check_url(&url, &self.guard).map_err(FetchError::Refused)?;
+            check_url(&url, &self.guard)?;
             match self.hop(&url, &req).await? {
                 Hop::Redirect { status, location } => {
                     hops += 1;

@@ -128,6 +128,12 @@ pub struct Text {
     pub final_url: Option<Url>,
 }
 
+/// Why an entry's text must wait for a later cycle: its page failed in a way worth another
+/// try (the host may come back).
+#[derive(Debug, thiserror::Error)]
+#[error("page fetch failed: {0}")]
+pub struct Deferred(pub crate::fetch::FetchError);
+
 /// What the judge computes from a text alone, once per entry, before judging in order: it does
 /// not depend on earlier decisions, and it is the costliest part of judging.
 #[derive(Debug)]
@@ -146,8 +152,8 @@ pub struct Features {
 pub struct Prepared {
     /// The stored entry.
     pub rec: EntryRecord,
-    /// Its text, or why it must wait (a transient page failure).
-    pub text: Result<Text, String>,
+    /// Its text, or why it must wait.
+    pub text: Result<Text, Deferred>,
     /// The outlet's display name.
     pub source: String,
     /// Computed from the text ([`Judge::features`]); `None` without a text.
@@ -260,7 +266,7 @@ impl Judge {
             Ok(t) => t,
             Err(why) => {
                 rec.attempts += 1;
-                rec.note = Some(why.clone());
+                rec.note = Some(why.to_string());
                 self.store.put_entry(&rec)?;
                 warn!(reason = %why, attempt = rec.attempts, "deferred to the next cycle");
                 return Ok(Verdict::Deferred);

@@ -57,15 +57,23 @@ pub enum PipelineError {
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Fetch(#[from] FetchError),
-    /// The seed directory could not be read.
-    #[error("seeds: {0}")]
-    Seeds(String),
+    /// A seed file or the seed directory could not be read.
+    #[error("seeds: cannot read {}: {source}", path.display())]
+    Seeds {
+        /// The directory or file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The seed directory holds no seed article.
+    #[error("seeds: no seed articles in {}", .0.display())]
+    NoSeeds(std::path::PathBuf),
     /// A site rule cannot be compiled.
     #[error("config: {0}")]
     Sites(#[from] crate::extract::ExtractError),
     /// The topic's query does not parse.
     #[error("config: topic.query: {0}")]
-    Query(String),
+    Query(#[from] crate::relevance::query::QueryError),
     /// A webhook's signing secret cannot be read.
     #[error(transparent)]
     Secret(#[from] crate::config::SecretError),
@@ -229,9 +237,7 @@ impl Pipeline {
             }
         }
         let query = match config.topic.query.as_deref().map(str::trim) {
-            Some(q) if !q.is_empty() => {
-                Some(Query::parse(q).map_err(|e| PipelineError::Query(e.to_string()))?)
-            }
+            Some(q) if !q.is_empty() => Some(Query::parse(q)?),
             _ => None,
         };
         let endpoints = Arc::new(crate::notify::outbox::endpoints(&config)?);
@@ -468,8 +474,10 @@ fn load_seeds(
     store: &Store,
 ) -> Result<(Vec<SeedRecord>, usize), PipelineError> {
     let dir = &config.topic.seeds;
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| PipelineError::Seeds(format!("cannot read {}: {e}", dir.display())))?;
+    let rd = std::fs::read_dir(dir).map_err(|source| PipelineError::Seeds {
+        path: dir.clone(),
+        source,
+    })?;
     let mut seeds = Vec::new();
     let mut changed = 0;
     let mut files: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
@@ -485,8 +493,10 @@ fn load_seeds(
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        let bytes = std::fs::read(&path)
-            .map_err(|e| PipelineError::Seeds(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(&path).map_err(|source| PipelineError::Seeds {
+            path: path.clone(),
+            source,
+        })?;
         let seed = seed_record(&name, &bytes, extractor);
         if seed.text.trim().is_empty() {
             warn!(seed = %name, "seed file has no text; skipped");
@@ -498,10 +508,7 @@ fn load_seeds(
         seeds.push(seed);
     }
     if seeds.is_empty() {
-        return Err(PipelineError::Seeds(format!(
-            "no seed articles in {}",
-            dir.display()
-        )));
+        return Err(PipelineError::NoSeeds(dir.clone()));
     }
     let names: Vec<String> = seeds.iter().map(|s| s.name.clone()).collect();
     store.retain_seeds(&names)?;

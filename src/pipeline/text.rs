@@ -8,7 +8,7 @@ use url::Url;
 use super::Pipeline;
 use crate::extract::Article;
 use crate::fetch::{FetchError, Kind, Request};
-use crate::judge::Text;
+use crate::judge::{Deferred, Text};
 use crate::store::{EntryRecord, TextSource};
 
 /// How many times a page fetch that failed transiently is tried (once per cycle) before the
@@ -16,8 +16,8 @@ use crate::store::{EntryRecord, TextSource};
 const PAGE_ATTEMPTS: u32 = 3;
 
 impl Pipeline {
-    /// Gets an entry's text (see the module doc). `Err` means "try again later".
-    pub(super) async fn obtain_text(&self, rec: &EntryRecord) -> Result<Text, String> {
+    /// Gets an entry's text (see the module doc), or why it must wait for a later cycle.
+    pub(super) async fn obtain_text(&self, rec: &EntryRecord) -> Result<Text, Deferred> {
         let full_text = self
             .feeds
             .config(&self.config, &rec.feed_id)
@@ -58,7 +58,7 @@ impl Pipeline {
                     ));
                 }
                 Err(e) if is_retryable(&e) && rec.attempts + 1 < PAGE_ATTEMPTS => {
-                    return Err(format!("page fetch failed: {e}"));
+                    return Err(Deferred(e));
                 }
                 Err(e) => note = Some(format!("page fetch failed: {e}")),
             }
