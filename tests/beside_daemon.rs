@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,34 +39,8 @@ fn receiver() -> (String, Arc<Receiver>) {
     (format!("http://{}/hook", serve(app)), st)
 }
 
-fn start_daemon(env: &TestEnv, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args(["run", "-c", env.config_str()])
-        .env_remove("STATE_DIRECTORY")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log"))
-        .spawn()
-        .expect("start daemon")
-}
-
 fn wait_for(log: &std::path::Path, what: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if text.matches(what).count() >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no {n}x {what:?} in:\n{text}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert!(child.wait().expect("wait").success(), "daemon exit");
+    wait_for_log(log, what, n, 60);
 }
 
 fn stdout_ok(out: &Output, what: &str) -> String {
@@ -97,7 +71,7 @@ fn store_commands_go_through_a_running_daemon() {
     let env = TestEnv::new("interval = \"1h\"", &rest);
     let cfg = env.config_str();
     let log = env.dir.path().join("daemon.log");
-    let daemon = start_daemon(&env, &log);
+    let daemon = start_daemon(&env.config, &log);
     let pid = daemon.id();
     // Round 1 polled and processed, and every alert's delivery refused (dead letters): the
     // alerts (read through the daemon) stop changing and each has its dead letter.
@@ -203,7 +177,7 @@ fn store_commands_go_through_a_running_daemon() {
     }
 
     // ... and print what they print offline.
-    stop(daemon);
+    stop_daemon(daemon);
     assert!(!pid_file.exists(), "pid file removed at a clean stop");
     assert!(!socket.exists(), "socket removed at a clean stop");
     for (args, daemon_out) in read_only.iter().zip(&through_daemon) {
@@ -217,7 +191,7 @@ fn store_commands_go_through_a_running_daemon() {
 
     // Commands that change the store, through a restarted daemon: --retry requeues the dead
     // letters and delivers them now; --send mails the digest now.
-    let daemon = start_daemon(&env, &log);
+    let daemon = start_daemon(&env.config, &log);
     wait_for(&log, "daemon running", 1);
     rx.accept.store(true, Ordering::SeqCst);
     let out = stdout_ok(&run(&["alerts", "--retry"]), "alerts --retry");
@@ -239,7 +213,7 @@ fn store_commands_go_through_a_running_daemon() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no item seen under"), "{err}");
-    stop(daemon);
+    stop_daemon(daemon);
     // Nothing was delivered twice: the daemon's loop and the retry share one pass.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(rx.accepted.load(Ordering::SeqCst), n);
@@ -259,9 +233,9 @@ fn logs_to_a_file_have_no_colour_codes() {
     let log = env.dir.path().join("d.log");
     let sc = Scenario::start(&["--faults", "none"]);
     let env = TestEnv::new("interval = \"1h\"", &sc.feeds_toml());
-    let daemon = start_daemon(&env, &log);
+    let daemon = start_daemon(&env.config, &log);
     wait_for(&log, "daemon running", 1);
-    stop(daemon);
+    stop_daemon(daemon);
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(text.contains("daemon running"));
     assert!(
@@ -308,13 +282,7 @@ fn an_open_status_page_is_warned_about() {
     // `run` says it too.
     let cfg = write("0.0.0.0:0", "");
     let log = dir.path().join("run.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args(["run", "-c", cfg.to_str().expect("path")])
-        .env_remove("STATE_DIRECTORY")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("run");
+    let mut child = start_daemon(&cfg, &log);
     wait_for(&log, "WITHOUT a token", 1);
     let _ = child.kill();
     let _ = child.wait();

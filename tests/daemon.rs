@@ -247,33 +247,9 @@ fn changed_seeds_are_counted_at_start_and_on_reload() {
     )
     .expect("config");
     let log = dir.path().join("d.log");
-    let start = || {
-        Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-            .args(["run", "-c", cfg.to_str().expect("path")])
-            .env_remove("STATE_DIRECTORY")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("daemon")
-    };
-    let wait = |needle: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(Instant::now() < deadline, "no {needle:?} in:\n{text}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    let stop = |mut child: std::process::Child| {
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        assert!(child.wait().expect("wait").success());
-    };
+    let start = || start_daemon(&cfg, &log);
+    let wait = |needle: &str| wait_for_log(&log, needle, 1, 30);
+    let stop = stop_daemon;
     let d = start();
     wait("daemon running");
     let text = wait("seed set loaded");

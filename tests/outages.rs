@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,22 +40,11 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 fn daemon(env: &TestEnv, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args(["run", "-c", env.config_str()])
-        .env_remove("STATE_DIRECTORY")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log"))
-        .spawn()
-        .expect("start daemon")
+    start_daemon(&env.config, log)
 }
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let st = child.wait().expect("wait");
-    assert!(st.success(), "daemon exit {st}");
+fn stop(child: Child) {
+    stop_daemon(child)
 }
 
 /// The log's lines, colour codes removed.

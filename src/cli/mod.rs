@@ -15,7 +15,7 @@ use crate::control::{self, Reply, Request};
 use crate::logging::{self, LogFormat};
 use crate::notify::outbox::Deliverer;
 use crate::pipeline::{self, Pipeline};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Watches news feeds for new coverage of one story.
 #[derive(Parser, Debug)]
@@ -222,25 +222,6 @@ fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Opens the store of a config for a command that runs alone (`once`, `run`). When another
-/// process holds it, the error names the daemon's pid if a daemon wrote one.
-fn open_store_alone(config: &Config, what: &str) -> anyhow::Result<Store> {
-    match pipeline::open_store(config) {
-        Ok(s) => Ok(s),
-        Err(StoreError::Busy { .. }) => match control::daemon_pid(&config.state_dir) {
-            Some(pid) => anyhow::bail!(
-                "a wirewatch daemon (pid {pid}) is running on {}; {what}",
-                config.state_dir.display()
-            ),
-            None => anyhow::bail!(
-                "another wirewatch process is using the store in {}",
-                config.state_dir.display()
-            ),
-        },
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Runs a store command here, or through the running daemon when it holds the store.
 async fn store_command(config: Arc<Config>, req: Request) -> anyhow::Result<Reply> {
     match pipeline::open_store(&config) {
@@ -308,7 +289,7 @@ fn feeds_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow
 }
 
 async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
-    let store = open_store_alone(
+    let store = control::open_store_alone(
         &config,
         "it polls the feeds itself: stop it to run `once` (wirewatch alerts, explain and digest work beside it)",
     )?;

@@ -44,6 +44,26 @@ pub fn daemon_pid(state_dir: &Path) -> Option<u32> {
         .ok()
 }
 
+/// Opens the store of a config for a process that must hold it alone (`run`, `once`). When
+/// another process holds it, the error says so in one line, naming the daemon's pid when a
+/// daemon wrote one, followed by `daemon_hint`.
+pub fn open_store_alone(config: &Config, daemon_hint: &str) -> anyhow::Result<Store> {
+    match crate::pipeline::open_store(config) {
+        Ok(s) => Ok(s),
+        Err(crate::store::StoreError::Busy { .. }) => match daemon_pid(&config.state_dir) {
+            Some(pid) => anyhow::bail!(
+                "a wirewatch daemon (pid {pid}) is running on {}; {daemon_hint}",
+                config.state_dir.display()
+            ),
+            None => anyhow::bail!(
+                "another wirewatch process is using the store in {}",
+                config.state_dir.display()
+            ),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A command that reads or changes the store.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]

@@ -30,7 +30,6 @@ use crate::config::Config;
 use crate::control::{self, Context};
 use crate::http::Heartbeat;
 use crate::pipeline::Pipeline;
-use crate::store::StoreError;
 
 /// The running daemon's state: the pipeline of the running config and its tasks.
 struct Daemon {
@@ -117,20 +116,7 @@ impl Daemon {
 pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()> {
     // Signals first: a SIGTERM during start-up must stop cleanly, not kill the process.
     let signals = Signals::listen();
-    let store = match crate::pipeline::open_store(&config) {
-        Ok(s) => s,
-        Err(StoreError::Busy { .. }) => match control::daemon_pid(&config.state_dir) {
-            Some(pid) => anyhow::bail!(
-                "a wirewatch daemon (pid {pid}) is already running on {}",
-                config.state_dir.display()
-            ),
-            None => anyhow::bail!(
-                "another wirewatch process is using the store in {}",
-                config.state_dir.display()
-            ),
-        },
-        Err(e) => return Err(e.into()),
-    };
+    let store = control::open_store_alone(&config, "one daemon per state directory")?;
     let pid_file = PidFile::write(&config.state_dir)?;
     warn_if_open(&config);
     let pipeline = Pipeline::new(config.clone(), store)?;

@@ -341,3 +341,42 @@ pub fn delivery_id(headers: &axum::http::HeaderMap) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// Starts `wirewatch run` on a config, logging at info level to `log`.
+pub fn start_daemon(config: &Path, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .arg("run")
+        .arg("-c")
+        .arg(config)
+        .env_remove("STATE_DIRECTORY")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log"))
+        .spawn()
+        .expect("start daemon")
+}
+
+/// Stops a daemon with SIGTERM; it must exit successfully.
+pub fn stop_daemon(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let st = child.wait().expect("wait");
+    assert!(st.success(), "daemon exit {st}");
+}
+
+/// Waits (up to `secs`) until `needle` appears `n` times in the file `log`; returns its text.
+pub fn wait_for_log(log: &Path, needle: &str, n: usize, secs: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.matches(needle).count() >= n {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {n}x {needle:?} in:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
