@@ -8,7 +8,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::store::{AlertRecord, Decision, ItemRecord, Store, StoreError};
+use crate::relevance::Evidence;
+use crate::store::{AlertRecord, Decision, Grounds, ItemRecord, Store, StoreError};
 
 /// One line of `wirewatch alerts --json`.
 #[derive(Clone, Debug, Serialize)]
@@ -106,8 +107,13 @@ pub fn find_item(
         .find(|i| i.links.iter().any(|l| l == url || l == canonical)))
 }
 
-/// `wirewatch explain`: why an item was decided as it was.
-pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
+/// `wirewatch explain`: why an item was decided as it was. `evidence` is what the topic
+/// learned (to say where learned terms came from).
+pub fn explain(
+    store: &Store,
+    item: &ItemRecord,
+    evidence: Option<&Evidence>,
+) -> Result<String, StoreError> {
     let mut s = String::new();
     let _ = writeln!(s, "{}", item.title);
     let _ = writeln!(s, "  url:        {}", item.url);
@@ -176,6 +182,7 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
             threshold,
             terms,
             query,
+            grounds,
         } => {
             let _ = writeln!(
                 s,
@@ -187,6 +194,7 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
                 }
             );
             let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+            write_grounds(&mut s, grounds, evidence);
         }
         Decision::Alert {
             alert,
@@ -195,6 +203,7 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
             new_story,
             score,
             terms,
+            grounds,
         } => {
             let _ = writeln!(
                 s,
@@ -202,6 +211,7 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
                 if *new_story { "starts" } else { "joins" }
             );
             let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+            write_grounds(&mut s, grounds, evidence);
         }
         Decision::Unreadable { reason } => {
             let _ = writeln!(s, "unreadable: {reason} — no alert");
@@ -214,6 +224,55 @@ pub fn explain(store: &Store, item: &ItemRecord) -> Result<String, StoreError> {
         }
     }
     Ok(s)
+}
+
+/// The lines of a judgement's grounds (see [`Grounds`]).
+fn write_grounds(s: &mut String, g: &Grounds, evidence: Option<&Evidence>) {
+    if g.density == 0.0 && g.coverage == 0.0 && g.names.is_empty() {
+        return; // decided before grounds were recorded
+    }
+    let _ = writeln!(
+        s,
+        "              density {:.2} (how much reads like the seeds), name coverage {:.2}{}",
+        g.density,
+        g.coverage,
+        if g.protagonists {
+            ""
+        } else {
+            " (a protagonist missing up front)"
+        }
+    );
+    if !g.names.is_empty() {
+        let _ = writeln!(s, "              names: {}", g.names.join(", "));
+    }
+    for t in &g.learned {
+        let from = evidence
+            .and_then(|e| e.sources(t))
+            .map(|seen| {
+                format!(
+                    "learned from {} confident alert(s), e.g. {}",
+                    seen.count,
+                    seen.from.join(", ")
+                )
+            })
+            .unwrap_or_else(|| "learned".to_string());
+        let _ = writeln!(s, "              {t}: {from}");
+    }
+    if let Some((id, title, sim)) = &g.rescued_by {
+        let _ = writeln!(
+            s,
+            "              a near miss that reports story {id} ({title}; similarity {sim:.2}): alerted"
+        );
+    }
+    if let Some(why) = &g.story {
+        let _ = writeln!(s, "              story: {why}");
+    }
+    if let Some(f) = &g.feedback {
+        let _ = writeln!(s, "              feedback: {f}");
+    }
+    if let Some(n) = &g.note {
+        let _ = writeln!(s, "              note: {n}");
+    }
 }
 
 fn fmt_terms(terms: &[(String, f32)]) -> String {

@@ -25,3 +25,24 @@ pub struct TopicConfig {
 fn default_seeds() -> PathBuf {
     PathBuf::from("seeds")
 }
+
+impl TopicConfig {
+    /// The topic's stable id: its name in lower case, runs of anything but letters and digits
+    /// as one `-` ("Microsoft vs OpenAI" → `microsoft-vs-openai`).
+    pub fn id(&self) -> String {
+        slug(&self.name)
+    }
+}
+
+/// Lower case letters and digits, other runs as one `-`, none at either end.
+pub fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}

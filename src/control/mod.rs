@@ -225,8 +225,14 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 .map(|u| crate::dedup::url::canonicalize(&u).to_string())
                 .unwrap_or_else(|_| url.to_string());
             match report::find_item(store, url, &canonical).map_err(CommandError::from_display)? {
-                Some(item) => out
-                    .push_str(&report::explain(store, &item).map_err(CommandError::from_display)?),
+                Some(item) => {
+                    let evidence = crate::judge::stored_evidence(store, &ctx.config.topic.id())
+                        .map_err(CommandError::from_display)?;
+                    out.push_str(
+                        &report::explain(store, &item, Some(&evidence))
+                            .map_err(CommandError::from_display)?,
+                    )
+                }
                 None => {
                     return Err(CommandError(format!(
                         "no item seen under {url} (canonical form {canonical})"

@@ -45,11 +45,11 @@ use crate::extract::Article;
 use crate::metrics::Metrics;
 use crate::notify::Endpoint;
 use crate::store::{
-    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, ItemCommit, ItemRecord, Store,
-    StoreError, StoryRecord, TextSource,
+    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, Grounds, ItemCommit, ItemRecord,
+    Store, StoreError, StoryRecord, TextSource,
 };
 use dedup::{DupParams, DupVerdict, Origin, Signature};
-use relevance::{Relevance, TopicModel};
+use relevance::{Evidence, Relevance, TopicModel};
 use stories::{StoryIndex, StoryParams, StorySummary};
 
 /// What became of one entry: the judge's verdict, matched exhaustively by the [`Tally`].
@@ -170,10 +170,69 @@ struct Identity {
     seen_under: Vec<String>,
 }
 
+/// A near miss (a score at least this share of the threshold) that reports a story already
+/// alerted on ([`RESCUE_SIMILARITY`]) alerts: reports of one development by other outlets, in
+/// other words, that name the protagonists less up front.
+pub const RESCUE_FROM: f32 = 0.8;
+/// How close (time-adjusted story similarity) a near miss must be to a started story.
+pub const RESCUE_SIMILARITY: f32 = 0.22;
+
+/// A near miss's rescue: the story it reports (id, title, similarity).
+pub type Rescue = (String, String, f32);
+
+/// The relevance step's verdict ([`decide`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Relevant {
+    /// The score reaches the threshold and the query, if any, matches.
+    Yes,
+    /// A near miss that reports a started story: (story id, story title, similarity).
+    Rescued(String, String, f32),
+    /// Off-topic.
+    No,
+}
+
+/// The relevance step, pure: relevant, or a near miss (at least [`RESCUE_FROM`] of the
+/// threshold, the query matching) that reports a story already alerted on (time-adjusted
+/// similarity at least [`RESCUE_SIMILARITY`] to a started story: another outlet's report of
+/// a development, in other words), or off-topic. The judge runs it with its stories; tests
+/// and experiments with theirs.
+pub fn decide(
+    rel: &Relevance,
+    min_score: f32,
+    stories: &StoryIndex,
+    title: &str,
+    text: &str,
+    published: i64,
+) -> Relevant {
+    if rel.is_relevant(min_score) {
+        return Relevant::Yes;
+    }
+    if rel.query == Some(false) || rel.score < RESCUE_FROM * min_score {
+        return Relevant::No;
+    }
+    match stories.closest(title, text, published) {
+        Some((s, sim)) if sim >= RESCUE_SIMILARITY => {
+            Relevant::Rescued(s.id.clone(), s.title.clone(), sim)
+        }
+        _ => Relevant::No,
+    }
+}
+
 /// The judge of one topic, with the state its steps keep between entries.
 pub struct Judge {
     store: Store,
-    topic: TopicModel,
+    /// The topic's id (the key of what it learned in the store).
+    topic_id: String,
+    /// The model learned from the seeds (and the query).
+    base: TopicModel,
+    /// The model that scores: the base with what the topic learned, rebuilt between passes
+    /// ([`Judge::end_pass`]), so that one pass scores every entry with the same model.
+    model: RwLock<Arc<TopicModel>>,
+    /// What the topic learned ([`relevance::evidence`]), in the store under
+    /// `evidence:<topic id>`.
+    evidence: Mutex<Evidence>,
+    /// Evidence changed since it was last written.
+    evidence_dirty: std::sync::atomic::AtomicBool,
     min_score: f32,
     stories: Mutex<StoryIndex>,
     dup_params: DupParams,
@@ -184,11 +243,14 @@ pub struct Judge {
 
 impl Judge {
     /// A judge over `store`: the duplicate index loaded from it (off-topic texts dropped from
-    /// stores of older versions), the topic model learned from the seed texts, the stories as
-    /// stored.
+    /// stores of older versions), the topic model learned from the seeds (`topic`, with what
+    /// the topic learned since, from the store), the stories as stored plus the seeds' own
+    /// (`seeds`: headline and text of each, see [`StoryIndex::seed`]).
     pub fn new(
         store: Store,
+        topic_id: &str,
         topic: TopicModel,
+        seeds: &[(String, String)],
         min_score: f32,
         endpoints: Arc<Vec<Endpoint>>,
         metrics: Metrics,
@@ -210,10 +272,23 @@ impl Judge {
             .into_iter()
             .filter_map(|s| serde_json::from_value(s.summary).ok())
             .collect();
-        let stories = StoryIndex::from_summaries(&topic, StoryParams::default(), summaries);
+        let mut stories = StoryIndex::from_summaries(&topic, StoryParams::default(), summaries);
+        stories.seed(seeds);
+        let evidence: Evidence = match store.get_meta(&evidence_key(topic_id))? {
+            Some(v) => serde_json::from_value(v).unwrap_or_else(|e| {
+                warn!(error = %e, "stored evidence of the topic unreadable; learning anew");
+                Evidence::default()
+            }),
+            None => Evidence::default(),
+        };
+        let model = Arc::new(topic.with_evidence(&evidence));
         Ok(Judge {
             store,
-            topic,
+            topic_id: topic_id.to_string(),
+            base: topic,
+            model: RwLock::new(model),
+            evidence: Mutex::new(evidence),
+            evidence_dirty: std::sync::atomic::AtomicBool::new(false),
             min_score,
             stories: Mutex::new(stories),
             dup_params: DupParams::default(),
@@ -239,18 +314,50 @@ impl Judge {
     }
 
     /// What the judge needs from a text alone: its relevance, and, for a text that could
-    /// alert, its copy signature. The one place relevance is scored; pure, so the pipeline
-    /// runs it in each entry's own task.
+    /// alert (relevant, or a near miss the story step may rescue), its copy signature. The one
+    /// place relevance is scored, with the model of the current pass; the pipeline runs it in
+    /// each entry's own task.
     pub fn features(&self, title: &str, text: &str) -> Features {
-        let relevance = self.topic.score(title, text);
-        let signature = relevance
-            .is_relevant(self.min_score)
+        let model = self.model.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let relevance = model.score(title, text);
+        let signature = (relevance.query != Some(false)
+            && relevance.score >= RESCUE_FROM * self.min_score)
             .then(|| Signature::from_text(text));
         Features {
             title: title.to_string(),
             relevance,
             signature,
         }
+    }
+
+    /// The end of a processing pass: the model that scores the next pass is rebuilt with
+    /// what the topic learned during this one, and that evidence is stored.
+    pub fn end_pass(&self) -> Result<(), StoreError> {
+        if !self
+            .evidence_dirty
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let ev = self
+            .evidence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let model = Arc::new(self.base.with_evidence(&ev));
+        *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
+        self.store.put_meta(
+            &evidence_key(&self.topic_id),
+            &serde_json::to_value(&ev).unwrap_or_default(),
+        )
+    }
+
+    /// What the topic learned so far.
+    pub fn evidence(&self) -> Evidence {
+        self.evidence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Judges one entry, step by step (see the module doc). Decisions that alert nobody join
@@ -336,11 +443,30 @@ impl Judge {
         // 2. Relevance.
         let rel = features.relevance;
         let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
-        let sig = match self.relevance(&rel, &terms, features.signature) {
-            Ok(sig) => sig,
-            Err(off) => {
-                item.decision = off;
-                self.stage(unwritten, rec, item, None, None);
+        let ts = published.unwrap_or(now).timestamp();
+        let mut grounds = self.grounds(&rel);
+        let sig = match self.relevance(&rel, &title, &text.article.text, ts, features.signature) {
+            Ok((sig, rescued_by)) => {
+                grounds.rescued_by = rescued_by;
+                sig
+            }
+            Err(near_miss) => {
+                item.decision = Decision::OffTopic {
+                    score: rel.score,
+                    threshold: self.min_score,
+                    terms,
+                    query: rel.query,
+                    grounds,
+                };
+                // A near miss is indexed for copies: a later copy of it, scored alike, could
+                // otherwise be rescued by a story started since and alert for an article
+                // already decided.
+                let dup = near_miss.map(|sig| {
+                    let d = dup_entry(doc_id, format!("item:{}", id.key), &sig, Origin::Item);
+                    (d, sig)
+                });
+                let dup_ref = dup.as_ref().map(|(d, sig)| (d.clone(), sig));
+                self.stage(unwritten, rec, item, dup_ref, None);
                 info!(url = %id.key, score = rel.score, "off-topic; no alert");
                 return Ok(Verdict::OffTopic);
             }
@@ -348,9 +474,13 @@ impl Judge {
 
         // 3. Copies.
         let dup = dup_entry(doc_id, format!("item:{}", id.key), &sig, Origin::Item);
-        if let Some((decision, original, verdict)) =
-            self.copies(&id.key, doc_id, &sig, unwritten)?
-        {
+        if let Some((decision, original, verdict)) = self.copies(
+            &id.key,
+            doc_id,
+            &sig,
+            grounds.rescued_by.is_none(),
+            unwritten,
+        )? {
             item.decision = decision;
             self.stage(unwritten, rec, item, Some((dup, &sig)), original);
             return Ok(verdict);
@@ -359,14 +489,16 @@ impl Judge {
         // 4. Story. What was judged before is written first: the story and alert are written
         // (and the alert delivered) at once, and read the store.
         unwritten.write(&self.store)?;
-        let (story, new_story) = self.story(&id.key, &title, &text.article.text, published, now)?;
+        let (story, new_story, why) =
+            self.story(&id.key, &title, &text.article.text, published, now)?;
+        grounds.story = Some(why);
 
         // 5. Alert.
         let alert = AlertRecord {
             id: alert_id(&id.key, now),
             created: now,
             url: id.key.clone(),
-            title,
+            title: title.clone(),
             source,
             published,
             story: story.id.clone(),
@@ -376,6 +508,18 @@ impl Judge {
             excerpt: excerpt(&text.article.text, crate::notify::EXCERPT_CHARS),
             duplicates: Vec::new(),
         };
+        // What a confident alert teaches the topic (used from the next pass on).
+        if let (true, Some(group)) = (
+            grounds.rescued_by.is_none() && self.base.is_confident(&rel, self.min_score),
+            rel.group,
+        ) {
+            self.evidence
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .learn(&id.key, &title, &text.article.text, group, 1);
+            self.evidence_dirty
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         item.text = text.article.text;
         item.decision = Decision::Alert {
             alert: alert.id.clone(),
@@ -384,6 +528,7 @@ impl Judge {
             new_story,
             score: rel.score,
             terms,
+            grounds,
         };
         self.alert(&rec, &item, (&dup, &sig), &story, &alert)?;
         info!(
@@ -427,29 +572,63 @@ impl Judge {
         }
     }
 
-    /// Step 2: a relevant text's copy signature (see [`Features::signature`]), else the
-    /// off-topic decision.
+    /// Step 2: relevant (the score reaches the threshold and the query, if any, matches), or
+    /// a near miss that reports a story already alerted on ([`RESCUE_FROM`]); then the text's
+    /// copy signature (see [`Features::signature`]) and, for a rescue, the story that rescued
+    /// it. `Err` for off-topic, with the signature of a near miss (to index it for copies).
     fn relevance(
         &self,
         rel: &Relevance,
-        terms: &[(String, f32)],
+        title: &str,
+        text: &str,
+        published: i64,
         signature: Option<Signature>,
-    ) -> Result<Signature, Decision> {
-        signature.ok_or_else(|| Decision::OffTopic {
-            score: rel.score,
-            threshold: self.min_score,
-            terms: terms.to_vec(),
-            query: rel.query,
-        })
+    ) -> Result<(Signature, Option<Rescue>), Option<Signature>> {
+        let sig = signature.ok_or(None)?;
+        let stories = self.stories.lock().unwrap_or_else(|p| p.into_inner());
+        match decide(rel, self.min_score, &stories, title, text, published) {
+            Relevant::Yes => Ok((sig, None)),
+            Relevant::Rescued(id, t, sim) => Ok((sig, Some((id, t, sim)))),
+            Relevant::No => Err(Some(sig)),
+        }
+    }
+
+    /// What a judgement rested on, for `explain` (see [`Grounds`]).
+    fn grounds(&self, rel: &Relevance) -> Grounds {
+        let model = self.model.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let learned = rel
+            .terms
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .chain(rel.names.iter().map(String::as_str))
+            .filter(|t| model.is_learned(t))
+            .map(str::to_string)
+            .collect();
+        Grounds {
+            density: rel.density,
+            coverage: rel.coverage,
+            names: rel.names.clone(),
+            protagonists: rel.protagonists,
+            learned,
+            rescued_by: None,
+            story: None,
+            feedback: None,
+            note: rel.note.clone(),
+        }
     }
 
     /// Step 3: `None` when the text is new, else the copy decision, the original it repeats
     /// (updated with this copy) and the verdict.
+    ///
+    /// A copy of an off-topic near miss (indexed so that a copy is never *rescued*: see
+    /// [`Judge::relevance`]) that is relevant on its own (`relevant`) is not a repeat: it
+    /// alerts as the first relevant version of its text, as before near misses were indexed.
     fn copies(
         &self,
         key: &str,
         doc_id: u64,
         sig: &Signature,
+        relevant: bool,
         unwritten: &Unwritten,
     ) -> Result<Option<(Decision, Option<ItemRecord>, Verdict)>, StoreError> {
         let verdict = self
@@ -492,7 +671,15 @@ impl Judge {
             }
             Origin::Item => {
                 let of_url = target.strip_prefix("item:").unwrap_or(&target).to_string();
-                let original = unwritten.item(&self.store, &of_url)?.map(|mut o| {
+                let original = unwritten.item(&self.store, &of_url)?;
+                if relevant
+                    && original
+                        .as_ref()
+                        .is_some_and(|o| matches!(o.decision, Decision::OffTopic { .. }))
+                {
+                    return Ok(None);
+                }
+                let original = original.map(|mut o| {
                     if !o.duplicates.iter().any(|d| d == key) {
                         o.duplicates.push(key.to_string());
                     }
@@ -516,8 +703,8 @@ impl Judge {
         }))
     }
 
-    /// Step 4: the story the item joins or starts (as it will be stored), and whether it is
-    /// new.
+    /// Step 4: the story the item joins or starts (as it will be stored), whether it is new,
+    /// and why.
     fn story(
         &self,
         key: &str,
@@ -525,7 +712,7 @@ impl Judge {
         text: &str,
         published: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<(StoryRecord, bool), StoreError> {
+    ) -> Result<(StoryRecord, bool, String), StoreError> {
         let ts = published.unwrap_or(now).timestamp();
         let (assignment, summary) = {
             let mut stories = self.stories.lock().unwrap_or_else(|p| p.into_inner());
@@ -552,10 +739,24 @@ impl Judge {
         if !story.items.iter().any(|i| i == key) {
             story.items.push(key.to_string());
         }
-        if let Some(s) = summary {
+        if let Some(s) = &summary {
             story.summary = serde_json::to_value(s).unwrap_or_default();
         }
-        Ok((story, assignment.new_story))
+        let why = match (&assignment.new_story, &assignment.best_other, &summary) {
+            (false, _, _) => format!(
+                "joins: similarity {:.2} to the story's reports",
+                assignment.similarity
+            ),
+            (true, _, Some(s)) if s.seed_group.is_some() => format!(
+                "starts the story the seeds report (similarity {:.2} to them)",
+                assignment.similarity
+            ),
+            (true, Some((other, sim)), _) => {
+                format!("starts a new story: closest was {other} at {sim:.2}, below the bar")
+            }
+            (true, None, _) => "starts the topic's first story".to_string(),
+        };
+        Ok((story, assignment.new_story, why))
     }
 
     /// Step 5: writes an alert at once, with its item, story and outbox rows, in one
@@ -637,6 +838,19 @@ impl Judge {
         self.metrics.count_decision(item.decision.label());
         unwritten.stage(rec, item, dup.map(|(d, _)| d), original);
     }
+}
+
+/// What a topic learned, as stored (empty when nothing was).
+pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
+    Ok(store
+        .get_meta(&evidence_key(topic_id))?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+/// Where a topic's evidence is kept in the store's meta values.
+fn evidence_key(topic_id: &str) -> String {
+    format!("evidence:{topic_id}")
 }
 
 /// A stable doc id for an item or seed key ("item:URL" / "seed:NAME" hashed).

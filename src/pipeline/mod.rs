@@ -251,9 +251,15 @@ impl Pipeline {
             .topic
             .min_score
             .unwrap_or(crate::relevance::DEFAULT_MIN_SCORE);
+        let seed_texts: Vec<(String, String)> = seeds
+            .iter()
+            .map(|s| (s.title.clone(), s.text.clone()))
+            .collect();
         let judge = Judge::new(
             store.clone(),
+            &config.topic.id(),
             topic,
+            &seed_texts,
             min_score,
             endpoints.clone(),
             metrics.clone(),
@@ -426,6 +432,7 @@ impl Pipeline {
             }
         }
         unwritten.write(&self.store)?;
+        self.judge.end_pass()?;
         if let Err(e) = self
             .store
             .put_meta("extract_templates", &self.extractor.templates_state())

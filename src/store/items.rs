@@ -21,6 +21,31 @@ pub enum TextSource {
 /// A weighted term behind a relevance score.
 pub type TermWeight = (String, f32);
 
+/// What a relevance judgement rested on, beyond its score and terms (shown by `explain`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Grounds {
+    /// Mean window strength: how much of the text reads like the seeds.
+    pub density: f32,
+    /// Name coverage: the event's protagonists and other names present.
+    pub coverage: f32,
+    /// The topic's names the text uses, protagonists first.
+    pub names: Vec<String>,
+    /// Every protagonist named.
+    pub protagonists: bool,
+    /// Terms and names among those that the topic learned from its alerts or its reader.
+    pub learned: Vec<String>,
+    /// A near miss that alerted because it reports a story already alerted on: (story id,
+    /// story title, similarity).
+    pub rescued_by: Option<(String, String, f32)>,
+    /// Why the item joined or started its story.
+    pub story: Option<String>,
+    /// The reader's mark, when it moved the score.
+    pub feedback: Option<String>,
+    /// The relevance stage's note (too short, cut, another language, ...).
+    pub note: Option<String>,
+}
+
 /// What the pipeline decided about an item, with its reasons (shown by `explain`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -55,6 +80,9 @@ pub enum Decision {
         terms: Vec<TermWeight>,
         /// Whether the configured boolean query matched (None: no query).
         query: Option<bool>,
+        /// What the score rested on.
+        #[serde(default)]
+        grounds: Grounds,
     },
     /// New coverage: alerted.
     Alert {
@@ -70,6 +98,9 @@ pub enum Decision {
         score: f32,
         /// The terms behind the score.
         terms: Vec<TermWeight>,
+        /// What the score and the story rested on.
+        #[serde(default)]
+        grounds: Grounds,
     },
     /// No text could be had (page and feed both empty): nothing to judge.
     Unreadable {

@@ -45,8 +45,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use items::{
-    AlertRecord, Decision, DeliveryRecord, DeliveryState, DigestRecord, ItemRecord, StoryRecord,
-    TermWeight, TextSource,
+    AlertRecord, Decision, DeliveryRecord, DeliveryState, DigestRecord, Grounds, ItemRecord,
+    StoryRecord, TermWeight, TextSource,
 };
 pub use records::{EntryRecord, EntryStatus, FeedState, SeedRecord};
 

@@ -50,6 +50,7 @@ fn off_topic_texts_leave_the_duplicate_index_once() -> Result<()> {
             threshold: 0.3,
             terms: Vec::new(),
             query: None,
+            grounds: Grounds::default(),
         };
         let kept = Decision::Unreadable { reason: "r".into() };
         store.put_item(&item("http://a/off", off.clone()))?;

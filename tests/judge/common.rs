@@ -359,3 +359,60 @@ pub fn furniture(path: &str) -> String {
     }
     s
 }
+
+/// The seed texts as the pipeline learns the topic from them: each seed file cleaned by the
+/// extract stage (its boilerplate removed), as `headline\n\ntext`.
+pub fn pipeline_seeds() -> Vec<String> {
+    let ex = wirewatch::extract::Extractor::new(&[]).expect("extractor");
+    seeds()
+        .into_iter()
+        .map(|(_, raw)| {
+            let first = raw.lines().next().unwrap_or("").trim().to_string();
+            let a = ex.clean_plain_text(&raw, None);
+            let title = a.title.filter(|t| !t.is_empty()).unwrap_or(first);
+            format!("{title}\n\n{}", a.text)
+        })
+        .collect()
+}
+
+/// The judge's relevance step over items in publication order, as the pipeline runs it: the
+/// score, then a near miss rescued when it reports a story already alerted on
+/// ([`wirewatch::judge::decide`]); relevant items join stories (seeded with the seeds, as the
+/// judge seeds them). Returns each item's (score, relevant).
+pub fn judge_in_order(
+    m: &wirewatch::relevance::TopicModel,
+    items: &[(String, String, i64)],
+) -> Vec<(f32, bool)> {
+    use wirewatch::judge::{decide, Relevant};
+    use wirewatch::stories::{StoryIndex, StoryParams};
+    let mut stories = StoryIndex::new(m, StoryParams::default());
+    let seeds: Vec<(String, String)> = pipeline_seeds()
+        .into_iter()
+        .map(|s| match s.split_once("\n\n") {
+            Some((h, b)) => (h.to_string(), b.to_string()),
+            None => (String::new(), s),
+        })
+        .collect();
+    stories.seed(&seeds);
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| items[i].2);
+    let mut out = vec![(0.0, false); items.len()];
+    for i in order {
+        let (title, text, published) = &items[i];
+        let r = m.score(title, text);
+        let d = decide(
+            &r,
+            wirewatch::relevance::DEFAULT_MIN_SCORE,
+            &stories,
+            title,
+            text,
+            *published,
+        );
+        let relevant = d != Relevant::No;
+        if relevant {
+            stories.assign(&format!("item:{i}"), title, text, *published);
+        }
+        out[i] = (r.score, relevant);
+    }
+    out
+}

@@ -25,22 +25,34 @@ pub(super) struct WordInfo {
     pub term: u32,
     /// Word id for bigram matching (the word is part of some bigram term), or [`NONE`].
     pub word: u32,
-    /// Index of the entity, or [`NONE`].
+    /// The name slot (one per distinct name text; see [`TermIndex::name_slots`]), or
+    /// [`NONE`].
     pub entity: u32,
 }
 
-/// Term lookup tables derived from the model's terms and entities.
+impl WordInfo {
+    /// The name this word is, if any.
+    pub fn entity(&self) -> Option<usize> {
+        (self.entity != NONE).then_some(self.entity as usize)
+    }
+}
+
+/// Term lookup tables derived from the model's terms and names.
 #[derive(Debug, Clone, Default)]
 pub(super) struct TermIndex {
     words: FxHashMap<String, WordInfo>,
     bigrams: FxHashMap<(u32, u32), u32>,
     /// Weight of each term, by term index.
     pub weights: Vec<f32>,
+    /// The slot of each of the model's names: a name text used by two groups has one slot.
+    pub name_slots: Vec<usize>,
+    /// Number of slots.
+    pub slots: usize,
 }
 
 impl TermIndex {
     /// Builds the tables.
-    pub fn build(terms: &[Term], entities: &[(String, f32)]) -> TermIndex {
+    pub fn build(terms: &[Term], names: &[super::Name]) -> TermIndex {
         let mut ix = TermIndex {
             weights: terms.iter().map(|t| t.weight).collect(),
             ..TermIndex::default()
@@ -68,8 +80,14 @@ impl TermIndex {
                 }
             }
         }
-        for (i, (e, _)) in entities.iter().enumerate() {
-            ix.words.entry(e.clone()).or_insert(blank).entity = i as u32;
+        for n in names {
+            let next = ix.slots as u32;
+            let info = ix.words.entry(n.text.clone()).or_insert(blank);
+            if info.entity == NONE {
+                info.entity = next;
+                ix.slots += 1;
+            }
+            ix.name_slots.push(info.entity as usize);
         }
         ix
     }
@@ -190,7 +208,7 @@ pub(super) fn window_terms(ix: &TermIndex, facts: &[Fact], out: &mut Vec<u32>) {
     out.dedup();
 }
 
-/// Counts, per entity, the windows it occurs in (`counts[e]`), over `bounds`.
+/// Counts, per name, the windows it occurs in (`counts[e]`), over `bounds`.
 pub(super) fn entity_windows(facts: &[Fact], bounds: &[(usize, usize)], counts: &mut [u32]) {
     let mut last = vec![usize::MAX; counts.len()];
     for (wi, &(a, b)) in bounds.iter().enumerate() {

@@ -10,9 +10,9 @@
 //! shared phrase ("stateful runtime", "third party cloud", "50 billion") is extra evidence on
 //! top of the words.
 //!
-//! **Entities.** The model's strongest terms that the seeds write as names (capitalised
-//! mid-sentence at least half the time), used by at least 80% of the seeds, 3+ characters:
-//! on the dev seeds `openai, azure, microsoft, aws, frontier, amazon`.
+//! **Names** ([`names`]). Who and where the seeds are about, in groups of seeds that report
+//! one event: the words the seeds write capitalised mid-sentence, the *primary* ones being
+//! those most seeds name in their headline or lede.
 //!
 //! **Score** ([`TopicModel::score`]), 0..1. Only the text's prose is read ([`prose`]: lines
 //! that end like sentences), so that a "Related" list of on-topic headlines left on an
@@ -21,20 +21,31 @@
 //! - *density*: a window's strength is the summed weight of the distinct topic terms in it,
 //!   divided by the strength of a typical (median) seed window and capped at 1; density is
 //!   the mean over windows, the share of the text that reads like the seeds;
-//! - *entity coverage*: the share of the entities that occur in at least two windows (one
-//!   window counts half): the topic is the co-occurrence of its names, and news about one
-//!   or two of the companies (an Azure outage, a model launch, another lawsuit) covers only a
-//!   part of them;
+//! - *name coverage* ([`names::coverage`]): the event's protagonists present (a missing one
+//!   multiplies coverage by [`names::MISSING_PRIMARY`]: it lowers, it never zeroes), lifted
+//!   by its other names; the best of the topic's groups counts. The same kind of news about
+//!   someone else (the other rehab stay, the other title defence) shares the vocabulary, not
+//!   the names, and generic business words carry nothing without them;
 //! - score = sqrt(density × coverage).
 //!
 //! Spreading the evidence over windows is deliberate: a passing mention lights up one window
-//! among many, an article about the topic is strong throughout.
+//! among many, an article about the topic is strong throughout. A short article (a headline
+//! and a paragraph) is a title window and one text window, judged on what they say.
+//!
+//! **Learning** ([`evidence`]). A developing story brings names and words the seeds never
+//! used (a new clinic, a new lawyer, a court). The model learns them from its own confident
+//! alerts (those naming the event's protagonists, scoring well above the threshold), within
+//! bounds: a learned word or name must recur in several such alerts, it never becomes a
+//! protagonist, and its weight is capped, so the model follows its story without drifting
+//! to a neighbouring one. [`TopicModel::with_evidence`] applies what was learned.
 //!
 //! **Query** ([`query::Query`]). An optional boolean filter from config; reported
 //! separately so the caller can require it ([`Relevance::is_relevant`]).
 
 pub mod background;
+pub mod evidence;
 mod index;
+pub mod names;
 pub mod query;
 
 use std::collections::{HashMap, HashSet};
@@ -43,7 +54,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::for_each_token;
 use background::Background;
+pub use evidence::Evidence;
 use index::{TermIndex, Tokens};
+pub use names::Name;
 use query::Query;
 
 /// Tokens per scoring window (~2-3 sentences).
@@ -57,27 +70,18 @@ pub const MAX_TERMS: usize = 400;
 /// Tokens read from an item (longer texts are cut; the score is a mean, so this only bounds
 /// work).
 pub const MAX_TOKENS: usize = 20_000;
+/// Below this score (before the check) an item is not checked for a foreign headline name.
+const FOREIGN_CHECK_FROM: f32 = 0.25;
 /// Texts with fewer tokens than this are scored but flagged as too short to judge reliably.
 pub const MIN_TOKENS: usize = 25;
 /// Below this share of words found in the English background list, a text is treated as
 /// not English and scored 0.
 pub const MIN_ENGLISH: f32 = 0.5;
 /// Default `min_score`. The score is the geometric mean of *density* (mean window strength)
-/// and *entity coverage*, so 0.45 means for example "half of the text reads like the seeds
-/// and 40% of the topic's names recur", or "a third of the text, and two thirds of the
-/// names". The seeds score 0.84-0.95 and the dev set's new articles 0.50-0.85; articles
-/// about one or two of the companies but not the dispute (an Azure outage, a model launch,
-/// another lawsuit, an Oracle earnings report naming OpenAI, AWS and Azure once each) score
-/// 0.0-0.41, because they miss most names or mention them in one paragraph only. An article
-/// with one paragraph on the dispute among five may land on either side.
+/// and *name coverage*: 0.45 is for example "the protagonists named, and a third of the text
+/// reads like the seeds", while the same kind of news about someone else (a missing
+/// protagonist: coverage below 0.2) needs a text denser than the seeds themselves.
 pub const DEFAULT_MIN_SCORE: f32 = 0.45;
-
-/// Share of seeds a name must appear in to count as one of the topic's entities.
-pub const ENTITY_SEED_SHARE: f32 = 0.8;
-/// Smallest term weight of an entity (a name 150 times more frequent in the seeds than in
-/// general English has weight ~5): keeps incidental names (a newspaper cited once per seed)
-/// out.
-pub const ENTITY_MIN_WEIGHT: f32 = 5.0;
 
 /// A learned topic term.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +92,9 @@ pub struct Term {
     pub weight: f32,
     /// Number of seeds containing the term.
     pub seed_df: u32,
+    /// Learned from confident alerts ([`evidence`]), not read from the seeds.
+    #[serde(default)]
+    pub learned: bool,
 }
 
 /// The topic model learned from the seeds. Serialisable (the term lookup is rebuilt on
@@ -100,8 +107,15 @@ pub struct TopicModel {
     index: TermIndex,
     /// Strength of a typical seed window (median), the normaliser of window scores.
     window_ref: f32,
-    /// The topic's recurring names (token, weight): see [`ENTITY_SEED_SHARE`].
-    entities: Vec<(String, f32)>,
+    /// The topic's names, by group ([`names`]).
+    names: Vec<Name>,
+    /// Every name any seed uses, sorted (an item's headline naming none of them is about
+    /// someone else).
+    #[serde(default)]
+    seed_names: Vec<String>,
+    /// How names count.
+    #[serde(default)]
+    name_params: names::NameParams,
     query: Option<Query>,
 }
 
@@ -118,6 +132,21 @@ pub struct Relevance {
     pub english: f32,
     /// Why the text could not be judged normally (empty, too short, not English, cut).
     pub note: Option<String>,
+    /// Mean window strength (see the module doc).
+    #[serde(default)]
+    pub density: f32,
+    /// Name coverage of the best group (see the module doc).
+    #[serde(default)]
+    pub coverage: f32,
+    /// The topic's names the text uses (of its best group), protagonists first.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Every protagonist of the best group is present (or the topic names none).
+    #[serde(default)]
+    pub protagonists: bool,
+    /// The best-matching group of seeds.
+    #[serde(default)]
+    pub group: Option<u16>,
 }
 
 impl Relevance {
@@ -211,31 +240,16 @@ fn window_terms(bg: &Background, win: &[String]) -> HashSet<String> {
     out
 }
 
-/// Counts, per normalised token, how often it is written capitalised in the middle of a
-/// sentence (a name) and how often in total, in raw text.
-fn capitalisation(text: &str, caps: &mut HashMap<String, (u32, u32)>) {
-    for line in text.lines() {
-        let mut sentence_start = true;
-        for raw in line.split_whitespace() {
-            let first = raw.chars().find(|c| c.is_alphanumeric());
-            for t in crate::text::tokens(raw).into_iter().take(1) {
-                let e = caps.entry(t).or_default();
-                e.1 += 1;
-                if !sentence_start && first.is_some_and(char::is_uppercase) {
-                    e.0 += 1;
-                }
-            }
-            sentence_start = raw.ends_with(['.', '!', '?', ':']) || raw.ends_with(".\"");
-        }
-    }
-}
-
 /// Serialised form of [`TopicModel`] (everything but the derived lookup).
 #[derive(Deserialize)]
 struct TopicModelData {
     terms: Vec<Term>,
     window_ref: f32,
-    entities: Vec<(String, f32)>,
+    names: Vec<Name>,
+    #[serde(default)]
+    seed_names: Vec<String>,
+    #[serde(default)]
+    name_params: names::NameParams,
     query: Option<Query>,
 }
 
@@ -245,7 +259,9 @@ impl From<TopicModelData> for TopicModel {
             terms: d.terms,
             index: TermIndex::default(),
             window_ref: d.window_ref,
-            entities: d.entities,
+            names: d.names,
+            seed_names: d.seed_names,
+            name_params: d.name_params,
             query: d.query,
         };
         m.rebuild_lookup();
@@ -328,6 +344,7 @@ impl TopicModel {
                 text,
                 weight,
                 seed_df,
+                learned: false,
             })
             .filter(|t| t.weight > 0.0)
             .collect();
@@ -341,9 +358,24 @@ impl TopicModel {
             terms,
             index: TermIndex::default(),
             window_ref: 1.0,
-            entities: Vec::new(),
+            names: Vec::new(),
+            seed_names: Vec::new(),
+            name_params: names::NameParams::default(),
             query: None,
         };
+        // Names: headline and body of each seed (its first line is the headline).
+        let split: Vec<(String, String)> = seeds
+            .iter()
+            .map(|s| {
+                let s = s.as_ref().trim_start();
+                match s.split_once('\n') {
+                    Some((h, b)) => (h.trim().to_string(), b.to_string()),
+                    None => (String::new(), s.to_string()),
+                }
+            })
+            .collect();
+        model.names = names::from_seeds(bg, &split, &model.terms);
+        model.seed_names = names::all_names(bg, &split);
         model.rebuild_lookup();
         // Typical seed window strength (median of raw window sums).
         let mut raws: Vec<f32> = Vec::new();
@@ -355,30 +387,13 @@ impl TopicModel {
         }
         raws.sort_by(f32::total_cmp);
         model.window_ref = raws.get(raws.len() / 2).copied().unwrap_or(1.0).max(1e-3);
-        // Entities: names (written capitalised mid-sentence most of the time) that most seeds
-        // use and that the model weighs.
-        let mut caps: HashMap<String, (u32, u32)> = HashMap::new();
-        for s in seeds {
-            capitalisation(s.as_ref(), &mut caps);
-        }
-        let min_ent_df = ((n as f32) * ENTITY_SEED_SHARE).ceil() as u32;
-        model.entities = model
-            .terms
-            .iter()
-            .filter(|t| {
-                !t.text.contains(' ')
-                    && t.text.chars().count() >= 3
-                    && t.seed_df >= min_ent_df.max(1)
-                    && t.weight >= ENTITY_MIN_WEIGHT
-            })
-            .filter(|t| {
-                caps.get(&t.text)
-                    .is_some_and(|&(c, all)| all > 0 && c as f32 >= 0.5 * all as f32)
-            })
-            .map(|t| (t.text.clone(), t.weight))
-            .collect();
-        model.rebuild_lookup();
         model
+    }
+
+    /// The model with other name parameters (for experiments).
+    pub fn with_name_params(mut self, p: names::NameParams) -> TopicModel {
+        self.name_params = p;
+        self
     }
 
     /// Adds (or replaces) the boolean query.
@@ -388,28 +403,106 @@ impl TopicModel {
     }
 
     fn rebuild_lookup(&mut self) {
-        self.index = TermIndex::build(&self.terms, &self.entities);
+        self.index = TermIndex::build(&self.terms, &self.names);
     }
 
-    /// The topic's entities (recurring names in the seeds) with their weights.
-    pub fn entities(&self) -> &[(String, f32)] {
-        &self.entities
+    /// Whether an alert with this judgement is one the model learns from: every protagonist
+    /// of its group named, and a score well above the threshold (see [`evidence`]).
+    pub fn is_confident(&self, rel: &Relevance, min_score: f32) -> bool {
+        rel.protagonists && rel.score >= min_score + evidence::CONFIDENT_MARGIN
     }
 
-    /// Share of the topic's entities that the text mentions in at least two windows (one
-    /// window counts half). Each entity counts the same: the topic is the *co-occurrence* of
-    /// its names (Microsoft and OpenAI and Amazon and Frontier ...), and news about one of
-    /// them alone covers only a part.
-    pub fn entity_coverage(&self, windows: &[Vec<String>]) -> f32 {
-        if self.entities.is_empty() {
-            return 1.0;
+    /// This (seed) model with what `ev` learned added: learned names as secondary names of
+    /// their group, learned words as terms, each weighted by the share of confident alerts
+    /// that used it and capped at the seeds' median (see [`evidence`]).
+    pub fn with_evidence(&self, ev: &Evidence) -> TopicModel {
+        let mut m = self.clone();
+        m.terms.retain(|t| !t.learned);
+        m.names.retain(|n| !n.learned);
+        let learned = ev.learned();
+        let median = |mut v: Vec<f32>| -> f32 {
+            v.sort_by(f32::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(1.0)
+        };
+        let term_ref = median(
+            m.terms
+                .iter()
+                .filter(|t| !t.text.contains(' '))
+                .map(|t| t.weight)
+                .collect(),
+        );
+        let name_ref = median(m.names.iter().map(|n| n.weight).collect());
+        for (t, share) in learned.terms {
+            if m.terms.iter().any(|x| x.text == t) {
+                continue;
+            }
+            m.terms.push(Term {
+                text: t,
+                weight: share * term_ref,
+                seed_df: 0,
+                learned: true,
+            });
         }
-        let mut got = 0.0;
-        for (e, _) in &self.entities {
-            let n = windows.iter().filter(|w| w.iter().any(|t| t == e)).count();
-            got += n.min(2) as f32 / 2.0;
+        for (t, group, share) in learned.names {
+            if m.names.iter().any(|n| n.text == t && n.group == group) {
+                continue;
+            }
+            let secondaries = m
+                .names
+                .iter()
+                .filter(|n| n.group == group && !n.primary)
+                .count();
+            if secondaries >= names::MAX_SECONDARY {
+                continue;
+            }
+            m.names.push(Name {
+                text: t,
+                weight: share * name_ref,
+                group,
+                primary: false,
+                essential: 0.0,
+                learned: true,
+            });
         }
-        got / self.entities.len() as f32
+        m.rebuild_lookup();
+        m
+    }
+
+    /// Someone the headline names and no seed does: two adjacent words of the headline that
+    /// the item's own text writes as names ("Jamal Williams"), neither used by a seed
+    /// ([`names::FOREIGN_HEADLINE`]). A single word is not enough: an exchange, a product, a
+    /// place in the headline are not someone else's story.
+    fn foreign_headline_name(&self, title: &str, text: &str) -> Option<String> {
+        let bg = Background::english();
+        let mut caps = HashMap::new();
+        names::capitalisation(text, &mut caps);
+        let foreign =
+            |t: &String| names::is_name(bg, t, &caps) && self.seed_names.binary_search(t).is_err();
+        // The headline only: a page's lede may be its site's name and menu when extraction
+        // did not remove them.
+        crate::text::tokens(title)
+            .windows(2)
+            .find(|w| foreign(&w[0]) && foreign(&w[1]))
+            .map(|w| format!("{} {}", w[0], w[1]))
+    }
+
+    /// Whether a term or name was learned ([`evidence`]) rather than read from the seeds.
+    pub fn is_learned(&self, t: &str) -> bool {
+        self.terms.iter().any(|x| x.learned && x.text == t)
+            || self.names.iter().any(|n| n.learned && n.text == t)
+    }
+
+    /// The topic's names ([`names`]): protagonists and secondary names, by group.
+    pub fn names(&self) -> &[Name] {
+        &self.names
+    }
+
+    /// The topic's names with their weights (for logs and tests).
+    pub fn entities(&self) -> Vec<(String, f32)> {
+        self.names
+            .iter()
+            .map(|n| (n.text.clone(), n.weight))
+            .collect()
     }
 
     /// The learned terms, strongest first.
@@ -476,6 +569,11 @@ impl TopicModel {
             query,
             english,
             note: Some(note),
+            density: 0.0,
+            coverage: 0.0,
+            names: Vec::new(),
+            protagonists: false,
+            group: None,
         };
         if toks.len() == 0 {
             return empty("empty text".into());
@@ -486,7 +584,7 @@ impl TopicModel {
                 english * 100.0
             ));
         }
-        let note = if body_tokens < MIN_TOKENS {
+        let mut note = if body_tokens < MIN_TOKENS {
             Some(format!(
                 "too short to judge reliably ({body_tokens} words of text)"
             ))
@@ -509,14 +607,52 @@ impl TopicModel {
             sum += (raw / self.window_ref).min(1.0);
         }
         let density = sum / bounds.len() as f32;
-        let coverage = if self.entities.is_empty() {
-            1.0
-        } else {
-            let mut counts = vec![0u32; self.entities.len()];
-            index::entity_windows(&facts, &bounds, &mut counts);
-            counts.iter().map(|&n| n.min(2) as f32 / 2.0).sum::<f32>() / counts.len() as f32
-        };
+        let mut counts = vec![0u32; self.index.slots];
+        let mut in_head = vec![false; self.index.slots];
+        index::entity_windows(&facts, &bounds, &mut counts);
+        let np = &self.name_params;
+        let head_end = (title_tokens + np.lede_tokens).min(facts.len());
+        for f in &facts[..head_end] {
+            if let Some(e) = f.info.and_then(|i| i.entity()) {
+                in_head[e] = true;
+            }
+        }
+        let present: Vec<f32> = self
+            .index
+            .name_slots
+            .iter()
+            .map(|&k| names::presence(np, counts[k], in_head[k]))
+            .collect();
+        let (mut coverage, group) = names::coverage(np, &self.names, &present);
+        let primary_missing_up_front = self
+            .names
+            .iter()
+            .zip(&present)
+            .any(|(n, &m)| Some(n.group) == group && n.primary && m < 1.0);
+        // Only worth the extra pass over the raw text for an item that could alert.
+        if primary_missing_up_front && (density * coverage).sqrt() >= FOREIGN_CHECK_FROM {
+            if let Some(f) = self.foreign_headline_name(title, text) {
+                coverage *= np.foreign_headline;
+                note = note.or(Some(format!(
+                    "the headline is about {f}, whom the seeds never name"
+                )));
+            }
+        }
         let score = (density * coverage).sqrt();
+        let mut matched: Vec<(bool, &str)> = self
+            .names
+            .iter()
+            .zip(&present)
+            .filter(|(n, &m)| Some(n.group) == group && m > 0.0)
+            .map(|(n, _)| (!n.primary, n.text.as_str()))
+            .collect();
+        matched.sort();
+        let protagonists = group.is_none()
+            || self
+                .names
+                .iter()
+                .zip(&present)
+                .all(|(n, &m)| Some(n.group) != group || !n.primary || m >= np.one_mention);
         let mut terms: Vec<(String, f32)> = contrib
             .iter()
             .enumerate()
@@ -531,6 +667,11 @@ impl TopicModel {
             query,
             english,
             note,
+            density,
+            coverage,
+            names: matched.into_iter().map(|(_, t)| t.to_string()).collect(),
+            protagonists,
+            group,
         }
     }
 }
@@ -551,6 +692,7 @@ mod tests {
         let (mut wins, _) = windows_of(&prose(text), MAX_TOKENS);
         let (tw, _) = windows_of(title, WINDOW);
         let mut windows: Vec<Vec<String>> = tw.into_iter().take(1).collect();
+        let title_windows = windows.len();
         windows.append(&mut wins);
         let all: Vec<&String> = windows.iter().flatten().collect();
         let alpha: Vec<&&String> = all
@@ -578,16 +720,39 @@ mod tests {
             sum += (raw / m.window_ref).min(1.0);
         }
         let density = sum / windows.len() as f32;
-        let mut got = 0.0;
-        for (e, _) in &m.entities {
-            let n = windows.iter().filter(|w| w.iter().any(|t| t == e)).count();
-            got += n.min(2) as f32 / 2.0;
-        }
-        let coverage = if m.entities.is_empty() {
-            1.0
+        // Names: up front (the title window and the first lede tokens of the text), and the
+        // number of windows naming each.
+        let np = &m.name_params;
+        let title_len = if title_windows > 0 {
+            windows[0].len()
         } else {
-            got / m.entities.len() as f32
+            0
         };
+        let head: Vec<&String> = all
+            .iter()
+            .take(title_len + np.lede_tokens)
+            .copied()
+            .collect();
+        let present: Vec<f32> = m
+            .names
+            .iter()
+            .map(|n| {
+                let w = windows.iter().filter(|w| w.contains(&n.text)).count() as u32;
+                names::presence(np, w, head.contains(&&n.text))
+            })
+            .collect();
+        let (mut coverage, group) = names::coverage(np, &m.names, &present);
+        let missing_up_front = m
+            .names
+            .iter()
+            .zip(&present)
+            .any(|(n, &p)| Some(n.group) == group && n.primary && p < 1.0);
+        if missing_up_front
+            && (density * coverage).sqrt() >= FOREIGN_CHECK_FROM
+            && m.foreign_headline_name(title, text).is_some()
+        {
+            coverage *= np.foreign_headline;
+        }
         let mut terms: Vec<(String, f32)> = contrib.into_iter().collect();
         terms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         terms.truncate(12);
@@ -643,7 +808,7 @@ mod tests {
             .map(|c| c.1)
             .collect();
         let m = TopicModel::from_seeds(&seeds);
-        assert!(!m.entities.is_empty() && m.terms.len() > 50);
+        assert!(!m.names.is_empty() && m.terms.len() > 50);
         for (title, text) in texts() {
             let fast = m.score(&title, &text);
             let (score, english, terms) = reference_score(&m, &title, &text);

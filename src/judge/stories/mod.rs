@@ -53,6 +53,21 @@ pub struct StoryParams {
     pub centroid_terms: usize,
     /// Similarity decays as `exp(-gap / time_scale_days)` with the gap (days) to the story.
     pub time_scale_days: f32,
+    /// How much of its weight a term every seed uses loses (see [`StoryIndex::new`]).
+    #[serde(default = "default_core_discount")]
+    pub core_discount: f32,
+    /// Smallest raw cosine with the seeds for an item to start their story
+    /// ([`StoryIndex::seed`]).
+    #[serde(default = "default_seed_similarity")]
+    pub seed_similarity: f32,
+}
+
+fn default_seed_similarity() -> f32 {
+    0.16
+}
+
+fn default_core_discount() -> f32 {
+    0.8
 }
 
 impl Default for StoryParams {
@@ -62,6 +77,8 @@ impl Default for StoryParams {
             max_gap_days: 14.0,
             centroid_terms: 64,
             time_scale_days: 2.0,
+            core_discount: default_core_discount(),
+            seed_similarity: default_seed_similarity(),
         }
     }
 }
@@ -81,6 +98,9 @@ pub struct StorySummary {
     pub items: u32,
     /// Sum of member vectors, truncated to the strongest terms (term, weight).
     pub centroid: Vec<(String, f32)>,
+    /// The group of seeds this story started from ([`StoryIndex::seed`]), if it did.
+    #[serde(default)]
+    pub seed_group: Option<u16>,
 }
 
 /// Where an item went.
@@ -104,6 +124,10 @@ pub struct StoryIndex {
     params: StoryParams,
     discount: HashMap<String, f32>,
     stories: Vec<StorySummary>,
+    /// The seeds' own stories, one per group of seeds, waiting for their first item (see
+    /// [`StoryIndex::seed`]).
+    #[serde(default)]
+    latent: Vec<StorySummary>,
 }
 
 /// Sparse term vector (term -> weight), L2-normalised.
@@ -192,12 +216,18 @@ impl StoryIndex {
         let discount = topic
             .terms()
             .iter()
-            .map(|t| (t.text.clone(), 1.0 - 0.8 * t.seed_df as f32 / max_df))
+            .map(|t| {
+                (
+                    t.text.clone(),
+                    1.0 - params.core_discount * t.seed_df as f32 / max_df,
+                )
+            })
             .collect();
         StoryIndex {
             params,
             discount,
             stories: Vec::new(),
+            latent: Vec::new(),
         }
     }
 
@@ -215,6 +245,66 @@ impl StoryIndex {
     /// All stories, oldest first.
     pub fn stories(&self) -> &[StorySummary] {
         &self.stories
+    }
+
+    /// The development the seeds report, one story per cluster of seeds that report the same
+    /// event (a topic of one event has one), waiting for its first item: an item close
+    /// enough to the seeds ([`StoryParams::seed_similarity`], raw cosine, no time decay: the
+    /// seeds are the topic's reference, whenever they were written) starts it, and the
+    /// reports of the same event that follow join it there, however different their wording
+    /// is from each other. A development the seeds do not report (a regulator's inquiry, an
+    /// answer, a settlement) is far from them and starts its own story as before. Seeds are
+    /// clustered single-link at the same similarity. Clusters whose story has started (it is
+    /// among the stored ones) get none.
+    pub fn seed(&mut self, seeds: &[(String, String)]) {
+        let vectors: Vec<TermVector> = seeds.iter().map(|(t, x)| self.vector(t, x)).collect();
+        let n = vectors.len();
+        let mut cluster: Vec<usize> = (0..n).collect();
+        for i in 0..n {
+            for j in i + 1..n {
+                let vj: Vec<(String, f32)> =
+                    vectors[j].iter().map(|(k, w)| (k.clone(), *w)).collect();
+                if cosine(&vectors[i], &vj) >= self.params.seed_similarity {
+                    let (from, to) = (cluster[j], cluster[i]);
+                    for c in cluster.iter_mut() {
+                        if *c == from {
+                            *c = to;
+                        }
+                    }
+                }
+            }
+        }
+        let mut ids: Vec<usize> = cluster.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        for (k, &c) in ids.iter().enumerate() {
+            let group = k as u16;
+            if self.stories.iter().any(|s| s.seed_group == Some(group)) {
+                continue;
+            }
+            let mut sum: HashMap<String, f32> = HashMap::new();
+            let mut title = String::new();
+            for (i, v) in vectors.iter().enumerate() {
+                if cluster[i] != c {
+                    continue;
+                }
+                if title.is_empty() {
+                    title = clean_title(&seeds[i].0);
+                }
+                for (t, w) in v {
+                    *sum.entry(t.clone()).or_default() += w;
+                }
+            }
+            self.latent.push(StorySummary {
+                id: format!("seed-{group}"),
+                title,
+                first: 0,
+                last: 0,
+                items: 0,
+                centroid: top_terms(sum, self.params.centroid_terms),
+                seed_group: Some(group),
+            });
+        }
     }
 
     /// The term vector of an item (see the module doc).
@@ -250,6 +340,23 @@ impl StoryIndex {
         let norm: f32 = top.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         top.into_iter().map(|(t, w)| (t, w * scale)).collect()
+    }
+
+    /// The started story an item is closest to, with the time-adjusted similarity (cosine with
+    /// its centroid, decayed as in [`StoryParams`]): how the judge tells whether a near miss
+    /// reports a development already alerted on.
+    pub fn closest(&self, title: &str, text: &str, published: i64) -> Option<(&StorySummary, f32)> {
+        let v = self.vector(title, text);
+        self.stories
+            .iter()
+            .map(|s| {
+                let gap = (published - s.last).max(s.first - published).max(0) as f32 / DAY;
+                (
+                    s,
+                    cosine(&v, &s.centroid) * (-gap / self.params.time_scale_days).exp(),
+                )
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
     /// Raw cosine of a vector with every story centroid, with the gap in days (for tuning
@@ -304,24 +411,55 @@ impl StoryIndex {
             last: published,
             items: 1,
             centroid: top_terms(v, self.params.centroid_terms),
+            seed_group: None,
         });
         id
     }
 
     /// Best eligible story for a vector at time `published`: (index, adjusted similarity).
+    /// A story of the seeds' own development is joined on similarity to its centroid alone,
+    /// at [`StoryParams::seed_similarity`] (the seeds' event is the topic's, whenever its
+    /// reports come); any other at [`StoryParams::min_similarity`] after the time decay. The
+    /// best is the one furthest above its own bar.
     fn best(&self, v: &TermVector, published: i64) -> Option<(usize, f32)> {
-        let mut best: Option<(usize, f32)> = None;
+        let mut best: Option<(usize, f32, f32)> = None;
         for (i, s) in self.stories.iter().enumerate() {
-            let gap = (published - s.last).max(s.first - published).max(0) as f32 / DAY;
-            if gap > self.params.max_gap_days {
-                continue;
-            }
-            let sim = cosine(v, &s.centroid) * (-gap / self.params.time_scale_days).exp();
-            if best.is_none_or(|(_, b)| sim > b) {
-                best = Some((i, sim));
+            let (sim, bar) = if s.seed_group.is_some() {
+                (cosine(v, &s.centroid), self.params.seed_similarity)
+            } else {
+                let gap = (published - s.last).max(s.first - published).max(0) as f32 / DAY;
+                if gap > self.params.max_gap_days {
+                    continue;
+                }
+                let sim = cosine(v, &s.centroid) * (-gap / self.params.time_scale_days).exp();
+                (sim, self.params.min_similarity)
+            };
+            let rel = sim / bar.max(1e-6);
+            if best.is_none_or(|(_, _, b)| rel > b) {
+                best = Some((i, sim, rel));
             }
         }
-        best
+        best.map(|(i, sim, _)| (i, sim))
+    }
+
+    /// Whether a similarity reaches the bar of story `i` (see [`StoryIndex::best`]).
+    fn reaches(&self, i: usize, sim: f32) -> bool {
+        let bar = if self.stories[i].seed_group.is_some() {
+            self.params.seed_similarity
+        } else {
+            self.params.min_similarity
+        };
+        sim >= bar
+    }
+
+    /// The latent seed story closest to a vector, if close enough to start.
+    fn best_latent(&self, v: &TermVector) -> Option<(usize, f32)> {
+        self.latent
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, cosine(v, &s.centroid)))
+            .filter(|&(_, sim)| sim >= self.params.seed_similarity)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
     /// Assigns an item to a story (joining or starting one) and updates the state.
@@ -335,8 +473,37 @@ impl StoryIndex {
     ) -> Assignment {
         let v = self.vector(title, text);
         let best = self.best(&v, published);
+        let joins = best.is_some_and(|(i, sim)| self.reaches(i, sim));
+        if let (false, Some((i, sim))) = (joins || v.is_empty(), self.best_latent(&v)) {
+            // The first report of the seeds' own development: its story starts here, with
+            // the seeds' centroid, under this item's id and headline.
+            let mut s = self.latent.remove(i);
+            let mut title_clean = clean_title(title);
+            if title_clean.is_empty() {
+                title_clean = canonical_url.to_string();
+            }
+            let mut c: HashMap<String, f32> = s.centroid.drain(..).collect();
+            for (t, w) in &v {
+                *c.entry(t.clone()).or_default() += w;
+            }
+            s.id = story_id(canonical_url);
+            s.title = title_clean.clone();
+            s.first = published;
+            s.last = published;
+            s.items = 1;
+            s.centroid = top_terms(c, self.params.centroid_terms);
+            let id = s.id.clone();
+            self.stories.push(s);
+            return Assignment {
+                story_id: id,
+                story_title: title_clean,
+                new_story: true,
+                similarity: sim,
+                best_other: None,
+            };
+        }
         if let Some((i, sim)) = best {
-            if sim >= self.params.min_similarity && !v.is_empty() {
+            if self.reaches(i, sim) && !v.is_empty() {
                 let n = self.params.centroid_terms;
                 let s = &mut self.stories[i];
                 let mut c: HashMap<String, f32> = s.centroid.drain(..).collect();
@@ -368,6 +535,7 @@ impl StoryIndex {
             last: published,
             items: 1,
             centroid: top_terms(v, self.params.centroid_terms),
+            seed_group: None,
         };
         let best_other = best.map(|(i, s)| (self.stories[i].id.clone(), s));
         self.stories.push(summary);

@@ -1,0 +1,182 @@
+//! What a topic learns from its own confident alerts, and from its reader.
+//!
+//! A story develops: a second clinic, a new lawyer, a court, a regulator. The seeds never
+//! name them, so an article that reports the development in its own words reads less like
+//! the seeds than the first reports did. [`Evidence`] collects, from each *confident* alert
+//! (every protagonist named, score at least [`CONFIDENT_MARGIN`] above the threshold), the
+//! names and the distinctive words of its headline and lede. A name or word that recurs in
+//! at least [`MIN_ALERTS`] such alerts, and in at least [`MIN_SHARE`] of them, is *learned*
+//! ([`Evidence::learned`]) and joins the topic model ([`super::TopicModel::with_evidence`]):
+//! a name as a secondary name of its group (never a protagonist), a word as a term whose
+//! weight is capped below the seeds' median. The bounds keep the model on its story: only
+//! alerts that name the protagonists teach, so the same kind of news about someone else
+//! (the neighbouring event) never does, and nothing learned can stand in for a protagonist.
+//!
+//! The reader's marks (`wirewatch feedback`) live here too: a relevant mark teaches like a
+//! confident alert (twice), and its text becomes an exemplar; an off-topic mark becomes an
+//! exemplar that pulls down items like it ([`Evidence::penalty`]).
+//!
+//! Evidence is kept per topic in the store and survives restarts; it is bounded
+//! ([`MAX_CANDIDATES`] candidates, [`MAX_LEARNED_NAMES`] names, [`MAX_LEARNED_TERMS`] words).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::background::Background;
+use super::names::{capitalisation, is_name};
+
+/// How far above the threshold an alert's score must be for the model to learn from it.
+pub const CONFIDENT_MARGIN: f32 = 0.1;
+/// A candidate must come from at least this many confident alerts to be learned...
+pub const MIN_ALERTS: u32 = 2;
+/// ...and from at least this share of them.
+pub const MIN_SHARE: f32 = 0.25;
+/// Candidates kept (the rarest are dropped beyond this).
+pub const MAX_CANDIDATES: usize = 2000;
+/// Learned names at most.
+pub const MAX_LEARNED_NAMES: usize = 8;
+/// Learned words at most.
+pub const MAX_LEARNED_TERMS: usize = 40;
+/// Tokens of an alert's text read as its lede.
+const LEDE_TOKENS: usize = 60;
+/// Words at least this common in general English are not learned.
+const MAX_TERM_ZIPF: f32 = 4.5;
+/// Alerts named as a candidate's sources, at most.
+const MAX_SOURCES: usize = 3;
+
+/// A name or word seen in confident alerts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Confident alerts (and relevant marks, counted twice) it appeared in.
+    pub count: u32,
+    /// The group of seeds those alerts matched (the first one's).
+    pub group: u16,
+    /// The first alerts it came from (their URLs).
+    pub from: Vec<String>,
+}
+
+/// A reader's verdict on an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    /// The item's canonical URL.
+    pub url: String,
+    /// Relevant (true) or off-topic (false).
+    pub relevant: bool,
+    /// When it was marked (RFC 3339).
+    pub at: String,
+    /// The item's distinctive words (its exemplar).
+    pub words: Vec<String>,
+}
+
+/// What one topic learned (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Confident alerts learned from (relevant marks count twice).
+    pub alerts: u32,
+    /// Candidate names.
+    pub names: BTreeMap<String, Seen>,
+    /// Candidate words.
+    pub terms: BTreeMap<String, Seen>,
+    /// The reader's marks, by item URL.
+    #[serde(default)]
+    pub marks: BTreeMap<String, Mark>,
+}
+
+/// What was learned, as the model uses it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Learned {
+    /// (name, group, share of confident alerts naming it).
+    pub names: Vec<(String, u16, f32)>,
+    /// (word, share of confident alerts using it).
+    pub terms: Vec<(String, f32)>,
+}
+
+/// The distinctive words of a text's headline and lede, and the names among them.
+pub fn headline_words(title: &str, text: &str) -> (Vec<String>, Vec<String>) {
+    let bg = Background::english();
+    let mut caps = std::collections::HashMap::new();
+    capitalisation(text, &mut caps);
+    let mut words = Vec::new();
+    let mut names = Vec::new();
+    let toks = crate::text::tokens(title)
+        .into_iter()
+        .chain(crate::text::tokens(text).into_iter().take(LEDE_TOKENS));
+    for t in toks {
+        if words.contains(&t) || names.contains(&t) || bg.is_function_word(&t) {
+            continue;
+        }
+        if t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        {
+            continue;
+        }
+        if is_name(bg, &t, &caps) {
+            names.push(t);
+        } else if bg.zipf(&t) < MAX_TERM_ZIPF && t.chars().count() >= 3 {
+            words.push(t);
+        }
+    }
+    (words, names)
+}
+
+impl Evidence {
+    /// Learns from one confident alert (the caller decides it is one): its headline and
+    /// lede's names and distinctive words, matched to `group`. `weight` is 1 for an alert, 2
+    /// for a relevant mark.
+    pub fn learn(&mut self, url: &str, title: &str, text: &str, group: u16, weight: u32) {
+        let (words, names) = headline_words(title, text);
+        self.alerts += weight;
+        for (map, list) in [(&mut self.names, names), (&mut self.terms, words)] {
+            for t in list {
+                let e = map.entry(t).or_insert_with(|| Seen {
+                    group,
+                    ..Seen::default()
+                });
+                e.count += weight;
+                if e.from.len() < MAX_SOURCES && !e.from.iter().any(|f| f == url) {
+                    e.from.push(url.to_string());
+                }
+            }
+            if map.len() > MAX_CANDIDATES {
+                // Drop the rarest (ties: the last in order) down to the bound.
+                let mut counts: Vec<(u32, String)> =
+                    map.iter().map(|(k, v)| (v.count, k.clone())).collect();
+                counts.sort();
+                for (_, k) in counts.into_iter().take(map.len() - MAX_CANDIDATES) {
+                    map.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// The candidates that qualify (see the module doc), strongest first.
+    pub fn learned(&self) -> Learned {
+        let qualifies = |s: &Seen| {
+            s.count >= MIN_ALERTS && s.count as f32 >= MIN_SHARE * self.alerts.max(1) as f32
+        };
+        let share = |s: &Seen| (s.count as f32 / self.alerts.max(1) as f32).min(1.0);
+        let mut names: Vec<(String, u16, f32)> = self
+            .names
+            .iter()
+            .filter(|(_, s)| qualifies(s))
+            .map(|(t, s)| (t.clone(), s.group, share(s)))
+            .collect();
+        names.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        names.truncate(MAX_LEARNED_NAMES);
+        let mut terms: Vec<(String, f32)> = self
+            .terms
+            .iter()
+            .filter(|(_, s)| qualifies(s))
+            .map(|(t, s)| (t.clone(), share(s)))
+            .collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        terms.truncate(MAX_LEARNED_TERMS);
+        Learned { names, terms }
+    }
+
+    /// Where a learned name or word came from (for `explain`).
+    pub fn sources(&self, t: &str) -> Option<&Seen> {
+        self.names.get(t).or_else(|| self.terms.get(t))
+    }
+}

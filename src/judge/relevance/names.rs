@@ -1,0 +1,502 @@
+//! The topic's names: who and where the topic is about, learned from how the seeds write them.
+//!
+//! A *name* is a word the seeds' text (not their headlines, often in Title Case) writes
+//! capitalised in mid-sentence at least half the time (`Lohan`, `SeaMicro`, `Klitschko`,
+//! `FTC`), that is not a calendar word and not common in general English. Names are what tells one event from another of the same kind: two
+//! acquisitions by one company, two rehab stays, two patches of one browser share nearly all
+//! their vocabulary and differ in who, where and what exactly.
+//!
+//! **Groups.** Seeds that share a name in their headline or lede (first [`LEDE_TOKENS`]
+//! tokens), or two names anywhere, report the same event; connected seeds form a group. A
+//! topic of one event has one group; a broad topic (four acquisitions) has one group per
+//! event, and an item needs to match only one of them.
+//!
+//! **Primary names** of a group are the ones most of its seeds name in their headline (in at
+//! least three quarters of its seeds, and in the headline of at least half), at most
+//! [`MAX_PRIMARY`]: the event's protagonists (when no headline names anyone, the name every
+//! seed of the group uses). The other names used by at least two of the
+//! group's seeds are *secondary* (a lawyer, a clinic, a venue): supporting evidence.
+//!
+//! **Coverage** of an item for a group ([`coverage`]): each primary name counts by how present
+//! it is ([`presence`]: fully in the headline or lede, less further down, where a recap or a
+//! comparison names it); a missing one multiplies the coverage by [`MISSING_PRIMARY`] when
+//! every seed headline names it, by less when fewer do (the square of their share), so that
+//! no single missing name zeroes a score and an item without the event's protagonists (the
+//! same kind of news about someone else) stays low. An item whose headline names someone the
+//! seeds never name, while a protagonist is missing up front, is the same kind of news about
+//! that someone: [`FOREIGN_HEADLINE`]. Secondary names lift coverage from
+//! [`SECONDARY_BASE`] to 1 in proportion to their weight. The item's coverage is its best
+//! group's. A topic whose seeds name nobody has coverage 1 (density alone decides).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::background::Background;
+use super::Term;
+
+/// Tokens of a seed's body read as its lede.
+pub const LEDE_TOKENS: usize = 40;
+/// Most primary names per group.
+pub const MAX_PRIMARY: usize = 3;
+/// Most secondary names per group (learned ones included).
+pub const MAX_SECONDARY: usize = 16;
+/// How an item's names count ([`presence`], [`coverage`]); the defaults are the constants
+/// below. Exposed so that experiments can vary them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NameParams {
+    /// Tokens of an item's text read as its lede (with the headline, what it is about).
+    pub lede_tokens: usize,
+    /// What a name counts that the item mentions in two windows but not up front.
+    pub in_body: f32,
+    /// What a name counts that the item mentions once, not up front.
+    pub one_mention: f32,
+    /// Factor of a missing primary name that every seed headline names.
+    pub missing_primary: f32,
+    /// Coverage of a group whose primaries are all present but none of its secondary names.
+    pub secondary_base: f32,
+    /// Factor of an item whose headline names someone the seeds never name while a
+    /// protagonist is missing up front: the same kind of news about someone else.
+    pub foreign_headline: f32,
+    /// How a protagonist's absence scales with its share of seed headlines (the exponent).
+    pub essential_exp: f32,
+}
+
+impl Default for NameParams {
+    fn default() -> Self {
+        NameParams {
+            lede_tokens: ITEM_LEDE_TOKENS,
+            in_body: IN_BODY,
+            one_mention: ONE_MENTION,
+            missing_primary: MISSING_PRIMARY,
+            secondary_base: SECONDARY_BASE,
+            foreign_headline: FOREIGN_HEADLINE,
+            essential_exp: 1.0,
+        }
+    }
+}
+
+/// Tokens of an item's text read as its lede (with the headline, what it is about).
+pub const ITEM_LEDE_TOKENS: usize = 40;
+/// What a name counts that the item mentions in two windows but not up front.
+pub const IN_BODY: f32 = 0.5;
+/// What a name counts that the item mentions once, not up front.
+pub const ONE_MENTION: f32 = 0.25;
+/// Factor of an item whose headline names someone the seeds never name while a protagonist
+/// is missing up front: the same kind of news about someone else.
+pub const FOREIGN_HEADLINE: f32 = 0.5;
+/// Factor of a missing primary name.
+pub const MISSING_PRIMARY: f32 = 0.2;
+/// Coverage of a group whose primaries are all present but none of whose secondary names is.
+pub const SECONDARY_BASE: f32 = 0.7;
+/// Words at least this common in general English (Zipf) are not names even when capitalised
+/// (sentence-initial habits, titles such as "President").
+const MAX_NAME_ZIPF: f32 = 5.0;
+
+/// Capitalised in mid-sentence, but not names.
+const CALENDAR: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+];
+
+/// One of the topic's names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Name {
+    /// The normalised token.
+    pub text: String,
+    /// Its weight (for secondary names; the model's term weight).
+    pub weight: f32,
+    /// The group (of seeds) it belongs to.
+    pub group: u16,
+    /// A protagonist of its group.
+    pub primary: bool,
+    /// For a protagonist, the share of its group's seed headlines that name it: how much its
+    /// absence counts ([`coverage`]).
+    #[serde(default = "one")]
+    pub essential: f32,
+    /// Learned from confident alerts rather than read from the seeds.
+    pub learned: bool,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// Counts how a text writes each token in mid-sentence: (capitalised, all). The first word
+/// of a sentence says nothing either way and is not counted; nor should headlines be passed
+/// here (they are often in Title Case).
+pub fn capitalisation(text: &str, caps: &mut HashMap<String, (u32, u32)>) {
+    for line in text.lines() {
+        // A line in Title Case (a heading, a headline repeated on the page, a menu) says
+        // nothing about which words are names.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let capitalised = words
+            .iter()
+            .filter(|w| {
+                w.chars()
+                    .find(|c| c.is_alphabetic())
+                    .is_some_and(char::is_uppercase)
+            })
+            .count();
+        if words.len() >= 3 && capitalised * 10 >= words.len() * 7 {
+            continue;
+        }
+        let mut sentence_start = true;
+        for raw in line.split_whitespace() {
+            let first = raw.chars().find(|c| c.is_alphanumeric());
+            if !sentence_start {
+                for t in crate::text::tokens(raw).into_iter().take(1) {
+                    let e = caps.entry(t).or_default();
+                    e.1 += 1;
+                    if first.is_some_and(char::is_uppercase) {
+                        e.0 += 1;
+                    }
+                }
+            }
+            sentence_start = raw.ends_with(['.', '!', '?', ':']) || raw.ends_with(".\"");
+        }
+    }
+}
+
+/// Whether a token written with these capitalisation counts is a name.
+pub fn is_name(bg: &Background, t: &str, caps: &HashMap<String, (u32, u32)>) -> bool {
+    t.chars().count() >= 2
+        && t.chars().any(char::is_alphabetic)
+        && !CALENDAR.contains(&t)
+        && bg.zipf(t) < MAX_NAME_ZIPF
+        && caps
+            .get(t)
+            .is_some_and(|&(c, all)| all > 0 && c as f32 >= 0.5 * all as f32)
+}
+
+/// The names of the seeds, grouped (see the module doc). `seeds` are (headline, body) pairs.
+pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -> Vec<Name> {
+    let mut caps: HashMap<String, (u32, u32)> = HashMap::new();
+    for (_, b) in seeds {
+        capitalisation(b, &mut caps);
+    }
+    let weight: HashMap<&str, f32> = terms.iter().map(|t| (t.text.as_str(), t.weight)).collect();
+    // Per seed: the names it uses anywhere, those of its headline and lede (which link seeds
+    // into groups), and those of its headline (which make protagonists). A seed without a
+    // headline has its first sentence for one.
+    let mut all_names: Vec<HashSet<String>> = Vec::new();
+    let mut head_names: Vec<HashSet<String>> = Vec::new();
+    let mut title_names: Vec<HashSet<String>> = Vec::new();
+    for (h, b) in seeds {
+        let mut all = HashSet::new();
+        let mut head = HashSet::new();
+        let mut title = HashSet::new();
+        let headline = if h.trim().is_empty() {
+            b.split_inclusive(['.', '!', '?']).next().unwrap_or("")
+        } else {
+            h.as_str()
+        };
+        for t in crate::text::tokens(headline) {
+            if is_name(bg, &t, &caps) {
+                title.insert(t.clone());
+                head.insert(t.clone());
+                all.insert(t);
+            }
+        }
+        for (i, t) in crate::text::tokens(b).into_iter().enumerate() {
+            if is_name(bg, &t, &caps) {
+                if i < LEDE_TOKENS {
+                    head.insert(t.clone());
+                }
+                all.insert(t);
+            }
+        }
+        all_names.push(all);
+        head_names.push(head);
+        title_names.push(title);
+    }
+    // First names: a name nearly always followed by another ("Lindsay" Lohan) is the other's
+    // first name; the surname is the protagonist, the first name only supporting evidence.
+    let mut follows: HashMap<String, (u32, HashMap<String, u32>)> = HashMap::new();
+    for (_, b) in seeds {
+        let toks = crate::text::tokens(b);
+        for (i, t) in toks.iter().enumerate() {
+            if !is_name(bg, t, &caps) {
+                continue;
+            }
+            let e = follows.entry(t.clone()).or_default();
+            e.0 += 1;
+            if let Some(next) = toks.get(i + 1).filter(|n| is_name(bg, n, &caps)) {
+                *e.1.entry(next.clone()).or_default() += 1;
+            }
+        }
+    }
+    let first_name = |t: &str| {
+        follows
+            .get(t)
+            .is_some_and(|(n, next)| *n >= 2 && next.values().any(|&c| c as f32 >= 0.8 * *n as f32))
+    };
+    // Groups: seeds linked by a shared headline/lede name or two shared names.
+    let n = seeds.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let head = head_names[i].intersection(&head_names[j]).next().is_some();
+            let shared = all_names[i].intersection(&all_names[j]).count();
+            if head || shared >= 2 {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    let mut group_of: HashMap<usize, u16> = HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        let g = *group_of.entry(r).or_insert_with(|| {
+            members.push(Vec::new());
+            (members.len() - 1) as u16
+        });
+        members[g as usize].push(i);
+    }
+    let mut out = Vec::new();
+    for (g, seeds_of) in members.iter().enumerate() {
+        let size = seeds_of.len();
+        let mut df: HashMap<&str, usize> = HashMap::new();
+        let mut head: HashMap<&str, usize> = HashMap::new();
+        for &s in seeds_of {
+            for t in &all_names[s] {
+                *df.entry(t).or_default() += 1;
+            }
+            for t in &title_names[s] {
+                *head.entry(t).or_default() += 1;
+            }
+        }
+        let min_df = if size == 1 { 1 } else { 2 };
+        let mut cands: Vec<(&str, usize, usize, f32)> = df
+            .iter()
+            .filter(|(_, &d)| d >= min_df)
+            .map(|(&t, &d)| {
+                let w = weight.get(t).copied().unwrap_or(0.0);
+                (t, head.get(t).copied().unwrap_or(0), d, w)
+            })
+            .collect();
+        // In most headlines first, then in most seeds, then the heaviest.
+        cands.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then(b.2.cmp(&a.2))
+                .then(b.3.total_cmp(&a.3))
+                .then(a.0.cmp(b.0))
+        });
+        let need_df = (size * 3).div_ceil(4).max(1);
+        let need_head = size.div_ceil(2).max(1);
+        let mut primaries = 0;
+        let mut secondaries = 0;
+        // Headlines that name nobody: the name every seed of the group uses, if one does.
+        let fallback = !cands.iter().any(|c| c.2 >= need_df && c.1 >= need_head)
+            && cands.first().is_some_and(|c| c.2 >= size);
+        for (i, (t, h, d, w)) in cands.into_iter().enumerate() {
+            let primary = primaries < MAX_PRIMARY
+                && !first_name(t)
+                && ((d >= need_df && h >= need_head) || (fallback && i == 0));
+            if primary {
+                primaries += 1;
+            } else if secondaries < MAX_SECONDARY {
+                secondaries += 1;
+            } else {
+                continue;
+            }
+            out.push(Name {
+                text: t.to_string(),
+                weight: w.max(0.1),
+                group: g as u16,
+                primary,
+                essential: if fallback {
+                    1.0
+                } else {
+                    h as f32 / size as f32
+                },
+                learned: false,
+            });
+        }
+    }
+    out
+}
+
+/// Every name any of the seeds uses (once is enough), sorted.
+pub fn all_names(bg: &Background, seeds: &[(String, String)]) -> Vec<String> {
+    let mut caps: HashMap<String, (u32, u32)> = HashMap::new();
+    for (_, b) in seeds {
+        capitalisation(b, &mut caps);
+    }
+    let mut out: Vec<String> = caps
+        .keys()
+        .filter(|t| is_name(bg, t, &caps))
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
+/// How present each name is in an item: 1 in its headline or lede (what the item is about),
+/// [`IN_BODY`] in two windows of the rest, [`ONE_MENTION`] in one (a recap, a comparison),
+/// 0 when absent.
+pub fn presence(p: &NameParams, windows: u32, in_head: bool) -> f32 {
+    if in_head {
+        1.0
+    } else if windows >= 2 {
+        p.in_body
+    } else if windows == 1 {
+        p.one_mention
+    } else {
+        0.0
+    }
+}
+
+/// An item's name coverage (see the module doc) and the group it matches best (`None` when
+/// the topic has no names). `present[i]` is [`presence`] of `names[i]`.
+pub fn coverage(p: &NameParams, names: &[Name], present: &[f32]) -> (f32, Option<u16>) {
+    if names.is_empty() {
+        return (1.0, None);
+    }
+    let groups = names.iter().map(|n| n.group).max().unwrap_or(0) as usize + 1;
+    let mut best: (f32, Option<u16>) = (0.0, None);
+    for g in 0..groups {
+        let (mut pf, mut any_primary) = (1.0f32, false);
+        let (mut got, mut total) = (0.0f32, 0.0f32);
+        for (n, &m) in names.iter().zip(present) {
+            if n.group as usize != g {
+                continue;
+            }
+            if n.primary {
+                any_primary = true;
+                pf *=
+                    1.0 - (1.0 - p.missing_primary) * n.essential.powf(p.essential_exp) * (1.0 - m);
+            } else {
+                got += n.weight * m;
+                total += n.weight;
+            }
+        }
+        let c = match (any_primary, total > 0.0) {
+            (true, true) => pf * (p.secondary_base + (1.0 - p.secondary_base) * got / total),
+            (true, false) => pf,
+            // A group without protagonists: its secondary names only.
+            (false, true) => p.missing_primary + (1.0 - p.missing_primary) * got / total,
+            (false, false) => p.missing_primary,
+        };
+        if best.1.is_none() || c > best.0 {
+            best = (c, Some(g as u16));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seeds(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(h, b)| (h.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn one_event_is_one_group_with_its_protagonists_primary() {
+        let bg = Background::english();
+        let s = seeds(&[
+            ("Lindsay Lohan checks into rehab", "The actress Lindsay Lohan checked into Morningside Recovery on Thursday, her lawyer Mark Heller said."),
+            ("Lawyer: Lohan in rehab", "Lindsay Lohan is at Morningside Recovery, said Heller, her lawyer."),
+            ("Lohan leaves rehab", "Hours later Lindsay Lohan left, and Heller told the judge she would return."),
+            ("Lohan rehires Holley", "Lindsay Lohan rehired Shawn Holley after Heller's hearing."),
+        ]);
+        let names = from_seeds(bg, &s, &[]);
+        let primary: Vec<&str> = names
+            .iter()
+            .filter(|n| n.primary)
+            .map(|n| n.text.as_str())
+            .collect();
+        assert!(primary.contains(&"lohan"), "{names:?}");
+        assert!(names.iter().all(|n| n.group == 0), "{names:?}");
+        assert!(!names.iter().any(|n| n.text == "thursday"));
+        assert!(
+            names.iter().any(|n| n.text == "heller" && !n.primary),
+            "{names:?}"
+        );
+        // The protagonist in the headline: full coverage without the secondary names.
+        let present: Vec<f32> = names
+            .iter()
+            .map(|n| if n.primary { 1.0 } else { 0.0 })
+            .collect();
+        let (c, g) = coverage(&NameParams::default(), &names, &present);
+        assert_eq!(g, Some(0));
+        assert!(c >= SECONDARY_BASE - 1e-6, "{c}");
+        // Someone else's rehab: no protagonist, low but not zero.
+        let (c, _) = coverage(&NameParams::default(), &names, &vec![0.0; names.len()]);
+        assert!(c > 0.0 && c <= MISSING_PRIMARY, "{c}");
+    }
+
+    #[test]
+    fn different_events_are_different_groups() {
+        let bg = Background::english();
+        let s = seeds(&[
+            (
+                "Klitschko retains belts",
+                "Wladimir Klitschko stopped Tony Thompson in Berne.",
+            ),
+            (
+                "Klitschko stops Thompson",
+                "Wladimir Klitschko beat Thompson again.",
+            ),
+            (
+                "Colts clinch playoff berth",
+                "The Colts beat the Chiefs in Kansas City.",
+            ),
+            (
+                "Colts beat Chiefs",
+                "Indianapolis and the Colts won against the Chiefs.",
+            ),
+        ]);
+        let names = from_seeds(bg, &s, &[]);
+        let group = |t: &str| names.iter().find(|n| n.text == t).map(|n| n.group);
+        assert_ne!(group("klitschko"), group("colts"), "{names:?}");
+        assert_eq!(group("klitschko"), group("thompson"));
+        // An item on the Colts matches the Colts' group fully.
+        let present: Vec<f32> = names
+            .iter()
+            .map(|n| {
+                if n.text == "colts" || n.text == "chiefs" {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let (c, g) = coverage(&NameParams::default(), &names, &present);
+        assert_eq!(g, group("colts"));
+        assert!(c > 0.6, "{c}");
+    }
+}
