@@ -95,6 +95,7 @@ pub fn find_item(
     url: &str,
     canonical: &str,
 ) -> Result<Option<ItemRecord>, StoreError> {
+    let url = url.trim();
     if let Some(i) = store.item(canonical)? {
         return Ok(Some(i));
     }
@@ -105,6 +106,17 @@ pub fn find_item(
         .items()?
         .into_iter()
         .find(|i| i.links.iter().any(|l| l == url || l == canonical)))
+}
+
+/// The item seen under a URL as a reader gives it (any URL the item was seen under, or one
+/// that canonicalises to its key); `Err` names both forms when there is none.
+pub fn lookup(store: &Store, url: &str) -> Result<Result<ItemRecord, String>, StoreError> {
+    let url = url.trim();
+    let canonical = url::Url::parse(url)
+        .map(|u| crate::dedup::url::canonicalize(&u).to_string())
+        .unwrap_or_else(|_| url.to_string());
+    Ok(find_item(store, url, &canonical)?
+        .ok_or_else(|| format!("no item seen under {url} (canonical form {canonical})")))
 }
 
 /// `wirewatch explain`: why an item was decided as it was. `evidence` is what the topic
@@ -141,6 +153,20 @@ pub fn explain(
     );
     if item.revisions > 0 {
         let _ = writeln!(s, "  revisions:  {} in-place updates seen", item.revisions);
+    }
+    if let Some(m) = evidence.and_then(|e| e.marks.get(&item.url)) {
+        let _ = writeln!(
+            s,
+            "  reader:     marked {} on {}{}",
+            if m.relevant { "relevant" } else { "off-topic" },
+            m.at.get(..16).unwrap_or(&m.at).replace('T', " "),
+            match (&item.decision, m.relevant) {
+                (Decision::Alert { .. }, false) => " (after it alerted: the alert stays sent)",
+                (Decision::Alert { .. }, true) => "",
+                (_, true) => " (judged before the mark; `feedback --rejudge` judges it again)",
+                _ => "",
+            }
+        );
     }
     let _ = write!(s, "  decision:   ");
     match &item.decision {
@@ -247,14 +273,7 @@ fn write_grounds(s: &mut String, g: &Grounds, evidence: Option<&Evidence>) {
     }
     for t in &g.learned {
         let from = evidence
-            .and_then(|e| e.sources(t))
-            .map(|seen| {
-                format!(
-                    "learned from {} confident alert(s), e.g. {}",
-                    seen.count,
-                    seen.from.join(", ")
-                )
-            })
+            .and_then(|e| e.origin(t))
             .unwrap_or_else(|| "learned".to_string());
         let _ = writeln!(s, "              {t}: {from}");
     }

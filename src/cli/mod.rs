@@ -63,6 +63,36 @@ enum Command {
         /// The item's URL (any URL it was seen under).
         url: String,
     },
+    /// Tell the topic an item is relevant or off-topic (or undo that; or list the marks).
+    ///
+    /// A mark moves the scores of items like it from now on; a relevant mark also teaches the
+    /// topic its names and words. Nothing decided changes unless --rejudge asks for it, and
+    /// an alert already sent is never retracted.
+    #[command(group(clap::ArgGroup::new("verdict").args(["relevant", "off_topic", "clear", "list"]).required(true)))]
+    Feedback {
+        /// The item's URL (any URL it was seen under).
+        #[arg(required_unless_present = "list")]
+        url: Option<String>,
+        /// The item belongs to the topic.
+        #[arg(long)]
+        relevant: bool,
+        /// The item does not belong to the topic.
+        #[arg(long)]
+        off_topic: bool,
+        /// Undo the mark on this item.
+        #[arg(long)]
+        clear: bool,
+        /// Then judge again the items decided within this long ago ("48h") that did not
+        /// alert: those the marks now make relevant alert as usual.
+        #[arg(long, value_name = "DURATION", conflicts_with = "list")]
+        rejudge: Option<humantime::Duration>,
+        /// List the marks.
+        #[arg(long)]
+        list: bool,
+        /// With --list: one JSON object per line.
+        #[arg(long, requires = "list")]
+        json: bool,
+    },
     /// Render the daily digest to a file, or send it now.
     Digest {
         /// Write the HTML rendering to this file instead of sending (the plain-text part goes
@@ -174,6 +204,31 @@ pub fn main() -> ExitCode {
         }
         Command::Explain { url } => with_config("warn", &|_, config| {
             let req = Request::Explain { url: url.clone() };
+            exit_code(block_on(print_store_command(config, req)))
+        }),
+        Command::Feedback {
+            url,
+            relevant,
+            off_topic,
+            clear: _,
+            rejudge,
+            list,
+            json,
+        } => with_config("warn", &|_, config| {
+            let req = match (list, url) {
+                (true, _) | (false, None) => Request::FeedbackList { json: *json },
+                (false, Some(url)) => Request::Feedback {
+                    url: url.clone(),
+                    verdict: if *relevant {
+                        control::Verdict::Relevant
+                    } else if *off_topic {
+                        control::Verdict::OffTopic
+                    } else {
+                        control::Verdict::Clear
+                    },
+                    rejudge_secs: rejudge.map(|d| std::time::Duration::from(d).as_secs()),
+                },
+            };
             exit_code(block_on(print_store_command(config, req)))
         }),
         Command::Digest { preview, day, send } => with_config("warn", &|_, config| {

@@ -108,6 +108,15 @@ impl Config {
                     .unwrap_or_default()
             );
         }
+        let _ = writeln!(
+            s,
+            "store:      texts of judged items kept {}",
+            if self.store.keep_text.0.is_zero() {
+                "never (feedback works on alerted items only)".to_string()
+            } else {
+                self.store.keep_text.to_string()
+            }
+        );
         if self.http.enabled {
             let _ = writeln!(
                 s,

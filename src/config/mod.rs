@@ -5,7 +5,7 @@
 //! that silently ignores a typo polls the wrong thing for months.
 //!
 //! One file per section ([`topic`], [`fetch`]: feeds and sites too, [`notify`]: webhooks,
-//! digest, SMTP, [`http`]), the value types written the human way ([`values`]), secrets read
+//! digest, SMTP, [`http`], [`store`]), the value types written the human way ([`values`]), secrets read
 //! from the environment or files ([`secret`]), the checks a value's type cannot express
 //! ([`validate`]) and `wirewatch check`'s account of it all ([`describe`]).
 
@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod http;
 pub mod notify;
 mod secret;
+pub mod store;
 pub mod topic;
 mod validate;
 pub mod values;
@@ -28,6 +29,7 @@ pub use fetch::{default_user_agent, FeedConfig, FetchConfig, SiteConfig};
 pub use http::HttpConfig;
 pub use notify::{DigestConfig, SmtpConfig, SmtpSecurity, WebhookConfig, WebhookFormat};
 pub use secret::{read_secret, SecretError};
+pub use store::StoreConfig;
 pub use topic::TopicConfig;
 pub use validate::InvalidSetting;
 pub use values::{ByteSize, Dur, HostName};
@@ -96,6 +98,9 @@ pub struct Config {
     /// The HTTP status page, JSON API and metrics.
     #[serde(default)]
     pub http: HttpConfig,
+    /// What the store keeps, and for how long.
+    #[serde(default)]
+    pub store: StoreConfig,
 }
 
 fn default_state_dir() -> PathBuf {

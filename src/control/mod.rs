@@ -1,5 +1,5 @@
 //! The commands that read or change the store beside the daemon: `alerts` (with `--failed`
-//! and `--retry`), `explain`, `digest --preview` and `--send`.
+//! and `--retry`), `explain`, `digest --preview` and `--send`, `feedback`.
 //!
 //! The embedded store is one process's at a time. So a command first tries to open the store
 //! itself; when a running daemon holds it, the command goes through the daemon instead, over a
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::notify::{Deliverer, Digester};
+use crate::pipeline::Pipeline;
 use crate::report;
 use crate::store::Store;
 
@@ -94,6 +95,46 @@ pub enum Request {
     },
     /// `wirewatch digest --send`: send the digest now and record it.
     DigestSend,
+    /// `wirewatch feedback URL --relevant | --off-topic | --clear [--rejudge DURATION]`.
+    Feedback {
+        /// Any URL the item was seen under.
+        url: String,
+        /// The reader's verdict.
+        verdict: Verdict,
+        /// Judge again the items decided within this many seconds.
+        rejudge_secs: Option<u64>,
+    },
+    /// `wirewatch feedback --list`.
+    FeedbackList {
+        /// One JSON object per line.
+        json: bool,
+    },
+}
+
+/// The reader's verdict on an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// It belongs to the topic.
+    Relevant,
+    /// It does not.
+    OffTopic,
+    /// Undo the mark.
+    Clear,
+}
+
+impl std::str::FromStr for Verdict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Verdict, String> {
+        match s.trim() {
+            "relevant" => Ok(Verdict::Relevant),
+            "off-topic" | "offtopic" | "off_topic" => Ok(Verdict::OffTopic),
+            "clear" => Ok(Verdict::Clear),
+            other => Err(format!(
+                "unknown verdict {other:?} (relevant, off-topic or clear)"
+            )),
+        }
+    }
 }
 
 /// What a command produced: its standard output, and files for the caller to write (the
@@ -127,6 +168,9 @@ pub struct Context {
     /// The daemon's deliverer, so that a retry pass never overlaps its delivery loop's;
     /// offline, `alerts --retry` builds its own (only it needs the webhooks' secrets).
     pub deliverer: Option<Deliverer>,
+    /// The daemon's pipeline, whose judge the reader's feedback goes to; offline, `feedback`
+    /// builds its own.
+    pub pipeline: Option<Pipeline>,
 }
 
 impl Context {
@@ -136,6 +180,15 @@ impl Context {
             config,
             store,
             deliverer: None,
+            pipeline: None,
+        }
+    }
+
+    fn pipeline(&self) -> Result<Pipeline, CommandError> {
+        match &self.pipeline {
+            Some(p) => Ok(p.clone()),
+            None => Pipeline::new(self.config.clone(), self.store.clone())
+                .map_err(CommandError::from_display),
         }
     }
 
@@ -220,25 +273,15 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
             );
         }
         Request::Explain { url } => {
-            let url = url.trim();
-            let canonical = url::Url::parse(url)
-                .map(|u| crate::dedup::url::canonicalize(&u).to_string())
-                .unwrap_or_else(|_| url.to_string());
-            match report::find_item(store, url, &canonical).map_err(CommandError::from_display)? {
-                Some(item) => {
-                    let evidence = crate::judge::stored_evidence(store, &ctx.config.topic.id())
-                        .map_err(CommandError::from_display)?;
-                    out.push_str(
-                        &report::explain(store, &item, Some(&evidence))
-                            .map_err(CommandError::from_display)?,
-                    )
-                }
-                None => {
-                    return Err(CommandError(format!(
-                        "no item seen under {url} (canonical form {canonical})"
-                    )))
-                }
-            }
+            let item = report::lookup(store, url)
+                .map_err(CommandError::from_display)?
+                .map_err(CommandError)?;
+            let evidence = crate::judge::stored_evidence(store, &ctx.config.topic.id())
+                .map_err(CommandError::from_display)?;
+            out.push_str(
+                &report::explain(store, &item, Some(&evidence))
+                    .map_err(CommandError::from_display)?,
+            )
         }
         Request::DigestPreview { day } => {
             let digester =
@@ -259,9 +302,117 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 .map_err(CommandError::from_display)?;
             let _ = writeln!(out, "digest for {} sent: {} alerts", rec.day, rec.alerts);
         }
+        Request::Feedback {
+            url,
+            verdict,
+            rejudge_secs,
+        } => out.push_str(&feedback(ctx, url, *verdict, *rejudge_secs).await?),
+        Request::FeedbackList { json } => {
+            let marks = ctx.pipeline()?.marks();
+            for m in &marks {
+                if *json {
+                    let line = serde_json::json!({
+                        "url": m.url, "verdict": if m.relevant { "relevant" } else { "off-topic" },
+                        "at": m.at, "title": m.title,
+                    });
+                    let _ = writeln!(out, "{line}");
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{}  {:<9}  {}\n      {}",
+                        m.at.get(..16).unwrap_or(&m.at).replace('T', " "),
+                        if m.relevant { "relevant" } else { "off-topic" },
+                        m.url,
+                        m.title
+                    );
+                }
+            }
+            if marks.is_empty() && !json {
+                let _ = writeln!(out, "no marks");
+            }
+        }
     }
     Ok(Reply {
         stdout: out,
         files: Vec::new(),
     })
+}
+
+/// `wirewatch feedback`: records (or clears) a mark, then judges the window again if asked.
+async fn feedback(
+    ctx: &Context,
+    url: &str,
+    verdict: Verdict,
+    rejudge_secs: Option<u64>,
+) -> Result<String, CommandError> {
+    use std::fmt::Write;
+    let pipeline = ctx.pipeline()?;
+    let mut out = String::new();
+    match verdict {
+        Verdict::Clear => {
+            if pipeline
+                .clear_mark(url)
+                .await
+                .map_err(CommandError::from_display)?
+            {
+                let _ = writeln!(out, "mark on {} cleared", url.trim());
+            } else {
+                let _ = writeln!(out, "no mark on {}", url.trim());
+            }
+        }
+        Verdict::Relevant | Verdict::OffTopic => {
+            let relevant = verdict == Verdict::Relevant;
+            let (item, _) = pipeline
+                .mark(url, relevant)
+                .await
+                .map_err(CommandError::from_display)?;
+            let said = match (&item.decision, relevant) {
+                (crate::store::Decision::Alert { .. }, false) => {
+                    " (it alerted: the alert stays sent; explain and the digest show the mark)"
+                }
+                (crate::store::Decision::Alert { .. }, true) => " (it alerted already)",
+                (_, true) if rejudge_secs.is_none() => {
+                    " (it did not alert; add --rejudge to judge it and its window again)"
+                }
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "marked {} {}{said}\n  {}",
+                item.url,
+                if relevant { "relevant" } else { "off-topic" },
+                item.title
+            );
+        }
+    }
+    if let Some(secs) = rejudge_secs {
+        let since = Utc::now() - chrono::Duration::seconds(secs.min(i64::MAX as u64) as i64);
+        let tally = pipeline
+            .rejudge(since)
+            .await
+            .map_err(CommandError::from_display)?;
+        let _ = writeln!(
+            out,
+            "judged again {} item(s) decided since {} that had not alerted: {} alert now, {} off-topic, {} copies",
+            tally.decided(),
+            since.format("%Y-%m-%d %H:%M UTC"),
+            tally.alerts,
+            tally.off_topic,
+            tally.seed_duplicates + tally.repeats
+        );
+        // Offline, nobody else delivers what alerted now.
+        if tally.alerts > 0 && ctx.pipeline.is_none() {
+            let rep = ctx
+                .deliverer()?
+                .deliver_due()
+                .await
+                .map_err(CommandError::from_display)?;
+            let _ = writeln!(
+                out,
+                "delivered {}, retrying {}, dead {}",
+                rep.delivered, rep.retrying, rep.dead
+            );
+        }
+    }
+    Ok(out)
 }

@@ -85,6 +85,7 @@ impl Daemon {
             config: new.clone(),
             store: pipeline.store().clone(),
             deliverer: Some(plan.deliverer().clone()),
+            pipeline: Some(pipeline.clone()),
         };
         if let Some(old) = self.tasks.take() {
             old.stop().await;
@@ -132,6 +133,7 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
         config: config.clone(),
         store: pipeline.store().clone(),
         deliverer: Some(plan.deliverer().clone()),
+        pipeline: Some(pipeline.clone()),
     });
     let socket = control::socket_path(&config);
     let control_token = signals.shutdown.child_token();

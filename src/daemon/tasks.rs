@@ -157,6 +157,7 @@ async fn start_http(
         metrics: pipeline.metrics().clone(),
         heartbeat: heartbeat.clone(),
         token,
+        pipeline: Some(pipeline.clone()),
     };
     let child = shutdown.child_token();
     let (addr, handle) = crate::http::serve(config.http.listen, state, child.clone())

@@ -1,9 +1,11 @@
 //! The built-in HTTP server: health, metrics, a JSON API and a status page.
 //!
-//! Read-only views of the store for a person (`/`, server-rendered HTML, no external assets)
-//! and for machines (`/api/*` JSON, `/metrics` in the Prometheus text format, `/healthz`).
-//! Loopback by default; an optional bearer token guards every route.
+//! Views of the store for a person (`/`, server-rendered HTML, no external assets) and for
+//! machines (`/api/*` JSON, `/metrics` in the Prometheus text format, `/healthz`); the one
+//! write is the reader's feedback (`POST /api/feedback`, [`feedback`]). Loopback by default;
+//! an optional bearer token guards every route.
 
+mod feedback;
 mod page;
 
 use std::net::SocketAddr;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,8 @@ pub struct AppState {
     pub heartbeat: Heartbeat,
     /// Required bearer token, if any.
     pub token: Option<String>,
+    /// The running pipeline, which the reader's feedback goes to (none: feedback refused).
+    pub pipeline: Option<crate::pipeline::Pipeline>,
 }
 
 /// The router with every route.
@@ -67,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts", get(api_alerts))
         .route("/api/stories", get(api_stories))
         .route("/api/feeds", get(api_feeds))
+        .route("/api/feedback", post(feedback::api_feedback))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
 }

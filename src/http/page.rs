@@ -1,5 +1,7 @@
-//! The HTML status page: stories with their coverage, recent alerts, feed health. Server-
-//! rendered, inline styles only, readable on a phone; every value from outside is escaped.
+//! The HTML status page: stories with their coverage, recent alerts, near misses, feed
+//! health. Server-rendered, inline styles only, readable on a phone; every value from outside
+//! is escaped. Alerts carry an "off-topic" button and near misses a "relevant" one: plain
+//! forms posting to `/api/feedback` (no script).
 
 use std::fmt::Write;
 
@@ -16,6 +18,7 @@ h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:1.6rem;border
 a{color:#0b57d0;text-decoration:none}a:hover{text-decoration:underline}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #eee;vertical-align:top}\
 .ok{color:#137333}.bad{color:#b3261e}.tag{display:inline-block;font-size:.7rem;padding:0 .35rem;border-radius:3px;background:#e8f0fe;color:#174ea6;margin-right:.3rem}\
+form.fb{display:inline;margin:0}form.fb button{font-size:.7rem;padding:0 .35rem;border:1px solid #ccc;border-radius:3px;background:#fff;color:#444;cursor:pointer}\
 @media (max-width:40rem){td:nth-child(4),th:nth-child(4){display:none}}";
 
 fn ago(t: Option<DateTime<Utc>>) -> String {
@@ -42,6 +45,10 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
     let mut alerts = st.store.alerts()?;
     alerts.reverse();
     alerts.truncate(30);
+    let topic_id = st.config.topic.id();
+    let marks = crate::judge::stored_evidence(&st.store, &topic_id)?.marks;
+    let mut near = crate::judge::stored_near_misses(&st.store, &topic_id)?;
+    near.reverse();
     let mut h = String::with_capacity(16 * 1024);
     let _ = write!(
         h,
@@ -99,9 +106,16 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         h.push_str("<tr><td colspan=\"4\" class=\"muted\">No alerts yet.</td></tr>");
     }
     for a in &alerts {
+        let button = match marks.get(&a.url) {
+            Some(m) if !m.relevant => format!(
+                "<span class=\"tag\">marked off-topic</span>{}",
+                feedback_button(&a.url, "clear", "undo", None)
+            ),
+            _ => feedback_button(&a.url, "off-topic", "off-topic", None),
+        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a></td><td>{}</td><td>{:.2}</td></tr>",
+            "<tr><td>{}</td><td>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a> {button}</td><td>{}</td><td>{:.2}</td></tr>",
             ago(Some(a.created)),
             if a.new_story { "<span class=\"tag\">new story</span>" } else { "" },
             attr(&safe_href(&a.url)),
@@ -111,6 +125,42 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         );
     }
     h.push_str("</table>");
+
+    // Near misses still off-topic: what a reader looks through for a missed article. A
+    // relevant mark here judges the last two days again, so the item itself alerts.
+    let mut shown = 0;
+    for n in &near {
+        let still_missed = matches!(
+            st.store.item(&n.url)?.map(|i| i.decision),
+            Some(crate::store::Decision::OffTopic { .. })
+        );
+        if !still_missed {
+            continue;
+        }
+        if shown == 0 {
+            let _ = write!(h, "<h2>Near misses</h2><table id=\"near\"><tr><th>When</th><th>Article</th><th>Source</th><th>Score</th></tr>");
+        }
+        shown += 1;
+        let button = match marks.get(&n.url) {
+            Some(m) if m.relevant => format!(
+                "<span class=\"tag\">marked relevant</span>{}",
+                feedback_button(&n.url, "clear", "undo", None)
+            ),
+            _ => feedback_button(&n.url, "relevant", "relevant", Some("48h")),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td><a href=\"{}\" rel=\"noopener noreferrer\">{}</a> {button}</td><td>{}</td><td>{:.2}</td></tr>",
+            ago(Some(n.at)),
+            attr(&safe_href(&n.url)),
+            text(&n.title),
+            text(&n.source),
+            n.score
+        );
+    }
+    if shown > 0 {
+        h.push_str("</table>");
+    }
 
     let _ = write!(h, "<h2>Feeds</h2><table id=\"feeds\"><tr><th>Feed</th><th>Last success</th><th>Next poll</th><th>Last error</th></tr>");
     for f in &feeds {
@@ -145,6 +195,18 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
     );
     Ok(h)
+}
+
+/// A one-button form posting the reader's verdict on `url` to `/api/feedback`.
+fn feedback_button(url: &str, verdict: &str, label: &str, rejudge: Option<&str>) -> String {
+    format!(
+        "<form class=\"fb\" method=\"post\" action=\"/api/feedback\"><input type=\"hidden\" name=\"url\" value=\"{}\">\
+         <input type=\"hidden\" name=\"verdict\" value=\"{verdict}\">{}<button type=\"submit\">{label}</button></form>",
+        attr(url),
+        rejudge
+            .map(|r| format!("<input type=\"hidden\" name=\"rejudge\" value=\"{r}\">"))
+            .unwrap_or_default()
+    )
 }
 
 /// Only http(s) links become clickable; anything else (javascript:, data:) is neutralised.

@@ -27,6 +27,7 @@
 
 pub mod dedup;
 mod dupindex;
+pub mod feedback;
 pub mod relevance;
 pub mod stories;
 mod unwritten;
@@ -49,7 +50,8 @@ use crate::store::{
     Store, StoreError, StoryRecord, TextSource,
 };
 use dedup::{DupParams, DupVerdict, Origin, Signature};
-use relevance::{Evidence, Relevance, TopicModel};
+use feedback::{Feedback, Moved};
+use relevance::{Evidence, Mark, Relevance, TopicModel};
 use stories::{StoryIndex, StoryParams, StorySummary};
 
 /// What became of one entry: the judge's verdict, matched exhaustively by the [`Tally`].
@@ -146,6 +148,11 @@ pub struct Features {
     /// that could alert is checked for copies (most of a feed list is off-topic, and its
     /// signature was a sixth of the work per item). Relevance is decided here, once.
     pub signature: Option<Signature>,
+    /// Where the reader's marks moved the score ([`feedback`]); the relevance's score is the
+    /// moved one.
+    pub moved: Option<Moved>,
+    /// The text as the store keeps it ([`crate::store::texts`]), when texts are kept.
+    pub packed: Option<Vec<u8>>,
 }
 
 /// One entry, ready to be judged.
@@ -233,6 +240,14 @@ pub struct Judge {
     evidence: Mutex<Evidence>,
     /// Evidence changed since it was last written.
     evidence_dirty: std::sync::atomic::AtomicBool,
+    /// The reader's marks, ready to compare items with (rebuilt with the evidence).
+    feedback: RwLock<Arc<Feedback>>,
+    /// An index without stories: its item vectors are the ones marks are compared with.
+    vectoriser: StoryIndex,
+    /// How long every judged item's text is kept (zero: none).
+    keep_text: std::time::Duration,
+    /// The latest near misses, newest last (for the status page), and whether they changed.
+    near_misses: Mutex<(std::collections::VecDeque<NearMiss>, bool)>,
     min_score: f32,
     stories: Mutex<StoryIndex>,
     dup_params: DupParams,
@@ -282,13 +297,19 @@ impl Judge {
             None => Evidence::default(),
         };
         let model = Arc::new(topic.with_evidence(&evidence));
+        let feedback = Arc::new(Feedback::from_marks(&evidence.marks));
+        let near_misses = stored_near_misses(&store, topic_id)?.into();
         Ok(Judge {
             store,
             topic_id: topic_id.to_string(),
+            vectoriser: StoryIndex::new(&topic, StoryParams::default()),
             base: topic,
             model: RwLock::new(model),
             evidence: Mutex::new(evidence),
             evidence_dirty: std::sync::atomic::AtomicBool::new(false),
+            feedback: RwLock::new(feedback),
+            keep_text: std::time::Duration::ZERO,
+            near_misses: Mutex::new((near_misses, false)),
             min_score,
             stories: Mutex::new(stories),
             dup_params: DupParams::default(),
@@ -296,6 +317,12 @@ impl Judge {
             endpoints,
             metrics,
         })
+    }
+
+    /// Keeps the text of every judged item for `window` ([`crate::store::texts`]).
+    pub fn keeping_texts(mut self, window: std::time::Duration) -> Judge {
+        self.keep_text = window;
+        self
     }
 
     /// Indexes a seed text for the copy check (idempotent).
@@ -319,7 +346,24 @@ impl Judge {
     /// each entry's own task.
     pub fn features(&self, title: &str, text: &str) -> Features {
         let model = self.model.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let relevance = model.score(title, text);
+        let mut relevance = model.score(title, text);
+        let feedback = self
+            .feedback
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let moved = if feedback.is_empty() {
+            None
+        } else {
+            feedback.adjust(
+                &self.vectoriser.vector(title, text),
+                relevance.score,
+                self.min_score,
+            )
+        };
+        if let Some(m) = &moved {
+            relevance.score = m.to;
+        }
         let signature = (relevance.query != Some(false)
             && relevance.score >= RESCUE_FROM * self.min_score)
             .then(|| Signature::from_text(text));
@@ -327,18 +371,48 @@ impl Judge {
             title: title.to_string(),
             relevance,
             signature,
+            moved,
+            packed: (!self.keep_text.is_zero()).then(|| crate::store::texts::pack(text)),
         }
     }
 
     /// The end of a processing pass: the model that scores the next pass is rebuilt with
-    /// what the topic learned during this one, and that evidence is stored.
+    /// what the topic learned during this one, and that evidence is stored; kept texts older
+    /// than their window are dropped.
     pub fn end_pass(&self) -> Result<(), StoreError> {
+        if !self.keep_text.is_zero() {
+            let window =
+                chrono::Duration::from_std(self.keep_text).unwrap_or(chrono::Duration::MAX);
+            let pruned = self.store.prune_texts(
+                Utc::now()
+                    .checked_sub_signed(window)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            )?;
+            if pruned > 0 {
+                debug!(pruned, "kept texts older than their window dropped");
+            }
+        }
+        {
+            let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
+            if near.1 {
+                near.1 = false;
+                self.store.put_meta(
+                    &format!("near_misses:{}", self.topic_id),
+                    &serde_json::to_value(&near.0).unwrap_or_default(),
+                )?;
+            }
+        }
         if !self
             .evidence_dirty
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
             return Ok(());
         }
+        self.relearn()
+    }
+
+    /// Rebuilds the scoring model and the marks' exemplars from the evidence, and stores it.
+    fn relearn(&self) -> Result<(), StoreError> {
         let ev = self
             .evidence
             .lock()
@@ -346,10 +420,71 @@ impl Judge {
             .clone();
         let model = Arc::new(self.base.with_evidence(&ev));
         *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
+        *self.feedback.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(Feedback::from_marks(&ev.marks));
         self.store.put_meta(
             &evidence_key(&self.topic_id),
             &serde_json::to_value(&ev).unwrap_or_default(),
         )
+    }
+
+    /// Records the reader's mark on an item whose text is `text` (see [`feedback`]): it
+    /// applies to everything judged from now on, and is stored at once.
+    pub fn mark(&self, item: &ItemRecord, text: &str, relevant: bool) -> Result<Mark, StoreError> {
+        let (words, names) = relevance::evidence::headline_words(&item.title, text);
+        let group = self.base.score(&item.title, text).group;
+        let mut vector: Vec<(String, f32)> = self
+            .vectoriser
+            .vector(&item.title, text)
+            .into_iter()
+            .collect();
+        vector.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mark = Mark {
+            url: item.url.clone(),
+            relevant,
+            at: Utc::now().to_rfc3339(),
+            title: item.title.clone(),
+            words,
+            names,
+            group,
+            vector,
+        };
+        self.evidence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .mark(mark.clone());
+        self.relearn()?;
+        Ok(mark)
+    }
+
+    /// Remembers a near miss for the status page, where the reader can mark it relevant.
+    fn note_near_miss(&self, item: &ItemRecord, score: f32) {
+        let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
+        near.0.retain(|n| n.url != item.url);
+        near.0.push_back(NearMiss {
+            url: item.url.clone(),
+            title: item.title.clone(),
+            source: item.source.clone(),
+            score,
+            at: item.decided_at,
+        });
+        while near.0.len() > NEAR_MISSES {
+            near.0.pop_front();
+        }
+        near.1 = true;
+    }
+
+    /// Undoes the reader's mark on an item URL; whether there was one.
+    pub fn clear_mark(&self, url: &str) -> Result<bool, StoreError> {
+        let had = self
+            .evidence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear(url);
+        if had {
+            self.relearn()?;
+        }
+        Ok(had)
     }
 
     /// What the topic learned so far.
@@ -435,17 +570,53 @@ impl Judge {
             item.decision = Decision::Unreadable {
                 reason: text.note.unwrap_or_else(|| "no text".into()),
             };
-            self.stage(unwritten, rec, item, None, None);
+            self.stage(unwritten, Some(rec), item, None, None);
             info!(url = %id.key, "unreadable; no alert");
             return Ok(Verdict::Unreadable);
         };
+        self.conclude(Some(rec), item, text.article.text, features, unwritten)
+    }
+
+    /// Judges again an item judged before that did not alert, from its kept text (the
+    /// reader's `feedback --rejudge`): steps 2 to 5, with the marks and what the topic learned
+    /// since. It may alert now; otherwise its record gets the new score and grounds.
+    pub fn rejudge(
+        &self,
+        item: ItemRecord,
+        text: String,
+        unwritten: &mut Unwritten,
+    ) -> Result<Verdict, StoreError> {
+        let features = self.features(&item.title, &text);
+        self.conclude(None, item, text, features, unwritten)
+    }
+
+    /// Steps 2 to 5 for an item with a text: relevance, copies, story, alert. `rec` is the
+    /// entry being processed (none when re-judging a stored item).
+    fn conclude(
+        &self,
+        rec: Option<EntryRecord>,
+        mut item: ItemRecord,
+        body: String,
+        features: Features,
+        unwritten: &mut Unwritten,
+    ) -> Result<Verdict, StoreError> {
+        let now = Utc::now();
+        let key = item.url.clone();
+        let doc_id = item.doc_id;
+        let title = features.title.clone();
+        let published = item.published;
+        // A re-judged item's text is kept already, from its first judgement.
+        if let (Some(packed), true) = (&features.packed, rec.is_some()) {
+            self.store.keep_text(&key, now, packed)?;
+        }
 
         // 2. Relevance.
         let rel = features.relevance;
         let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
         let ts = published.unwrap_or(now).timestamp();
         let mut grounds = self.grounds(&rel);
-        let sig = match self.relevance(&rel, &title, &text.article.text, ts, features.signature) {
+        grounds.feedback = features.moved.as_ref().map(|m| m.to_string());
+        let sig = match self.relevance(&rel, &title, &body, ts, features.signature) {
             Ok((sig, rescued_by)) => {
                 grounds.rescued_by = rescued_by;
                 sig
@@ -462,25 +633,24 @@ impl Judge {
                 // otherwise be rescued by a story started since and alert for an article
                 // already decided.
                 let dup = near_miss.map(|sig| {
-                    let d = dup_entry(doc_id, format!("item:{}", id.key), &sig, Origin::Item);
+                    let d = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
                     (d, sig)
                 });
                 let dup_ref = dup.as_ref().map(|(d, sig)| (d.clone(), sig));
+                if dup_ref.is_some() {
+                    self.note_near_miss(&item, rel.score);
+                }
                 self.stage(unwritten, rec, item, dup_ref, None);
-                info!(url = %id.key, score = rel.score, "off-topic; no alert");
+                info!(url = %key, score = rel.score, "off-topic; no alert");
                 return Ok(Verdict::OffTopic);
             }
         };
 
         // 3. Copies.
-        let dup = dup_entry(doc_id, format!("item:{}", id.key), &sig, Origin::Item);
-        if let Some((decision, original, verdict)) = self.copies(
-            &id.key,
-            doc_id,
-            &sig,
-            grounds.rescued_by.is_none(),
-            unwritten,
-        )? {
+        let dup = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
+        if let Some((decision, original, verdict)) =
+            self.copies(&key, doc_id, &sig, grounds.rescued_by.is_none(), unwritten)?
+        {
             item.decision = decision;
             self.stage(unwritten, rec, item, Some((dup, &sig)), original);
             return Ok(verdict);
@@ -489,38 +659,40 @@ impl Judge {
         // 4. Story. What was judged before is written first: the story and alert are written
         // (and the alert delivered) at once, and read the store.
         unwritten.write(&self.store)?;
-        let (story, new_story, why) =
-            self.story(&id.key, &title, &text.article.text, published, now)?;
+        let (story, new_story, why) = self.story(&key, &title, &body, published, now)?;
         grounds.story = Some(why);
 
         // 5. Alert.
         let alert = AlertRecord {
-            id: alert_id(&id.key, now),
+            id: alert_id(&key, now),
             created: now,
-            url: id.key.clone(),
+            url: key.clone(),
             title: title.clone(),
-            source,
+            source: item.source.clone(),
             published,
             story: story.id.clone(),
             story_title: story.title.clone(),
             new_story,
             score: rel.score,
-            excerpt: excerpt(&text.article.text, crate::notify::EXCERPT_CHARS),
+            excerpt: excerpt(&body, crate::notify::EXCERPT_CHARS),
             duplicates: Vec::new(),
         };
-        // What a confident alert teaches the topic (used from the next pass on).
+        // What a confident alert teaches the topic (used from the next pass on). Not one the
+        // reader's marks moved: what they teach is derived from the marks themselves.
         if let (true, Some(group)) = (
-            grounds.rescued_by.is_none() && self.base.is_confident(&rel, self.min_score),
+            grounds.rescued_by.is_none()
+                && features.moved.is_none()
+                && self.base.is_confident(&rel, self.min_score),
             rel.group,
         ) {
             self.evidence
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .learn(&id.key, &title, &text.article.text, group, 1);
+                .learn(&key, &title, &body, group);
             self.evidence_dirty
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        item.text = text.article.text;
+        item.text = body;
         item.decision = Decision::Alert {
             alert: alert.id.clone(),
             story: story.id.clone(),
@@ -530,9 +702,9 @@ impl Judge {
             terms,
             grounds,
         };
-        self.alert(&rec, &item, (&dup, &sig), &story, &alert)?;
+        self.alert(rec.as_ref(), &item, (&dup, &sig), &story, &alert)?;
         info!(
-            url = %id.key,
+            url = %key,
             score = rel.score,
             story = %story.id,
             new_story,
@@ -763,7 +935,7 @@ impl Judge {
     /// transaction (the unwritten group went first), and indexes its text for copies.
     fn alert(
         &self,
-        rec: &EntryRecord,
+        rec: Option<&EntryRecord>,
         item: &ItemRecord,
         (dup, sig): (&DupEntry, &Signature),
         story: &StoryRecord,
@@ -771,7 +943,7 @@ impl Judge {
     ) -> Result<(), StoreError> {
         let endpoints = crate::notify::outbox::route(alert, &self.endpoints);
         self.store.commit_item(&ItemCommit {
-            entry: Some(rec),
+            entry: rec,
             item,
             dup: Some(dup),
             story: Some(story),
@@ -815,7 +987,7 @@ impl Judge {
         } else {
             debug!(url = %item.url, from = %source, "already known under this URL (cross-post or variant); no alert");
         }
-        unwritten.stage(rec, item, None, None);
+        unwritten.stage(Some(rec), item, None, None);
         Verdict::KnownUrl
     }
 
@@ -824,7 +996,7 @@ impl Judge {
     fn stage(
         &self,
         unwritten: &mut Unwritten,
-        rec: EntryRecord,
+        rec: Option<EntryRecord>,
         item: ItemRecord,
         dup: Option<(DupEntry, &Signature)>,
         original: Option<ItemRecord>,
@@ -838,6 +1010,33 @@ impl Judge {
         self.metrics.count_decision(item.decision.label());
         unwritten.stage(rec, item, dup.map(|(d, _)| d), original);
     }
+}
+
+/// How many of the latest near misses are remembered for the status page.
+pub const NEAR_MISSES: usize = 20;
+
+/// An item that scored close to the threshold without alerting ([`RESCUE_FROM`]): what a
+/// reader looks through for a missed article.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NearMiss {
+    /// Its canonical URL.
+    pub url: String,
+    /// Its headline.
+    pub title: String,
+    /// Its outlet.
+    pub source: String,
+    /// Its score.
+    pub score: f32,
+    /// When it was judged.
+    pub at: DateTime<Utc>,
+}
+
+/// A topic's latest near misses, oldest first, as stored.
+pub fn stored_near_misses(store: &Store, topic_id: &str) -> Result<Vec<NearMiss>, StoreError> {
+    Ok(store
+        .get_meta(&format!("near_misses:{topic_id}"))?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
 }
 
 /// What a topic learned, as stored (empty when nothing was).

@@ -48,11 +48,11 @@ impl Unwritten {
         &self.dups
     }
 
-    /// Adds a decided entry, its item, its text's index record and the original a copy
-    /// updated.
+    /// Adds a decided entry (none for an item judged again), its item, its text's index
+    /// record and the original a copy updated.
     pub fn stage(
         &mut self,
-        rec: EntryRecord,
+        rec: Option<EntryRecord>,
         item: ItemRecord,
         dup: Option<DupEntry>,
         original: Option<ItemRecord>,
@@ -64,12 +64,12 @@ impl Unwritten {
             self.items.insert(o.url.clone(), o);
         }
         self.items.insert(item.url.clone(), item);
-        self.entries.push(rec);
+        self.entries.extend(rec);
     }
 
     /// Whether the group is full and should be written.
     pub fn is_full(&self) -> bool {
-        self.entries.len() >= GROUP
+        self.entries.len().max(self.items.len()) >= GROUP
     }
 
     /// Writes the group, and empties it.

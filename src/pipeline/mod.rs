@@ -8,7 +8,7 @@
 //! ```
 //!
 //! [`poll`]: one feed poll, and [`Polls`], the bounded fan-out of many. [`text`]: an entry's
-//! text. The judge is its own stage ([`crate::judge`]); the pipeline runs the texts of many
+//! text. [`feedback`]: the reader's marks, and re-judging a window with them. The judge is its own stage ([`crate::judge`]); the pipeline runs the texts of many
 //! entries concurrently (each in its own task, where the judge's [`Judge::features`] are
 //! computed too) and hands them to the judge one at a time, oldest first.
 //!
@@ -17,6 +17,7 @@
 //! [`Pipeline::process_pending`]. State that must survive a crash goes to the store in an
 //! order that makes a crash at any point safe (see the store's module doc).
 
+mod feedback;
 mod poll;
 mod text;
 
@@ -30,6 +31,7 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, warn, Instrument};
 use url::Url;
 
+pub use feedback::FeedbackError;
 pub use poll::{entry_id, feed_backoff, FeedReport, PollDone, Polls};
 
 use crate::config::{Config, FeedConfig};
@@ -77,6 +79,9 @@ pub enum PipelineError {
     /// A webhook's signing secret cannot be read.
     #[error(transparent)]
     Secret(#[from] crate::config::SecretError),
+    /// The reader's feedback could not be applied.
+    #[error(transparent)]
+    Feedback(#[from] FeedbackError),
 }
 
 /// Progress of one cycle, for [`Pipeline::poll_once_observed`].
@@ -263,7 +268,8 @@ impl Pipeline {
             min_score,
             endpoints.clone(),
             metrics.clone(),
-        )?;
+        )?
+        .keeping_texts(config.store.keep_text.0);
         for s in &seeds {
             judge.index_seed(&s.name, &s.text)?;
         }

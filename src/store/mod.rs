@@ -10,7 +10,8 @@
 //! - [`DupStore`]: the durable half of the near-duplicate index (the judge keeps the lookup
 //!   structure in memory);
 //! - [`DeliveryStore`]: the outbox of webhook deliveries, finished and dead ones, the delivery
-//!   journal, and the digests sent.
+//!   journal, and the digests sent;
+//! - [`TextStore`]: the extracted texts of judged items, kept for a window ([`texts`]).
 //!
 //! [`sled`](self::sled) is the one backend for now (the embedded default); a second one only
 //! adds an implementation of these traits, and the behaviour tests of this module
@@ -36,6 +37,7 @@ mod records;
 pub mod sled;
 #[cfg(test)]
 mod tests;
+pub mod texts;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -143,6 +145,8 @@ pub struct StoreStats {
     pub outbox: usize,
     /// Dead letters.
     pub dead: usize,
+    /// Texts kept for re-judging ([`TextStore`]).
+    pub texts: usize,
 }
 
 /// What the dedup stage indexes for one text: the store keeps the bytes without reading them.
@@ -325,8 +329,22 @@ pub trait DeliveryStore {
     fn put_digest(&self, d: &DigestRecord) -> Result<()>;
 }
 
+/// The extracted texts of judged items, kept for a window (see [`texts`]).
+pub trait TextStore {
+    /// Keeps an item's text (as [`texts::pack`] made it), replacing any kept before.
+    fn keep_text(&self, url: &str, at: DateTime<Utc>, packed: &[u8]) -> Result<()>;
+    /// An item's kept text.
+    fn kept_text(&self, url: &str) -> Result<Option<String>>;
+    /// Drops the texts kept before `before`; returns how many.
+    fn prune_texts(&self, before: DateTime<Utc>) -> Result<usize>;
+    /// How many texts are kept, and their stored bytes (reads them all: for reports).
+    fn kept_texts(&self) -> Result<(usize, u64)>;
+}
+
 /// A whole store: every concern, plus what spans them.
-pub trait Backend: FeedStore + JudgedStore + DupStore + DeliveryStore + Send + Sync {
+pub trait Backend:
+    FeedStore + JudgedStore + DupStore + DeliveryStore + TextStore + Send + Sync
+{
     /// Makes everything written so far durable (blocking; see [`Store::flush`]).
     fn flush_blocking(&self) -> Result<()>;
     /// A small JSON value kept under a name (learned site templates, one-time migrations).

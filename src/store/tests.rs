@@ -227,3 +227,41 @@ fn pending_order_is_oldest_first() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn kept_texts_are_read_back_replaced_and_pruned() -> Result<()> {
+    for (_backend, _dir, store) in backends() {
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        let old = "An old report. ".repeat(30);
+        let new = "A new report. ".repeat(30);
+        store.keep_text("https://a.example/1", now - day * 9, &texts::pack(&old))?;
+        store.keep_text("https://a.example/2", now - day * 2, &texts::pack(&new))?;
+        // Kept again (re-judged): the newer time counts.
+        store.keep_text("https://a.example/3", now - day * 9, &texts::pack(&old))?;
+        store.keep_text("https://a.example/3", now, &texts::pack(&new))?;
+        assert_eq!(
+            store.kept_text("https://a.example/1")?.as_deref(),
+            Some(old.as_str())
+        );
+        assert_eq!(
+            store.kept_text("https://a.example/3")?.as_deref(),
+            Some(new.as_str())
+        );
+        assert_eq!(store.kept_text("https://a.example/none")?, None);
+        let (n, bytes) = store.kept_texts()?;
+        assert_eq!(n, 3);
+        assert!(bytes < (old.len() * 3) as u64 / 4, "{bytes} bytes stored");
+
+        assert_eq!(
+            store.prune_texts(now - day * 7)?,
+            1,
+            "only the 9-day-old one"
+        );
+        assert_eq!(store.kept_text("https://a.example/1")?, None);
+        assert!(store.kept_text("https://a.example/3")?.is_some());
+        assert_eq!(store.stats()?.texts, 2);
+        assert_eq!(store.prune_texts(now - day * 7)?, 0);
+    }
+    Ok(())
+}

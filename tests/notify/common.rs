@@ -57,6 +57,7 @@ pub fn scenario_digest(timezone: chrono_tz::Tz) -> DigestInput {
                         url: format!("http://127.0.0.1:8391{path}"),
                         time: published,
                         excerpt: item["body"].as_str().unwrap_or("").to_string(),
+                        marked_off_topic: false,
                     });
             }
             "seed_duplicate" | "repeat" => dups += 1,

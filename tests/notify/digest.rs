@@ -93,6 +93,7 @@ fn times_are_local_with_zone_abbreviation() {
         url: "https://example.org/a".into(),
         time: Utc.with_ymd_and_hms(2026, 3, 29, h, m, 0).unwrap(),
         excerpt: String::new(),
+        marked_off_topic: false,
     };
     let input = DigestInput {
         day,
@@ -144,6 +145,7 @@ fn hostile_fields_are_escaped_and_bad_urls_not_linked() {
                     url: "javascript:alert(1)".into(),
                     time: Utc.with_ymd_and_hms(2026, 4, 8, 6, 0, 0).unwrap(),
                     excerpt: "Line one\n\n<iframe src=\"http://evil\"></iframe>\u{7} end".into(),
+                    marked_off_topic: false,
                 },
                 DigestItem {
                     outlet: "Fine".into(),
@@ -151,6 +153,7 @@ fn hostile_fields_are_escaped_and_bad_urls_not_linked() {
                     url: "https://example.org/a?x=\"><script>".into(),
                     time: Utc.with_ymd_and_hms(2026, 4, 8, 5, 0, 0).unwrap(),
                     excerpt: "ok".into(),
+                    marked_off_topic: false,
                 },
             ],
         }],

@@ -101,6 +101,7 @@ fn hostile_digest() -> RenderedDigest {
                 url: "https://example.org/evil?a=1&b=2".into(),
                 time: "2026-04-15T07:00:00Z".parse().expect("date"),
                 excerpt: "Grüße aus Köln, ça va? <iframe>".into(),
+                marked_off_topic: false,
             }],
         },
     );

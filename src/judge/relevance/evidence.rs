@@ -12,9 +12,9 @@
 //! alerts that name the protagonists teach, so the same kind of news about someone else
 //! (the neighbouring event) never does, and nothing learned can stand in for a protagonist.
 //!
-//! The reader's marks (`wirewatch feedback`) live here too: a relevant mark teaches like a
-//! confident alert (twice), and its text becomes an exemplar; an off-topic mark becomes an
-//! exemplar that pulls down items like it ([`Evidence::penalty`]).
+//! The reader's marks (`wirewatch feedback`) live here too: a relevant mark teaches like
+//! [`MARK_WEIGHT`] confident alerts; every mark also keeps an exemplar that moves the scores
+//! of items like it ([`crate::judge::feedback`]).
 //!
 //! Evidence is kept per topic in the store and survives restarts; it is bounded
 //! ([`MAX_CANDIDATES`] candidates, [`MAX_LEARNED_NAMES`] names, [`MAX_LEARNED_TERMS`] words).
@@ -44,6 +44,8 @@ const LEDE_TOKENS: usize = 60;
 const MAX_TERM_ZIPF: f32 = 4.5;
 /// Alerts named as a candidate's sources, at most.
 const MAX_SOURCES: usize = 3;
+/// A relevant mark teaches like this many confident alerts.
+pub const MARK_WEIGHT: u32 = 2;
 
 /// A name or word seen in confident alerts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -56,7 +58,7 @@ pub struct Seen {
     pub from: Vec<String>,
 }
 
-/// A reader's verdict on an item.
+/// A reader's verdict on an item (see [`crate::judge::feedback`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mark {
     /// The item's canonical URL.
@@ -65,8 +67,20 @@ pub struct Mark {
     pub relevant: bool,
     /// When it was marked (RFC 3339).
     pub at: String,
-    /// The item's distinctive words (its exemplar).
+    /// The item's headline.
+    #[serde(default)]
+    pub title: String,
+    /// The distinctive words of its headline and lede ([`headline_words`]).
     pub words: Vec<String>,
+    /// The names among them.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// The group of seeds the item matched best.
+    #[serde(default)]
+    pub group: Option<u16>,
+    /// Its exemplar: the item's term vector, as the stories stage builds it.
+    #[serde(default)]
+    pub vector: Vec<(String, f32)>,
 }
 
 /// What one topic learned (see the module doc).
@@ -122,18 +136,17 @@ pub fn headline_words(title: &str, text: &str) -> (Vec<String>, Vec<String>) {
 
 impl Evidence {
     /// Learns from one confident alert (the caller decides it is one): its headline and
-    /// lede's names and distinctive words, matched to `group`. `weight` is 1 for an alert, 2
-    /// for a relevant mark.
-    pub fn learn(&mut self, url: &str, title: &str, text: &str, group: u16, weight: u32) {
+    /// lede's names and distinctive words, matched to `group`.
+    pub fn learn(&mut self, url: &str, title: &str, text: &str, group: u16) {
         let (words, names) = headline_words(title, text);
-        self.alerts += weight;
+        self.alerts += 1;
         for (map, list) in [(&mut self.names, names), (&mut self.terms, words)] {
             for t in list {
                 let e = map.entry(t).or_insert_with(|| Seen {
                     group,
                     ..Seen::default()
                 });
-                e.count += weight;
+                e.count += 1;
                 if e.from.len() < MAX_SOURCES && !e.from.iter().any(|f| f == url) {
                     e.from.push(url.to_string());
                 }
@@ -150,22 +163,21 @@ impl Evidence {
         }
     }
 
-    /// The candidates that qualify (see the module doc), strongest first.
+    /// The candidates that qualify (see the module doc), strongest first: those of the
+    /// confident alerts, with each relevant mark counted as [`MARK_WEIGHT`] more alerts.
     pub fn learned(&self) -> Learned {
-        let qualifies = |s: &Seen| {
-            s.count >= MIN_ALERTS && s.count as f32 >= MIN_SHARE * self.alerts.max(1) as f32
-        };
-        let share = |s: &Seen| (s.count as f32 / self.alerts.max(1) as f32).min(1.0);
-        let mut names: Vec<(String, u16, f32)> = self
-            .names
+        let (names, terms, alerts) = self.with_marks();
+        let qualifies =
+            |s: &Seen| s.count >= MIN_ALERTS && s.count as f32 >= MIN_SHARE * alerts.max(1) as f32;
+        let share = |s: &Seen| (s.count as f32 / alerts.max(1) as f32).min(1.0);
+        let mut names: Vec<(String, u16, f32)> = names
             .iter()
             .filter(|(_, s)| qualifies(s))
             .map(|(t, s)| (t.clone(), s.group, share(s)))
             .collect();
         names.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
         names.truncate(MAX_LEARNED_NAMES);
-        let mut terms: Vec<(String, f32)> = self
-            .terms
+        let mut terms: Vec<(String, f32)> = terms
             .iter()
             .filter(|(_, s)| qualifies(s))
             .map(|(t, s)| (t.clone(), share(s)))
@@ -175,8 +187,64 @@ impl Evidence {
         Learned { names, terms }
     }
 
-    /// Where a learned name or word came from (for `explain`).
-    pub fn sources(&self, t: &str) -> Option<&Seen> {
-        self.names.get(t).or_else(|| self.terms.get(t))
+    /// The candidates with the relevant marks' names and words added (as [`MARK_WEIGHT`]
+    /// alerts each), and the number of alerts that makes. Derived anew each time, so that
+    /// clearing a mark undoes what it taught.
+    fn with_marks(&self) -> (BTreeMap<String, Seen>, BTreeMap<String, Seen>, u32) {
+        let mut names = self.names.clone();
+        let mut terms = self.terms.clone();
+        let mut alerts = self.alerts;
+        for m in self.marks.values().filter(|m| m.relevant) {
+            alerts += MARK_WEIGHT;
+            let group = m.group.unwrap_or(0);
+            for (map, list) in [(&mut names, &m.names), (&mut terms, &m.words)] {
+                for t in list {
+                    map.entry(t.clone())
+                        .or_insert_with(|| Seen {
+                            group,
+                            ..Seen::default()
+                        })
+                        .count += MARK_WEIGHT;
+                }
+            }
+        }
+        (names, terms, alerts)
+    }
+
+    /// Where a learned name or word came from, in words (for `explain`).
+    pub fn origin(&self, t: &str) -> Option<String> {
+        let marks: Vec<&str> = self
+            .marks
+            .values()
+            .filter(|m| m.relevant && m.words.iter().chain(&m.names).any(|w| w == t))
+            .map(|m| m.url.as_str())
+            .collect();
+        let alerts = self.names.get(t).or_else(|| self.terms.get(t)).map(|seen| {
+            format!(
+                "learned from {} confident alert(s), e.g. {}",
+                seen.count,
+                seen.from.join(", ")
+            )
+        });
+        let marked = (!marks.is_empty()).then(|| {
+            format!(
+                "taught by the reader's relevant mark on {}",
+                marks.join(", ")
+            )
+        });
+        match (alerts, marked) {
+            (Some(a), Some(m)) => Some(format!("{a}; {m}")),
+            (a, m) => a.or(m),
+        }
+    }
+
+    /// Records the reader's mark on an item, replacing an earlier one on the same URL.
+    pub fn mark(&mut self, m: Mark) {
+        self.marks.insert(m.url.clone(), m);
+    }
+
+    /// Undoes the mark on a URL; whether there was one.
+    pub fn clear(&mut self, url: &str) -> bool {
+        self.marks.remove(url).is_some()
     }
 }

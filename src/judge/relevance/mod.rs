@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::for_each_token;
 use background::Background;
-pub use evidence::Evidence;
+pub use evidence::{Evidence, Mark};
 use index::{TermIndex, Tokens};
 pub use names::Name;
 use query::Query;

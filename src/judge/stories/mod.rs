@@ -193,7 +193,8 @@ pub fn story_id(canonical_url: &str) -> String {
     format!("s{hex}")
 }
 
-fn cosine(a: &TermVector, b: &[(String, f32)]) -> f32 {
+/// The cosine of an item vector with a (not necessarily normalised) sparse vector.
+pub fn cosine(a: &TermVector, b: &[(String, f32)]) -> f32 {
     let nb: f32 = b.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if nb == 0.0 {
         return 0.0;

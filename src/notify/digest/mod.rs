@@ -51,6 +51,7 @@ pub enum DigestError {
 pub struct Digester {
     store: Store,
     topic: String,
+    topic_id: String,
     digest: DigestConfig,
     smtp: Option<SmtpConfig>,
     tz: chrono_tz::Tz,
@@ -68,6 +69,7 @@ impl Digester {
             smtp: config.smtp.clone(),
             store,
             topic: config.topic.name.clone(),
+            topic_id: config.topic.id(),
         })
     }
 
@@ -90,6 +92,7 @@ impl Digester {
             .filter(|a| a.created >= since && a.created < until)
             .collect();
         let n = alerts.len();
+        let marks = crate::judge::stored_evidence(&self.store, &self.topic_id)?.marks;
         let mut by_story: HashMap<String, DigestStory> = HashMap::new();
         let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
         for a in &alerts {
@@ -110,6 +113,7 @@ impl Digester {
                     url: a.url.clone(),
                     time: t,
                     excerpt: a.excerpt.clone(),
+                    marked_off_topic: marks.get(&a.url).is_some_and(|m| !m.relevant),
                 });
         }
         let mut stories: Vec<DigestStory> = by_story.into_values().collect();

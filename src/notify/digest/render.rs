@@ -28,6 +28,8 @@ pub struct DigestItem {
     pub time: DateTime<Utc>,
     /// A short excerpt (shortened further if long).
     pub excerpt: String,
+    /// The reader marked it off-topic after it alerted (`wirewatch feedback`).
+    pub marked_off_topic: bool,
 }
 
 /// One story with the articles of the period that belong to it.
@@ -201,9 +203,14 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
             let _ = writeln!(text);
             let _ = writeln!(
                 text,
-                "   - {}: {}",
+                "   - {}: {}{}",
                 or_untitled(&item.outlet),
-                or_untitled(&item.title)
+                or_untitled(&item.title),
+                if item.marked_off_topic {
+                    " [marked off-topic]"
+                } else {
+                    ""
+                }
             );
             let time = local_time(item.time, input.timezone, input.day);
             match safe_link(&item.url) {
@@ -288,9 +295,14 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
                 html,
                 "<div style=\"margin:0 0 16px 0;\">\n\
                  <p style=\"margin:0;font-size:13px;color:#71717a;\"><strong style=\"color:#3f3f46;\">{}</strong> &middot; {}</p>\n\
-                 <p style=\"margin:2px 0 0 0;font-size:16px;line-height:1.35;font-weight:bold;\">{title_html}</p>",
+                 <p style=\"margin:2px 0 0 0;font-size:16px;line-height:1.35;font-weight:bold;\">{title_html}{}</p>",
                 html_escape(&or_untitled(&item.outlet)),
                 html_escape(&local_time(item.time, input.timezone, input.day)),
+                if item.marked_off_topic {
+                    " <span style=\"font-size:12px;font-weight:normal;color:#71717a;\">[marked off-topic]</span>"
+                } else {
+                    ""
+                },
             );
             if !excerpt.is_empty() {
                 let _ = writeln!(

@@ -18,9 +18,10 @@
 //! - `outbox`: endpoint ‖ 0x00 ‖ created (µs, big-endian) ‖ alert id → delivery, pending
 //!   deliveries in alert order per endpoint; `delivered` and `dead` hold the finished ones by
 //!   alert id ‖ 0x00 ‖ endpoint;
-//! - `digests`: local date → digest record.
+//! - `digests`: local date → digest record;
+//! - `texts`, `texts_by_time`: the kept texts ([`texts`]).
 //!
-//! One file per concern: [`feeds`], [`judged`], [`dups`], [`delivery`]; [`codec`] is the
+//! One file per concern: [`feeds`], [`judged`], [`dups`], [`delivery`], [`texts`]; [`codec`] is the
 //! record and key layout, [`journal`] the delivery journal beside the database.
 //!
 //! ## Durability
@@ -34,6 +35,7 @@ mod dups;
 mod feeds;
 mod journal;
 mod judged;
+mod texts;
 
 use std::path::Path;
 
@@ -84,6 +86,8 @@ pub struct SledStore {
     delivered: sled::Tree,
     dead: sled::Tree,
     digests: sled::Tree,
+    texts: sled::Tree,
+    texts_by_time: sled::Tree,
 }
 
 impl SledStore {
@@ -155,6 +159,10 @@ impl SledStore {
             delivered: db.open_tree("delivered").ctx("opening tree delivered")?,
             dead: db.open_tree("dead").ctx("opening tree dead")?,
             digests: db.open_tree("digests").ctx("opening tree digests")?,
+            texts: db.open_tree("texts").ctx("opening tree texts")?,
+            texts_by_time: db
+                .open_tree("texts_by_time")
+                .ctx("opening tree texts_by_time")?,
             db,
         };
         store.apply_journal()?;
@@ -214,6 +222,7 @@ impl Backend for SledStore {
             alerts: self.alerts.len(),
             outbox: self.outbox.len(),
             dead: self.dead.len(),
+            texts: self.texts.len(),
         })
     }
 }

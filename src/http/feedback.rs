@@ -1,0 +1,128 @@
+//! `POST /api/feedback`: the reader's verdict on an item, from a script (JSON) or from the
+//! status page's buttons (an HTML form).
+//!
+//! Both go through the same command as `wirewatch feedback` ([`control::execute`]), behind
+//! the bearer token when one is set. A form post from another site (a page the reader opened
+//! elsewhere, posting to the loopback address) is refused by its `Origin` header; JSON cannot
+//! be posted across sites without a CORS preflight, which this server never grants.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::control::{self, Context, Request, Verdict};
+
+/// The request's fields, in either encoding.
+#[derive(Debug, Default, Deserialize)]
+struct FeedbackBody {
+    /// Any URL the item was seen under.
+    url: String,
+    /// `relevant`, `off-topic` or `clear`.
+    verdict: String,
+    /// Judge again the items decided within this long ago ("48h"), if present.
+    #[serde(default)]
+    rejudge: Option<String>,
+}
+
+fn bad(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "ok": false, "error": message.into() })),
+    )
+        .into_response()
+}
+
+/// Whether a browser's `Origin` names another site than the one it posts to.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin);
+    origin_host != host
+}
+
+pub(super) async fn api_feedback(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let parsed: Result<FeedbackBody, String> = if is_form {
+        if cross_site(&headers) {
+            return bad(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+        }
+        let mut b = FeedbackBody::default();
+        for (k, v) in url::form_urlencoded::parse(&body) {
+            match k.as_ref() {
+                "url" => b.url = v.into_owned(),
+                "verdict" => b.verdict = v.into_owned(),
+                "rejudge" if !v.trim().is_empty() => b.rejudge = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        Ok(b)
+    } else {
+        serde_json::from_slice(&body).map_err(|e| format!("invalid JSON body: {e}"))
+    };
+    let b = match parsed {
+        Ok(b) if !b.url.trim().is_empty() => b,
+        Ok(_) => return bad(StatusCode::BAD_REQUEST, "url is required"),
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    let verdict: Verdict = match b.verdict.parse() {
+        Ok(v) => v,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    let rejudge_secs = match b.rejudge.as_deref().map(humantime::parse_duration) {
+        None => None,
+        Some(Ok(d)) => Some(d.as_secs()),
+        Some(Err(e)) => return bad(StatusCode::BAD_REQUEST, format!("rejudge: {e}")),
+    };
+    let Some(pipeline) = st.pipeline.clone() else {
+        return bad(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no pipeline to give feedback to",
+        );
+    };
+    let ctx = Context {
+        config: st.config.clone(),
+        store: st.store.clone(),
+        deliverer: None,
+        pipeline: Some(pipeline),
+    };
+    let req = Request::Feedback {
+        url: b.url,
+        verdict,
+        rejudge_secs,
+    };
+    match control::execute(&req, &ctx).await {
+        Ok(_) if is_form => Redirect::to("/#alerts").into_response(),
+        Ok(reply) => Json(serde_json::json!({ "ok": true, "message": reply.stdout.trim_end() }))
+            .into_response(),
+        Err(e) => {
+            let msg = e.to_string();
+            let status = if msg.starts_with("no item seen") {
+                StatusCode::NOT_FOUND
+            } else if msg.starts_with("no text of") {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            bad(status, msg)
+        }
+    }
+}
