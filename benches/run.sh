@@ -7,7 +7,8 @@
 #   DEDUP_N=100000     stored items of the dedup bench (the issue asks 10k, 100k and 1M)
 #   WW_BENCH_SECS=5    timed seconds per parser in the feed-parsing bench
 #   CYCLE_SECS=300     length of the 1 s-interval memory run; IDLE_SECS=60 the idle window
-#   SKIP="extraction dedup steady"   parts to leave out (any of feedparse extraction dedup e2e steady)
+#   SKIP="extraction dedup steady"   parts to leave out (any of feedparse extraction dedup e2e
+#                                    steady realnews)
 # Output: target/bench-out/run.log (everything) and target/bench-out/table.md (the table).
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,6 +41,10 @@ fi
 if want e2e; then
     echo "== end to end (FEEDS=${FEEDS:-1000})" | tee -a "$LOG"
     sh benches/e2e.sh | tee -a "$LOG"
+fi
+if want realnews; then
+    echo "== real news (ECB+ replay, dev set)" | tee -a "$LOG"
+    sh benches/realnews.sh | tee -a "$LOG"
 fi
 if want steady; then
     echo "== steady state" | tee -a "$LOG"
@@ -83,6 +88,13 @@ for l in lines:
     m = re.match(r"lookup \+ insert at (\d+) stored .*sled (\d+) items/s, MemIndex (\d+) items/s, ratio sled/MemIndex ([\d.]+)", l)
     if m:
         row(f"dedup lookup+insert/s at {m.group(1)} stored", m.group(2), f"{m.group(3)} (in-memory MemIndex)", m.group(4), "-", "higher")
+o, b = kv("realnews new SUMMARY"), kv("realnews new BASELINE")
+if o:
+    for key, fig in [("narrow_P", "narrow alert precision"), ("narrow_R", "narrow alert recall"),
+                     ("narrow_story_F1", "narrow story pairwise F1"), ("broad_P", "broad alert precision"),
+                     ("broad_R", "broad alert recall"), ("broad_story_F1", "broad story pairwise F1")]:
+        row(f"real news (ECB+ dev, {o['runs']} runs): {fig}", o[key], f"{b[key]} (keyword baseline)" if b else "-",
+            r(o[key], b[key]) if b else "-", ">= 0.95 (P, R), >= 0.90 (story F1)", "higher")
 o, p = kv("e2e ours"), kv("e2e peer")
 if o:
     n = o["feeds"]

@@ -155,9 +155,7 @@ fn count(decided: &[(String, bool)], prefix: &str) -> usize {
 
 /// Runs both rounds on a fresh store (`between` runs after round 1); what became of each
 /// round's articles in the end.
-fn run_world(
-    between: &dyn Fn(&TestEnv, &str),
-) -> (Decided, Decided, TestEnv) {
+fn run_world(between: &dyn Fn(&TestEnv, &str)) -> (Decided, Decided, TestEnv) {
     let world = load_world();
     let base = serve_world(world.clone());
     let env = TestEnv::new(

@@ -9,14 +9,23 @@
 //! cares about" from "the neighbouring story the reader does not". Every later item is
 //! compared with every exemplar ([`Feedback::adjust`]):
 //!
-//! - below a cosine of [`NEAR`] a mark does nothing: the reports of other developments, and
-//!   everything off the topic, stay exactly as they were (one mark must not swing unrelated
-//!   items);
+//! - below a cosine of [`NEAR`] a mark does nothing: everything off the topic stays exactly
+//!   as it was (one mark must not swing unrelated items);
 //! - from [`NEAR`] to [`SAME`] its pull grows linearly, and from [`SAME`] on (other outlets'
 //!   reports of the same development, in their own words) it is whole: the score moves by up
 //!   to the threshold, down for an off-topic mark, up for a relevant one;
-//! - the strongest relevant and the strongest off-topic pull are added, so an item as like a
-//!   relevant mark as an off-topic one is left where it was.
+//! - a pull counts only as far as the item is more like the mark than like the other side
+//!   ([`CONTRAST`]): an off-topic mark pulls an item down only when it is more like the mark
+//!   than like the relevant marks *and the seeds* (a report of the topic's own event that
+//!   shares words with the marked neighbour keeps its score), a relevant mark pulls up only
+//!   what is more like it than like the off-topic marks.
+//!
+//! Measured on the real news of `../shared/realnews` (dev set, 38 runs; an oracle reader marks
+//! round 1's first false alert off-topic and its first missed target relevant, rounds 2 and 3
+//! are judged with the marks: `FEEDBACK=1` in `examples/realnews_lab.rs`): no unrelated item
+//! changed its decision, 25 of the 75 alerts on the neighbouring event fell below the
+//! threshold (narrow precision 0.840 → 0.867), narrow recall held (0.906 → 0.904) and broad
+//! recall rose (0.947 → 0.959).
 //!
 //! A relevant mark also teaches the topic model like two confident alerts
 //! ([`Evidence::learned`](super::relevance::Evidence::learned)). Marks live in the topic's
@@ -34,9 +43,14 @@ use super::relevance::Mark;
 use super::stories::{cosine, TermVector};
 
 /// Below this cosine with an exemplar a mark has no effect.
-pub const NEAR: f32 = 0.15;
+pub const NEAR: f32 = 0.1;
 /// From this cosine on a mark's pull is whole.
-pub const SAME: f32 = 0.45;
+pub const SAME: f32 = 0.3;
+/// How much more like an exemplar than like the other side an item must be for its pull to be
+/// whole.
+pub const CONTRAST: f32 = 0.1;
+/// Terms kept in the seeds' centroid.
+const OWN_TERMS: usize = 64;
 
 /// A mark's exemplar, as the judge compares items with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +64,9 @@ struct Exemplar {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Feedback {
     exemplars: Vec<Exemplar>,
+    /// The seeds' centroid (their vectors summed, strongest terms): what the topic's own
+    /// reports look like.
+    own: Vec<(String, f32)>,
 }
 
 /// Where a mark moved an item's score.
@@ -91,9 +108,20 @@ fn pull(sim: f32) -> f32 {
 }
 
 impl Feedback {
-    /// The exemplars of a topic's marks.
-    pub fn from_marks(marks: &BTreeMap<String, Mark>) -> Feedback {
+    /// The exemplars of a topic's marks, against the vectors of its seeds.
+    pub fn new(marks: &BTreeMap<String, Mark>, seeds: &[TermVector]) -> Feedback {
+        let mut sum: std::collections::HashMap<&str, f32> = Default::default();
+        for v in seeds {
+            for (t, w) in v {
+                *sum.entry(t.as_str()).or_default() += w;
+            }
+        }
+        let mut own: Vec<(String, f32)> =
+            sum.into_iter().map(|(t, w)| (t.to_string(), w)).collect();
+        own.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        own.truncate(OWN_TERMS);
         Feedback {
+            own,
             exemplars: marks
                 .values()
                 .filter(|m| !m.vector.is_empty())
@@ -114,27 +142,30 @@ impl Feedback {
     /// Where the marks move a score of `score` (threshold `min_score`) for an item of vector
     /// `v` (see the module doc); `None` when no mark is near.
     pub fn adjust(&self, v: &TermVector, score: f32, min_score: f32) -> Option<Moved> {
-        // (pull, similarity, url) of the strongest exemplar on each side.
-        let mut best: [Option<(f32, f32, &str)>; 2] = [None, None];
+        // (similarity, url) of the most similar exemplar on each side.
+        let mut best: [Option<(f32, &str)>; 2] = [None, None];
         for e in &self.exemplars {
             let sim = cosine(v, &e.vector);
-            let p = pull(sim);
-            if p <= 0.0 {
+            if pull(sim) <= 0.0 {
                 continue;
             }
             let side = &mut best[usize::from(e.relevant)];
-            if side.is_none_or(|(bp, _, _)| p > bp) {
-                *side = Some((p, sim, &e.url));
+            if side.is_none_or(|(bs, _)| sim > bs) {
+                *side = Some((sim, &e.url));
             }
         }
-        let up = best[1].map_or(0.0, |b| b.0);
-        let down = best[0].map_or(0.0, |b| b.0);
+        let pos = best[1].map_or(0.0, |b| b.0);
+        let neg = best[0].map_or(0.0, |b| b.0);
+        let own = cosine(v, &self.own);
+        let contrast = |a: f32, b: f32| ((a - b) / CONTRAST).clamp(0.0, 1.0);
+        let up = pull(pos) * contrast(pos, neg);
+        let down = pull(neg) * contrast(neg, pos.max(own));
         if up == 0.0 && down == 0.0 {
             return None;
         }
         let to = (score + min_score * (up - down)).clamp(0.0, 1.0);
-        let (relevant, (_, similarity, by)) = match (best[1], best[0]) {
-            (Some(u), Some(d)) if d.0 > u.0 => (false, d),
+        let (relevant, (similarity, by)) = match (best[1], best[0]) {
+            (Some(_), Some(d)) if down > up => (false, d),
             (Some(u), _) => (true, u),
             (None, Some(d)) => (false, d),
             (None, None) => return None,
@@ -186,7 +217,7 @@ mod tests {
         )]
         .into_iter()
         .collect();
-        let fb = Feedback::from_marks(&marks);
+        let fb = Feedback::new(&marks, &[]);
         // The same development elsewhere: pulled down by the whole threshold.
         let same = fb
             .adjust(&vector(&[("seamicro", 1.0), ("fabric", 0.5)]), 0.7, 0.45)
@@ -198,15 +229,37 @@ mod tests {
             fb.adjust(&vector(&[("lohan", 1.0), ("rehab", 1.0)]), 0.7, 0.45),
             None
         );
-        // Half like it: pulled part of the way.
+        // A little like it: pulled part of the way.
         let part = fb
             .adjust(
-                &vector(&[("seamicro", 0.5), ("lohan", 1.0), ("rehab", 0.9)]),
+                &vector(&[("seamicro", 0.3), ("lohan", 1.0), ("rehab", 0.9)]),
                 0.7,
                 0.45,
             )
             .expect("moved");
         assert!(part.to > 0.25 && part.to < 0.7, "{part:?}");
+    }
+
+    #[test]
+    fn a_report_like_the_seeds_keeps_its_score() {
+        let marks: BTreeMap<String, Mark> = [mark(
+            "https://x.example/sister",
+            false,
+            &[("patch", 1.0), ("browser", 1.0)],
+        )]
+        .into_iter()
+        .collect();
+        let item = vector(&[("patch", 1.0), ("browser", 1.0), ("zeroday", 1.5)]);
+        // Without seeds it is pulled down; seeds that read like it keep it where it was.
+        assert!(Feedback::new(&marks, &[])
+            .adjust(&item, 0.7, 0.45)
+            .is_some());
+        let seeds = [vector(&[
+            ("zeroday", 1.0),
+            ("patch", 0.6),
+            ("browser", 0.6),
+        ])];
+        assert_eq!(Feedback::new(&marks, &seeds).adjust(&item, 0.7, 0.45), None);
     }
 
     #[test]
@@ -217,11 +270,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let fb = Feedback::from_marks(&marks);
-        let m = fb
-            .adjust(&vector(&[("court", 1.0)]), 0.3, 0.45)
-            .expect("near both");
-        assert_eq!(m.to, 0.3);
+        let fb = Feedback::new(&marks, &[]);
+        assert_eq!(fb.adjust(&vector(&[("court", 1.0)]), 0.3, 0.45), None);
         assert!(Feedback::default().is_empty());
     }
 }

@@ -244,6 +244,8 @@ pub struct Judge {
     feedback: RwLock<Arc<Feedback>>,
     /// An index without stories: its item vectors are the ones marks are compared with.
     vectoriser: StoryIndex,
+    /// The seeds' vectors (what the marks are weighed against).
+    seed_vectors: Vec<stories::TermVector>,
     /// How long every judged item's text is kept (zero: none).
     keep_text: std::time::Duration,
     /// The latest near misses, newest last (for the status page), and whether they changed.
@@ -297,12 +299,16 @@ impl Judge {
             None => Evidence::default(),
         };
         let model = Arc::new(topic.with_evidence(&evidence));
-        let feedback = Arc::new(Feedback::from_marks(&evidence.marks));
+        let vectoriser = StoryIndex::new(&topic, StoryParams::default());
+        let seed_vectors: Vec<stories::TermVector> =
+            seeds.iter().map(|(t, x)| vectoriser.vector(t, x)).collect();
+        let feedback = Arc::new(Feedback::new(&evidence.marks, &seed_vectors));
         let near_misses = stored_near_misses(&store, topic_id)?.into();
         Ok(Judge {
             store,
             topic_id: topic_id.to_string(),
-            vectoriser: StoryIndex::new(&topic, StoryParams::default()),
+            vectoriser,
+            seed_vectors,
             base: topic,
             model: RwLock::new(model),
             evidence: Mutex::new(evidence),
@@ -421,7 +427,7 @@ impl Judge {
         let model = Arc::new(self.base.with_evidence(&ev));
         *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
         *self.feedback.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(Feedback::from_marks(&ev.marks));
+            Arc::new(Feedback::new(&ev.marks, &self.seed_vectors));
         self.store.put_meta(
             &evidence_key(&self.topic_id),
             &serde_json::to_value(&ev).unwrap_or_default(),
@@ -606,8 +612,12 @@ impl Judge {
         let title = features.title.clone();
         let published = item.published;
         // A re-judged item's text is kept already, from its first judgement.
+        // Keeping it is a service to the reader's feedback, not part of the decision: a text
+        // that cannot be kept (a full disk) is logged, and judging goes on.
         if let (Some(packed), true) = (&features.packed, rec.is_some()) {
-            self.store.keep_text(&key, now, packed)?;
+            if let Err(e) = self.store.keep_text(&key, now, packed) {
+                warn!(error = %e, "text not kept");
+            }
         }
 
         // 2. Relevance.

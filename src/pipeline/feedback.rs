@@ -95,10 +95,25 @@ impl Pipeline {
             .filter(|i| i.decided_at >= since && matches!(i.decision, Decision::OffTopic { .. }))
             .collect();
         items.sort_by_key(|i| (i.published.unwrap_or(i.first_seen), i.first_seen));
+        // Their texts, in one pass over the texts kept since the oldest of them.
+        let mut texts: std::collections::HashMap<String, Option<String>> =
+            items.iter().map(|i| (i.url.clone(), None)).collect();
+        if let Some(oldest) = items.iter().map(|i| i.decided_at).min() {
+            // A text is kept when its item is judged, an instant after `decided_at`... or
+            // before it: a minute's slack either way.
+            self.store.for_each_kept_text(
+                oldest - chrono::Duration::minutes(1),
+                &mut |url, _, packed| {
+                    if let Some(slot) = texts.get_mut(url) {
+                        *slot = crate::store::texts::unpack(packed);
+                    }
+                },
+            )?;
+        }
         let mut tally = Tally::default();
         let mut unwritten = Unwritten::default();
         for item in items {
-            let Some(text) = self.store.kept_text(&item.url)? else {
+            let Some(text) = texts.remove(&item.url).flatten() else {
                 continue;
             };
             let span = tracing::info_span!("rejudge", url = %item.url);

@@ -145,8 +145,8 @@ pub struct StoreStats {
     pub outbox: usize,
     /// Dead letters.
     pub dead: usize,
-    /// Texts kept for re-judging ([`TextStore`]).
-    pub texts: usize,
+    /// Bytes of the texts kept for re-judging ([`TextStore`]).
+    pub texts_bytes: u64,
 }
 
 /// What the dedup stage indexes for one text: the store keeps the bytes without reading them.
@@ -329,16 +329,24 @@ pub trait DeliveryStore {
     fn put_digest(&self, d: &DigestRecord) -> Result<()>;
 }
 
+/// What [`TextStore::for_each_kept_text`] calls with each text: URL, when it was kept, packed
+/// text.
+pub type KeptTextVisitor<'a> = dyn FnMut(&str, DateTime<Utc>, &[u8]) + 'a;
+
 /// The extracted texts of judged items, kept for a window (see [`texts`]).
 pub trait TextStore {
     /// Keeps an item's text (as [`texts::pack`] made it), replacing any kept before.
     fn keep_text(&self, url: &str, at: DateTime<Utc>, packed: &[u8]) -> Result<()>;
-    /// An item's kept text.
+    /// An item's kept text (the latest kept). May scan: for the reader's commands.
     fn kept_text(&self, url: &str) -> Result<Option<String>>;
-    /// Drops the texts kept before `before`; returns how many.
+    /// Calls `f` with every text kept since `since` (URL, when, packed text), oldest first; a
+    /// URL kept twice comes twice, the latest last.
+    fn for_each_kept_text(&self, since: DateTime<Utc>, f: &mut KeptTextVisitor<'_>) -> Result<()>;
+    /// Drops texts kept before `before` (a backend may drop them in batches, keeping some a
+    /// little longer); returns how many batches or texts went.
     fn prune_texts(&self, before: DateTime<Utc>) -> Result<usize>;
-    /// How many texts are kept, and their stored bytes (reads them all: for reports).
-    fn kept_texts(&self) -> Result<(usize, u64)>;
+    /// The bytes the kept texts take.
+    fn kept_texts_bytes(&self) -> Result<u64>;
 }
 
 /// A whole store: every concern, plus what spans them.

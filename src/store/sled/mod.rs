@@ -19,7 +19,9 @@
 //!   deliveries in alert order per endpoint; `delivered` and `dead` hold the finished ones by
 //!   alert id ‖ 0x00 ‖ endpoint;
 //! - `digests`: local date → digest record;
-//! - `texts`, `texts_by_time`: the kept texts ([`texts`]).
+//!
+//! Beside the database: the delivery journal ([`journal`]) and the kept texts, in day segment
+//! files ([`texts`]).
 //!
 //! One file per concern: [`feeds`], [`judged`], [`dups`], [`delivery`], [`texts`]; [`codec`] is the
 //! record and key layout, [`journal`] the delivery journal beside the database.
@@ -86,8 +88,9 @@ pub struct SledStore {
     delivered: sled::Tree,
     dead: sled::Tree,
     digests: sled::Tree,
-    texts: sled::Tree,
-    texts_by_time: sled::Tree,
+    /// The kept texts' directory and the day segment being appended to ([`texts`]).
+    texts_dir: std::path::PathBuf,
+    texts: std::sync::Mutex<Option<texts::Appender>>,
 }
 
 impl SledStore {
@@ -159,10 +162,8 @@ impl SledStore {
             delivered: db.open_tree("delivered").ctx("opening tree delivered")?,
             dead: db.open_tree("dead").ctx("opening tree dead")?,
             digests: db.open_tree("digests").ctx("opening tree digests")?,
-            texts: db.open_tree("texts").ctx("opening tree texts")?,
-            texts_by_time: db
-                .open_tree("texts_by_time")
-                .ctx("opening tree texts_by_time")?,
+            texts_dir: texts::dir_of(path),
+            texts: Default::default(),
             db,
         };
         store.apply_journal()?;
@@ -193,6 +194,7 @@ impl SledStore {
 
 impl Backend for SledStore {
     fn flush_blocking(&self) -> Result<()> {
+        self.flush_texts()?;
         self.db.flush().ctx("flushing")?;
         Ok(())
     }
@@ -222,7 +224,13 @@ impl Backend for SledStore {
             alerts: self.alerts.len(),
             outbox: self.outbox.len(),
             dead: self.dead.len(),
-            texts: self.texts.len(),
+            texts_bytes: std::fs::read_dir(&self.texts_dir)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok()?.metadata().ok())
+                        .map(|m| m.len())
+                        .sum()
+                })
+                .unwrap_or(0),
         })
     }
 }
@@ -280,6 +288,48 @@ mod tests {
             .map(|r| r.id)
             .collect();
         assert_eq!(ids, ["c", "a"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_torn_kept_text_is_cut_off_and_appends_go_on() -> Result<()> {
+        use super::texts::dir_of as texts_dir_of;
+        use crate::store::{texts, TextStore};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        let now = chrono::Utc::now();
+        {
+            let store = SledStore::open(&path)?;
+            store.keep_text("https://a.example/1", now, &texts::pack("first text"))?;
+            store.flush_blocking()?;
+        }
+        // A crash mid-append: half a record at the end of the day's file.
+        let seg = std::fs::read_dir(texts_dir_of(&path))
+            .expect("segments")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .next()
+            .expect("a segment");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&seg)
+            .expect("open");
+        std::io::Write::write_all(&mut f, &[200, 0, 0, 0, 1, 2, 3]).expect("torn");
+        drop(f);
+        let store = SledStore::open(&path)?;
+        assert_eq!(
+            store.kept_text("https://a.example/1")?.as_deref(),
+            Some("first text")
+        );
+        store.keep_text("https://a.example/2", now, &texts::pack("second text"))?;
+        assert_eq!(
+            store.kept_text("https://a.example/2")?.as_deref(),
+            Some("second text")
+        );
+        assert_eq!(
+            store.kept_text("https://a.example/1")?.as_deref(),
+            Some("first text")
+        );
         Ok(())
     }
 }
