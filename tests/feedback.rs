@@ -12,118 +12,11 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use common::world::{load_world, serve_world, World};
 use common::*;
 use wirewatch::store::Decision;
-
-struct World {
-    rounds: Vec<Vec<(String, String, Vec<String>)>>,
-    round: AtomicUsize,
-    base: std::sync::OnceLock<String>,
-}
-
-fn load_world() -> Arc<World> {
-    let path = data_dir().join("fixtures/feedback/world.json");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("world.json")).expect("json");
-    let rounds = v["rounds"]
-        .as_array()
-        .expect("rounds")
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .expect("round")
-                .iter()
-                .map(|a| {
-                    (
-                        a["slug"].as_str().expect("slug").to_string(),
-                        a["title"].as_str().expect("title").to_string(),
-                        a["paragraphs"]
-                            .as_array()
-                            .expect("paragraphs")
-                            .iter()
-                            .map(|p| p.as_str().expect("p").to_string())
-                            .collect(),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    Arc::new(World {
-        rounds,
-        round: AtomicUsize::new(0),
-        base: Default::default(),
-    })
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Serves the world: `/feed.xml` lists the current round's articles, `/a/SLUG` is a page.
-fn serve_world(world: Arc<World>) -> String {
-    let w1 = world.clone();
-    let w2 = world.clone();
-    let app = axum::Router::new()
-        .route(
-            "/feed.xml",
-            axum::routing::get(move || {
-                let w = w1.clone();
-                async move {
-                    let base = w.base.get().cloned().unwrap_or_default();
-                    let r = w.round.load(Ordering::SeqCst);
-                    let mut items = String::new();
-                    for (i, (slug, title, _)) in w.rounds[r].iter().enumerate() {
-                        items.push_str(&format!(
-                            "<item><title>{}</title><link>{base}/a/{slug}</link><guid>{slug}</guid>\
-                             <pubDate>Mon, 0{} Nov 2026 1{i}:00:00 GMT</pubDate></item>",
-                            esc(title),
-                            r + 1
-                        ));
-                    }
-                    (
-                        [(header::CONTENT_TYPE, "application/rss+xml")],
-                        format!(
-                            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>World</title>\
-                             <link>{base}/</link><description>d</description>{items}</channel></rss>"
-                        ),
-                    )
-                }
-            }),
-        )
-        .route(
-            "/a/{slug}",
-            axum::routing::get(
-                move |State(w): State<Arc<World>>, UrlPath(slug): UrlPath<String>| async move {
-                    let Some((_, title, paras)) = w.rounds.iter().flatten().find(|a| a.0 == slug)
-                    else {
-                        return StatusCode::NOT_FOUND.into_response();
-                    };
-                    let body: String = paras.iter().map(|p| format!("<p>{}</p>", esc(p))).collect();
-                    (
-                        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                        format!(
-                            "<!doctype html><html><head><title>{t}</title></head><body><nav>Home News</nav>\
-                             <article><h1>{t}</h1>{body}</article><footer>(c) Example</footer></body></html>",
-                            t = esc(title)
-                        ),
-                    )
-                        .into_response()
-                },
-            ),
-        )
-        .with_state(w2);
-    let base = format!("http://{}", serve(app));
-    let _ = world.base.set(base.clone());
-    base
-}
 
 /// Whether each article of a round (by slug) alerted.
 type Decided = Vec<(String, bool)>;
@@ -133,7 +26,8 @@ fn alerted(env: &TestEnv, world: &World, base: &str, r: usize) -> Decided {
     let store = env.store();
     world.rounds[r]
         .iter()
-        .map(|(slug, _, _)| {
+        .map(|a| {
+            let slug = &a.slug;
             let item = store
                 .item(&format!("{base}/a/{slug}"))
                 .expect("store")
@@ -156,7 +50,7 @@ fn count(decided: &[(String, bool)], prefix: &str) -> usize {
 /// Runs both rounds on a fresh store (`between` runs after round 1); what became of each
 /// round's articles in the end.
 fn run_world(between: &dyn Fn(&TestEnv, &str)) -> (Decided, Decided, TestEnv) {
-    let world = load_world();
+    let world = load_world("feedback/world.json");
     let base = serve_world(world.clone());
     let env = TestEnv::new(
         "",
@@ -312,7 +206,7 @@ fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, 
 
 #[test]
 fn feedback_over_http_and_the_control_socket() {
-    let world = load_world();
+    let world = load_world("feedback/world.json");
     let base = serve_world(world.clone());
     let dir = tempfile::tempdir().expect("tmp");
     let token = dir.path().join("token");

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tracing::{debug, warn, Instrument};
+use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
 pub use feedback::FeedbackError;
@@ -438,6 +438,20 @@ impl Pipeline {
             }
         }
         unwritten.write(&self.store)?;
+        if tally.alerts > 0 {
+            // A story started (or grew) in this pass: near misses judged before it may report
+            // it. A late-rescued item counts once more, as the alert it became.
+            let late = self.judge.late_rescues(&mut unwritten)?;
+            if late.alerts > 0 {
+                info!(
+                    alerts = late.alerts,
+                    "near misses rescued by a story started since"
+                );
+            }
+            tally.alerts += late.alerts;
+            tally.repeats += late.repeats;
+            tally.seed_duplicates += late.seed_duplicates;
+        }
         self.judge.end_pass()?;
         if let Err(e) = self
             .store

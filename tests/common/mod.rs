@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 pub mod data;
+pub mod world;
 pub use data::*;
 
 /// Runs the real binary with arguments, returning its output.

@@ -93,16 +93,16 @@ pub struct SledStore {
     texts: std::sync::Mutex<Option<texts::Appender>>,
 }
 
-impl SledStore {
-    /// Opens (creating if needed) the store at `path` and checks its schema version.
-    pub fn open(path: &Path) -> Result<SledStore> {
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| codec::io_err(&format!("creating {}", parent.display()), e))?;
-            }
-        }
-        let db = sled::Config::new()
+/// Paths this process opened a store at: a store dropped a moment ago may still be held by
+/// sled's flusher thread (it lets go within its flush interval), so opening it again from
+/// this process waits for that a little instead of failing as "in use".
+static OPENED_HERE: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Opens the sled database at `path`; [`StoreError::Busy`] when another process holds it.
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let opened = sled::Config::new()
             .path(path)
             .cache_capacity(cache_bytes())
             .flush_every_ms(Some(500))
@@ -122,7 +122,36 @@ impl SledStore {
                         source: e,
                     }
                 }
-            })?;
+            });
+        let mut here = OPENED_HERE.lock().unwrap_or_else(|p| p.into_inner());
+        match opened {
+            Ok(db) => {
+                if !here.iter().any(|p| p == path) {
+                    here.push(path.to_path_buf());
+                }
+                return Ok(db);
+            }
+            Err(StoreError::Busy { .. })
+                if here.iter().any(|p| p == path) && std::time::Instant::now() < deadline =>
+            {
+                drop(here);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store at `path` and checks its schema version.
+    pub fn open(path: &Path) -> Result<SledStore> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| codec::io_err(&format!("creating {}", parent.display()), e))?;
+            }
+        }
+        let db = open_db(path)?;
         let meta = db.open_tree("meta").ctx("opening tree meta")?;
         match meta.get("schema_version").ctx("reading schema version")? {
             Some(v) => {
@@ -247,7 +276,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db");
         {
-            let db = sled::open(&path).expect("open");
+            let db = open_db(&path).expect("open");
             let meta = db.open_tree("meta").expect("tree");
             meta.insert("schema_version", &99u32.to_be_bytes())
                 .expect("insert");
