@@ -151,6 +151,9 @@ pub fn explain(
             .map(|n| format!(" ({n})"))
             .unwrap_or_default()
     );
+    if let Some(lang) = &item.lang {
+        let _ = writeln!(s, "  language:   {lang}");
+    }
     if item.revisions > 0 {
         let _ = writeln!(s, "  revisions:  {} in-place updates seen", item.revisions);
     }
@@ -241,6 +244,12 @@ pub fn explain(
         }
         Decision::Unreadable { reason } => {
             let _ = writeln!(s, "unreadable: {reason} — no alert");
+        }
+        Decision::OtherLanguage { lang } => {
+            let _ = writeln!(
+                s,
+                "other language: {lang}, not one the topic follows ([topic] languages) — no alert"
+            );
         }
     }
     if !item.duplicates.is_empty() {

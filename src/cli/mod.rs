@@ -416,6 +416,7 @@ async fn extract(
                         kind: crate::fetch::Kind::Page,
                         etag: None,
                         last_modified: None,
+                        form: None,
                     })
                     .await
                 {

@@ -38,6 +38,18 @@ pub struct FetchConfig {
     pub max_backoff: Dur,
     /// Whether entries' article pages are fetched and extracted (per-feed override).
     pub full_text: bool,
+    /// Where Google News links whose id does not decode offline are looked up
+    /// ([`crate::parse::aggregator`]); empty: never (their items are judged on the feed's
+    /// text, under Google's URL).
+    pub google_news: String,
+}
+
+impl FetchConfig {
+    /// The Google News lookup endpoint, when lookups are on.
+    pub fn google_news_endpoint(&self) -> Option<Url> {
+        let s = self.google_news.trim();
+        (!s.is_empty()).then(|| Url::parse(s).ok()).flatten()
+    }
 }
 
 impl Default for FetchConfig {
@@ -55,6 +67,7 @@ impl Default for FetchConfig {
             max_redirects: 10,
             max_backoff: Dur(Duration::from_secs(6 * 3600)),
             full_text: true,
+            google_news: "https://news.google.com".into(),
         }
     }
 }

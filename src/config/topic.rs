@@ -20,6 +20,10 @@ pub struct TopicConfig {
     /// Relevance threshold; items scoring below are off-topic. Default: the relevance stage's.
     #[serde(default)]
     pub min_score: Option<f32>,
+    /// The languages followed (ISO 639-1 or 639-3 codes, `["en", "de"]`): a text surely in
+    /// another is decided "other language" without being scored. Empty: every language.
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 fn default_seeds() -> PathBuf {

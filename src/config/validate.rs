@@ -57,6 +57,20 @@ impl Config {
                 "must be at least 1KiB",
             ));
         }
+        for (i, l) in self.topic.languages.iter().enumerate() {
+            if crate::text::lang::normalise(l).is_none() {
+                return Err(InvalidSetting::new(
+                    format!("topic.languages[{i}]"),
+                    format!("{l:?} is not a language code the detector knows (ISO 639-1 or 639-3)"),
+                ));
+            }
+        }
+        if !f.google_news.trim().is_empty() && f.google_news_endpoint().is_none() {
+            return Err(InvalidSetting::new(
+                "fetch.google_news",
+                "must be an http(s) URL, or \"\" for no lookups",
+            ));
+        }
         if f.user_agent.trim().is_empty() {
             return Err(InvalidSetting::new("fetch.user_agent", "must not be empty"));
         }

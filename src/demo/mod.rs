@@ -313,6 +313,7 @@ impl DecisionPrinter {
                 format!("relevance {score:.2} < {threshold:.2}; no alert"),
             ),
             Decision::Unreadable { reason } => ("UNREADABLE", format!("{reason}; no alert")),
+            Decision::OtherLanguage { lang } => ("OTHER LANGUAGE", format!("{lang}; no alert")),
         };
         let expect = self
             .expect

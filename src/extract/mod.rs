@@ -18,6 +18,7 @@ mod jsonld;
 mod prefilter;
 mod sites;
 mod text;
+pub mod walls;
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -264,6 +265,11 @@ impl Extractor {
         drop(text);
         let doc = scraper::Html::parse_document(&filtered);
         let mut a = self.extract_doc(&doc, url, host.as_deref(), false);
+        if let Some(wall) = walls::detect(&a.text, a.title.as_deref(), &filtered) {
+            a.text.clear();
+            a.empty_reason = Some(format!("page was {}", wall.describe()));
+            return a;
+        }
         if cut && a.text.is_empty() {
             a.empty_reason = Some(format!(
                 "no article body found (markup exceeded {} tags)",

@@ -94,6 +94,9 @@ pub struct Request<'a> {
     pub etag: Option<&'a str>,
     /// `Last-Modified` to send as `If-Modified-Since`.
     pub last_modified: Option<&'a str>,
+    /// A form (`application/x-www-form-urlencoded`) to POST instead of a GET; a redirect
+    /// after it is followed with a GET.
+    pub form: Option<&'a str>,
 }
 
 /// A successful exchange.
@@ -199,7 +202,7 @@ impl Fetcher {
             .clone()
     }
 
-    /// Performs a GET, following redirects. Each hop holds its global and per-host permits
+    /// Performs a GET (or the request's form POST), following redirects. Each hop holds its global and per-host permits
     /// from its start to the end of its body and must finish within the timeout; time spent
     /// queueing for a permit does not count against it.
     pub async fn get(&self, req: Request<'_>) -> Result<Response, FetchError> {
@@ -287,9 +290,15 @@ impl Fetcher {
                 headers.insert(header::IF_MODIFIED_SINCE, v);
             }
         }
-        let resp = self
-            .client
-            .get(url.clone())
+        let builder = match req.form.filter(|_| url == req.url) {
+            Some(form) => self
+                .client
+                .post(url.clone())
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form.to_string()),
+            None => self.client.get(url.clone()),
+        };
+        let resp = builder
             .headers(headers)
             .send()
             .await

@@ -153,6 +153,8 @@ pub struct Features {
     pub moved: Option<Moved>,
     /// The text as the store keeps it ([`crate::store::texts`]), when texts are kept.
     pub packed: Option<Vec<u8>>,
+    /// The text's language, when it can be told.
+    pub lang: Option<crate::text::lang::Language>,
 }
 
 /// One entry, ready to be judged.
@@ -248,6 +250,8 @@ pub struct Judge {
     seed_vectors: Vec<stories::TermVector>,
     /// How long every judged item's text is kept (zero: none).
     keep_text: std::time::Duration,
+    /// The languages followed (ISO 639-1 where there is a code); empty: all.
+    languages: Vec<&'static str>,
     /// The latest near misses, newest last (for the status page), and whether they changed.
     near_misses: Mutex<(std::collections::VecDeque<NearMiss>, bool)>,
     min_score: f32,
@@ -315,6 +319,7 @@ impl Judge {
             evidence_dirty: std::sync::atomic::AtomicBool::new(false),
             feedback: RwLock::new(feedback),
             keep_text: std::time::Duration::ZERO,
+            languages: Vec::new(),
             near_misses: Mutex::new((near_misses, false)),
             min_score,
             stories: Mutex::new(stories),
@@ -323,6 +328,16 @@ impl Judge {
             endpoints,
             metrics,
         })
+    }
+
+    /// Follows only texts in these languages (codes as [`crate::text::lang::normalise`] takes
+    /// them; unknown ones are ignored, the config refuses them first). Empty: every language.
+    pub fn following_languages(mut self, languages: &[String]) -> Judge {
+        self.languages = languages
+            .iter()
+            .filter_map(|l| crate::text::lang::normalise(l))
+            .collect();
+        self
     }
 
     /// Keeps the text of every judged item for `window` ([`crate::store::texts`]).
@@ -379,6 +394,7 @@ impl Judge {
             signature,
             moved,
             packed: (!self.keep_text.is_zero()).then(|| crate::store::texts::pack(text)),
+            lang: crate::text::lang::detect(text),
         }
     }
 
@@ -633,6 +649,7 @@ impl Judge {
             // is ever shown again.
             text: String::new(),
             words: text.article.text.split_whitespace().count() as u32,
+            lang: None,
             decision: Decision::Unreadable {
                 reason: String::new(),
             },
@@ -646,6 +663,23 @@ impl Judge {
             info!(url = %id.key, "unreadable; no alert");
             return Ok(Verdict::Unreadable);
         };
+        item.lang = features.lang.as_ref().map(|l| l.code.to_string());
+        // A text surely in a language the topic does not follow is not scored (counted with
+        // the off-topic ones).
+        if let Some(lang) = features
+            .lang
+            .as_ref()
+            .filter(|l| l.reliable && !self.languages.is_empty())
+            .map(|l| l.code)
+            .filter(|code| !self.languages.contains(code))
+        {
+            item.decision = Decision::OtherLanguage {
+                lang: lang.to_string(),
+            };
+            self.stage(unwritten, Some(rec), item, None, None);
+            info!(url = %id.key, lang, "in another language; no alert");
+            return Ok(Verdict::OffTopic);
+        }
         self.conclude(Some(rec), item, text.article.text, features, unwritten)
     }
 
@@ -805,9 +839,14 @@ impl Judge {
             .map(|u| u.to_string())
             .unwrap_or_else(|| format!("urn:wirewatch:{}:{}", rec.feed_id, rec.id));
         let mut seen_under: Vec<String> = Vec::new();
-        for u in [link, link_canon.as_ref().map(|u| u.to_string())]
-            .into_iter()
-            .flatten()
+        // The aggregator's link it came through, too ([`crate::parse::Entry::via`]).
+        for u in [
+            link,
+            link_canon.as_ref().map(|u| u.to_string()),
+            rec.entry.via.clone(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if !seen_under.contains(&u) {
                 seen_under.push(u);

@@ -13,6 +13,8 @@
 //!
 //! Every pass is linear in the size of the body.
 
+pub mod aggregator;
+pub mod extras;
 pub mod lenient;
 pub mod structure;
 pub mod text;
@@ -42,6 +44,14 @@ pub struct Entry {
     pub updated: Option<DateTime<Utc>>,
     /// Author names (or e-mail addresses when no name is given), in feed order, deduplicated.
     pub authors: Vec<String>,
+    /// The link as the feed gave it, when `link` is the article's own URL read from it (an
+    /// aggregator's redirect: [`aggregator`]; FeedBurner's, with `feedburner:origLink`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The outlet the entry comes from, when the feed names one (RSS `<source>`, as news
+    /// aggregators write it): shown as the item's source instead of the feed's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The syndication format a feed was read as.
@@ -160,7 +170,7 @@ fn parse_json(
     notes: Vec<String>,
 ) -> Result<ParsedFeed, ParseError> {
     match run_feed_rs(text, feed_url)? {
-        Ok(feed) => Ok(convert(feed, feed_url, notes)),
+        Ok(feed) => Ok(convert(feed, feed_url, notes, None)),
         Err(ParseFeedError::JsonSerde(e)) => Err(ParseError::Json(e.to_string())),
         Err(ParseFeedError::JsonUnsupportedVersion(v)) => {
             // Feeds in the wild write "1.1" instead of the version URL; read them as 1.1.
@@ -177,7 +187,7 @@ fn parse_json(
                 Some(Ok(Ok(feed))) => {
                     let mut all = notes;
                     all.push(format!("read JSON Feed version {v:?} as 1.1"));
-                    Ok(convert(feed, feed_url, all))
+                    Ok(convert(feed, feed_url, all, None))
                 }
                 _ => Err(ParseError::Json(format!("unsupported version {v:?}"))),
             }
@@ -198,7 +208,7 @@ fn parse_xml(
     //    part (Atom 0.3, link-less RSS 1.0 items) goes on to the lenient path too.
     let strict_err = match run_feed_rs(text, feed_url)? {
         Ok(feed) if !feed.entries.is_empty() || !has_item_markup(text) => {
-            return Ok(convert(feed, feed_url, notes));
+            return Ok(convert(feed, feed_url, notes, Some(text)));
         }
         Ok(feed) => {
             let c = lenient::compat(text);
@@ -207,11 +217,11 @@ fn parse_xml(
                     if !f2.entries.is_empty() {
                         let mut all = notes;
                         all.extend(c.repairs);
-                        return Ok(convert(f2, feed_url, all));
+                        return Ok(convert(f2, feed_url, all, Some(&c.text)));
                     }
                 }
             }
-            return Ok(convert(feed, feed_url, notes));
+            return Ok(convert(feed, feed_url, notes, Some(text)));
         }
         Err(e) => e,
     };
@@ -233,7 +243,7 @@ fn parse_xml(
             Ok(feed) => {
                 let mut all = notes;
                 all.extend(repairs);
-                return Ok(convert(feed, feed_url, all));
+                return Ok(convert(feed, feed_url, all, Some(&repaired_text)));
             }
             Err(e) => e,
         }
@@ -250,7 +260,7 @@ fn parse_xml(
                 let mut all = notes;
                 all.extend(repairs);
                 all.extend(rebuilt.repairs);
-                return Ok(convert(feed, feed_url, all));
+                return Ok(convert(feed, feed_url, all, Some(&rebuilt.text)));
             }
         }
     }
@@ -367,7 +377,13 @@ fn non_feed_root(text: &str) -> Option<String> {
     }
 }
 
-fn convert(feed: feed_rs::model::Feed, feed_url: Option<&Url>, repairs: Vec<String>) -> ParsedFeed {
+/// feed-rs's feed as ours; `xml` is the XML text it parsed (for [`extras`]), none for JSON.
+fn convert(
+    feed: feed_rs::model::Feed,
+    feed_url: Option<&Url>,
+    repairs: Vec<String>,
+    xml: Option<&str>,
+) -> ParsedFeed {
     use feed_rs::model::FeedType;
     let format = match feed.feed_type {
         FeedType::Atom => FeedFormat::Atom,
@@ -377,10 +393,19 @@ fn convert(feed: feed_rs::model::Feed, feed_url: Option<&Url>, repairs: Vec<Stri
         FeedType::RSS2 => FeedFormat::Rss2,
     };
     let title = feed.title.as_ref().and_then(text::plain_title);
+    let extras = xml.map(extras::item_extras).unwrap_or_default();
+    // Zipped by position only when the counts agree (a document feed-rs read differently
+    // from this pass keeps its links as they are).
+    let extras = if extras.len() == feed.entries.len() {
+        extras
+    } else {
+        Vec::new()
+    };
+    let mut extras = extras.into_iter();
     let entries = feed
         .entries
         .into_iter()
-        .map(|e| convert_entry(e, feed_url))
+        .map(|e| convert_entry(e, feed_url, extras.next().unwrap_or_default()))
         .collect();
     ParsedFeed {
         title,
@@ -397,9 +422,13 @@ fn non_empty(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-fn convert_entry(e: feed_rs::model::Entry, feed_url: Option<&Url>) -> Entry {
+fn convert_entry(
+    e: feed_rs::model::Entry,
+    feed_url: Option<&Url>,
+    extras: extras::ItemExtras,
+) -> Entry {
     let guid = non_empty(&e.id);
-    let link = pick_link(&e.links)
+    let given = pick_link(&e.links)
         .and_then(|href| absolutize(href, feed_url))
         .or_else(|| {
             // An RSS guid that is a URL is the permalink when there is no <link>.
@@ -422,10 +451,35 @@ fn convert_entry(e: feed_rs::model::Entry, feed_url: Option<&Url>) -> Entry {
             }
         }
     }
+    // The article's own URL where the feed links elsewhere: FeedBurner's origLink, else what
+    // an aggregator's link decodes to.
+    let orig = extras
+        .orig_link
+        .as_deref()
+        .and_then(|o| absolutize(o, feed_url))
+        .filter(|o| o.starts_with("http://") || o.starts_with("https://"));
+    let decoded = || {
+        let u = Url::parse(given.as_deref()?).ok()?;
+        match aggregator::aggregated(&u)? {
+            aggregator::Aggregated::Publisher(p) => Some(String::from(p)),
+            aggregator::Aggregated::GoogleLookup(_) => None,
+        }
+    };
+    let (link, via) = match orig.or_else(decoded) {
+        Some(own) if given.as_deref() != Some(own.as_str()) => (Some(own), given),
+        _ => (given, None),
+    };
+    let source = extras.source_name.or_else(|| {
+        let u = Url::parse(extras.source_url.as_deref()?).ok()?;
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_string())
+    });
     let content_html = e.content.and_then(|c| c.body).and_then(|b| non_empty(&b));
     Entry {
         guid,
         link,
+        via,
+        source,
         title: e.title.as_ref().and_then(text::plain_title),
         summary: e.summary.and_then(|s| non_empty(&s.content)),
         content_html,

@@ -218,6 +218,8 @@ pub struct Pipeline {
     seeds_changed: usize,
     processing: Arc<tokio::sync::Mutex<()>>,
     delivery_wake: Arc<tokio::sync::Notify>,
+    /// Google News ids looked up already ([`text`]), for the life of the process.
+    google_ids: Arc<std::sync::Mutex<std::collections::HashMap<String, Url>>>,
     metrics: Metrics,
 }
 
@@ -269,7 +271,8 @@ impl Pipeline {
             endpoints.clone(),
             metrics.clone(),
         )?
-        .keeping_texts(config.store.keep_text.0);
+        .keeping_texts(config.store.keep_text.0)
+        .following_languages(&config.topic.languages);
         for s in &seeds {
             judge.index_seed(&s.name, &s.text)?;
         }
@@ -284,6 +287,7 @@ impl Pipeline {
             seeds_changed,
             processing: Arc::new(tokio::sync::Mutex::new(())),
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
+            google_ids: Arc::default(),
             metrics,
         })
     }
@@ -482,7 +486,11 @@ impl Pipeline {
                     .features(&item_title(&rec, &t.article), &t.article.text)
             })
         });
-        let source = self.source_name(&rec.feed_id);
+        // The outlet the feed names (an aggregator's `<source>`), else the feed itself.
+        let source = match rec.entry.source.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => self.source_name(&rec.feed_id),
+        };
         Ok(Some(Prepared {
             rec,
             text,

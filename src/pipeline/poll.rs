@@ -190,6 +190,7 @@ impl Pipeline {
                     kind: Kind::Feed,
                     etag: state.etag.as_deref(),
                     last_modified: state.last_modified.as_deref(),
+                    form: None,
                 })
                 .await;
             match res {

@@ -1,14 +1,20 @@
 //! An entry's text: the article page (fetch, then extract) when full text is on, else (or when
 //! the page gives nothing) the feed's content, else its summary. A page that failed
 //! transiently is retried on later cycles before the feed's text is settled for.
+//!
+//! A Google News link whose id names the article only to Google
+//! ([`crate::parse::aggregator`]) is looked up first (two requests to Google, under the
+//! fetcher's per-host limits; the answer is remembered); when that fails the item is judged on
+//! the feed's text rather than on Google's page.
 
-use tracing::info;
+use tracing::{debug, info};
 use url::Url;
 
 use super::Pipeline;
 use crate::extract::Article;
 use crate::fetch::{FetchError, Kind, Request};
 use crate::judge::{Deferred, Text};
+use crate::parse::aggregator::{self, Aggregated};
 use crate::store::{EntryRecord, TextSource};
 
 /// How many times a page fetch that failed transiently is tried (once per cycle) before the
@@ -23,8 +29,24 @@ impl Pipeline {
             .config(&self.config, &rec.feed_id)
             .and_then(|f| f.full_text)
             .unwrap_or(self.config.fetch.full_text);
-        let link = rec.entry.link.as_deref().and_then(|l| Url::parse(l).ok());
+        let mut link = rec.entry.link.as_deref().and_then(|l| Url::parse(l).ok());
         let mut note = None;
+        // The publisher's URL behind a Google News link, when a lookup found it.
+        let mut resolved = None;
+        if let Some(Aggregated::GoogleLookup(id)) = link.as_ref().and_then(aggregator::aggregated) {
+            match self.google_lookup(&id).await {
+                Ok(u) => {
+                    debug!(url = %u, "Google News link resolved");
+                    resolved = Some(u.clone());
+                    link = Some(u);
+                }
+                Err(why) => {
+                    info!(%why, "Google News link not resolved; judging the feed's text");
+                    note = Some(format!("Google News link not resolved: {why}"));
+                    link = None;
+                }
+            }
+        }
         if let (true, Some(url)) = (full_text, link.as_ref()) {
             let res = self
                 .fetcher
@@ -33,6 +55,7 @@ impl Pipeline {
                     kind: Kind::Page,
                     etag: None,
                     last_modified: None,
+                    form: None,
                 })
                 .await;
             match res {
@@ -52,10 +75,12 @@ impl Pipeline {
                             final_url: Some(resp.final_url),
                         });
                     }
-                    note = Some(format!(
-                        "page gave no text: {}",
-                        article.empty_reason.as_deref().unwrap_or("unknown reason")
-                    ));
+                    note = Some(match article.empty_reason.as_deref() {
+                        Some(wall) if wall.starts_with("page was ") => wall.to_string(),
+                        reason => {
+                            format!("page gave no text: {}", reason.unwrap_or("unknown reason"))
+                        }
+                    });
                 }
                 Err(e) if is_retryable(&e) && rec.attempts + 1 < PAGE_ATTEMPTS => {
                     return Err(Deferred(e));
@@ -78,7 +103,7 @@ impl Pipeline {
                         article,
                         source,
                         note,
-                        final_url: None,
+                        final_url: resolved,
                     });
                 }
             }
@@ -87,10 +112,69 @@ impl Pipeline {
             article: Article::default(),
             source: TextSource::None,
             note: Some(note.unwrap_or_else(|| "the feed entry has no text".into())),
-            final_url: None,
+            final_url: resolved,
         })
     }
+
+    /// The publisher's URL of a Google News article id that only Google resolves: its
+    /// article page gives a signature and a timestamp, which a batch RPC exchanges for the
+    /// URL ([`aggregator::google_lookup_form`]). Remembered for the life of the process.
+    async fn google_lookup(&self, id: &str) -> Result<Url, String> {
+        if let Some(u) = self
+            .google_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
+            return Ok(u.clone());
+        }
+        let base = self
+            .config
+            .fetch
+            .google_news_endpoint()
+            .ok_or("lookups are off ([fetch] google_news)")?;
+        let join = |path: &str| base.join(path).map_err(|e| format!("{base}{path}: {e}"));
+        let page_url = join(&format!("rss/articles/{id}"))?;
+        let page = self
+            .fetcher
+            .get(Request {
+                url: &page_url,
+                kind: Kind::Page,
+                etag: None,
+                last_modified: None,
+                form: None,
+            })
+            .await
+            .map_err(|e| format!("article page: {e}"))?;
+        let (sg, ts) = aggregator::google_lookup_params(&String::from_utf8_lossy(&page.body))
+            .ok_or("Google's article page has no lookup parameters")?;
+        let rpc = join("_/DotsSplashUi/data/batchexecute")?;
+        let form = aggregator::google_lookup_form(id, &ts, &sg);
+        let answer = self
+            .fetcher
+            .get(Request {
+                url: &rpc,
+                kind: Kind::Page,
+                etag: None,
+                last_modified: None,
+                form: Some(&form),
+            })
+            .await
+            .map_err(|e| format!("lookup: {e}"))?;
+        let url = aggregator::google_lookup_answer(&String::from_utf8_lossy(&answer.body))
+            .ok_or("Google's answer names no article")?;
+        let mut ids = self.google_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.len() >= GOOGLE_IDS_REMEMBERED {
+            ids.clear();
+        }
+        ids.insert(id.to_string(), url.clone());
+        Ok(url)
+    }
 }
+
+/// How many Google News lookups are remembered (then forgotten all at once: an entry is
+/// looked up again only when its feed changes it).
+const GOOGLE_IDS_REMEMBERED: usize = 10_000;
 
 /// A page failure worth another try next cycle (the host may come back).
 fn is_retryable(e: &FetchError) -> bool {

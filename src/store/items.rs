@@ -107,6 +107,11 @@ pub enum Decision {
         /// Why.
         reason: String,
     },
+    /// In a language the topic does not follow (`[topic] languages`): not scored.
+    OtherLanguage {
+        /// The text's language (ISO 639-1 where there is one).
+        lang: String,
+    },
 }
 
 impl Decision {
@@ -118,6 +123,7 @@ impl Decision {
             Decision::OffTopic { .. } => "off_topic",
             Decision::Alert { .. } => "alert",
             Decision::Unreadable { .. } => "unreadable",
+            Decision::OtherLanguage { .. } => "other_language",
         }
     }
 }
@@ -164,6 +170,9 @@ pub struct ItemRecord {
     /// Words in the clean text (0 in records written before this was kept: count `text`).
     #[serde(default)]
     pub words: u32,
+    /// The text's language, when it could be told ([`crate::text::lang`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// The decision and its reasons.
     pub decision: Decision,
     /// Later copies of this item (canonical URLs), for alerts and `explain`.

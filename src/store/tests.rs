@@ -42,6 +42,7 @@ fn off_topic_texts_leave_the_duplicate_index_once() -> Result<()> {
             text_note: None,
             text: String::new(),
             words: 0,
+            lang: None,
             decision,
             duplicates: Vec::new(),
         };

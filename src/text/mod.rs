@@ -4,6 +4,7 @@
 //! same code and a change to either is made once.
 
 pub mod charset;
+pub mod lang;
 pub mod tokens;
 
 pub use tokens::{fold_char, for_each_token, hash64, mix64, tokens};

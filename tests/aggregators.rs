@@ -1,0 +1,248 @@
+//! Aggregator links, end to end: the real binary polls, on loopback, feeds written in the
+//! formats Google News, Bing News and FeedBurner publish, and the publisher's own feed.
+//!
+//! - Google News, old-form id: the publisher's URL is decoded from the link, offline.
+//! - Google News, new-form id: looked up at `[fetch] google_news` (here a loopback stand-in
+//!   for Google that checks the request as Google's web client sends it: the article page's
+//!   `data-n-a-sg`/`data-n-a-ts`, then the `garturlreq` batch RPC); an id the stand-in does not
+//!   know fails, and that item is judged on the feed's text under Google's URL, with the reason.
+//! - Bing News `apiclick` links: their `url` parameter. FeedBurner: `feedburner:origLink`.
+//! - One article reached through Google, Bing and its publisher's own feed is one item, and
+//!   the source an aggregator names (`<source>`) is the item's source.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::Path as UrlPath;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use base64::Engine;
+use common::*;
+use wirewatch::store::TextSource;
+
+/// A Google News id of the old form: a protobuf message whose field 4 is `url`.
+fn old_id(url: &str) -> String {
+    let mut b = vec![
+        0x08,
+        0x13,
+        0x22,
+        u8::try_from(url.len()).expect("short url"),
+    ];
+    b.extend_from_slice(url.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A Google News id of the new form: field 4 holds a token only Google resolves.
+fn new_id(token: &str) -> String {
+    old_id(&format!("AU_yqL{token}"))
+}
+
+fn page(title: &str, words: &str) -> String {
+    let paras: String = (0..6)
+        .map(|i| {
+            format!("<p>{words} Paragraph {i} of the report on {title} goes on with detail.</p>")
+        })
+        .collect();
+    format!(
+        "<!doctype html><html><head><title>{title}</title></head><body><nav>Home</nav>\
+         <article><h1>{title}</h1>{paras}</article></body></html>"
+    )
+}
+
+fn rss(items: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\" \
+         xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\"><channel>\
+         <title>Feed</title><link>https://example.org/</link><description>d</description>{}\
+         </channel></rss>",
+        items.concat()
+    )
+}
+
+fn item(title: &str, link: &str, extra: &str) -> String {
+    format!(
+        "<item><title>{title}</title><link>{}</link><guid isPermaLink=\"false\">{title}</guid>\
+         <pubDate>Mon, 30 Nov 2026 09:00:00 GMT</pubDate><description>{title}: the feed's own \
+         summary of the report, in two sentences. It names the outlet.</description>{extra}</item>",
+        link.replace('&', "&amp;")
+    )
+}
+
+#[test]
+fn aggregator_links_lead_to_the_publisher() {
+    let lookups: Arc<Mutex<Vec<String>>> = Arc::default();
+    let base_cell: Arc<std::sync::OnceLock<String>> = Arc::default();
+    let (b1, b2, b3, b4, b5) = (
+        base_cell.clone(),
+        base_cell.clone(),
+        base_cell.clone(),
+        base_cell.clone(),
+        base_cell.clone(),
+    );
+    let seen = lookups.clone();
+    let app = axum::Router::new()
+        .route(
+            "/pub/{slug}",
+            axum::routing::get(|UrlPath(slug): UrlPath<String>| async move {
+                let words = match slug.as_str() {
+                    "a1" => "Harbour cranes stood idle as the port strike entered its third day.",
+                    "a2" => "The city council voted to rebuild the old tram line by 2030.",
+                    "a3" => "A rare orchid flowered in the botanical garden after forty years.",
+                    _ => return StatusCode::NOT_FOUND.into_response(),
+                };
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    page(&format!("Story {slug}"), words),
+                )
+                    .into_response()
+            }),
+        )
+        // The publisher's own feed.
+        .route(
+            "/pub.xml",
+            axum::routing::get(move || async move {
+                let base = b1.get().cloned().unwrap_or_default();
+                rss(&[item("Story a1 (publisher)", &format!("{base}/pub/a1"), "")])
+            }),
+        )
+        // A Google News search feed: an old-form id, a new-form id, an unknown new-form id.
+        .route(
+            "/gnews.xml",
+            axum::routing::get(move || async move {
+                let base = b2.get().cloned().unwrap_or_default();
+                let g = "https://news.google.com/rss/articles";
+                rss(&[
+                    item(
+                        "Story a1 - The Harbour Post",
+                        &format!("{g}/{}?oc=5", old_id(&format!("{base}/pub/a1"))),
+                        "<source url=\"https://harbourpost.example\">The Harbour Post</source>",
+                    ),
+                    item(
+                        "Story a2 - City Wire",
+                        &format!("{g}/{}?oc=5", new_id("known")),
+                        "<source url=\"https://www.citywire.example\">City Wire</source>",
+                    ),
+                    item(
+                        "Story gone - Nowhere Daily",
+                        &format!("{g}/{}?oc=5", new_id("unknown")),
+                        "<source url=\"https://nowhere.example\">Nowhere Daily</source>",
+                    ),
+                ])
+            }),
+        )
+        // A Bing News search feed: the same a1, through apiclick.
+        .route(
+            "/bing.xml",
+            axum::routing::get(move || async move {
+                let base = b3.get().cloned().unwrap_or_default();
+                let target: String =
+                    url::form_urlencoded::byte_serialize(format!("{base}/pub/a1?utm_source=bing").as_bytes())
+                        .collect();
+                rss(&[item(
+                    "Story a1 (Bing)",
+                    &format!("http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=X&url={target}&c=1&mkt=en-us"),
+                    "",
+                )])
+            }),
+        )
+        // A FeedBurner feed: <link> is FeedBurner's redirect, origLink the article.
+        .route(
+            "/feedburner.xml",
+            axum::routing::get(move || async move {
+                let base = b4.get().cloned().unwrap_or_default();
+                rss(&[item(
+                    "Story a3",
+                    "http://feeds.feedburner.invalid/~r/blog/~3/xyz/",
+                    &format!("<feedburner:origLink>{base}/pub/a3</feedburner:origLink>"),
+                )])
+            }),
+        )
+        // Google's stand-in: the article page, then the batch RPC.
+        .route(
+            "/gn/rss/articles/{id}",
+            axum::routing::get(|UrlPath(id): UrlPath<String>| async move {
+                if id != new_id("known") {
+                    return StatusCode::NOT_FOUND.into_response();
+                }
+                (
+                    [(header::CONTENT_TYPE, "text/html")],
+                    format!("<html><body><c-wiz><div jscontroller=\"aLI87\" data-n-a-id=\"{id}\" \
+                             data-n-a-ts=\"1764493200\" data-n-a-sg=\"AZ5r3eSIG\"></div></c-wiz></body></html>"),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/gn/_/DotsSplashUi/data/batchexecute",
+            axum::routing::post(move |body: String| async move {
+                let base = b5.get().cloned().unwrap_or_default();
+                let req = url::form_urlencoded::parse(body.as_bytes())
+                    .find(|(k, _)| k == "f.req")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                seen.lock().expect("lock").push(req.clone());
+                let ok = req.contains("Fbv4je")
+                    && req.contains("garturlreq")
+                    && req.contains(&new_id("known"))
+                    && req.contains("1764493200")
+                    && req.contains("AZ5r3eSIG");
+                if !ok {
+                    return (StatusCode::BAD_REQUEST, "bad f.req".to_string()).into_response();
+                }
+                let inner = serde_json::json!(["garturlres", format!("{base}/pub/a2"), 1]).to_string();
+                let outer = serde_json::json!([["wrb.fr", "Fbv4je", inner, null, null, null, "generic"], ["di", 10]]);
+                format!(")]}}'\n\n{outer}").into_response()
+            }),
+        );
+    let base = format!("http://{}", serve(app));
+    let _ = base_cell.set(base.clone());
+    let feeds: String = ["gnews", "bing", "pub", "feedburner"]
+        .iter()
+        .map(|f| format!("[[feeds]]\nname = \"{f}\"\nurl = \"{base}/{f}.xml\"\n"))
+        .collect();
+    let env = TestEnv::new(&format!("google_news = \"{base}/gn/\""), &feeds);
+    let out = wirewatch_ok(&["once", "-c", env.config_str()]);
+
+    let store = env.store();
+    let items = store.items().expect("items");
+    let urls: Vec<&str> = items.iter().map(|i| i.url.as_str()).collect();
+    // a1 through Google, Bing and its publisher: one item; a2 through Google's lookup; a3
+    // through FeedBurner; the unknown one under Google's URL.
+    assert_eq!(items.len(), 4, "{urls:?}\n{out}");
+    let get = |suffix: &str| {
+        items
+            .iter()
+            .find(|i| i.url.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no item {suffix}: {urls:?}"))
+    };
+    let a1 = get("/pub/a1");
+    assert_eq!(a1.text_source, TextSource::Page);
+    let a2 = get("/pub/a2");
+    assert_eq!(a2.text_source, TextSource::Page, "{a2:?}");
+    assert_eq!(a2.source, "City Wire", "the outlet Google names");
+    let a3 = get("/pub/a3");
+    assert_eq!(a3.text_source, TextSource::Page);
+    let gone = items
+        .iter()
+        .find(|i| i.url.contains("news.google.com"))
+        .unwrap_or_else(|| panic!("the unresolved item keeps Google's URL: {urls:?}"));
+    assert_eq!(gone.text_source, TextSource::FeedSummary, "{gone:?}");
+    assert_eq!(gone.source, "Nowhere Daily");
+    assert_eq!(
+        lookups.lock().expect("lock").len(),
+        1,
+        "one lookup per unknown id"
+    );
+    drop(store);
+
+    let explain = wirewatch_ok(&["explain", &gone.url, "-c", env.config_str()]);
+    assert!(
+        explain.contains("Google News link not resolved"),
+        "{explain}"
+    );
+    let explain = wirewatch_ok(&["explain", &a1.url, "-c", env.config_str()]);
+    for via in ["news.google.com", "bing.com"] {
+        assert!(explain.contains(via), "seen through {via}: {explain}");
+    }
+}
