@@ -196,15 +196,26 @@ fn feeds_toml(feeds: &[OpmlFeed]) -> String {
 /// comments. Nothing is written when nothing is new, or when the result would not load.
 pub fn import(config_path: &Path, opml_text: &str) -> Result<ImportReport, OpmlError> {
     let opml = parse(opml_text)?;
+    let mut report = add_feeds(config_path, opml.feeds, "Imported from OPML")?;
+    report.rejected = opml.rejected;
+    Ok(report)
+}
+
+/// Appends a `[[feeds]]` table to the config file at `config_path` for each of `feeds` whose
+/// URL it does not have yet, under a comment `why` with the date, keeping the file's text and
+/// comments (`feeds import`, `feeds add`). Nothing is written when nothing is new, or when the
+/// result would not load.
+pub fn add_feeds(
+    config_path: &Path,
+    feeds: Vec<OpmlFeed>,
+    why: &str,
+) -> Result<ImportReport, OpmlError> {
     let text = std::fs::read_to_string(config_path)
         .map_err(|e| OpmlError::Config(format!("cannot read {}: {e}", config_path.display())))?;
     let config = Config::parse(&text, config_path).map_err(|e| OpmlError::Config(e.to_string()))?;
     let present: HashSet<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
-    let mut report = ImportReport {
-        rejected: opml.rejected,
-        ..ImportReport::default()
-    };
-    for f in opml.feeds {
+    let mut report = ImportReport::default();
+    for f in feeds {
         if present.contains(f.url.as_str()) {
             report.already_present.push(f);
         } else {
@@ -219,7 +230,7 @@ pub fn import(config_path: &Path, opml_text: &str) -> Result<ImportReport, OpmlE
         new_text.push('\n');
     }
     new_text.push_str(&format!(
-        "\n# Imported from OPML on {}.",
+        "\n# {why} on {}.",
         chrono::Utc::now().format("%Y-%m-%d")
     ));
     new_text.push_str(&feeds_toml(&report.added));

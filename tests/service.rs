@@ -401,7 +401,24 @@ fn status_page_api_metrics_and_token_on_a_known_store() {
         assert!(f["last_success"].is_string(), "feed never succeeded: {f}");
         assert!(f["polls"].as_u64().expect("polls") >= 1, "{f}");
         assert!(f["next_poll"].is_string(), "{f}");
+        // Feed health: entries per day, and where their texts came from.
+        assert!(f["entries_per_day"].is_number(), "{f}");
+        for k in ["page", "feed", "none"] {
+            assert!(f["texts"][k].is_u64(), "{f}");
+        }
     }
+    // The scenario's feeds link to pages: most texts come from them.
+    let from_page: u64 = feeds
+        .iter()
+        .map(|f| f["texts"]["page"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(from_page > 0, "{body}");
+    assert!(
+        feeds
+            .iter()
+            .any(|f| f["page_text_share"].as_f64().is_some_and(|s| s > 0.5)),
+        "{body}"
+    );
     assert!(
         feeds.iter().any(|f| f["name"] == HOSTILE),
         "hostile feed named by its title: {body}"

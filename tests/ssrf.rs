@@ -272,3 +272,60 @@ fn redirects_from_an_allowed_host_to_private_addresses_are_refused() {
     );
     assert_eq!(reached, (1, 3), "(localhost, 127.0.0.2) targets reachable");
 }
+
+/// DNS rebinding: a name that resolved to a public address a moment ago and now resolves to
+/// loopback (the attacker's DNS, here a lookup the test controls) is refused at connect time:
+/// the guard checks the very addresses the connection uses. The loopback server behind it
+/// is never reached.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_rebinding_to_loopback_is_refused_at_connect_time() {
+    let (port, hits) = counting_server(false);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let lookup: wirewatch::fetch::Lookup = Arc::new(move |host: String| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            assert_eq!(host, "rebind.example");
+            // The first answer public (a documentation-free public address no test connects
+            // to), every later one loopback.
+            let ip: std::net::IpAddr = if n == 0 {
+                std::net::Ipv4Addr::new(93, 184, 215, 14).into()
+            } else {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            };
+            Ok(vec![std::net::SocketAddr::new(ip, 0)])
+        })
+    });
+    let cfg = wirewatch::config::FetchConfig {
+        timeout: wirewatch::config::Dur(std::time::Duration::from_secs(2)),
+        ..Default::default()
+    };
+    let fetcher = wirewatch::fetch::Fetcher::with_lookup(&cfg, lookup.clone()).expect("fetcher");
+    // A check before connecting would see a public address, and pass.
+    let url = url::Url::parse(&format!("http://rebind.example:{port}/feed.xml")).expect("url");
+    let before = lookup("rebind.example".into()).await.expect("lookup");
+    assert!(before.iter().all(|a| wirewatch::fetch::is_public(a.ip())));
+    assert!(wirewatch::fetch::check_url(&url, &wirewatch::fetch::Guard::new(false, &[])).is_ok());
+    // Connecting: the name now answers loopback, and is refused.
+    let err = fetcher
+        .get(wirewatch::fetch::Request {
+            url: &url,
+            kind: wirewatch::fetch::Kind::Feed,
+            etag: None,
+            last_modified: None,
+            form: None,
+        })
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("refusing rebind.example"), "{err}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the loopback server was reached"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "looked up before, and at connect time"
+    );
+}

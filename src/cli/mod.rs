@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod feeds;
+
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -106,7 +108,8 @@ enum Command {
         #[arg(long)]
         send: bool,
     },
-    /// Import or export the feed list (OPML).
+    /// The feed list: add a feed (or a site, its feed discovered), test one, import or export
+    /// OPML.
     Feeds {
         #[command(subcommand)]
         action: FeedsCommand,
@@ -141,6 +144,18 @@ enum FeedsCommand {
     },
     /// Print the configured feeds as OPML 2.0.
     Export,
+    /// Add a feed to the config file: its URL, or a page of the site (its feed is discovered:
+    /// `<link rel="alternate">`, then the usual paths).
+    Add {
+        /// The feed's URL, or a page of the site.
+        url: url::Url,
+    },
+    /// Poll one feed once, storing nothing, and show for each entry the URL it resolved to,
+    /// where its text came from, its language and what the judge would decide, with why.
+    Test {
+        /// The feed's URL.
+        url: url::Url,
+    },
 }
 
 /// Parses the command line and runs the command; the process's exit code.
@@ -166,7 +181,17 @@ pub fn main() -> ExitCode {
         Command::Check => with_config("warn", &|path, config| check(&path, &config)),
         Command::Feeds {
             action: FeedsCommand::Import { file },
-        } => with_config("warn", &|path, _| exit_code(feeds_import(&path, file))),
+        } => with_config("warn", &|path, _| exit_code(feeds::import(&path, file))),
+        Command::Feeds {
+            action: FeedsCommand::Add { url },
+        } => with_config("warn", &|path, config| {
+            exit_code(block_on(feeds::add(&path, &config, url)))
+        }),
+        Command::Feeds {
+            action: FeedsCommand::Test { url },
+        } => with_config("warn", &|_, config| {
+            exit_code(block_on(feeds::test(&config, url)))
+        }),
         Command::Feeds {
             action: FeedsCommand::Export,
         } => with_config("warn", &|_, config| {
@@ -306,40 +331,6 @@ async fn store_command(config: Arc<Config>, req: Request) -> anyhow::Result<Repl
 /// Runs a store command (see [`store_command`]) and prints its output.
 async fn print_store_command(config: Arc<Config>, req: Request) -> anyhow::Result<()> {
     print!("{}", store_command(config, req).await?.stdout);
-    Ok(())
-}
-
-fn feeds_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
-    let text =
-        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let text = String::from_utf8_lossy(&text);
-    let r = crate::opml::import(config_path, &text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    for f in &r.added {
-        println!(
-            "added    {}  {}",
-            f.url,
-            f.title.as_deref().unwrap_or_default()
-        );
-    }
-    for f in &r.already_present {
-        println!("present  {}", f.url);
-    }
-    for x in &r.rejected {
-        println!("skipped  {}  ({})", x.xml_url, x.reason);
-    }
-    println!(
-        "{} feeds added to {}, {} already present, {} skipped{}",
-        r.added.len(),
-        config_path.display(),
-        r.already_present.len(),
-        r.rejected.len(),
-        if r.added.is_empty() {
-            ""
-        } else {
-            "\na running daemon picks them up on reload (systemctl reload wirewatch, or SIGHUP)"
-        }
-    );
     Ok(())
 }
 

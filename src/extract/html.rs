@@ -672,9 +672,21 @@ pub(crate) fn walk(doc: &Html, strict: bool, drop: &[scraper::Selector]) -> Walk
     }
 }
 
-/// Collapse runs of whitespace to one space and trim.
+/// Collapse runs of whitespace to one space and trim; soft hyphens (U+00AD, `&shy;`: a
+/// hint where a word may break, invisible otherwise) go, so the word is whole again.
 pub(crate) fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        let word = word.trim_matches('\u{AD}');
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().filter(|&c| c != '\u{AD}'));
+    }
+    out
 }
 
 fn node_text(node: NodeRef<'_, Node>, cap: usize) -> String {

@@ -196,17 +196,26 @@ fn looks_like_html(text: &str) -> bool {
         b"<table",
         b"<script",
     ];
+    // Further in, the tags only a document has: a page can start with a long `<style>` block
+    // or a server's warning printed before its doctype.
+    const DOCUMENT: [&[u8]; 3] = [b"<!doctype", b"<html", b"<body"];
     // The first 4,096 characters, searched in place for a tag opening (any ASCII case): every
     // page passes here, and copying and lowercasing the head first cost more than the search.
-    let end = text.char_indices().nth(4096).map_or(text.len(), |(i, _)| i);
-    let head = &text.as_bytes()[..end];
-    head.iter().enumerate().any(|(i, &b)| {
-        b == b'<'
-            && TAGS.iter().any(|t| {
-                head.get(i..i + t.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(t))
-            })
-    })
+    let has = |limit: usize, tags: &[&[u8]]| {
+        let end = text
+            .char_indices()
+            .nth(limit)
+            .map_or(text.len(), |(i, _)| i);
+        let head = &text.as_bytes()[..end];
+        head.iter().enumerate().any(|(i, &b)| {
+            b == b'<'
+                && tags.iter().any(|t| {
+                    head.get(i..i + t.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(t))
+                })
+        })
+    };
+    has(4096, &TAGS) || has(256 * 1024, &DOCUMENT)
 }
 
 fn count_tokens(s: &str) -> usize {
@@ -550,7 +559,13 @@ fn join(paras: &[text::Para]) -> String {
         if !out.is_empty() {
             out.push_str("\n\n");
         }
-        out.push_str(p.text.trim());
+        let t = p.text.trim();
+        // Soft hyphens (U+00AD) only mark where a word may break: the word is whole without.
+        if t.contains('\u{AD}') {
+            out.extend(t.chars().filter(|&c| c != '\u{AD}'));
+        } else {
+            out.push_str(t);
+        }
     }
     out
 }
@@ -596,5 +611,37 @@ mod tests {
         assert!(looks_like_html(&format!("{}<p>", "é".repeat(4094))));
         assert!(!looks_like_html(&format!("{}<p>", "é".repeat(4095))));
         assert!(!looks_like_html(&format!("{}<div>", "x".repeat(5000))));
+    }
+
+    #[test]
+    fn a_document_behind_a_long_style_block_or_a_warning_is_html() {
+        let style = format!("<style>{}</style>", "a{color:red} ".repeat(1000));
+        assert!(looks_like_html(&format!(
+            "{style}\n<!DOCTYPE html><html><body><p>x"
+        )));
+        let warning = format!(
+            "Warning: {} in /var/www/index.php\n",
+            "deprecated call ".repeat(400)
+        );
+        assert!(looks_like_html(&format!(
+            "{warning}<html><body>x</body></html>"
+        )));
+        // Deep in a text only a document's own tags count.
+        assert!(!looks_like_html(&format!("{}<p>", "x".repeat(5000))));
+    }
+
+    #[test]
+    fn soft_hyphens_leave_words_whole() {
+        let ex = super::Extractor::new(&[]).expect("extractor");
+        let para = "Die Bundes\u{AD}regierung hat am Dienstag die Renten\u{AD}reform beschlossen, \
+                    die im Juni dem Parlament vorgelegt werden soll, sagte ein Sprecher. ";
+        let html = format!(
+            "<html><body><article><h1>Titel</h1><p>{}</p><p>{}</p></article></body></html>",
+            para.repeat(3),
+            para.repeat(3)
+        );
+        let a = ex.extract_page(html.as_bytes(), Some("text/html"), None);
+        assert!(a.text.contains("Bundesregierung"), "{}", a.text);
+        assert!(!a.text.contains('\u{AD}'));
     }
 }

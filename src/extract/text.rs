@@ -455,6 +455,36 @@ fn is_call_to_action(t: &str) -> bool {
     t.len() < 400 && re.is_match(t)
 }
 
+/// A site's own notices that land beside an article on many pages, in the languages news is
+/// most read in: cookie notices, old-browser and JavaScript warnings, share dialogs, "follow
+/// this blog" boxes, subscription prompts. Short lines only (a paragraph of an article
+/// about cookies is longer).
+fn is_site_notice(t: &str) -> bool {
+    static NOTICE: OnceLock<Regex> = OnceLock::new();
+    let re = NOTICE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)\b(?:(?:this|our)\s+(?:web\s?)?site\s+uses\s+cookies | we\s+use\s+cookies
+            | by\s+continuing\s+to\s+(?:use|browse) | accept\s+(?:all\s+)?cookies
+            | your\s+browser\s+is\s+(?:out\s+of\s+date|outdated|not\s+supported)
+            | (?:update|upgrade)\s+your\s+browser | javascript\s+is\s+(?:disabled|required|turned\s+off)
+            | enable\s+javascript | follow\s+this\s+blog | share\s+this\s+(?:article|story|post|page)
+            | link\s+copied | copy\s+link
+            | diese\s+(?:website|webseite|seite)\s+(?:verwendet|nutzt)\s+cookies | wir\s+verwenden\s+cookies
+            | ihr\s+browser\s+ist\s+veraltet | artikel\s+teilen | jetzt\s+abonnieren
+            | ce\s+site\s+utilise\s+des\s+cookies | nous\s+utilisons\s+des\s+cookies
+            | partager\s+(?:cet\s+article|sur) | abonnez-vous
+            | este\s+sitio(?:\s+web)?\s+utiliza\s+cookies | utilizamos\s+cookies
+            | compartir\s+(?:en|este) | suscr[ií]bete
+            | questo\s+sito\s+utilizza\s+(?:i\s+)?cookie | utilizziamo\s+i\s+cookie
+            | condividi\s+(?:su|questo) | iscriviti\s+alla
+            | este\s+site\s+utiliza\s+cookies | (?:partilhar|compartilhar)\s+(?:no|este|esta)
+            | deze\s+(?:website|site)\s+gebruikt\s+cookies | wij\s+gebruiken\s+cookies)",
+        )
+        .expect("static regex")
+    });
+    t.len() < 250 && re.is_match(t)
+}
+
 /// Short non-sentence lines before the first and after the last real paragraph: bylines,
 /// dates, kickers, footer labels, button texts, closing calls to action.
 fn trim_edges(paras: &mut Vec<Para>) {
@@ -462,7 +492,11 @@ fn trim_edges(paras: &mut Vec<Para>) {
     while let Some(last) = paras.last() {
         let t = last.text.trim();
         if paras.len() > 1
-            && (is_label(t) || r.date_line.is_match(t) || is_dateish(t) || is_call_to_action(t))
+            && (is_label(t)
+                || r.date_line.is_match(t)
+                || is_dateish(t)
+                || is_call_to_action(t)
+                || is_site_notice(t))
         {
             paras.pop();
         } else {
@@ -477,7 +511,8 @@ fn trim_edges(paras: &mut Vec<Para>) {
             || r.date_line.is_match(t)
             || is_dateish(t)
             || is_byline(t)
-            || is_meta_line(t);
+            || is_meta_line(t)
+            || is_site_notice(t);
         if is_lead_junk {
             lead += 1;
         } else {
@@ -537,6 +572,30 @@ mod tests {
             kind: Kind::P,
             group: NO_GROUP,
         }
+    }
+
+    #[test]
+    fn site_notices_at_the_edges_go() {
+        let body = "The council voted on Tuesday to rebuild the old tram line by 2030, the mayor said, after years of debate.";
+        for notice in [
+            "This website uses cookies to improve your experience.",
+            "Your browser is out of date. Please update your browser.",
+            "Follow this blog",
+            "Diese Website verwendet Cookies.",
+            "Ce site utilise des cookies pour améliorer votre expérience.",
+            "Este sitio web utiliza cookies.",
+            "Questo sito utilizza cookie di profilazione.",
+            "Link copied",
+        ] {
+            let mut v = vec![p(notice), p(body), p(body), p(notice)];
+            trim_edges(&mut v);
+            assert_eq!(v.len(), 2, "{notice}");
+        }
+        // An article paragraph about cookies is not a notice (too long).
+        let long = format!("{body} Regulators said that a site which says we use cookies must also let readers refuse them as easily as they accept them, and fined three publishers. {body}");
+        let mut v = vec![p(body), p(&long)];
+        trim_edges(&mut v);
+        assert_eq!(v.len(), 2);
     }
 
     #[test]

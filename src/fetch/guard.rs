@@ -104,24 +104,45 @@ pub fn check_url(url: &Url, guard: &Guard) -> Result<(), FetchError> {
     }
 }
 
+/// A name lookup: the system's ([`system_lookup`]), or one a test controls (to prove that a
+/// name re-resolving to a private address between two lookups is refused: the check is made
+/// on the very addresses the connection then uses, so there is no window between them).
+pub type Lookup = Arc<
+    dyn Fn(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// The system resolver, as [`Lookup`].
+pub fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    })
+}
+
 /// A resolver that drops non-public addresses unless the guard allows them for the name.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct GuardedResolver {
     /// The policy.
     pub guard: Guard,
+    /// How names are looked up.
+    pub lookup: Lookup,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow = self.guard.allows_private(name.as_str());
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
+            let found: Vec<SocketAddr> = lookup(host.clone()).await.map_err(
+                |e| -> Box<dyn std::error::Error + Send + Sync> {
                     format!("cannot resolve {host}: {e}").into()
-                })?
-                .collect();
+                },
+            )?;
             let total = found.len();
             let ok: Vec<SocketAddr> = found
                 .into_iter()
@@ -218,15 +239,63 @@ mod tests {
     #[tokio::test]
     async fn resolver_drops_loopback() {
         let name = || -> Name { "localhost".parse().expect("name") };
-        let r = GuardedResolver { guard: off() };
+        let r = GuardedResolver {
+            guard: off(),
+            lookup: system_lookup(),
+        };
         assert!(r.resolve(name()).await.is_err());
         let r = GuardedResolver {
             guard: Guard::new(true, &[]),
+            lookup: system_lookup(),
         };
         assert!(r.resolve(name()).await.is_ok());
         let r = GuardedResolver {
             guard: Guard::new(false, &[HostName::parse("localhost").expect("host")]),
+            lookup: system_lookup(),
         };
         assert!(r.resolve(name()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_name_that_rebinds_to_a_private_address_is_refused() {
+        // Public at the first lookup, loopback at every later one (a rebinding attacker's DNS).
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = calls.clone();
+        let lookup: Lookup = Arc::new(move |_host: String| {
+            let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move {
+                let ip: IpAddr = if n == 0 {
+                    Ipv4Addr::new(93, 184, 215, 14).into()
+                } else {
+                    Ipv4Addr::LOCALHOST.into()
+                };
+                Ok(vec![SocketAddr::new(ip, 0)])
+            })
+        });
+        let r = GuardedResolver {
+            guard: off(),
+            lookup,
+        };
+        let name = || -> Name { "rebind.example".parse().expect("name") };
+        let first: Vec<SocketAddr> = r.resolve(name()).await.expect("public").collect();
+        assert!(first.iter().all(|a| is_public(a.ip())));
+        let err = r.resolve(name()).await.err().expect("refused");
+        assert!(err.to_string().contains("refusing rebind.example"), "{err}");
+        // A mixed answer keeps the public addresses only.
+        let mixed: Lookup = Arc::new(|_host: String| {
+            Box::pin(async {
+                Ok(vec![
+                    SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
+                    SocketAddr::new(Ipv4Addr::new(93, 184, 215, 14).into(), 0),
+                ])
+            })
+        });
+        let r = GuardedResolver {
+            guard: off(),
+            lookup: mixed,
+        };
+        let kept: Vec<SocketAddr> = r.resolve(name()).await.expect("public part").collect();
+        assert_eq!(kept.len(), 1);
+        assert!(is_public(kept[0].ip()));
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
-pub use guard::{check_url, is_public, Guard, GuardedResolver};
+pub use guard::{check_url, is_public, system_lookup, Guard, GuardedResolver, Lookup};
 
 use crate::config::FetchConfig;
 
@@ -151,6 +151,11 @@ pub struct Fetcher {
 impl Fetcher {
     /// Builds a fetcher from the `[fetch]` settings.
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
+        Self::with_lookup(cfg, guard::system_lookup())
+    }
+
+    /// [`Fetcher::new`] with its own name lookup (tests).
+    pub fn with_lookup(cfg: &FetchConfig, lookup: guard::Lookup) -> Result<Fetcher, FetchError> {
         let guard = Guard::new(cfg.allow_private_networks, &cfg.allow_private_hosts);
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
@@ -165,6 +170,7 @@ impl Fetcher {
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
                 guard: guard.clone(),
+                lookup,
             }))
             .build()
             .map_err(|e| FetchError::Network(format!("building HTTP client: {e}")))?;

@@ -304,6 +304,12 @@ pub(crate) struct FeedView {
     not_modified: u64,
     errors: u64,
     entries: u64,
+    /// Entries per day since the feed was first polled (from one day on).
+    entries_per_day: Option<f64>,
+    /// Where its entries' texts came from (page, feed, none).
+    texts: crate::store::FeedTexts,
+    /// The share of texts from the article page.
+    page_text_share: Option<f64>,
 }
 
 pub(crate) fn feeds(st: &AppState) -> Result<Vec<FeedView>, crate::store::StoreError> {
@@ -318,6 +324,11 @@ pub(crate) fn feeds(st: &AppState) -> Result<Vec<FeedView>, crate::store::StoreE
             .unwrap_or_default();
         // The configured name, else the title the feed gives itself, else its host. The
         // title comes from outside: the page escapes it like every other value.
+        let texts: crate::store::FeedTexts = st
+            .store
+            .get_meta(&crate::store::FeedTexts::key(&id))?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
         let name = match (&f.name, s.title.as_deref().map(str::trim)) {
             (None, Some(t)) if !t.is_empty() => t.to_string(),
             _ => f.display_name(),
@@ -334,6 +345,12 @@ pub(crate) fn feeds(st: &AppState) -> Result<Vec<FeedView>, crate::store::StoreE
             not_modified: s.not_modified,
             errors: s.errors,
             entries: s.entries_new,
+            entries_per_day: s.first_poll.map(|first| {
+                let days = (Utc::now() - first).num_seconds().max(86_400) as f64 / 86_400.0;
+                s.entries_new as f64 / days
+            }),
+            page_text_share: texts.page_share(),
+            texts,
         });
     }
     Ok(out)

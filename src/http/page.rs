@@ -176,10 +176,16 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         };
         let _ = write!(
             h,
-            "<tr><td>{} {}<br><span class=\"muted\">{} entries</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{} {}<br><span class=\"muted\">{} entries{}{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             text(&f.name),
             state,
             f.entries,
+            f.entries_per_day
+                .map(|d| format!(" · {d:.1}/day"))
+                .unwrap_or_default(),
+            f.page_text_share
+                .map(|p| format!(" · page text {:.0}%", p * 100.0))
+                .unwrap_or_default(),
             ago(f.last_success),
             ago(f.next_poll),
             f.last_error

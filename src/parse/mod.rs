@@ -14,6 +14,7 @@
 //! Every pass is linear in the size of the body.
 
 pub mod aggregator;
+pub mod discover;
 pub mod extras;
 pub mod lenient;
 pub mod structure;

@@ -421,6 +421,9 @@ impl Pipeline {
         .buffered(AHEAD * self.config.fetch.concurrency.max(1));
         tokio::pin!(prepared);
         let mut unwritten = Unwritten::default();
+        // Where each feed's texts came from in this pass (feed health, `/api/feeds`).
+        let mut texts: std::collections::HashMap<String, store::FeedTexts> =
+            std::collections::HashMap::new();
         while let Some(joined) = prepared.next().await {
             let p = match joined {
                 Ok(Ok(Some(p))) => p,
@@ -434,6 +437,14 @@ impl Pipeline {
                     continue;
                 }
             };
+            if let Ok(t) = &p.text {
+                let c = texts.entry(p.rec.feed_id.clone()).or_default();
+                match t.source {
+                    store::TextSource::Page => c.page += 1,
+                    store::TextSource::FeedContent | store::TextSource::FeedSummary => c.feed += 1,
+                    store::TextSource::None => c.none += 1,
+                }
+            }
             let span = tracing::info_span!("item", feed = %p.rec.feed_id, id = %p.rec.id);
             let _g = span.enter();
             tally.count(self.judge.judge(p, &mut unwritten)?);
@@ -457,6 +468,19 @@ impl Pipeline {
             tally.seed_duplicates += late.seed_duplicates;
         }
         self.judge.end_pass()?;
+        for (feed_id, pass) in texts {
+            let key = store::FeedTexts::key(&feed_id);
+            let mut all: store::FeedTexts = self
+                .store
+                .get_meta(&key)?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            all.page += pass.page;
+            all.feed += pass.feed;
+            all.none += pass.none;
+            self.store
+                .put_meta(&key, &serde_json::to_value(&all).unwrap_or_default())?;
+        }
         if let Err(e) = self
             .store
             .put_meta("extract_templates", &self.extractor.templates_state())

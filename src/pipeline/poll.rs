@@ -90,6 +90,7 @@ impl Pipeline {
         }
         let started = Utc::now();
         state.last_attempt = Some(started);
+        state.first_poll.get_or_insert(started);
         state.polls += 1;
         let mut report = FeedReport {
             name: name.clone(),

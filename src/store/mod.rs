@@ -50,7 +50,7 @@ pub use items::{
     AlertRecord, Decision, DeliveryRecord, DeliveryState, DigestRecord, Grounds, ItemRecord,
     StoryRecord, TermWeight, TextSource,
 };
-pub use records::{EntryRecord, EntryStatus, FeedState, SeedRecord};
+pub use records::{EntryRecord, EntryStatus, FeedState, FeedTexts, SeedRecord};
 
 use crate::parse::Entry;
 

@@ -42,6 +42,35 @@ pub struct FeedState {
     pub errors: u64,
     /// Entries first stored from this feed.
     pub entries_new: u64,
+    /// When it was first polled (for its entries per day).
+    pub first_poll: Option<DateTime<Utc>>,
+}
+
+/// Where the texts of a feed's entries came from, counted as they are judged (kept apart from
+/// [`FeedState`], which polls write, under meta `feed_texts:<feed id>`): a feed whose texts
+/// come from its summaries only gives the judge little to go on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedTexts {
+    /// From the article page.
+    pub page: u64,
+    /// From the feed's content or summary.
+    pub feed: u64,
+    /// None at all.
+    pub none: u64,
+}
+
+impl FeedTexts {
+    /// The meta key of a feed's counts.
+    pub fn key(feed_id: &str) -> String {
+        format!("feed_texts:{feed_id}")
+    }
+
+    /// The share of texts from the page, once there are any.
+    pub fn page_share(&self) -> Option<f64> {
+        let all = self.page + self.feed + self.none;
+        (all > 0).then(|| self.page as f64 / all as f64)
+    }
 }
 
 /// Where an entry is in the pipeline. An entry is stored as `Pending` before any work is done

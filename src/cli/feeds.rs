@@ -1,0 +1,155 @@
+//! `wirewatch feeds ...`: the feed list. `import` (OPML) and `add` (a feed or a site's page,
+//! its feed discovered) append to the config file, keeping its text; `test` polls one feed
+//! once and shows what wirewatch would make of each entry, storing nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::config::{Config, FeedConfig};
+use crate::fetch::{Fetcher, Kind, Request, Response};
+use crate::opml::{ImportReport, OpmlFeed};
+use crate::Pipeline;
+
+/// `feeds import FILE`.
+pub fn import(config_path: &Path, file: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    let r = crate::opml::import(config_path, &text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    print_report(config_path, &r);
+    Ok(())
+}
+
+fn print_report(config_path: &Path, r: &ImportReport) {
+    for f in &r.added {
+        println!(
+            "added    {}  {}",
+            f.url,
+            f.title.as_deref().unwrap_or_default()
+        );
+    }
+    for f in &r.already_present {
+        println!("present  {}", f.url);
+    }
+    for x in &r.rejected {
+        println!("skipped  {}  ({})", x.xml_url, x.reason);
+    }
+    println!(
+        "{} feeds added to {}, {} already present, {} skipped{}",
+        r.added.len(),
+        config_path.display(),
+        r.already_present.len(),
+        r.rejected.len(),
+        if r.added.is_empty() {
+            ""
+        } else {
+            "\na running daemon picks them up on reload (systemctl reload wirewatch, or SIGHUP)"
+        }
+    );
+}
+
+async fn fetch(fetcher: &Fetcher, url: &Url) -> anyhow::Result<Response> {
+    fetcher
+        .get(Request {
+            url,
+            kind: Kind::Feed,
+            etag: None,
+            last_modified: None,
+            form: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))
+}
+
+/// `feeds add URL`: a feed's URL, or a page of a site whose feed is discovered
+/// ([`crate::parse::discover`]); appended to the config like `feeds import` does.
+pub async fn add(config_path: &Path, config: &Config, url: &Url) -> anyhow::Result<()> {
+    let fetcher = Fetcher::new(&config.fetch)?;
+    let first = fetch(&fetcher, url).await?;
+    let parsed = |r: &Response| {
+        crate::parse::parse_feed(&r.body, r.content_type.as_deref(), Some(&r.final_url)).ok()
+    };
+    let found = match parsed(&first) {
+        Some(feed) => Some((url.clone(), feed)),
+        None => {
+            let html = String::from_utf8_lossy(&first.body);
+            let mut found = None;
+            for candidate in crate::parse::discover::candidates(&html, &first.final_url) {
+                let Ok(r) = fetch(&fetcher, &candidate).await else {
+                    continue;
+                };
+                if let Some(feed) = parsed(&r) {
+                    println!("found    {candidate} (from {url})");
+                    found = Some((candidate, feed));
+                    break;
+                }
+            }
+            found
+        }
+    };
+    let Some((feed_url, feed)) = found else {
+        anyhow::bail!(
+            "{url} is not a feed, and no feed was found from it (none announced with \
+             <link rel=\"alternate\">, none at the usual paths)"
+        );
+    };
+    println!(
+        "feed     {} ({:?}, {} entries)",
+        feed.title.as_deref().unwrap_or("untitled"),
+        feed.format,
+        feed.entries.len()
+    );
+    let r = crate::opml::add_feeds(
+        config_path,
+        vec![OpmlFeed {
+            url: feed_url,
+            title: feed.title,
+        }],
+        "Added by `wirewatch feeds add`",
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    print_report(config_path, &r);
+    Ok(())
+}
+
+/// `feeds test URL`: polls the feed once into a scratch store (with the config's topic,
+/// seeds, fetch and site settings; no webhooks, no digest) and prints, for each entry, what
+/// `explain` would say: the URL it resolved to, where its text came from and how long it is,
+/// its language and the judge's decision with its reasons. The scratch store is deleted;
+/// the configured store is not touched, so copies of items already seen there are not
+/// recognised here.
+pub async fn test(config: &Config, url: &Url) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let mut c = config.clone();
+    c.state_dir = scratch.path().to_path_buf();
+    c.feeds = vec![FeedConfig {
+        url: url.clone(),
+        name: None,
+        interval: None,
+        full_text: None,
+    }];
+    c.webhooks.clear();
+    c.digest = None;
+    c.store.keep_text = crate::config::Dur(std::time::Duration::ZERO);
+    let store = crate::Store::open(&c.db_path())?;
+    let pipeline = Pipeline::new(Arc::new(c), store.clone())?;
+    let report = pipeline.poll_once().await?;
+    for f in &report.feeds {
+        if let Some(e) = &f.error {
+            anyhow::bail!("{url}: {e}");
+        }
+    }
+    println!("{}\n", report.summary());
+    let mut items = store.items()?;
+    items.sort_by_key(|i| (i.published.unwrap_or(i.first_seen), i.first_seen));
+    for item in &items {
+        println!("{}", crate::report::explain(&store, item, None)?);
+    }
+    if items.is_empty() {
+        println!("(the feed has no entries)");
+    }
+    Ok(())
+}
