@@ -246,3 +246,108 @@ fn aggregator_links_lead_to_the_publisher() {
         assert!(explain.contains(via), "seen through {via}: {explain}");
     }
 }
+
+/// The default config's Google News and Bing News feeds, read in their real layouts
+/// (`tests/data/fixtures/aggregators/`, written for these tests after the feeds' published
+/// format): every entry leads to the publisher (or, for Google's opaque ids, to a lookup), is
+/// named after its outlet, and keeps the aggregator's link as `via`.
+#[test]
+fn default_config_aggregator_feeds_yield_publisher_urls() {
+    use wirewatch::parse::aggregator::{aggregated, Aggregated};
+    let config = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/wirewatch.toml"),
+    )
+    .expect("default config");
+    let value: toml::Value = toml::from_str(&config).expect("toml");
+    let urls: Vec<url::Url> = value["feeds"]
+        .as_array()
+        .expect("feeds")
+        .iter()
+        .filter_map(|f| f["url"].as_str())
+        .filter_map(|u| url::Url::parse(u).ok())
+        .collect();
+    let google: Vec<&url::Url> = urls
+        .iter()
+        .filter(|u| u.host_str() == Some("news.google.com"))
+        .collect();
+    let bing: Vec<&url::Url> = urls
+        .iter()
+        .filter(|u| u.host_str().is_some_and(|h| h.ends_with("bing.com")))
+        .collect();
+    assert!(!google.is_empty() && !bing.is_empty(), "{urls:?}");
+
+    let fixture = |name: &str| {
+        std::fs::read(data_dir().join("fixtures/aggregators").join(name)).expect("fixture")
+    };
+    for feed_url in google {
+        let feed = wirewatch::parse::parse_feed(
+            &fixture("google-news.xml"),
+            Some("application/xml"),
+            Some(feed_url),
+        )
+        .expect("google news feed");
+        assert_eq!(feed.entries.len(), 3);
+        let e = &feed.entries;
+        assert_eq!(
+            e[0].link.as_deref(),
+            Some("https://www.examplewire.example/technology/microsoft-weighs-legal-action-openai-aws-2026-11-30/")
+        );
+        assert_eq!(
+            e[1].link.as_deref(),
+            Some("https://dailyledger.example/2026/11/30/openai-frontier-aws-azure-contract")
+        );
+        // The opaque id: the link stays Google's, to be looked up.
+        let third = url::Url::parse(e[2].link.as_deref().expect("link")).expect("url");
+        assert!(matches!(
+            aggregated(&third),
+            Some(Aggregated::GoogleLookup(_))
+        ));
+        for (entry, outlet) in e
+            .iter()
+            .zip(["Example Wire", "Daily Ledger", "Cloud Courier"])
+        {
+            assert_eq!(entry.source.as_deref(), Some(outlet));
+            let title = entry.title.as_deref().expect("title");
+            assert!(
+                !title.ends_with(outlet),
+                "the outlet leaves the headline: {title}"
+            );
+        }
+        assert!(e[0]
+            .via
+            .as_deref()
+            .is_some_and(|v| v.starts_with("https://news.google.com/rss/articles/")));
+    }
+    for feed_url in bing {
+        let feed = wirewatch::parse::parse_feed(
+            &fixture("bing-news.xml"),
+            Some("application/rss+xml"),
+            Some(feed_url),
+        )
+        .expect("bing news feed");
+        let e = &feed.entries;
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            e[0].link.as_deref(),
+            Some("https://www.examplewire.example/technology/microsoft-weighs-legal-action-openai-aws-2026-11-30/?utm_source=bing")
+        );
+        assert_eq!(
+            e[1].link.as_deref(),
+            Some("https://techdispatch.example/news/azure-exclusivity-clause-openai")
+        );
+        assert_eq!(e[0].source.as_deref(), Some("Example Wire"));
+        assert_eq!(e[1].source.as_deref(), Some("Tech Dispatch"));
+        assert!(e[0]
+            .via
+            .as_deref()
+            .is_some_and(|v| v.contains("bing.com/news/apiclick.aspx")));
+    }
+    // One article through Google and through Bing: one canonical URL.
+    let canon = |s: &str| {
+        wirewatch::dedup::url::canonicalize(&url::Url::parse(s).expect("url")).to_string()
+    };
+    assert_eq!(
+        canon("https://www.examplewire.example/technology/microsoft-weighs-legal-action-openai-aws-2026-11-30/"),
+        canon("https://www.examplewire.example/technology/microsoft-weighs-legal-action-openai-aws-2026-11-30/?utm_source=bing")
+    );
+}

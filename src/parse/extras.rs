@@ -1,8 +1,8 @@
 //! What feed-rs does not keep of an RSS or Atom item, read from the XML itself: FeedBurner's
 //! `<feedburner:origLink>` (the article's own URL, where `<link>` is FeedBurner's redirect)
 //! and RSS's `<source url="...">Outlet</source>` (the outlet an aggregator took the item from:
-//! Google News names the publisher there). feed-rs keeps neither the first nor the second's
-//! name (only its URL), so this small pass over the same text reads them, one record per
+//! Google News names the publisher there; Bing News writes `<News:Source>`). feed-rs keeps
+//! neither the first nor the second's name (only its URL), so this small pass over the same text reads them, one record per
 //! `<item>`/`<entry>` in document order, to be zipped with feed-rs's entries.
 //!
 //! Linear in the text, never fails: a document it cannot follow to the end gives the records
@@ -66,6 +66,9 @@ pub fn item_extras(xml: &str) -> Vec<ItemExtras> {
                     field = (Field::OrigLink, depth, here);
                 } else if name == "source" {
                     cur.source_url = attribute(&e, "url");
+                    field = (Field::Source, depth, here);
+                } else if name == "Source" && cur.source_name.is_none() {
+                    // Bing News: `<News:Source>Outlet</News:Source>`.
                     field = (Field::Source, depth, here);
                 }
             }

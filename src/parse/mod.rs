@@ -476,12 +476,21 @@ fn convert_entry(
             .map(|h| h.trim_start_matches("www.").to_string())
     });
     let content_html = e.content.and_then(|c| c.body).and_then(|b| non_empty(&b));
+    // Aggregators append the outlet to the headline ("Headline - Outlet"): it is the source.
+    let title = e.title.as_ref().and_then(text::plain_title).map(|t| {
+        match source.as_deref().and_then(|s| t.strip_suffix(s)) {
+            Some(head) if head.ends_with(" - ") && head.len() > 3 => {
+                head.trim_end_matches(" - ").to_string()
+            }
+            _ => t,
+        }
+    });
     Entry {
         guid,
         link,
         via,
         source,
-        title: e.title.as_ref().and_then(text::plain_title),
+        title,
         summary: e.summary.and_then(|s| non_empty(&s.content)),
         content_html,
         published: e.published,

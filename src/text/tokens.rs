@@ -66,6 +66,27 @@ pub fn for_each_token(text: &str, max_tokens: usize, mut f: impl FnMut(&str)) ->
             continue;
         }
         if c.is_alphanumeric() {
+            if is_unspaced(c) {
+                // Scripts written without spaces between words: each ideograph or kana is a
+                // token of its own (character unigrams), so copies and terms match there as
+                // words do elsewhere, not as whole sentences.
+                if !buf.is_empty() {
+                    if count >= max_tokens {
+                        return true;
+                    }
+                    f(&buf);
+                    count += 1;
+                    buf.clear();
+                }
+                if count >= max_tokens {
+                    return true;
+                }
+                let mut one = [0u8; 4];
+                f(c.encode_utf8(&mut one));
+                count += 1;
+                prev = ' ';
+                continue;
+            }
             buf.extend(c.to_lowercase());
             prev = c;
             continue;
@@ -105,6 +126,17 @@ pub fn for_each_token(text: &str, max_tokens: usize, mut f: impl FnMut(&str)) ->
         f(&buf);
     }
     false
+}
+
+/// Han ideographs, hiragana and katakana: written without spaces between words.
+fn is_unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF // hiragana, katakana
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F // half-width katakana
+        | 0x20000..=0x2FA1F) // CJK extensions B and later
 }
 
 /// All tokens of `text` (no limit), for callers that want a vector.
@@ -159,6 +191,30 @@ mod tests {
         );
         assert!(tokens("").is_empty());
         assert!(tokens(" \n\t ... --- ").is_empty());
+    }
+
+    #[test]
+    fn any_script_tokenises() {
+        // Accents fold by case only; RTL text tokenises by its spaces; ideographs and kana
+        // one by one, beside Latin words.
+        assert_eq!(
+            tokens("Ça coûte 3,5 €, dit Müller"),
+            vec!["ça", "coûte", "3,5", "dit", "müller"]
+        );
+        assert_eq!(
+            tokens("أعلنت الحكومة يوم الثلاثاء"),
+            vec!["أعلنت", "الحكومة", "يوم", "الثلاثاء"]
+        );
+        assert_eq!(tokens("政府はAWSと"), vec!["政", "府", "は", "aws", "と"]);
+        assert_eq!(tokens("한국 정부는"), vec!["한국", "정부는"]);
+        // Long texts in any script: linear, the limit honoured.
+        let mut n = 0;
+        assert!(for_each_token(
+            &"日本語の文章。".repeat(200_000),
+            100_000,
+            |_| n += 1
+        ));
+        assert_eq!(n, 100_000);
     }
 
     #[test]

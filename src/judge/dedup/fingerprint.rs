@@ -301,6 +301,33 @@ mod tests {
     }
 
     #[test]
+    fn copies_are_found_in_any_script() {
+        let texts = [
+            (
+                "Die Bundesregierung hat am Dienstag die Rentenreform beschlossen, die im Juni dem Parlament vorgelegt werden soll. Die Opposition kritisierte, dass die Finanzierung unklar bleibe. Gewerkschaften kündigten Proteste an. ",
+                "Der Stadtrat stimmte für den Neubau der alten Straßenbahnlinie bis 2030, sagte die Bürgermeisterin nach jahrelanger Debatte über Kosten und Strecke. ",
+            ),
+            (
+                "政府は火曜日、新しい年金改革を発表し、六月に国会に提出すると述べた。野党は財源の説明が不十分だと批判している。労働組合は抗議を予告した。",
+                "市議会は二〇三〇年までに古い路面電車の路線を再建することを決めたと市長が述べた。費用と経路をめぐる議論は長年続いていた。",
+            ),
+            (
+                "أعلنت الحكومة يوم الثلاثاء عن إصلاح جديد لنظام التقاعد سيقدم إلى البرلمان في يونيو. وانتقدت المعارضة غياب التفاصيل حول التمويل. وأعلنت النقابات عن احتجاجات. ",
+                "صوت مجلس المدينة على إعادة بناء خط الترام القديم بحلول عام ألفين وثلاثين بعد سنوات من الجدل حول التكلفة والمسار. ",
+            ),
+        ];
+        for (text, other) in texts {
+            let a = Signature::from_text(&text.repeat(3));
+            // A copy with a paragraph added.
+            let b = Signature::from_text(&format!("{}\n\n{other}", text.repeat(3)));
+            let c = Signature::from_text(&other.repeat(3));
+            assert!(a.checkable(), "{text}");
+            assert!(compare(&a.sketch, &b.sketch).a_in_b > 0.9, "{text}");
+            assert!(compare(&a.sketch, &c.sketch).jaccard < 0.1, "{text}");
+        }
+    }
+
+    #[test]
     fn empty_and_short_texts() {
         let e = Signature::from_text("");
         assert_eq!(e.tokens, 0);
