@@ -122,15 +122,22 @@ pub fn canonicalize(url: &Url) -> Url {
             let _ = u.set_host(Some(&h));
         }
     }
-    // Until the path is stable: `set_path` normalises what it is given (a `.` segment left
-    // by removing an AMP suffix, `/////..amp` → `/////.` → `/////`), which can leave a form
-    // `canonical_path` changes again (found by fuzzing). Each round shortens the path.
-    for _ in 0..8 {
+    // Until the path is stable: `set_path` normalises what it is given (a `.` or `..` segment
+    // left by removing an AMP suffix, `/////..amp` → `/////.` → `/////`), which can leave a
+    // form `canonical_path` changes again (found by fuzzing, twice). Each round must shorten
+    // the path, so this ends; a round that would not is undone, so that the result is the
+    // same whenever it is computed again (idempotence).
+    loop {
         let path = canonical_path(u.path());
         if path == u.path() {
             break;
         }
+        let before = u.path().to_string();
         u.set_path(&path);
+        if u.path().len() >= before.len() {
+            u.set_path(&before);
+            break;
+        }
     }
 
     let mut pairs: Vec<(String, String)> = u
@@ -301,6 +308,10 @@ mod tests {
         let once = c("http://example.com/////..amp");
         assert_eq!(once, "http://example.com/");
         assert_eq!(c(&once), once);
+        // Found by fuzzing, again: many `..amp` segments, each round resolving one.
+        let many = "HTTP:+.\\\\am.p\\..amp\\TTP:+.\\\\am.p\\..amp\\\\...amp\\..amp\\..amp\\\\..a\\...amp\\..amp\\..amp\\\\..amp\u{0}";
+        let once = c(many);
+        assert_eq!(c(&once), once, "{many}");
         assert_eq!(c("http://example.com:80/"), "http://example.com/");
         assert_eq!(c("http://example.com:8080/a/"), "http://example.com:8080/a");
     }
