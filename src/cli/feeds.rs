@@ -133,7 +133,9 @@ pub async fn test(config: &Config, url: &Url) -> anyhow::Result<()> {
     }];
     c.webhooks.clear();
     c.digest = None;
-    c.store.keep_text = crate::config::Dur(std::time::Duration::ZERO);
+    // Texts are kept (in the scratch store) to tell every entry's language below: the judge
+    // tells it only where it decides something.
+    c.store.keep_text = crate::config::Dur(std::time::Duration::from_secs(3600));
     let store = crate::Store::open(&c.db_path())?;
     let pipeline = Pipeline::new(Arc::new(c), store.clone())?;
     let report = pipeline.poll_once().await?;
@@ -145,7 +147,14 @@ pub async fn test(config: &Config, url: &Url) -> anyhow::Result<()> {
     println!("{}\n", report.summary());
     let mut items = store.items()?;
     items.sort_by_key(|i| (i.published.unwrap_or(i.first_seen), i.first_seen));
-    for item in &items {
+    for item in &mut items {
+        if item.lang.is_none() {
+            let text = match store.kept_text(&item.url)? {
+                Some(t) => t,
+                None => item.text.clone(),
+            };
+            item.lang = crate::text::lang::detect(&text).map(|l| l.code.to_string());
+        }
         println!("{}", crate::report::explain(&store, item, None)?);
     }
     if items.is_empty() {

@@ -388,13 +388,20 @@ impl Judge {
         let signature = (relevance.query != Some(false)
             && relevance.score >= RESCUE_FROM * self.min_score)
             .then(|| Signature::from_text(text));
+        let could_alert = signature.is_some();
         Features {
             title: title.to_string(),
             relevance,
             signature,
             moved,
             packed: (!self.keep_text.is_zero()).then(|| crate::store::texts::pack(text)),
-            lang: crate::text::lang::detect(text),
+            // The language is told where it decides something or a reader will look: every
+            // text when the topic follows some languages only, else the texts that could
+            // alert (detection costs tens of microseconds a text, a few per cent of a
+            // cycle over texts nobody reads).
+            lang: (!self.languages.is_empty() || could_alert)
+                .then(|| crate::text::lang::detect(text))
+                .flatten(),
         }
     }
 

@@ -78,7 +78,7 @@ const CODES: &[(&str, &str)] = &[
 
 /// How much of a text is looked at: the language of a news text shows in its first
 /// paragraphs, and detection is linear in what it reads.
-const SAMPLE_BYTES: usize = 4096;
+const SAMPLE_BYTES: usize = 1024;
 
 /// A detected language.
 #[derive(Debug, Clone, PartialEq)]
