@@ -394,7 +394,11 @@ fn convert(
         FeedType::RSS2 => FeedFormat::Rss2,
     };
     let title = feed.title.as_ref().and_then(text::plain_title);
-    let extras = xml.map(extras::item_extras).unwrap_or_default();
+    // The extra pass only where there can be something to find.
+    let extras = xml
+        .filter(|x| x.contains("origLink") || x.contains("ource"))
+        .map(extras::item_extras)
+        .unwrap_or_default();
     // Zipped by position only when the counts agree (a document feed-rs read differently
     // from this pass keeps its links as they are).
     let extras = if extras.len() == feed.entries.len() {
