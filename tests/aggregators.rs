@@ -202,6 +202,11 @@ fn aggregator_links_lead_to_the_publisher() {
         .map(|f| format!("[[feeds]]\nname = \"{f}\"\nurl = \"{base}/{f}.xml\"\n"))
         .collect();
     let env = TestEnv::new(&format!("google_news = \"{base}/gn/\""), &feeds);
+    let check = wirewatch_ok(&["check", "-c", env.config_str()]);
+    assert!(
+        check.contains(&format!("google news: links looked up at {base}/gn/")),
+        "{check}"
+    );
     let out = wirewatch_ok(&["once", "-c", env.config_str()]);
 
     let store = env.store();

@@ -88,6 +88,8 @@ fn decisions(env: &TestEnv) -> Vec<(String, String, Option<String>)> {
 #[test]
 fn other_languages_are_decided_as_such_when_the_topic_says() {
     let followed = env(Some("[\"en\"]"));
+    let check = wirewatch_ok(&["check", "-c", followed.config_str()]);
+    assert!(check.contains("languages:  en"), "{check}");
     let got = decisions(&followed);
     let want = [
         ("arabic", "other_language", "ar"),

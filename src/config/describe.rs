@@ -39,6 +39,13 @@ impl Config {
             }
         );
         let _ = writeln!(s, "user_agent: {}", f.user_agent);
+        let _ = writeln!(
+            s,
+            "google news: {}",
+            f.google_news_endpoint()
+                .map(|u| format!("links looked up at {u}"))
+                .unwrap_or_else(|| "no lookups (opaque links judged on the feed's text)".into())
+        );
         let _ = writeln!(s, "feeds:      {}", self.feeds.len());
         for feed in &self.feeds {
             let _ = writeln!(
@@ -56,6 +63,9 @@ impl Config {
         }
         if let Some(q) = &self.topic.query {
             let _ = writeln!(s, "query:      {q}");
+        }
+        if !self.topic.languages.is_empty() {
+            let _ = writeln!(s, "languages:  {}", self.topic.languages.join(", "));
         }
         for w in &self.webhooks {
             let _ = writeln!(
