@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mem.insert(id, &sig, Origin::Item);
         t_mem += s.elapsed();
         let s = Instant::now();
-        idx.store_and_insert(&store, id, format!("item:{id}"), &sig, Origin::Item)?;
+        idx.store_and_insert(&store, id, format!("item:{id}"), &sig, Origin::Item, 0)?;
         t_sled += s.elapsed();
         if id > 0 && id % 100_000 == 0 {
             eprintln!("  filled {id} ({:.0} s)", t0.elapsed().as_secs_f64());
@@ -177,7 +177,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             DupVerdict::Duplicate { .. } => {}
             _ => {
                 let id = n + q as u64;
-                idx.store_and_insert(&store, id, format!("item:{id}"), sig, Origin::Item)?;
+                idx.store_and_insert(&store, id, format!("item:{id}"), sig, Origin::Item, 0)?;
             }
         }
     }
@@ -193,7 +193,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     store.flush_blocking()?;
     let t = Instant::now();
-    let (loaded, bad) = DupIndex::load(&store)?;
+    let (loaded, bad) = DupIndex::load(&store, 0, true)?;
     println!(
         "restart: DupIndex loaded {} records from sled in {:.1} s ({bad} unreadable)",
         loaded.len(),

@@ -23,6 +23,8 @@ pub struct FeedLabel {
 /// Label of a per-decision metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DecisionLabel {
+    /// The topic's id.
+    pub topic: String,
     /// seed_duplicate, repeat, off_topic, alert, unreadable, known_url.
     pub decision: String,
 }
@@ -108,10 +110,11 @@ impl Metrics {
         }
     }
 
-    /// Counts an item decision.
-    pub fn count_decision(&self, decision: &str) {
+    /// Counts an item decision of a topic.
+    pub fn count_decision(&self, topic: &str, decision: &str) {
         self.items
             .get_or_create(&DecisionLabel {
+                topic: topic.to_string(),
                 decision: decision.to_string(),
             })
             .inc();

@@ -275,7 +275,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), OpmlError> {
 pub fn export(config: &Config) -> Result<String, std::io::Error> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let title = format!("wirewatch feeds: {}", config.topic.name);
+    let title = format!("wirewatch feeds: {}", config.first_topic().name);
     let created = chrono::Utc::now().to_rfc2822();
     w.create_element("opml")
         .with_attribute(("version", "2.0"))

@@ -16,6 +16,10 @@ use crate::store::{AlertRecord, Decision, Grounds, ItemRecord, Store, StoreError
 pub struct AlertLine<'a> {
     /// Alert id.
     pub id: &'a str,
+    /// The topic's id.
+    pub topic: &'a str,
+    /// The topic's name.
+    pub topic_name: &'a str,
     /// When it was decided.
     pub created: DateTime<Utc>,
     /// The article's canonical URL.
@@ -40,6 +44,8 @@ impl<'a> From<&'a AlertRecord> for AlertLine<'a> {
     fn from(a: &'a AlertRecord) -> Self {
         AlertLine {
             id: &a.id,
+            topic: &a.topic,
+            topic_name: &a.topic_name,
             created: a.created,
             url: &a.url,
             title: &a.title,
@@ -119,13 +125,41 @@ pub fn lookup(store: &Store, url: &str) -> Result<Result<ItemRecord, String>, St
         .ok_or_else(|| format!("no item seen under {url} (canonical form {canonical})")))
 }
 
-/// `wirewatch explain`: why an item was decided as it was. `evidence` is what the topic
-/// learned (to say where learned terms came from).
+/// `wirewatch explain`: why an item was decided as it was, for each of `topics` (id, name):
+/// what it is, then each topic's decision with the evidence that topic learned.
+pub fn explain_topics(
+    store: &Store,
+    item: &ItemRecord,
+    topics: &[(String, String)],
+) -> Result<String, StoreError> {
+    let mut s = explain_item(item);
+    for (id, name) in topics {
+        let evidence = crate::judge::stored_evidence(store, id)?;
+        if topics.len() > 1 {
+            let _ = writeln!(s, "  topic:      {name} ({id})");
+        }
+        explain_decision(&mut s, store, item, id, Some(&evidence))?;
+    }
+    explain_copies(&mut s, item);
+    Ok(s)
+}
+
+/// `explain` for one topic. `evidence` is what the topic learned (to say where learned terms
+/// came from).
 pub fn explain(
     store: &Store,
     item: &ItemRecord,
+    topic: &str,
     evidence: Option<&Evidence>,
 ) -> Result<String, StoreError> {
+    let mut s = explain_item(item);
+    explain_decision(&mut s, store, item, topic, evidence)?;
+    explain_copies(&mut s, item);
+    Ok(s)
+}
+
+/// What an item is: headline, URLs, source, dates, text.
+fn explain_item(item: &ItemRecord) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", item.title);
     let _ = writeln!(s, "  url:        {}", item.url);
@@ -157,13 +191,31 @@ pub fn explain(
     if item.revisions > 0 {
         let _ = writeln!(s, "  revisions:  {} in-place updates seen", item.revisions);
     }
+    s
+}
+
+/// One topic's decision about an item, with the reader's mark.
+fn explain_decision(
+    s: &mut String,
+    store: &Store,
+    item: &ItemRecord,
+    topic: &str,
+    evidence: Option<&Evidence>,
+) -> Result<(), StoreError> {
+    let Some(decision) = item.decision(topic) else {
+        let _ = writeln!(
+            s,
+            "  decision:   none: the topic was not watched when the item was judged"
+        );
+        return Ok(());
+    };
     if let Some(m) = evidence.and_then(|e| e.marks.get(&item.url)) {
         let _ = writeln!(
             s,
             "  reader:     marked {} on {}{}",
             if m.relevant { "relevant" } else { "off-topic" },
             m.at.get(..16).unwrap_or(&m.at).replace('T', " "),
-            match (&item.decision, m.relevant) {
+            match (decision, m.relevant) {
                 (Decision::Alert { .. }, false) => " (after it alerted: the alert stays sent)",
                 (Decision::Alert { .. }, true) => "",
                 (_, true) => " (judged before the mark; `feedback --rejudge` judges it again)",
@@ -172,7 +224,7 @@ pub fn explain(
         );
     }
     let _ = write!(s, "  decision:   ");
-    match &item.decision {
+    match decision {
         Decision::SeedDuplicate {
             seed,
             similarity,
@@ -223,7 +275,7 @@ pub fn explain(
                 }
             );
             let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
-            write_grounds(&mut s, grounds, evidence);
+            write_grounds(s, grounds, evidence);
         }
         Decision::Alert {
             alert,
@@ -240,7 +292,7 @@ pub fn explain(
                 if *new_story { "starts" } else { "joins" }
             );
             let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
-            write_grounds(&mut s, grounds, evidence);
+            write_grounds(s, grounds, evidence);
         }
         Decision::Unreadable { reason } => {
             let _ = writeln!(s, "unreadable: {reason} — no alert");
@@ -252,13 +304,17 @@ pub fn explain(
             );
         }
     }
+    Ok(())
+}
+
+/// The copies of an item seen after it.
+fn explain_copies(s: &mut String, item: &ItemRecord) {
     if !item.duplicates.is_empty() {
         let _ = writeln!(s, "  copies seen later:");
         for d in &item.duplicates {
             let _ = writeln!(s, "    {d}");
         }
     }
-    Ok(s)
 }
 
 /// The lines of a judgement's grounds (see [`Grounds`]).

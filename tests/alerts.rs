@@ -531,7 +531,7 @@ fn explain_says_why() {
     let items = env.store().items().expect("items");
     let mut seen: HashMap<&'static str, String> = HashMap::new();
     for i in &items {
-        seen.entry(i.decision.label())
+        seen.entry(i.first_decision().map(|d| d.label()).unwrap_or("none"))
             .or_insert_with(|| i.url.clone());
     }
     for (label, needle) in [

@@ -34,7 +34,10 @@ fn alerted(env: &TestEnv, world: &World, base: &str, r: usize) -> Decided {
                 .unwrap_or_else(|| panic!("{slug} was not judged"));
             (
                 slug.clone(),
-                matches!(item.decision, Decision::Alert { .. }),
+                matches!(
+                    item.first_decision().expect("decided"),
+                    Decision::Alert { .. }
+                ),
             )
         })
         .collect()

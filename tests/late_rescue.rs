@@ -47,7 +47,7 @@ fn run(world: Arc<World>) -> Option<Decision> {
         .store()
         .item(&url(REVIEW))
         .expect("store")
-        .map(|i| i.decision);
+        .and_then(|i| i.first_decision().cloned());
     world.round.store(1, Ordering::SeqCst);
     let out = once();
 
@@ -57,7 +57,7 @@ fn run(world: Arc<World>) -> Option<Decision> {
         let decision = store
             .item(&url(&a.slug))
             .expect("store")
-            .map(|i| i.decision);
+            .and_then(|i| i.first_decision().cloned());
         let Some(Decision::Alert { story, grounds, .. }) = decision else {
             panic!("{} alerts: {decision:?}\n{out}", a.slug);
         };

@@ -336,7 +336,7 @@ fn status_page_api_metrics_and_token_on_a_known_store() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(
-        metrics.contains("wirewatch_items_total{decision=\"off_topic\"}"),
+        metrics.contains("wirewatch_items_total{topic=\"test-topic\",decision=\"off_topic\"}"),
         "{metrics}"
     );
     for name in [

@@ -121,9 +121,16 @@ pub async fn add(config_path: &Path, config: &Config, url: &Url) -> anyhow::Resu
 /// its language and the judge's decision with its reasons. The scratch store is deleted;
 /// the configured store is not touched, so copies of items already seen there are not
 /// recognised here.
-pub async fn test(config: &Config, url: &Url) -> anyhow::Result<()> {
+pub async fn test(config: &Config, url: &Url, topic: Option<&str>) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let mut c = config.clone();
+    if let Some(t) = topic {
+        c.topics.retain(|x| x.id() == t);
+        if c.topics.is_empty() {
+            anyhow::bail!("no topic has the id {t:?} (see `wirewatch check`)");
+        }
+    }
+    let topics: Vec<(String, String)> = c.topics.iter().map(|t| (t.id(), t.name.clone())).collect();
     c.state_dir = scratch.path().to_path_buf();
     c.feeds = vec![FeedConfig {
         url: url.clone(),
@@ -155,7 +162,7 @@ pub async fn test(config: &Config, url: &Url) -> anyhow::Result<()> {
             };
             item.lang = crate::text::lang::detect(&text).map(|l| l.code.to_string());
         }
-        println!("{}", crate::report::explain(&store, item, None)?);
+        println!("{}", crate::report::explain_topics(&store, item, &topics)?);
     }
     if items.is_empty() {
         println!("(the feed has no entries)");

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod feeds;
+mod topics;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,10 @@ pub struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// The topic (its id) for alerts, explain, feedback, digest --preview and feeds test
+    /// [default: every topic; for feedback, the first].
+    #[arg(long, global = true, value_name = "ID")]
+    topic: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,6 +119,11 @@ enum Command {
         #[command(subcommand)]
         action: FeedsCommand,
     },
+    /// The topics: list them, or drop what a removed topic left in the store.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsCommand,
+    },
     /// Run the whole pipeline offline on a bundled miniature world: start here.
     Demo {
         /// Directory for the demo's config, store and digest [default: a fresh temp dir].
@@ -131,6 +141,18 @@ enum Command {
         /// HTML files, or http(s) URLs to fetch.
         #[arg(required = true)]
         inputs: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TopicsCommand {
+    /// List the configured topics and the topics the store holds alerts of.
+    List,
+    /// Delete what a topic no longer in the config left in the store: its alerts, stories,
+    /// decisions, learned evidence and marks, and its pending deliveries.
+    Prune {
+        /// The topic's id.
+        id: String,
     },
 }
 
@@ -190,8 +212,14 @@ pub fn main() -> ExitCode {
         Command::Feeds {
             action: FeedsCommand::Test { url },
         } => with_config("warn", &|_, config| {
-            exit_code(block_on(feeds::test(&config, url)))
+            exit_code(block_on(feeds::test(&config, url, cli.topic.as_deref())))
         }),
+        Command::Topics {
+            action: TopicsCommand::List,
+        } => with_config("warn", &|_, config| exit_code(topics::list(&config))),
+        Command::Topics {
+            action: TopicsCommand::Prune { id },
+        } => with_config("warn", &|_, config| exit_code(topics::prune(&config, id))),
         Command::Feeds {
             action: FeedsCommand::Export,
         } => with_config("warn", &|_, config| {
@@ -221,6 +249,7 @@ pub fn main() -> ExitCode {
                 Request::Alerts {
                     json: *json,
                     since_secs: since.map(|d| std::time::Duration::from(d).as_secs()),
+                    topic: cli.topic.clone(),
                 }
             };
             with_config("warn", &|_, config| {
@@ -228,7 +257,10 @@ pub fn main() -> ExitCode {
             })
         }
         Command::Explain { url } => with_config("warn", &|_, config| {
-            let req = Request::Explain { url: url.clone() };
+            let req = Request::Explain {
+                url: url.clone(),
+                topic: cli.topic.clone(),
+            };
             exit_code(block_on(print_store_command(config, req)))
         }),
         Command::Feedback {
@@ -241,7 +273,10 @@ pub fn main() -> ExitCode {
             json,
         } => with_config("warn", &|_, config| {
             let req = match (list, url) {
-                (true, _) | (false, None) => Request::FeedbackList { json: *json },
+                (true, _) | (false, None) => Request::FeedbackList {
+                    json: *json,
+                    topic: cli.topic.clone(),
+                },
                 (false, Some(url)) => Request::Feedback {
                     url: url.clone(),
                     verdict: if *relevant {
@@ -252,12 +287,19 @@ pub fn main() -> ExitCode {
                         control::Verdict::Clear
                     },
                     rejudge_secs: rejudge.map(|d| std::time::Duration::from(d).as_secs()),
+                    topic: cli.topic.clone(),
                 },
             };
             exit_code(block_on(print_store_command(config, req)))
         }),
         Command::Digest { preview, day, send } => with_config("warn", &|_, config| {
-            exit_code(block_on(digest(config, preview.clone(), *day, *send)))
+            exit_code(block_on(digest(
+                config,
+                preview.clone(),
+                *day,
+                *send,
+                cli.topic.clone(),
+            )))
         }),
         Command::Extract { json, url, inputs } => with_config("warn", &|_, config| {
             exit_code(block_on(extract(
@@ -276,6 +318,12 @@ fn check(path: &std::path::Path, config: &Config) -> ExitCode {
     if let Err(e) = crate::extract::Extractor::new(&config.sites) {
         eprintln!("error: invalid config file {}: {e}", path.display());
         return ExitCode::from(2);
+    }
+    for t in &config.topics {
+        if let Err(e) = topics::seed_files(t) {
+            eprintln!("error: invalid config file {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
     }
     crate::daemon::warn_if_open(config);
     println!("config {} is valid\n{}", path.display(), config.describe());
@@ -340,6 +388,7 @@ async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
         "it polls the feeds itself: stop it to run `once` (wirewatch alerts, explain and digest work beside it)",
     )?;
     let pipeline = Pipeline::new(config.clone(), store)?;
+    pipeline.backfill_topics().await?;
     let progress = crate::progress::Progress::for_stderr(config.feeds.len());
     let mut report = pipeline.poll_once_observed(&|e| progress.event(e)).await?;
     progress.finish();
@@ -359,9 +408,10 @@ async fn digest(
     preview: Option<PathBuf>,
     day: Option<chrono::NaiveDate>,
     send: bool,
+    topic: Option<String>,
 ) -> anyhow::Result<()> {
     if let Some(path) = preview {
-        let r = store_command(config, Request::DigestPreview { day }).await?;
+        let r = store_command(config, Request::DigestPreview { day, topic }).await?;
         let file = |role: &str| {
             r.files
                 .iter()

@@ -11,8 +11,41 @@ impl Config {
         use std::fmt::Write;
         let mut s = String::new();
         let f = &self.fetch;
-        let _ = writeln!(s, "topic:      {}", self.topic.name);
-        let _ = writeln!(s, "seeds:      {}", self.topic.seeds.display());
+        for t in &self.topics {
+            let _ = writeln!(s, "topic:      {} (id {})", t.name, t.id());
+            let _ = writeln!(s, "  seeds:    {}", t.seeds.display());
+            if let Some(q) = &t.query {
+                let _ = writeln!(s, "  query:    {q}");
+            }
+            if let Some(m) = t.min_score {
+                let _ = writeln!(s, "  min score: {m}");
+            }
+            if !t.languages.is_empty() {
+                let _ = writeln!(s, "  languages: {}", t.languages.join(", "));
+            }
+            let _ = writeln!(
+                s,
+                "  webhooks: {}",
+                match &t.webhooks {
+                    Some(w) if w.is_empty() => "none".to_string(),
+                    Some(w) => w.join(", "),
+                    None => "all".to_string(),
+                }
+            );
+            if self.digest.is_some() {
+                let _ = writeln!(
+                    s,
+                    "  digest:   {}",
+                    match &t.digest_to {
+                        Some(to) => to.join(", "),
+                        None => "the digest's recipients".to_string(),
+                    }
+                );
+            }
+            if let Some(b) = &t.backfill {
+                let _ = writeln!(s, "  backfill: {b} when new to the store");
+            }
+        }
         let _ = writeln!(s, "state_dir:  {}", self.state_dir.display());
         let _ = writeln!(
             s,
@@ -60,12 +93,6 @@ impl Config {
                     ", feed text only"
                 }
             );
-        }
-        if let Some(q) = &self.topic.query {
-            let _ = writeln!(s, "query:      {q}");
-        }
-        if !self.topic.languages.is_empty() {
-            let _ = writeln!(s, "languages:  {}", self.topic.languages.join(", "));
         }
         for w in &self.webhooks {
             let _ = writeln!(

@@ -75,8 +75,12 @@ pub struct Config {
     /// `StateDirectory=`) wins over a relative value.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
-    /// What to watch.
-    pub topic: TopicConfig,
+    /// What to watch, as one `[topic]` table (moved into `topics` when the file is read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<TopicConfig>,
+    /// What to watch, as `[[topics]]` tables (or the one `[topic]`).
+    #[serde(default)]
+    pub topics: Vec<TopicConfig>,
     /// How to fetch.
     #[serde(default)]
     pub fetch: FetchConfig,
@@ -124,6 +128,28 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        match (cfg.topic.take(), cfg.topics.is_empty()) {
+            (Some(_), false) => {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    source: InvalidSetting::new(
+                        "topic",
+                        "[topic] and [[topics]] together: write the one topic as [[topics]]",
+                    ),
+                })
+            }
+            (Some(t), true) => cfg.topics.push(t),
+            (None, true) => {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    source: InvalidSetting::new(
+                        "topics",
+                        "no topic: add a [topic] table (or [[topics]] tables)",
+                    ),
+                })
+            }
+            (None, false) => {}
+        }
         if let Some(dir) = std::env::var_os("STATE_DIRECTORY") {
             // systemd may pass several colon-separated directories; the first is ours.
             let first = dir
@@ -178,6 +204,30 @@ impl Config {
     /// How many feed polls run (or wait for the fetcher's limits) at once.
     pub fn max_polls_in_flight(&self) -> usize {
         (self.fetch.concurrency.max(1) * 4).max(64)
+    }
+
+    /// The first topic (every config has one): what single-topic views show.
+    pub fn first_topic(&self) -> &TopicConfig {
+        // `parse` refuses a config without a topic; this default is never used.
+        static NONE: std::sync::OnceLock<TopicConfig> = std::sync::OnceLock::new();
+        self.topics.first().unwrap_or_else(|| {
+            NONE.get_or_init(|| TopicConfig {
+                name: String::new(),
+                id: None,
+                seeds: "seeds".into(),
+                query: None,
+                min_score: None,
+                languages: Vec::new(),
+                webhooks: None,
+                digest_to: None,
+                backfill: None,
+            })
+        })
+    }
+
+    /// A topic by id.
+    pub fn topic_by_id(&self, id: &str) -> Option<&TopicConfig> {
+        self.topics.iter().find(|t| t.id() == id)
     }
 
     /// Path of the sled database inside the state directory.

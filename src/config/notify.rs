@@ -32,7 +32,8 @@ pub struct WebhookConfig {
     /// Payload format.
     #[serde(default)]
     pub format: WebhookFormat,
-    /// A name for logs; defaults to the host.
+    /// A unique name, for logs and for the topics' routes (`[[topics]] webhooks`); defaults
+    /// to the format and the host (and port).
     #[serde(default)]
     pub name: Option<String>,
     /// Environment variable holding the HMAC secret.
@@ -74,7 +75,12 @@ impl WebhookConfig {
     /// The name shown in logs.
     pub fn display_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            format!("{:?} {}", self.format, self.url.host_str().unwrap_or("?")).to_lowercase()
+            let host = self.url.host_str().unwrap_or("?");
+            match self.url.port() {
+                Some(p) => format!("{:?} {host}:{p}", self.format),
+                None => format!("{:?} {host}", self.format),
+            }
+            .to_lowercase()
         })
     }
 

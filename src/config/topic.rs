@@ -1,15 +1,21 @@
-//! `[topic]`: what to watch.
+//! `[topic]` / `[[topics]]`: what to watch. One `[topic]` table is one topic; `[[topics]]`
+//! tables are many, each with its own seeds, threshold and routes (which webhooks and digest
+//! recipients receive it).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// The topic: its name and the seed articles that define it.
+/// A topic: its name, the seed articles that define it, and where its alerts go.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopicConfig {
     /// A human name, shown in alerts and the digest.
     pub name: String,
+    /// A stable id (URLs, routing, the store's keys); derived from the name when absent.
+    /// Keep it when renaming a topic: what the topic learned and its alerts are kept under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Directory of seed articles (plain text, first line the headline).
     #[serde(default = "default_seeds")]
     pub seeds: PathBuf,
@@ -24,6 +30,16 @@ pub struct TopicConfig {
     /// another is decided "other language" without being scored. Empty: every language.
     #[serde(default)]
     pub languages: Vec<String>,
+    /// The `[[webhooks]]` (by name) that receive this topic's alerts. Absent: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<String>>,
+    /// The digest recipients of this topic. Absent: `[digest] to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_to: Option<Vec<String>>,
+    /// When the topic is new to the store, judge the items stored from this long ago for it
+    /// (from their kept texts), once, so that it starts with the recent coverage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<super::Dur>,
 }
 
 fn default_seeds() -> PathBuf {
@@ -34,7 +50,17 @@ impl TopicConfig {
     /// The topic's stable id: its name in lower case, runs of anything but letters and digits
     /// as one `-` ("Microsoft vs OpenAI" → `microsoft-vs-openai`).
     pub fn id(&self) -> String {
-        slug(&self.name)
+        match self.id.as_deref().map(str::trim) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => slug(&self.name),
+        }
+    }
+
+    /// Whether a webhook (by its name) receives this topic.
+    pub fn routes_to(&self, webhook: &str) -> bool {
+        self.webhooks
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|n| n == webhook))
     }
 }
 

@@ -57,14 +57,6 @@ impl Config {
                 "must be at least 1KiB",
             ));
         }
-        for (i, l) in self.topic.languages.iter().enumerate() {
-            if crate::text::lang::normalise(l).is_none() {
-                return Err(InvalidSetting::new(
-                    format!("topic.languages[{i}]"),
-                    format!("{l:?} is not a language code the detector knows (ISO 639-1 or 639-3)"),
-                ));
-            }
-        }
         if !f.google_news.trim().is_empty() && f.google_news_endpoint().is_none() {
             return Err(InvalidSetting::new(
                 "fetch.google_news",
@@ -74,16 +66,79 @@ impl Config {
         if f.user_agent.trim().is_empty() {
             return Err(InvalidSetting::new("fetch.user_agent", "must not be empty"));
         }
-        if self.topic.name.trim().is_empty() {
-            return Err(InvalidSetting::new("topic.name", "must not be empty"));
-        }
-        if let Some(m) = self.topic.min_score {
-            if !(0.0..=1.0).contains(&m) {
+        let mut ids: Vec<String> = Vec::new();
+        let many = self.topics.len() > 1;
+        for (t, topic) in self.topics.iter().enumerate() {
+            let at = |k: &str| {
+                if many {
+                    format!("topics[{t}].{k}")
+                } else {
+                    format!("topic.{k}")
+                }
+            };
+            if topic.name.trim().is_empty() {
+                return Err(InvalidSetting::new(at("name"), "must not be empty"));
+            }
+            let id = topic.id();
+            if id.is_empty() || id.contains(['/', '?', '#', ' ', '\n']) {
                 return Err(InvalidSetting::new(
-                    "topic.min_score",
-                    format!("must be between 0 and 1, not {m}"),
+                    at("id"),
+                    format!(
+                        "topic {:?}: an id must be non-empty, without spaces, '/', '?' or '#'",
+                        topic.name
+                    ),
                 ));
             }
+            if ids.contains(&id) {
+                return Err(InvalidSetting::new(
+                    at("id"),
+                    format!(
+                        "topic {:?}: the id {id:?} is another topic's too; give one an `id`",
+                        topic.name
+                    ),
+                ));
+            }
+            ids.push(id);
+            if let Some(m) = topic.min_score {
+                if !(0.0..=1.0).contains(&m) {
+                    return Err(InvalidSetting::new(
+                        at("min_score"),
+                        format!("must be between 0 and 1, not {m}"),
+                    ));
+                }
+            }
+            for (i, l) in topic.languages.iter().enumerate() {
+                if crate::text::lang::normalise(l).is_none() {
+                    return Err(InvalidSetting::new(
+                        at(&format!("languages[{i}]")),
+                        format!(
+                            "{l:?} is not a language code the detector knows (ISO 639-1 or 639-3)"
+                        ),
+                    ));
+                }
+            }
+            for (i, w) in topic.webhooks.iter().flatten().enumerate() {
+                if !self.webhooks.iter().any(|h| &h.display_name() == w) {
+                    return Err(InvalidSetting::new(
+                        at(&format!("webhooks[{i}]")),
+                        format!(
+                            "topic {:?} routes to a webhook named {w:?}, and no [[webhooks]] has that name",
+                            topic.name
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        for (i, w) in self.webhooks.iter().enumerate() {
+            let name = w.display_name();
+            if names.contains(&name) {
+                return Err(InvalidSetting::new(
+                    format!("webhooks[{i}].name"),
+                    format!("another webhook is named {name:?} too (a name defaults to the format and host): give each a unique `name`"),
+                ));
+            }
+            names.push(name);
         }
         for (i, w) in self.webhooks.iter().enumerate() {
             if !matches!(w.url.scheme(), "http" | "https") {

@@ -75,6 +75,9 @@ pub enum Request {
         json: bool,
         /// Only alerts decided within this many seconds.
         since_secs: Option<u64>,
+        /// Only this topic's alerts (by id).
+        #[serde(default)]
+        topic: Option<String>,
     },
     /// `wirewatch alerts --failed`: the dead letters.
     Failed {
@@ -87,11 +90,17 @@ pub enum Request {
     Explain {
         /// Any URL the item was seen under.
         url: String,
+        /// Only this topic's decision (by id); every topic's when absent.
+        #[serde(default)]
+        topic: Option<String>,
     },
     /// `wirewatch digest --preview`: the rendering of a day's digest (or of the next one).
     DigestPreview {
         /// The local day; `None` for what the next digest would say now.
         day: Option<NaiveDate>,
+        /// Only this topic's section (by id).
+        #[serde(default)]
+        topic: Option<String>,
     },
     /// `wirewatch digest --send`: send the digest now and record it.
     DigestSend,
@@ -103,11 +112,17 @@ pub enum Request {
         verdict: Verdict,
         /// Judge again the items decided within this many seconds.
         rejudge_secs: Option<u64>,
+        /// The topic the verdict is about (by id); the first topic when absent.
+        #[serde(default)]
+        topic: Option<String>,
     },
     /// `wirewatch feedback --list`.
     FeedbackList {
         /// One JSON object per line.
         json: bool,
+        /// The topic (by id); the first topic when absent.
+        #[serde(default)]
+        topic: Option<String>,
     },
 }
 
@@ -211,9 +226,18 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
     let mut out = String::new();
     use std::fmt::Write;
     match req {
-        Request::Alerts { json, since_secs } => {
+        Request::Alerts {
+            json,
+            since_secs,
+            topic,
+        } => {
+            check_topic(&ctx.config, topic.as_deref())?;
             let since = since_secs.map(|s| Utc::now() - chrono::Duration::seconds(s as i64));
-            let list = report::alerts_since(store, since).map_err(CommandError::from_display)?;
+            let mut list =
+                report::alerts_since(store, since).map_err(CommandError::from_display)?;
+            if let Some(t) = topic {
+                list.retain(|a| &a.topic == t);
+            }
             if *json {
                 for a in &list {
                     let line = serde_json::to_string(&report::AlertLine::from(a))
@@ -272,20 +296,28 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 rep.delivered, rep.retrying, rep.dead
             );
         }
-        Request::Explain { url } => {
+        Request::Explain { url, topic } => {
+            check_topic(&ctx.config, topic.as_deref())?;
             let item = report::lookup(store, url)
                 .map_err(CommandError::from_display)?
                 .map_err(CommandError)?;
-            let evidence = crate::judge::stored_evidence(store, &ctx.config.topic.id())
-                .map_err(CommandError::from_display)?;
+            let topics: Vec<(String, String)> = ctx
+                .config
+                .topics
+                .iter()
+                .map(|t| (t.id(), t.name.clone()))
+                .filter(|(id, _)| topic.as_ref().is_none_or(|t| t == id))
+                .collect();
             out.push_str(
-                &report::explain(store, &item, Some(&evidence))
+                &report::explain_topics(store, &item, &topics)
                     .map_err(CommandError::from_display)?,
             )
         }
-        Request::DigestPreview { day } => {
-            let digester =
-                Digester::new(&ctx.config, store.clone()).map_err(CommandError::from_display)?;
+        Request::DigestPreview { day, topic } => {
+            check_topic(&ctx.config, topic.as_deref())?;
+            let digester = Digester::new(&ctx.config, store.clone())
+                .map_err(CommandError::from_display)?
+                .only_topic(topic.clone());
             let r = digester.preview(*day).map_err(CommandError::from_display)?;
             return Ok(Reply {
                 stdout: r.subject,
@@ -306,9 +338,17 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
             url,
             verdict,
             rejudge_secs,
-        } => out.push_str(&feedback(ctx, url, *verdict, *rejudge_secs).await?),
-        Request::FeedbackList { json } => {
-            let marks = ctx.pipeline()?.marks();
+            topic,
+        } => {
+            check_topic(&ctx.config, topic.as_deref())?;
+            out.push_str(&feedback(ctx, url, *verdict, *rejudge_secs, topic.as_deref()).await?)
+        }
+        Request::FeedbackList { json, topic } => {
+            check_topic(&ctx.config, topic.as_deref())?;
+            let marks = ctx
+                .pipeline()?
+                .marks(topic.as_deref())
+                .map_err(CommandError::from_display)?;
             for m in &marks {
                 if *json {
                     let line = serde_json::json!({
@@ -338,20 +378,40 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
     })
 }
 
+/// An error naming the configured topics when `topic` is not one of them.
+fn check_topic(config: &Config, topic: Option<&str>) -> Result<(), CommandError> {
+    match topic {
+        Some(t) if config.topic_by_id(t).is_none() => Err(CommandError(format!(
+            "no topic has the id {t:?}; the topics are: {}",
+            config
+                .topics
+                .iter()
+                .map(|t| t.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// `wirewatch feedback`: records (or clears) a mark, then judges the window again if asked.
 async fn feedback(
     ctx: &Context,
     url: &str,
     verdict: Verdict,
     rejudge_secs: Option<u64>,
+    topic: Option<&str>,
 ) -> Result<String, CommandError> {
+    let topic_id = topic
+        .map(str::to_string)
+        .unwrap_or_else(|| ctx.config.first_topic().id());
     use std::fmt::Write;
     let pipeline = ctx.pipeline()?;
     let mut out = String::new();
     match verdict {
         Verdict::Clear => {
             if pipeline
-                .clear_mark(url)
+                .clear_mark(url, topic)
                 .await
                 .map_err(CommandError::from_display)?
             {
@@ -363,14 +423,14 @@ async fn feedback(
         Verdict::Relevant | Verdict::OffTopic => {
             let relevant = verdict == Verdict::Relevant;
             let (item, _) = pipeline
-                .mark(url, relevant)
+                .mark(url, relevant, topic)
                 .await
                 .map_err(CommandError::from_display)?;
-            let said = match (&item.decision, relevant) {
-                (crate::store::Decision::Alert { .. }, false) => {
+            let said = match (item.decision(&topic_id), relevant) {
+                (Some(crate::store::Decision::Alert { .. }), false) => {
                     " (it alerted: the alert stays sent; explain and the digest show the mark)"
                 }
-                (crate::store::Decision::Alert { .. }, true) => " (it alerted already)",
+                (Some(crate::store::Decision::Alert { .. }), true) => " (it alerted already)",
                 (_, true) if rejudge_secs.is_none() => {
                     " (it did not alert; add --rejudge to judge it and its window again)"
                 }
@@ -388,7 +448,7 @@ async fn feedback(
     if let Some(secs) = rejudge_secs {
         let since = Utc::now() - chrono::Duration::seconds(secs.min(i64::MAX as u64) as i64);
         let tally = pipeline
-            .rejudge(since)
+            .rejudge(since, topic)
             .await
             .map_err(CommandError::from_display)?;
         let _ = writeln!(

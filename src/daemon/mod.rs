@@ -100,6 +100,10 @@ impl Daemon {
         }
         self.control.send_replace(context);
         self.pipeline = pipeline;
+        // A topic added by this reload starts with its backfill, if it asks for one.
+        if let Err(e) = self.pipeline.backfill_topics().await {
+            error!(error = %e, "backfill of new topics failed");
+        }
         info!(
             feeds = new.feeds.len(),
             seeds_changed = self.pipeline.seeds_changed(),
@@ -126,6 +130,7 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
         changed = pipeline.seeds_changed(),
         "seed set loaded"
     );
+    pipeline.backfill_topics().await?;
     let heartbeat = Heartbeat::default();
     heartbeat.beat();
     let plan = Plan::new(&pipeline)?;

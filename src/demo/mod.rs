@@ -280,7 +280,10 @@ impl DecisionPrinter {
         let Ok(Some(item)) = self.store.item(url) else {
             return;
         };
-        let (label, detail) = match &item.decision {
+        let Some(decision) = item.all_decisions().next() else {
+            return;
+        };
+        let (label, detail) = match decision {
             Decision::Alert {
                 story_title,
                 new_story,
@@ -430,7 +433,7 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
     // The digest the next send would carry: everything since the demo started.
     let now = Utc::now();
     let (input, _) = digester.build(digester.local_day(now), started, now)?;
-    let preview = crate::notify::render_digest(&input);
+    let preview = crate::notify::render_digest_sections(&input);
     let digest = dir.join("digest.html");
     std::fs::write(&digest, &preview.html)
         .with_context(|| format!("cannot write {}", digest.display()))?;

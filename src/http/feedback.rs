@@ -26,6 +26,9 @@ struct FeedbackBody {
     /// Judge again the items decided within this long ago ("48h"), if present.
     #[serde(default)]
     rejudge: Option<String>,
+    /// The topic (its id); the first when absent.
+    #[serde(default)]
+    topic: Option<String>,
 }
 
 fn bad(status: StatusCode, message: impl Into<String>) -> Response {
@@ -71,6 +74,7 @@ pub(super) async fn api_feedback(
                 "url" => b.url = v.into_owned(),
                 "verdict" => b.verdict = v.into_owned(),
                 "rejudge" if !v.trim().is_empty() => b.rejudge = Some(v.into_owned()),
+                "topic" if !v.trim().is_empty() => b.topic = Some(v.into_owned()),
                 _ => {}
             }
         }
@@ -108,6 +112,7 @@ pub(super) async fn api_feedback(
         url: b.url,
         verdict,
         rejudge_secs,
+        topic: b.topic,
     };
     match control::execute(&req, &ctx).await {
         Ok(_) if is_form => Redirect::to("/#alerts").into_response(),
@@ -115,7 +120,7 @@ pub(super) async fn api_feedback(
             .into_response(),
         Err(e) => {
             let msg = e.to_string();
-            let status = if msg.starts_with("no item seen") {
+            let status = if msg.starts_with("no item seen") || msg.starts_with("no topic has") {
                 StatusCode::NOT_FOUND
             } else if msg.starts_with("no text of") {
                 StatusCode::CONFLICT

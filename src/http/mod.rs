@@ -205,11 +205,18 @@ pub(crate) fn feed_name(config: &Config, st: &FeedState) -> String {
         .unwrap_or_else(|| st.url.clone())
 }
 
-/// `?since=24h`.
+/// `?since=24h&limit=100&topic=ID`.
 #[derive(Debug, Deserialize)]
 struct SinceQuery {
     since: Option<String>,
     limit: Option<usize>,
+    topic: Option<String>,
+}
+
+/// `?topic=ID`.
+#[derive(Debug, Deserialize)]
+struct TopicQuery {
+    topic: Option<String>,
 }
 
 async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> Response {
@@ -222,6 +229,9 @@ async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> 
     };
     match crate::report::alerts_since(&st.store, since) {
         Ok(mut v) => {
+            if let Some(t) = &q.topic {
+                v.retain(|a| &a.topic == t);
+            }
             v.reverse();
             v.truncate(q.limit.unwrap_or(500));
             Json(v).into_response()
@@ -234,6 +244,8 @@ async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> 
 #[derive(Debug, Serialize)]
 pub(crate) struct StoryView {
     id: String,
+    /// The topic's id.
+    pub(crate) topic: String,
     title: String,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
@@ -256,11 +268,11 @@ pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::Sto
         for url in &s.items {
             if let Some(i) = store.item(url)? {
                 let new_story = matches!(
-                    i.decision,
-                    Decision::Alert {
+                    i.decision(&s.topic),
+                    Some(Decision::Alert {
                         new_story: true,
                         ..
-                    }
+                    })
                 );
                 items.push(StoryItem {
                     url: i.url,
@@ -273,6 +285,7 @@ pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::Sto
         }
         out.push(StoryView {
             id: s.id,
+            topic: s.topic,
             title: s.title,
             first_seen: s.first_seen,
             last_seen: s.last_seen,
@@ -283,9 +296,14 @@ pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::Sto
     Ok(out)
 }
 
-async fn api_stories(State(st): State<AppState>) -> Response {
+async fn api_stories(State(st): State<AppState>, Query(q): Query<TopicQuery>) -> Response {
     match stories(&st.store) {
-        Ok(v) => Json(v).into_response(),
+        Ok(mut v) => {
+            if let Some(t) = &q.topic {
+                v.retain(|s| &s.topic == t);
+            }
+            Json(v).into_response()
+        }
         Err(e) => internal(e),
     }
 }

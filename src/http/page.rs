@@ -44,24 +44,21 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
     let feeds = super::feeds(st)?;
     let mut alerts = st.store.alerts()?;
     alerts.reverse();
-    alerts.truncate(30);
-    let topic_id = st.config.topic.id();
-    let marks = crate::judge::stored_evidence(&st.store, &topic_id)?.marks;
-    let mut near = crate::judge::stored_near_misses(&st.store, &topic_id)?;
-    near.reverse();
+    let names: Vec<&str> = st.config.topics.iter().map(|t| t.name.as_str()).collect();
+    let names = names.join(" · ");
     let mut h = String::with_capacity(16 * 1024);
     let _ = write!(
         h,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>wirewatch: {}</title><style>{STYLE}</style></head><body>",
-        text(&st.config.topic.name)
+        text(&names)
     );
     let _ = write!(
         h,
         "<h1>wirewatch</h1><div class=\"muted\" id=\"topic\">{}</div>\
          <p class=\"muted\" id=\"summary\">{} stories · {} alerts · {} items judged · {} feeds · outbox {} · dead letters {}</p>",
-        text(&st.config.topic.name),
+        text(&names),
         stats.stories,
         stats.alerts,
         stats.items,
@@ -70,96 +67,131 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         stats.dead
     );
 
-    let _ = write!(h, "<h2>Stories</h2><div id=\"stories\">");
-    if stories.is_empty() {
-        h.push_str("<p class=\"muted\">No stories yet.</p>");
-    }
-    for s in &stories {
-        let _ = write!(
-            h,
-            "<div class=\"story\" id=\"story-{}\"><h3>{}</h3><div class=\"muted\">{} article{} · last {}</div><ul>",
-            attr(&s.id),
-            text(&s.title),
-            s.items.len(),
-            if s.items.len() == 1 { "" } else { "s" },
-            ago(Some(s.last_seen))
-        );
-        for i in &s.items {
+    for (k, t) in st.config.topics.iter().enumerate() {
+        let topic_id = t.id();
+        // The first topic's tables keep their plain ids; the others' carry the topic's.
+        let sfx = if k == 0 {
+            String::new()
+        } else {
+            format!("-{topic_id}")
+        };
+        let topic = (st.config.topics.len() > 1).then_some(topic_id.as_str());
+        let stories: Vec<&super::StoryView> = stories
+            .iter()
+            .filter(|s| s.topic == topic_id || (k == 0 && s.topic.is_empty()))
+            .collect();
+        let alerts: Vec<&crate::store::AlertRecord> = alerts
+            .iter()
+            .filter(|a| a.topic == topic_id || (k == 0 && a.topic.is_empty()))
+            .take(30)
+            .collect();
+        let marks = crate::judge::stored_evidence(&st.store, &topic_id)?.marks;
+        let mut near = crate::judge::stored_near_misses(&st.store, &topic_id)?;
+        near.reverse();
+        if st.config.topics.len() > 1 {
             let _ = write!(
                 h,
-                "<li>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a> <span class=\"muted\">— {}{}</span></li>",
-                if i.new_story { "<span class=\"tag\">first</span>" } else { "" },
-                attr(&safe_href(&i.url)),
-                text(&i.title),
-                text(&i.source),
-                i.published
-                    .map(|p| format!(", {}", p.format("%Y-%m-%d %H:%M UTC")))
-                    .unwrap_or_default()
+                "<section class=\"topic\" id=\"topic-{}\"><h2 class=\"topic\">{}</h2>",
+                attr(&topic_id),
+                text(&t.name)
             );
         }
-        h.push_str("</ul></div>");
-    }
-    h.push_str("</div>");
-
-    let _ = write!(h, "<h2>Recent alerts</h2><table id=\"alerts\"><tr><th>When</th><th>Article</th><th>Source</th><th>Score</th></tr>");
-    if alerts.is_empty() {
-        h.push_str("<tr><td colspan=\"4\" class=\"muted\">No alerts yet.</td></tr>");
-    }
-    for a in &alerts {
-        let button = match marks.get(&a.url) {
-            Some(m) if !m.relevant => format!(
-                "<span class=\"tag\">marked off-topic</span>{}",
-                feedback_button(&a.url, "clear", "undo", None)
-            ),
-            _ => feedback_button(&a.url, "off-topic", "off-topic", None),
-        };
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a> {button}</td><td>{}</td><td>{:.2}</td></tr>",
-            ago(Some(a.created)),
-            if a.new_story { "<span class=\"tag\">new story</span>" } else { "" },
-            attr(&safe_href(&a.url)),
-            text(&a.title),
-            text(&a.source),
-            a.score
-        );
-    }
-    h.push_str("</table>");
-
-    // Near misses still off-topic: what a reader looks through for a missed article. A
-    // relevant mark here judges the last two days again, so the item itself alerts.
-    let mut shown = 0;
-    for n in &near {
-        let still_missed = matches!(
-            st.store.item(&n.url)?.map(|i| i.decision),
-            Some(crate::store::Decision::OffTopic { .. })
-        );
-        if !still_missed {
-            continue;
+        let _ = write!(h, "<h2>Stories</h2><div id=\"stories{sfx}\">");
+        if stories.is_empty() {
+            h.push_str("<p class=\"muted\">No stories yet.</p>");
         }
-        if shown == 0 {
-            let _ = write!(h, "<h2>Near misses</h2><table id=\"near\"><tr><th>When</th><th>Article</th><th>Source</th><th>Score</th></tr>");
+        for s in &stories {
+            let _ = write!(
+                h,
+                "<div class=\"story\" id=\"story-{}\"><h3>{}</h3><div class=\"muted\">{} article{} · last {}</div><ul>",
+                attr(&s.id),
+                text(&s.title),
+                s.items.len(),
+                if s.items.len() == 1 { "" } else { "s" },
+                ago(Some(s.last_seen))
+            );
+            for i in &s.items {
+                let _ = write!(
+                    h,
+                    "<li>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a> <span class=\"muted\">— {}{}</span></li>",
+                    if i.new_story { "<span class=\"tag\">first</span>" } else { "" },
+                    attr(&safe_href(&i.url)),
+                    text(&i.title),
+                    text(&i.source),
+                    i.published
+                        .map(|p| format!(", {}", p.format("%Y-%m-%d %H:%M UTC")))
+                        .unwrap_or_default()
+                );
+            }
+            h.push_str("</ul></div>");
         }
-        shown += 1;
-        let button = match marks.get(&n.url) {
-            Some(m) if m.relevant => format!(
-                "<span class=\"tag\">marked relevant</span>{}",
-                feedback_button(&n.url, "clear", "undo", None)
-            ),
-            _ => feedback_button(&n.url, "relevant", "relevant", Some("48h")),
-        };
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td><a href=\"{}\" rel=\"noopener noreferrer\">{}</a> {button}</td><td>{}</td><td>{:.2}</td></tr>",
-            ago(Some(n.at)),
-            attr(&safe_href(&n.url)),
-            text(&n.title),
-            text(&n.source),
-            n.score
-        );
-    }
-    if shown > 0 {
+        h.push_str("</div>");
+
+        let _ = write!(h, "<h2>Recent alerts</h2><table id=\"alerts{sfx}\"><tr><th>When</th><th>Article</th><th>Source</th><th>Score</th></tr>");
+        if alerts.is_empty() {
+            h.push_str("<tr><td colspan=\"4\" class=\"muted\">No alerts yet.</td></tr>");
+        }
+        for a in &alerts {
+            let button = match marks.get(&a.url) {
+                Some(m) if !m.relevant => format!(
+                    "<span class=\"tag\">marked off-topic</span>{}",
+                    feedback_button(&a.url, "clear", "undo", None, topic)
+                ),
+                _ => feedback_button(&a.url, "off-topic", "off-topic", None, topic),
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}<a href=\"{}\" rel=\"noopener noreferrer\">{}</a> {button}</td><td>{}</td><td>{:.2}</td></tr>",
+                ago(Some(a.created)),
+                if a.new_story { "<span class=\"tag\">new story</span>" } else { "" },
+                attr(&safe_href(&a.url)),
+                text(&a.title),
+                text(&a.source),
+                a.score
+            );
+        }
         h.push_str("</table>");
+
+        // Near misses still off-topic: what a reader looks through for a missed article. A
+        // relevant mark here judges the last two days again, so the item itself alerts.
+        let mut shown = 0;
+        for n in &near {
+            let still_missed = matches!(
+                st.store
+                    .item(&n.url)?
+                    .and_then(|i| i.decision(&topic_id).cloned()),
+                Some(crate::store::Decision::OffTopic { .. })
+            );
+            if !still_missed {
+                continue;
+            }
+            if shown == 0 {
+                let _ = write!(h, "<h2>Near misses</h2><table id=\"near{sfx}\"><tr><th>When</th><th>Article</th><th>Source</th><th>Score</th></tr>");
+            }
+            shown += 1;
+            let button = match marks.get(&n.url) {
+                Some(m) if m.relevant => format!(
+                    "<span class=\"tag\">marked relevant</span>{}",
+                    feedback_button(&n.url, "clear", "undo", None, topic)
+                ),
+                _ => feedback_button(&n.url, "relevant", "relevant", Some("48h"), topic),
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td><a href=\"{}\" rel=\"noopener noreferrer\">{}</a> {button}</td><td>{}</td><td>{:.2}</td></tr>",
+                ago(Some(n.at)),
+                attr(&safe_href(&n.url)),
+                text(&n.title),
+                text(&n.source),
+                n.score
+            );
+        }
+        if shown > 0 {
+            h.push_str("</table>");
+        }
+        if st.config.topics.len() > 1 {
+            h.push_str("</section>");
+        }
     }
 
     let _ = write!(h, "<h2>Feeds</h2><table id=\"feeds\"><tr><th>Feed</th><th>Last success</th><th>Next poll</th><th>Last error</th></tr>");
@@ -204,13 +236,22 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
 }
 
 /// A one-button form posting the reader's verdict on `url` to `/api/feedback`.
-fn feedback_button(url: &str, verdict: &str, label: &str, rejudge: Option<&str>) -> String {
+fn feedback_button(
+    url: &str,
+    verdict: &str,
+    label: &str,
+    rejudge: Option<&str>,
+    topic: Option<&str>,
+) -> String {
     format!(
         "<form class=\"fb\" method=\"post\" action=\"/api/feedback\"><input type=\"hidden\" name=\"url\" value=\"{}\">\
-         <input type=\"hidden\" name=\"verdict\" value=\"{verdict}\">{}<button type=\"submit\">{label}</button></form>",
+         <input type=\"hidden\" name=\"verdict\" value=\"{verdict}\">{}{}<button type=\"submit\">{label}</button></form>",
         attr(url),
         rejudge
             .map(|r| format!("<input type=\"hidden\" name=\"rejudge\" value=\"{r}\">"))
+            .unwrap_or_default(),
+        topic
+            .map(|t| format!("<input type=\"hidden\" name=\"topic\" value=\"{}\">", attr(t)))
             .unwrap_or_default()
     )
 }

@@ -16,8 +16,18 @@ use crate::store::{DupEntry, Store, StoreError};
 #[cfg(doc)]
 use crate::dedup::MemIndex;
 
-/// Version byte of the stored record.
+/// Version byte of a stored record of single-topic versions (no topic tag: the records of the
+/// topic that adopted the store, [`crate::store::single_topic_owner`]).
 const RECORD_V1: u8 = 1;
+/// Version byte of a stored record with its topic's tag ([`topic_tag`]).
+const RECORD_V2: u8 = 2;
+
+/// The tag of a topic in its texts' records: each topic has its own index (a copy of one
+/// topic's seed is that topic's seed copy only), and the records of all topics share the
+/// store.
+pub fn topic_tag(topic_id: &str) -> u64 {
+    crate::judge::doc_id_of(&format!("topic:{topic_id}"))
+}
 
 /// The in-memory lookup tables over every indexed text: the seeds and the relevant items
 /// (off-topic texts are not indexed; see the judge).
@@ -27,13 +37,18 @@ pub struct DupIndex {
 }
 
 impl DupIndex {
-    /// Loads every stored record, one at a time. Unreadable records are skipped (and counted
+    /// Loads a topic's stored records (tagged `tag`, and the untagged ones of single-topic
+    /// versions when `untagged`), one at a time. Unreadable records are skipped (and counted
     /// in the result).
-    pub fn load(store: &Store) -> Result<(DupIndex, usize), StoreError> {
-        let mut postings = Postings::with_capacity(store.dup_len());
+    pub fn load(store: &Store, tag: u64, untagged: bool) -> Result<(DupIndex, usize), StoreError> {
+        let mut postings = Postings::default();
         let mut bad = 0;
         store.for_each_dup_record(&mut |id, rec| match decode_record(rec) {
-            Some((_, sig)) => postings.insert(id, &sig),
+            Some((_, sig, t)) => {
+                if t.map_or(untagged, |t| t == tag) {
+                    postings.insert(id, &sig)
+                }
+            }
             None => bad += 1,
         })?;
         Ok((DupIndex { postings }, bad))
@@ -83,8 +98,9 @@ impl DupIndex {
         key: String,
         sig: &Signature,
         origin: Origin,
+        tag: u64,
     ) -> Result<(), StoreError> {
-        store.index_text(&dup_entry(id, key, sig, origin))?;
+        store.index_text(&dup_entry(id, key, sig, origin, tag))?;
         self.insert(id, sig);
         Ok(())
     }
@@ -136,7 +152,7 @@ impl DupStore for View<'_> {
         };
         Ok(record
             .and_then(|r| decode_record(&r))
-            .map(|(origin, sig)| Stored {
+            .map(|(origin, sig, _)| Stored {
                 origin,
                 sketch: sig.sketch,
             }))
@@ -147,12 +163,13 @@ impl DupStore for View<'_> {
     }
 }
 
-/// The store entry of a text: its record is `[version, origin, checkable, fingerprint (16),
-/// band count, band keys (8 each), sketch]`.
-pub fn dup_entry(id: DocId, key: String, sig: &Signature, origin: Origin) -> DupEntry {
+/// The store entry of a text: its record is `[version, topic tag (8), origin, checkable,
+/// fingerprint (16), band count, band keys (8 each), sketch]`.
+pub fn dup_entry(id: DocId, key: String, sig: &Signature, origin: Origin, tag: u64) -> DupEntry {
     let sketch = sig.sketch.to_bytes();
-    let mut r = Vec::with_capacity(20 + 8 * sig.bands.len() + sketch.len());
-    r.push(RECORD_V1);
+    let mut r = Vec::with_capacity(28 + 8 * sig.bands.len() + sketch.len());
+    r.push(RECORD_V2);
+    r.extend_from_slice(&tag.to_be_bytes());
     r.push(match origin {
         Origin::Seed => 0,
         Origin::Item => 1,
@@ -167,10 +184,19 @@ pub fn dup_entry(id: DocId, key: String, sig: &Signature, origin: Origin) -> Dup
     DupEntry { id, key, record: r }
 }
 
-/// Reads a record back into what the index needs.
-fn decode_record(r: &[u8]) -> Option<(Origin, Signature)> {
+/// Reads a record back into what the index needs, with its topic tag (none in records of
+/// single-topic versions).
+fn decode_record(r: &[u8]) -> Option<(Origin, Signature, Option<u64>)> {
     let (&v, r) = r.split_first()?;
-    if v != RECORD_V1 || r.len() < 19 {
+    let (tag, r) = match v {
+        RECORD_V1 => (None, r),
+        RECORD_V2 if r.len() >= 8 => {
+            let (t, rest) = r.split_at(8);
+            (Some(u64::from_be_bytes(t.try_into().ok()?)), rest)
+        }
+        _ => return None,
+    };
+    if r.len() < 19 {
         return None;
     }
     let origin = if r[0] == 0 {
@@ -203,6 +229,7 @@ fn decode_record(r: &[u8]) -> Option<(Origin, Signature)> {
             bands,
             sketch,
         },
+        tag,
     ))
 }
 
@@ -216,8 +243,9 @@ mod tests {
             "Microsoft is weighing legal action against OpenAI over a fifty billion dollar \
              cloud agreement with Amazon that could redraw the balance of power.",
         );
-        let e = dup_entry(7, "item:x".into(), &sig, Origin::Item);
-        let (origin, back) = decode_record(&e.record).expect("decodes");
+        let e = dup_entry(7, "item:x".into(), &sig, Origin::Item, topic_tag("t"));
+        let (origin, back, tag) = decode_record(&e.record).expect("decodes");
+        assert_eq!(tag, Some(topic_tag("t")));
         assert_eq!(origin, Origin::Item);
         assert_eq!(back.exact, sig.exact);
         assert_eq!(back.bands, sig.bands);

@@ -28,6 +28,7 @@
 pub mod dedup;
 mod dupindex;
 pub mod feedback;
+mod panel;
 pub mod relevance;
 pub mod stories;
 mod unwritten;
@@ -39,15 +40,16 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 use url::Url;
 
-pub use dupindex::{dup_entry, DupIndex};
+pub use dupindex::{dup_entry, topic_tag, DupIndex};
+pub use panel::Panel;
 pub use unwritten::Unwritten;
 
 use crate::extract::Article;
 use crate::metrics::Metrics;
 use crate::notify::Endpoint;
 use crate::store::{
-    AlertRecord, Decision, DupEntry, EntryRecord, EntryStatus, Grounds, ItemCommit, ItemRecord,
-    Store, StoreError, StoryRecord, TextSource,
+    AlertRecord, Decision, DupEntry, EntryRecord, Grounds, ItemCommit, ItemRecord, Store,
+    StoreError, StoryRecord, TextSource,
 };
 use dedup::{DupParams, DupVerdict, Origin, Signature};
 use feedback::{Feedback, Moved};
@@ -136,25 +138,37 @@ pub struct Text {
 #[error("page fetch failed: {0}")]
 pub struct Deferred(pub crate::fetch::FetchError);
 
-/// What the judge computes from a text alone, once per entry, before judging in order: it does
-/// not depend on earlier decisions, and it is the costliest part of judging.
+/// What the judges compute from a text alone, once per entry, before judging in order: it
+/// does not depend on earlier decisions, and it is the costliest part of judging. The
+/// per-entry work (copy signature, language, packed text) is done once for every topic; each
+/// topic scores relevance on its own ([`TopicFeatures`]).
 #[derive(Debug)]
 pub struct Features {
     /// The item's title (the entry's, else the page's).
     pub title: String,
-    /// The relevance score and its reasons.
-    pub relevance: Relevance,
-    /// The copy-detection signature, present exactly when the text is relevant: only a text
-    /// that could alert is checked for copies (most of a feed list is off-topic, and its
-    /// signature was a sixth of the work per item). Relevance is decided here, once.
+    /// Each topic's relevance, in the order of the [`Panel`]'s judges.
+    pub topics: Vec<TopicFeatures>,
+    /// The copy-detection signature, present exactly when the text could alert for some
+    /// topic: only such a text is checked for copies (most of a feed list is off-topic, and
+    /// its signature was a sixth of the work per item).
     pub signature: Option<Signature>,
-    /// Where the reader's marks moved the score ([`feedback`]); the relevance's score is the
-    /// moved one.
-    pub moved: Option<Moved>,
     /// The text as the store keeps it ([`crate::store::texts`]), when texts are kept.
     pub packed: Option<Vec<u8>>,
     /// The text's language, when it can be told.
     pub lang: Option<crate::text::lang::Language>,
+}
+
+/// One topic's view of a text: its relevance.
+#[derive(Debug, Clone)]
+pub struct TopicFeatures {
+    /// The relevance score and its reasons.
+    pub relevance: Relevance,
+    /// Where the reader's marks moved the score ([`feedback`]); the relevance's score is the
+    /// moved one.
+    pub moved: Option<Moved>,
+    /// Whether the text could alert for this topic: relevant, or a near miss the story step
+    /// may rescue.
+    pub could_alert: bool,
 }
 
 /// One entry, ready to be judged.
@@ -177,6 +191,42 @@ struct Identity {
     link_canon: Option<String>,
     /// Every URL the entry was seen under.
     seen_under: Vec<String>,
+}
+
+/// Step 1 (for every topic at once, by the [`Panel`]): the item key of an entry (the page's declared canonical URL, else its link's
+/// canonical form, else an URN of the entry) and every URL it was seen under.
+fn identify(rec: &EntryRecord, text: &Text) -> Identity {
+    let link = rec.entry.link.clone();
+    let fetched = link.as_deref().and_then(|l| Url::parse(l).ok());
+    let link_canon = fetched.as_ref().map(dedup::url::canonicalize);
+    let page_url = text.final_url.clone().or_else(|| fetched.clone());
+    let declared = page_url
+        .as_ref()
+        .map(|p| dedup::url::prefer_declared(p, text.article.canonical_url.as_deref()));
+    let key = declared
+        .as_ref()
+        .or(link_canon.as_ref())
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| format!("urn:wirewatch:{}:{}", rec.feed_id, rec.id));
+    let mut seen_under: Vec<String> = Vec::new();
+    // The aggregator's link it came through, too ([`crate::parse::Entry::via`]).
+    for u in [
+        link,
+        link_canon.as_ref().map(|u| u.to_string()),
+        rec.entry.via.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !seen_under.contains(&u) {
+            seen_under.push(u);
+        }
+    }
+    Identity {
+        key,
+        link_canon: link_canon.map(|u| u.to_string()),
+        seen_under,
+    }
 }
 
 /// A near miss (a score at least this share of the threshold) that reports a story already
@@ -230,8 +280,14 @@ pub fn decide(
 /// The judge of one topic, with the state its steps keep between entries.
 pub struct Judge {
     store: Store,
-    /// The topic's id (the key of what it learned in the store).
+    /// The topic's id (the key of what it learned in the store, and of its decisions).
     topic_id: String,
+    /// The topic's name, as alerts show it.
+    topic_name: String,
+    /// The tag of the topic's texts in the duplicate index ([`dupindex::topic_tag`]).
+    tag: u64,
+    /// The webhooks this topic's alerts go to (by endpoint id); `None`: every one.
+    routes: Option<Vec<String>>,
     /// The model learned from the seeds (and the query).
     base: TopicModel,
     /// The model that scores: the base with what the topic learned, rebuilt between passes
@@ -269,7 +325,7 @@ impl Judge {
     /// (`seeds`: headline and text of each, see [`StoryIndex::seed`]).
     pub fn new(
         store: Store,
-        topic_id: &str,
+        (topic_id, topic_name): (&str, &str),
         topic: TopicModel,
         seeds: &[(String, String)],
         min_score: f32,
@@ -283,7 +339,10 @@ impl Judge {
                 "off-topic texts removed from the duplicate index (only texts that could alert are indexed now)"
             );
         }
-        let (index, unreadable) = DupIndex::load(&store)?;
+        let tag = dupindex::topic_tag(topic_id);
+        let owner = crate::store::single_topic_owner(&store)?;
+        let (index, unreadable) =
+            DupIndex::load(&store, tag, owner.as_deref().is_none_or(|o| o == topic_id))?;
         if unreadable > 0 {
             warn!(unreadable, "unreadable duplicate-index records skipped");
         }
@@ -291,9 +350,11 @@ impl Judge {
         let summaries: Vec<StorySummary> = store
             .stories()?
             .into_iter()
+            .filter(|s| s.topic == topic_id)
             .filter_map(|s| serde_json::from_value(s.summary).ok())
             .collect();
-        let mut stories = StoryIndex::from_summaries(&topic, StoryParams::default(), summaries);
+        let mut stories =
+            StoryIndex::from_summaries(&topic, StoryParams::default(), summaries).salted(topic_id);
         stories.seed(seeds);
         let evidence: Evidence = match store.get_meta(&evidence_key(topic_id))? {
             Some(v) => serde_json::from_value(v).unwrap_or_else(|e| {
@@ -311,6 +372,9 @@ impl Judge {
         Ok(Judge {
             store,
             topic_id: topic_id.to_string(),
+            topic_name: topic_name.to_string(),
+            tag,
+            routes: None,
             vectoriser,
             seed_vectors,
             base: topic,
@@ -340,6 +404,28 @@ impl Judge {
         self
     }
 
+    /// Sends this topic's alerts to these endpoints only (ids, as [`Endpoint::id`]).
+    pub fn routed_to(mut self, endpoint_ids: Vec<String>) -> Judge {
+        self.routes = Some(endpoint_ids);
+        self
+    }
+
+    /// The topic's id.
+    pub fn topic_id(&self) -> &str {
+        &self.topic_id
+    }
+
+    /// The topic's name.
+    pub fn topic_name(&self) -> &str {
+        &self.topic_name
+    }
+
+    /// The doc id of this topic's record of an item's text ("item:URL") or a seed's
+    /// ("seed:NAME") in the duplicate index: each topic indexes its own.
+    fn doc_id(&self, key: &str) -> u64 {
+        doc_id_of(&format!("{}\u{1f}{key}", self.topic_id))
+    }
+
     /// Keeps the text of every judged item for `window` ([`crate::store::texts`]).
     pub fn keeping_texts(mut self, window: std::time::Duration) -> Judge {
         self.keep_text = window;
@@ -354,18 +440,18 @@ impl Judge {
             .unwrap_or_else(|p| p.into_inner())
             .store_and_insert(
                 &self.store,
-                doc_id_of(&key),
+                self.doc_id(&key),
                 key,
                 &Signature::from_text(text),
                 Origin::Seed,
+                self.tag,
             )
     }
 
-    /// What the judge needs from a text alone: its relevance, and, for a text that could
-    /// alert (relevant, or a near miss the story step may rescue), its copy signature. The one
+    /// This topic's view of a text: its relevance, moved by the reader's marks. The one
     /// place relevance is scored, with the model of the current pass; the pipeline runs it in
-    /// each entry's own task.
-    pub fn features(&self, title: &str, text: &str) -> Features {
+    /// each entry's own task ([`Panel::features`]).
+    pub fn topic_features(&self, title: &str, text: &str) -> TopicFeatures {
         let model = self.model.read().unwrap_or_else(|p| p.into_inner()).clone();
         let mut relevance = model.score(title, text);
         let feedback = self
@@ -385,20 +471,24 @@ impl Judge {
         if let Some(m) = &moved {
             relevance.score = m.to;
         }
-        let signature = (relevance.query != Some(false)
-            && relevance.score >= RESCUE_FROM * self.min_score)
-            .then(|| Signature::from_text(text));
-        let could_alert = signature.is_some();
+        let could_alert =
+            relevance.query != Some(false) && relevance.score >= RESCUE_FROM * self.min_score;
+        TopicFeatures {
+            relevance,
+            moved,
+            could_alert,
+        }
+    }
+
+    /// Everything judging a text for this topic alone needs ([`Judge::rejudge`]).
+    pub fn features(&self, title: &str, text: &str) -> Features {
+        let tf = self.topic_features(title, text);
+        let could_alert = tf.could_alert;
         Features {
             title: title.to_string(),
-            relevance,
-            signature,
-            moved,
+            signature: could_alert.then(|| Signature::from_text(text)),
+            topics: vec![tf],
             packed: (!self.keep_text.is_zero()).then(|| crate::store::texts::pack(text)),
-            // The language is told where it decides something or a reader will look: every
-            // text when the topic follows some languages only, else the texts that could
-            // alert (detection costs tens of microseconds a text, a few per cent of a
-            // cycle over texts nobody reads).
             lang: (!self.languages.is_empty() || could_alert)
                 .then(|| crate::text::lang::detect(text))
                 .flatten(),
@@ -406,21 +496,8 @@ impl Judge {
     }
 
     /// The end of a processing pass: the model that scores the next pass is rebuilt with
-    /// what the topic learned during this one, and that evidence is stored; kept texts older
-    /// than their window are dropped.
+    /// what the topic learned during this one, and that evidence is stored.
     pub fn end_pass(&self) -> Result<(), StoreError> {
-        if !self.keep_text.is_zero() {
-            let window =
-                chrono::Duration::from_std(self.keep_text).unwrap_or(chrono::Duration::MAX);
-            let pruned = self.store.prune_texts(
-                Utc::now()
-                    .checked_sub_signed(window)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-            )?;
-            if pruned > 0 {
-                debug!(pruned, "kept texts older than their window dropped");
-            }
-        }
         {
             let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
             if near.1 {
@@ -552,7 +629,10 @@ impl Judge {
             let Some(item) = self.store.item(&n.url)? else {
                 continue;
             };
-            if !matches!(item.decision, Decision::OffTopic { .. }) {
+            if !matches!(
+                item.decision(&self.topic_id),
+                Some(Decision::OffTopic { .. })
+            ) {
                 continue;
             }
             let span = tracing::info_span!("late_rescue", url = %n.url);
@@ -590,87 +670,29 @@ impl Judge {
             .clone()
     }
 
-    /// Judges one entry, step by step (see the module doc). Decisions that alert nobody join
-    /// `unwritten`; an alert writes `unwritten` first, then itself.
-    pub fn judge(&self, p: Prepared, unwritten: &mut Unwritten) -> Result<Verdict, StoreError> {
-        let Prepared {
-            mut rec,
-            text,
-            source,
-            features,
-        } = p;
-        let text = match text {
-            Ok(t) => t,
-            Err(why) => {
-                rec.attempts += 1;
-                rec.note = Some(why.to_string());
-                self.store.put_entry(&rec)?;
-                warn!(reason = %why, attempt = rec.attempts, "deferred to the next cycle");
-                return Ok(Verdict::Deferred);
-            }
-        };
-        rec.status = EntryStatus::Done;
-        rec.note = text.note.clone();
-
-        // 1. URL identity.
-        let id = self.identify(&rec, &text);
-        let known = match unwritten.item(&self.store, &id.key)? {
-            Some(i) => Some(i),
-            None => match &id.link_canon {
-                Some(c) => unwritten.item(&self.store, c)?,
-                None => None,
-            },
-        };
-        if let Some(item) = known {
-            return Ok(self.known_url(rec, item, &text, id.seen_under, &source, unwritten));
-        }
-        let now = Utc::now();
-        let title = features
-            .as_ref()
-            .map(|f| f.title.clone())
-            .unwrap_or_else(|| item_title(&rec, &text.article));
-        let published = rec.entry.published.or_else(|| {
-            text.article
-                .published
-                .as_deref()
-                .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
-                .map(|d| d.with_timezone(&Utc))
-        });
-        let doc_id = doc_id_of(&format!("item:{}", id.key));
-        let mut item = ItemRecord {
-            url: id.key.clone(),
-            doc_id,
-            links: id.seen_under,
-            feeds: vec![rec.feed_id.clone()],
-            source: source.clone(),
-            title: title.clone(),
-            byline: text.article.byline.clone(),
-            published,
-            first_seen: rec.first_seen,
-            decided_at: now,
-            revisions: 0,
-            text_source: text.source,
-            text_note: text.note.clone(),
-            // The text itself is kept for alerted items only (below): for the rest (most of
-            // any feed list) it was most of the bytes written per item, and only its length
-            // is ever shown again.
-            text: String::new(),
-            words: text.article.text.split_whitespace().count() as u32,
-            lang: None,
-            decision: Decision::Unreadable {
-                reason: String::new(),
-            },
-            duplicates: Vec::new(),
-        };
-        let Some(features) = features.filter(|_| !text.article.text.trim().is_empty()) else {
-            item.decision = Decision::Unreadable {
-                reason: text.note.unwrap_or_else(|| "no text".into()),
-            };
-            self.stage(unwritten, Some(rec), item, None, None);
-            info!(url = %id.key, "unreadable; no alert");
+    /// Judges an entry's item for this topic (steps 2 to 5; the [`Panel`] did step 1 for
+    /// every topic): unreadable without a text, "other language" when the topic does not
+    /// follow the text's, else relevance, copies, story and alert. `rec` is the entry, given
+    /// to the last topic to judge it (whose decision marks it done).
+    fn judge_item(
+        &self,
+        rec: Option<EntryRecord>,
+        mut item: ItemRecord,
+        text: &Text,
+        features: Option<(&Features, TopicFeatures)>,
+        unwritten: &mut Unwritten,
+    ) -> Result<Verdict, StoreError> {
+        let Some((features, tf)) = features.filter(|_| !text.article.text.trim().is_empty()) else {
+            item.decisions.insert(
+                self.topic_id.clone(),
+                Decision::Unreadable {
+                    reason: text.note.clone().unwrap_or_else(|| "no text".into()),
+                },
+            );
+            info!(url = %item.url, topic = %self.topic_id, "unreadable; no alert");
+            self.stage(unwritten, rec, item, None, None);
             return Ok(Verdict::Unreadable);
         };
-        item.lang = features.lang.as_ref().map(|l| l.code.to_string());
         // A text surely in a language the topic does not follow is not scored (counted with
         // the off-topic ones).
         if let Some(lang) = features
@@ -680,14 +702,28 @@ impl Judge {
             .map(|l| l.code)
             .filter(|code| !self.languages.contains(code))
         {
-            item.decision = Decision::OtherLanguage {
-                lang: lang.to_string(),
-            };
-            self.stage(unwritten, Some(rec), item, None, None);
-            info!(url = %id.key, lang, "in another language; no alert");
+            item.decisions.insert(
+                self.topic_id.clone(),
+                Decision::OtherLanguage {
+                    lang: lang.to_string(),
+                },
+            );
+            info!(url = %item.url, topic = %self.topic_id, lang, "in another language; no alert");
+            self.stage(unwritten, rec, item, None, None);
             return Ok(Verdict::OffTopic);
         }
-        self.conclude(Some(rec), item, text.article.text, features, unwritten)
+        let signature = if tf.could_alert {
+            features.signature.clone()
+        } else {
+            None
+        };
+        self.conclude(
+            rec,
+            item,
+            text.article.text.clone(),
+            (&features.title, tf, signature),
+            unwritten,
+        )
     }
 
     /// Judges again an item judged before that did not alert, from its kept text (the
@@ -699,33 +735,34 @@ impl Judge {
         text: String,
         unwritten: &mut Unwritten,
     ) -> Result<Verdict, StoreError> {
-        let features = self.features(&item.title, &text);
-        self.conclude(None, item, text, features, unwritten)
+        let mut features = self.features(&item.title, &text);
+        let tf = features.topics.remove(0);
+        let signature = features.signature.take();
+        self.conclude(
+            None,
+            item,
+            text,
+            (&features.title, tf, signature),
+            unwritten,
+        )
     }
 
     /// Steps 2 to 5 for an item with a text: relevance, copies, story, alert. `rec` is the
-    /// entry being processed (none when re-judging a stored item).
+    /// entry being processed (none when re-judging a stored item); `features` the title, this
+    /// topic's relevance and the text's copy signature (when it could alert here).
     fn conclude(
         &self,
         rec: Option<EntryRecord>,
         mut item: ItemRecord,
         body: String,
-        features: Features,
+        (title, features, signature): (&str, TopicFeatures, Option<Signature>),
         unwritten: &mut Unwritten,
     ) -> Result<Verdict, StoreError> {
         let now = Utc::now();
         let key = item.url.clone();
-        let doc_id = item.doc_id;
-        let title = features.title.clone();
+        let doc_id = self.doc_id(&format!("item:{key}"));
+        let title = title.to_string();
         let published = item.published;
-        // A re-judged item's text is kept already, from its first judgement.
-        // Keeping it is a service to the reader's feedback, not part of the decision: a text
-        // that cannot be kept (a full disk) is logged, and judging goes on.
-        if let (Some(packed), true) = (&features.packed, rec.is_some()) {
-            if let Err(e) = self.store.keep_text(&key, now, packed) {
-                warn!(error = %e, "text not kept");
-            }
-        }
 
         // 2. Relevance.
         let rel = features.relevance;
@@ -733,24 +770,25 @@ impl Judge {
         let ts = published.unwrap_or(now).timestamp();
         let mut grounds = self.grounds(&rel);
         grounds.feedback = features.moved.as_ref().map(|m| m.to_string());
-        let sig = match self.relevance(&rel, &title, &body, ts, features.signature) {
+        let sig = match self.relevance(&rel, &title, &body, ts, signature) {
             Ok((sig, rescued_by)) => {
                 grounds.rescued_by = rescued_by;
                 sig
             }
             Err(near_miss) => {
-                item.decision = Decision::OffTopic {
+                let decision = Decision::OffTopic {
                     score: rel.score,
                     threshold: self.min_score,
                     terms,
                     query: rel.query,
                     grounds,
                 };
+                item.decisions.insert(self.topic_id.clone(), decision);
                 // A near miss is indexed for copies: a later copy of it, scored alike, could
                 // otherwise be rescued by a story started since and alert for an article
                 // already decided.
                 let dup = near_miss.map(|sig| {
-                    let d = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
+                    let d = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item, self.tag);
                     (d, sig)
                 });
                 let dup_ref = dup.as_ref().map(|(d, sig)| (d.clone(), sig));
@@ -764,11 +802,11 @@ impl Judge {
         };
 
         // 3. Copies.
-        let dup = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item);
+        let dup = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item, self.tag);
         if let Some((decision, original, verdict)) =
             self.copies(&key, doc_id, &sig, grounds.rescued_by.is_none(), unwritten)?
         {
-            item.decision = decision;
+            item.decisions.insert(self.topic_id.clone(), decision);
             self.stage(unwritten, rec, item, Some((dup, &sig)), original);
             return Ok(verdict);
         }
@@ -781,7 +819,9 @@ impl Judge {
 
         // 5. Alert.
         let alert = AlertRecord {
-            id: alert_id(&key, now),
+            id: alert_id(&format!("{}\u{1f}{key}", self.topic_id), now),
+            topic: self.topic_id.clone(),
+            topic_name: self.topic_name.clone(),
             created: now,
             url: key.clone(),
             title: title.clone(),
@@ -810,7 +850,7 @@ impl Judge {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         item.text = body;
-        item.decision = Decision::Alert {
+        let decision = Decision::Alert {
             alert: alert.id.clone(),
             story: story.id.clone(),
             story_title: story.title.clone(),
@@ -819,6 +859,7 @@ impl Judge {
             terms,
             grounds,
         };
+        item.decisions.insert(self.topic_id.clone(), decision);
         self.alert(rec.as_ref(), &item, (&dup, &sig), &story, &alert)?;
         info!(
             url = %key,
@@ -828,42 +869,6 @@ impl Judge {
             "ALERT"
         );
         Ok(Verdict::Alert)
-    }
-
-    /// Step 1: the item key of an entry (the page's declared canonical URL, else its link's
-    /// canonical form, else an URN of the entry) and every URL it was seen under.
-    fn identify(&self, rec: &EntryRecord, text: &Text) -> Identity {
-        let link = rec.entry.link.clone();
-        let fetched = link.as_deref().and_then(|l| Url::parse(l).ok());
-        let link_canon = fetched.as_ref().map(dedup::url::canonicalize);
-        let page_url = text.final_url.clone().or_else(|| fetched.clone());
-        let declared = page_url
-            .as_ref()
-            .map(|p| dedup::url::prefer_declared(p, text.article.canonical_url.as_deref()));
-        let key = declared
-            .as_ref()
-            .or(link_canon.as_ref())
-            .map(|u| u.to_string())
-            .unwrap_or_else(|| format!("urn:wirewatch:{}:{}", rec.feed_id, rec.id));
-        let mut seen_under: Vec<String> = Vec::new();
-        // The aggregator's link it came through, too ([`crate::parse::Entry::via`]).
-        for u in [
-            link,
-            link_canon.as_ref().map(|u| u.to_string()),
-            rec.entry.via.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !seen_under.contains(&u) {
-                seen_under.push(u);
-            }
-        }
-        Identity {
-            key,
-            link_canon: link_canon.map(|u| u.to_string()),
-            seen_under,
-        }
     }
 
     /// Step 2: relevant (the score reaches the threshold and the query, if any, matches), or
@@ -967,9 +972,9 @@ impl Judge {
                 let of_url = target.strip_prefix("item:").unwrap_or(&target).to_string();
                 let original = unwritten.item(&self.store, &of_url)?;
                 if relevant
-                    && original
-                        .as_ref()
-                        .is_some_and(|o| matches!(o.decision, Decision::OffTopic { .. }))
+                    && original.as_ref().is_some_and(|o| {
+                        matches!(o.decision(&self.topic_id), Some(Decision::OffTopic { .. }))
+                    })
                 {
                     return Ok(None);
                 }
@@ -1023,6 +1028,7 @@ impl Judge {
             .story(&assignment.story_id)?
             .unwrap_or(StoryRecord {
                 id: assignment.story_id.clone(),
+                topic: self.topic_id.clone(),
                 title: assignment.story_title.clone(),
                 first_seen: now,
                 last_seen: now,
@@ -1063,7 +1069,10 @@ impl Judge {
         story: &StoryRecord,
         alert: &AlertRecord,
     ) -> Result<(), StoreError> {
-        let endpoints = crate::notify::outbox::route(alert, &self.endpoints);
+        let endpoints: Vec<String> = crate::notify::outbox::route(alert, &self.endpoints)
+            .into_iter()
+            .filter(|id| self.routes.as_ref().is_none_or(|r| r.contains(id)))
+            .collect();
         self.store.commit_item(&ItemCommit {
             entry: rec,
             item,
@@ -1076,41 +1085,8 @@ impl Judge {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(dup.id, sig);
-        self.metrics.count_decision(item.decision.label());
+        self.metrics.count_decision(&self.topic_id, "alert");
         Ok(())
-    }
-
-    /// An entry whose URL is already an item: a cross-post, a tracking variant, or the feed
-    /// updating the article in place. Never a second alert for the same article.
-    fn known_url(
-        &self,
-        rec: EntryRecord,
-        mut item: ItemRecord,
-        text: &Text,
-        seen_under: Vec<String>,
-        source: &str,
-        unwritten: &mut Unwritten,
-    ) -> Verdict {
-        for u in seen_under {
-            if !item.links.contains(&u) {
-                item.links.push(u);
-            }
-        }
-        let same_feed = item.feeds.contains(&rec.feed_id);
-        if !same_feed {
-            item.feeds.push(rec.feed_id.clone());
-        }
-        if rec.revisions > 0 && same_feed {
-            item.revisions += 1;
-            if !text.article.text.trim().is_empty() {
-                item.text = text.article.text.clone();
-            }
-            debug!(url = %item.url, revisions = item.revisions, "in-place update of a known item; no second alert");
-        } else {
-            debug!(url = %item.url, from = %source, "already known under this URL (cross-post or variant); no alert");
-        }
-        unwritten.stage(Some(rec), item, None, None);
-        Verdict::KnownUrl
     }
 
     /// Adds a decision that alerts nobody to the unwritten group; its text joins the
@@ -1129,7 +1105,9 @@ impl Judge {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(d.id, sig);
         }
-        self.metrics.count_decision(item.decision.label());
+        if let Some(d) = item.decision(&self.topic_id) {
+            self.metrics.count_decision(&self.topic_id, d.label());
+        }
         unwritten.stage(rec, item, dup.map(|(d, _)| d), original);
     }
 }

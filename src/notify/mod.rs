@@ -22,7 +22,9 @@ pub mod webhook;
 use serde::{Deserialize, Serialize};
 
 pub use crate::config::{SmtpSecurity, WebhookFormat};
-pub use digest::render::{render_digest, DigestInput, DigestItem, DigestStory, RenderedDigest};
+pub use digest::render::{
+    render_digest, render_digest_sections, DigestInput, DigestItem, DigestStory, RenderedDigest,
+};
 pub use digest::schedule::{due_day, next_digest_time};
 pub use digest::Digester;
 pub use outbox::{Deliverer, DeliveryReport, Endpoint};
@@ -59,6 +61,12 @@ pub struct AlertPayload {
     pub excerpt: String,
     /// URLs of copies of this article that were suppressed as duplicates.
     pub duplicates: Vec<String>,
+    /// The id of the topic it alerted for.
+    #[serde(default)]
+    pub topic: String,
+    /// That topic's name.
+    #[serde(default)]
+    pub topic_name: String,
 }
 
 /// Errors of the notify stage that the caller has to report or act on.

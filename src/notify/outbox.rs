@@ -103,6 +103,8 @@ pub fn payload(a: &AlertRecord) -> AlertPayload {
         score: a.score,
         excerpt: a.excerpt.clone(),
         duplicates: a.duplicates.clone(),
+        topic: a.topic.clone(),
+        topic_name: a.topic_name.clone(),
     }
 }
 
@@ -133,6 +135,7 @@ pub struct Deliverer {
     store: Store,
     client: reqwest::Client,
     endpoints: Arc<Vec<Endpoint>>,
+    /// The name of the first topic: what alerts of single-topic versions name.
     topic: String,
     user_agent: String,
 }
@@ -154,7 +157,7 @@ impl Deliverer {
             store,
             client,
             endpoints,
-            topic: config.topic.name.clone(),
+            topic: config.first_topic().name.clone(),
             user_agent: config.fetch.user_agent.clone(),
         })
     }
@@ -231,7 +234,11 @@ impl Deliverer {
             ep.cfg.format,
             &ep.cfg.url,
             &payload(&alert),
-            &self.topic,
+            if alert.topic_name.is_empty() {
+                &self.topic
+            } else {
+                &alert.topic_name
+            },
             ep.secret.as_deref(),
             &self.user_agent,
         );

@@ -99,7 +99,7 @@ pub fn render_webhook(
         WebhookFormat::Ntfy => {
             let (root, ntfy_topic) =
                 ntfy_target(endpoint).unwrap_or_else(|_| (endpoint.clone(), String::new()));
-            (root, ntfy_body(alert, &ntfy_topic))
+            (root, ntfy_body(alert, &ntfy_topic, topic))
         }
     };
     let mut headers = vec![
@@ -402,12 +402,13 @@ fn discord_body(alert: &AlertPayload, topic: &str) -> Vec<u8> {
 
 // ---------------------------------------------------------------- ntfy
 
-fn ntfy_body(alert: &AlertPayload, ntfy_topic: &str) -> Vec<u8> {
+fn ntfy_body(alert: &AlertPayload, ntfy_topic: &str, topic: &str) -> Vec<u8> {
     // ntfy shows title and message as plain text unless `markdown` is set, which
     // we never set, so nothing needs escaping; only its size limits matter.
     let title = truncate_chars(&one_line(&alert.title), 200);
     let mut message = format!(
-        "{} · {}",
+        "{} · {} · {}",
+        one_line(topic),
         one_line(&alert.source),
         one_line(&alert.story_title)
     );

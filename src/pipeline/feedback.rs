@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tracing::info;
 
 use super::{Pipeline, PipelineError};
-use crate::judge::{Tally, Unwritten};
+use crate::judge::{Judge, Tally, Unwritten};
 use crate::relevance::Mark;
 use crate::store::{Decision, ItemRecord};
 
@@ -19,6 +19,9 @@ pub enum FeedbackError {
     /// No item was seen under the URL.
     #[error("{0}")]
     UnknownItem(String),
+    /// No topic has that id.
+    #[error("no topic has the id {0:?} (see `wirewatch check`)")]
+    UnknownTopic(String),
     /// The item's text is not kept any more (or it never had one).
     #[error("no text of {url} is kept ({why}); it cannot be marked")]
     NoText {
@@ -30,12 +33,30 @@ pub enum FeedbackError {
 }
 
 impl Pipeline {
-    /// Records the reader's verdict on the item seen under `url`; returns the item and the mark.
+    /// The judge of a topic by id; `None`: the first topic.
+    pub fn judge_of(&self, topic: Option<&str>) -> Result<&Judge, FeedbackError> {
+        match topic {
+            None => self
+                .panel
+                .judges()
+                .first()
+                .ok_or_else(|| FeedbackError::UnknownTopic(String::new())),
+            Some(t) => self
+                .panel
+                .judge_of(t)
+                .ok_or_else(|| FeedbackError::UnknownTopic(t.to_string())),
+        }
+    }
+
+    /// Records the reader's verdict, for a topic (`None`: the first), on the item seen under
+    /// `url`; returns the item and the mark.
     pub async fn mark(
         &self,
         url: &str,
         relevant: bool,
+        topic: Option<&str>,
     ) -> Result<(ItemRecord, Mark), PipelineError> {
+        let judge = self.judge_of(topic)?;
         let _one_at_a_time = self.processing.lock().await;
         let item = crate::report::lookup(&self.store, url)?.map_err(FeedbackError::UnknownItem)?;
         let text = if item.text.trim().is_empty() {
@@ -44,7 +65,10 @@ impl Pipeline {
             Some(item.text.clone())
         };
         let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-            let why = if matches!(item.decision, Decision::Unreadable { .. }) {
+            let why = if matches!(
+                item.decision(judge.topic_id()),
+                Some(Decision::Unreadable { .. })
+            ) {
                 "it had none: it was unreadable".to_string()
             } else if self.config.store.keep_text.0.is_zero() {
                 "[store] keep_text is off".to_string()
@@ -57,7 +81,7 @@ impl Pipeline {
             }
             .into());
         };
-        let mark = self.judge.mark(&item, &text, relevant)?;
+        let mark = judge.mark(&item, &text, relevant)?;
         self.store.flush().await?;
         info!(url = %item.url, relevant, "reader's mark recorded");
         Ok((item, mark))
@@ -65,34 +89,116 @@ impl Pipeline {
 
     /// Undoes the reader's mark on the item seen under `url` (or on `url` itself); whether
     /// there was one.
-    pub async fn clear_mark(&self, url: &str) -> Result<bool, PipelineError> {
+    pub async fn clear_mark(&self, url: &str, topic: Option<&str>) -> Result<bool, PipelineError> {
+        let judge = self.judge_of(topic)?;
         let _one_at_a_time = self.processing.lock().await;
         let key = match crate::report::lookup(&self.store, url)? {
             Ok(item) => item.url,
             Err(_) => url.trim().to_string(),
         };
-        let had = self.judge.clear_mark(&key)?;
+        let had = judge.clear_mark(&key)?;
         self.store.flush().await?;
         Ok(had)
     }
 
-    /// The reader's marks, oldest first.
-    pub fn marks(&self) -> Vec<Mark> {
-        let mut marks: Vec<Mark> = self.judge.evidence().marks.into_values().collect();
+    /// The reader's marks of a topic (`None`: the first), oldest first.
+    pub fn marks(&self, topic: Option<&str>) -> Result<Vec<Mark>, FeedbackError> {
+        let mut marks: Vec<Mark> = self
+            .judge_of(topic)?
+            .evidence()
+            .marks
+            .into_values()
+            .collect();
         marks.sort_by(|a, b| a.at.cmp(&b.at));
-        marks
+        Ok(marks)
     }
 
-    /// Judges again, oldest first, every item decided since `since` that did not alert and
-    /// was not a copy, from its kept text: newly relevant ones alert as usual (and are
-    /// delivered); alerts already sent stay sent. Returns what was decided.
-    pub async fn rejudge(&self, since: DateTime<Utc>) -> Result<Tally, PipelineError> {
+    /// Judges again for a topic (`None`: the first), oldest first, every item decided since
+    /// `since` that did not alert and was not a copy, from its kept text: newly relevant
+    /// ones alert as usual (and are delivered); alerts already sent stay sent. Returns what
+    /// was decided.
+    pub async fn rejudge(
+        &self,
+        since: DateTime<Utc>,
+        topic: Option<&str>,
+    ) -> Result<Tally, PipelineError> {
+        let judge = self.judge_of(topic)?;
         let _one_at_a_time = self.processing.lock().await;
+        let id = judge.topic_id().to_string();
+        self.judge_window(judge, since, &|i: &ItemRecord| {
+            matches!(i.decision(&id), Some(Decision::OffTopic { .. }))
+        })
+        .await
+    }
+
+    /// Judges for a topic new to the store (`backfill` in its table) the items decided since
+    /// `since` for other topics, from their kept texts, once: the topic starts with the
+    /// recent coverage. Returns what was decided, `None` when it had been done already.
+    pub async fn backfill(
+        &self,
+        topic: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Tally>, PipelineError> {
+        let judge = self.judge_of(Some(topic))?;
+        let done_key = format!("backfilled:{topic}");
+        if self.store.get_meta(&done_key)?.is_some() {
+            return Ok(None);
+        }
+        let _one_at_a_time = self.processing.lock().await;
+        let tally = self
+            .judge_window(judge, since, &|i: &ItemRecord| i.decision(topic).is_none())
+            .await?;
+        self.store.put_meta(
+            &done_key,
+            &serde_json::Value::String(Utc::now().to_rfc3339()),
+        )?;
+        self.store.flush().await?;
+        info!(
+            topic,
+            judged = tally.decided(),
+            alerts = tally.alerts,
+            "topic backfilled"
+        );
+        Ok(Some(tally))
+    }
+
+    /// Backfills every topic whose table asks for it (`backfill = "48h"`) and that was not
+    /// backfilled before ([`Pipeline::backfill`]); at start and after a reload. Returns what
+    /// was decided.
+    pub async fn backfill_topics(&self) -> Result<Tally, PipelineError> {
+        let mut all = Tally::default();
+        for t in &self.config.topics {
+            let Some(window) = t.backfill else {
+                continue;
+            };
+            let since = Utc::now()
+                - chrono::Duration::from_std(window.0).unwrap_or(chrono::Duration::MAX / 2);
+            if let Some(tally) = self.backfill(&t.id(), since).await? {
+                all.alerts += tally.alerts;
+                all.off_topic += tally.off_topic;
+                all.repeats += tally.repeats;
+                all.seed_duplicates += tally.seed_duplicates;
+            }
+        }
+        if all.alerts > 0 {
+            self.delivery_wake.notify_one();
+        }
+        Ok(all)
+    }
+
+    /// Judges for `judge`'s topic, oldest first, the items decided since `since` that `pick`
+    /// chooses, from their kept texts (the caller holds the processing lock).
+    async fn judge_window(
+        &self,
+        judge: &Judge,
+        since: DateTime<Utc>,
+        pick: &(dyn Fn(&ItemRecord) -> bool + Sync),
+    ) -> Result<Tally, PipelineError> {
         let mut items: Vec<ItemRecord> = self
             .store
             .items()?
             .into_iter()
-            .filter(|i| i.decided_at >= since && matches!(i.decision, Decision::OffTopic { .. }))
+            .filter(|i| i.decided_at >= since && pick(i))
             .collect();
         items.sort_by_key(|i| (i.published.unwrap_or(i.first_seen), i.first_seen));
         // Their texts, in one pass over the texts kept since the oldest of them.
@@ -118,13 +224,13 @@ impl Pipeline {
             };
             let span = tracing::info_span!("rejudge", url = %item.url);
             let _g = span.enter();
-            tally.count(self.judge.rejudge(item, text, &mut unwritten)?);
+            tally.count(judge.rejudge(item, text, &mut unwritten)?);
             if unwritten.is_full() {
                 unwritten.write(&self.store)?;
             }
         }
         unwritten.write(&self.store)?;
-        self.judge.end_pass()?;
+        judge.end_pass()?;
         self.store.flush().await?;
         if tally.alerts > 0 {
             self.delivery_wake.notify_one();

@@ -37,7 +37,7 @@ pub use poll::{entry_id, feed_backoff, FeedReport, PollDone, Polls};
 use crate::config::{Config, FeedConfig};
 use crate::extract::Extractor;
 use crate::fetch::{FetchError, Fetcher};
-use crate::judge::{item_title, Judge, Prepared, Tally, Unwritten};
+use crate::judge::{item_title, Judge, Panel, Prepared, Tally, Unwritten};
 use crate::metrics::Metrics;
 use crate::notify::{DeliveryReport, Endpoint};
 use crate::relevance::query::Query;
@@ -67,15 +67,25 @@ pub enum PipelineError {
         /// Why.
         source: std::io::Error,
     },
-    /// The seed directory holds no seed article.
-    #[error("seeds: no seed articles in {}", .0.display())]
-    NoSeeds(std::path::PathBuf),
+    /// A topic's seed directory holds no seed article.
+    #[error("topic {topic}: no seed articles in {}", dir.display())]
+    NoSeeds {
+        /// The topic's id.
+        topic: String,
+        /// Its seed directory.
+        dir: std::path::PathBuf,
+    },
     /// A site rule cannot be compiled.
     #[error("config: {0}")]
     Sites(#[from] crate::extract::ExtractError),
-    /// The topic's query does not parse.
-    #[error("config: topic.query: {0}")]
-    Query(#[from] crate::relevance::query::QueryError),
+    /// A topic's query does not parse.
+    #[error("config: topic {topic}: query: {source}")]
+    TopicQuery {
+        /// The topic's id.
+        topic: String,
+        /// The parser's message.
+        source: crate::relevance::query::QueryError,
+    },
     /// A webhook's signing secret cannot be read.
     #[error(transparent)]
     Secret(#[from] crate::config::SecretError),
@@ -212,7 +222,8 @@ pub struct Pipeline {
     store: Store,
     fetcher: Arc<Fetcher>,
     extractor: Arc<Extractor>,
-    judge: Arc<Judge>,
+    /// Every topic's judge.
+    panel: Arc<Panel>,
     endpoints: Arc<Vec<Endpoint>>,
     /// Seed files new or changed when this pipeline was built.
     seeds_changed: usize,
@@ -243,46 +254,69 @@ impl Pipeline {
                 warn!(error = %e, "stored site templates unreadable; learning them anew");
             }
         }
-        let query = match config.topic.query.as_deref().map(str::trim) {
-            Some(q) if !q.is_empty() => Some(Query::parse(q)?),
-            _ => None,
-        };
         let endpoints = Arc::new(crate::notify::outbox::endpoints(&config)?);
-        let (seeds, seeds_changed) = load_seeds(&config, &extractor, &store)?;
-        let texts: Vec<String> = seeds
-            .iter()
-            .map(|s| format!("{}\n\n{}", s.title, s.text))
-            .collect();
-        let topic = TopicModel::from_seeds(&texts).with_query(query);
-        let min_score = config
-            .topic
-            .min_score
-            .unwrap_or(crate::relevance::DEFAULT_MIN_SCORE);
-        let seed_texts: Vec<(String, String)> = seeds
-            .iter()
-            .map(|s| (s.title.clone(), s.text.clone()))
-            .collect();
-        let judge = Judge::new(
-            store.clone(),
-            &config.topic.id(),
-            topic,
-            &seed_texts,
-            min_score,
-            endpoints.clone(),
-            metrics.clone(),
-        )?
-        .keeping_texts(config.store.keep_text.0)
-        .following_languages(&config.topic.languages);
-        for s in &seeds {
-            judge.index_seed(&s.name, &s.text)?;
+        let mut judges = Vec::with_capacity(config.topics.len());
+        let mut seeds_changed = 0;
+        let mut seed_names = Vec::new();
+        for t in &config.topics {
+            let id = t.id();
+            let span = tracing::info_span!("topic", topic = %id);
+            let _g = span.enter();
+            let query = match t.query.as_deref().map(str::trim) {
+                Some(q) if !q.is_empty() => {
+                    Some(Query::parse(q).map_err(|e| PipelineError::TopicQuery {
+                        topic: id.clone(),
+                        source: e,
+                    })?)
+                }
+                _ => None,
+            };
+            let (seeds, changed) = load_seeds(t, &extractor, &store)?;
+            seeds_changed += changed;
+            seed_names.extend(seeds.iter().map(|s| s.name.clone()));
+            let texts: Vec<String> = seeds
+                .iter()
+                .map(|s| format!("{}\n\n{}", s.title, s.text))
+                .collect();
+            let topic = TopicModel::from_seeds(&texts).with_query(query);
+            let min_score = t.min_score.unwrap_or(crate::relevance::DEFAULT_MIN_SCORE);
+            let seed_texts: Vec<(String, String)> = seeds
+                .iter()
+                .map(|s| (s.title.clone(), s.text.clone()))
+                .collect();
+            let mut judge = Judge::new(
+                store.clone(),
+                (&id, &t.name),
+                topic,
+                &seed_texts,
+                min_score,
+                endpoints.clone(),
+                metrics.clone(),
+            )?
+            .following_languages(&t.languages);
+            if t.webhooks.is_some() {
+                judge = judge.routed_to(
+                    endpoints
+                        .iter()
+                        .filter(|e| t.routes_to(&e.name))
+                        .map(|e| e.id.clone())
+                        .collect(),
+                );
+            }
+            for s in &seeds {
+                judge.index_seed(&s.name, &s.text)?;
+            }
+            judges.push(judge);
         }
+        store.retain_seeds(&seed_names)?;
+        let panel = Panel::new(store.clone(), judges, config.store.keep_text.0);
         Ok(Pipeline {
             feeds: Arc::new(FeedIndex::new(&config)),
             config,
             store,
             fetcher,
             extractor: Arc::new(extractor),
-            judge: Arc::new(judge),
+            panel: Arc::new(panel),
             endpoints,
             seeds_changed,
             processing: Arc::new(tokio::sync::Mutex::new(())),
@@ -300,6 +334,11 @@ impl Pipeline {
     /// Woken whenever new alerts are committed (the delivery loop waits on it).
     pub fn delivery_wake(&self) -> Arc<tokio::sync::Notify> {
         self.delivery_wake.clone()
+    }
+
+    /// Every topic's judge.
+    pub fn panel(&self) -> &Panel {
+        &self.panel
     }
 
     /// The webhook endpoints of this config, with their secrets read (built once).
@@ -447,7 +486,9 @@ impl Pipeline {
             }
             let span = tracing::info_span!("item", feed = %p.rec.feed_id, id = %p.rec.id);
             let _g = span.enter();
-            tally.count(self.judge.judge(p, &mut unwritten)?);
+            for v in self.panel.judge(p, &mut unwritten)? {
+                tally.count(v);
+            }
             if unwritten.is_full() {
                 unwritten.write(&self.store)?;
             }
@@ -456,7 +497,7 @@ impl Pipeline {
         if tally.alerts > 0 {
             // A story started (or grew) in this pass: near misses judged before it may report
             // it. A late-rescued item counts once more, as the alert it became.
-            let late = self.judge.late_rescues(&mut unwritten)?;
+            let late = self.panel.late_rescues(&mut unwritten)?;
             if late.alerts > 0 {
                 info!(
                     alerts = late.alerts,
@@ -467,7 +508,7 @@ impl Pipeline {
             tally.repeats += late.repeats;
             tally.seed_duplicates += late.seed_duplicates;
         }
-        self.judge.end_pass()?;
+        self.panel.end_pass()?;
         for (feed_id, pass) in texts {
             let key = store::FeedTexts::key(&feed_id);
             let mut all: store::FeedTexts = self
@@ -506,7 +547,7 @@ impl Pipeline {
         let text = self.obtain_text(&rec).instrument(span).await;
         let features = text.as_ref().ok().and_then(|t| {
             (!t.article.text.trim().is_empty()).then(|| {
-                self.judge
+                self.panel
                     .features(&item_title(&rec, &t.article), &t.article.text)
             })
         });
@@ -528,11 +569,12 @@ impl Pipeline {
 /// boilerplate (idempotent: unchanged files are left alone, removed files are dropped).
 /// Returns the seeds and how many were new or changed.
 fn load_seeds(
-    config: &Config,
+    topic: &crate::config::TopicConfig,
     extractor: &Extractor,
     store: &Store,
 ) -> Result<(Vec<SeedRecord>, usize), PipelineError> {
-    let dir = &config.topic.seeds;
+    let dir = &topic.seeds;
+    let id = topic.id();
     let rd = std::fs::read_dir(dir).map_err(|source| PipelineError::Seeds {
         path: dir.clone(),
         source,
@@ -556,7 +598,8 @@ fn load_seeds(
             path: path.clone(),
             source,
         })?;
-        let seed = seed_record(&name, &bytes, extractor);
+        // Stored as `TOPIC/FILE`: two topics' seed directories may hold files of one name.
+        let seed = seed_record(&format!("{id}/{name}"), &bytes, extractor);
         if seed.text.trim().is_empty() {
             warn!(seed = %name, "seed file has no text; skipped");
             continue;
@@ -567,10 +610,11 @@ fn load_seeds(
         seeds.push(seed);
     }
     if seeds.is_empty() {
-        return Err(PipelineError::NoSeeds(dir.clone()));
+        return Err(PipelineError::NoSeeds {
+            topic: id,
+            dir: dir.clone(),
+        });
     }
-    let names: Vec<String> = seeds.iter().map(|s| s.name.clone()).collect();
-    store.retain_seeds(&names)?;
     Ok((seeds, changed))
 }
 
@@ -589,8 +633,13 @@ fn seed_record(name: &str, bytes: &[u8], extractor: &Extractor) -> SeedRecord {
 }
 
 /// Opens the store of a config, creating the state directory.
+/// Records of a single-topic version are given to the config's first topic
+/// ([`store::adopt_single_topic`]).
 pub fn open_store(config: &Config) -> Result<Store, store::StoreError> {
-    Store::open(&config.db_path())
+    let store = Store::open(&config.db_path())?;
+    let first = config.first_topic();
+    store::adopt_single_topic(&store, &first.id(), &first.name)?;
+    Ok(store)
 }
 
 /// Resolves the config path: the flag, else `$WIREWATCH_CONFIG`, else the default.

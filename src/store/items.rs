@@ -173,18 +173,51 @@ pub struct ItemRecord {
     /// The text's language, when it could be told ([`crate::text::lang`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
-    /// The decision and its reasons.
-    pub decision: Decision,
+    /// The decision for each topic that judged it, with its reasons, by topic id.
+    #[serde(default)]
+    pub decisions: std::collections::BTreeMap<String, Decision>,
+    /// The one decision a store of a single-topic version kept; moved into `decisions` (under
+    /// that topic's id) when such a store is first opened with a config
+    /// ([`crate::store::adopt_single_topic`]).
+    #[serde(default, rename = "decision", skip_serializing)]
+    pub legacy_decision: Option<Decision>,
     /// Later copies of this item (canonical URLs), for alerts and `explain`.
     #[serde(default)]
     pub duplicates: Vec<String>,
 }
 
-/// A story: relevant items grouped by sub-event.
+impl ItemRecord {
+    /// The decision for a topic, if that topic judged it.
+    pub fn decision(&self, topic: &str) -> Option<&Decision> {
+        self.decisions.get(topic)
+    }
+
+    /// The decision of the first topic (by id) that judged it: what a view of one topic
+    /// shows (tests, single-topic tools).
+    pub fn first_decision(&self) -> Option<&Decision> {
+        self.all_decisions().next()
+    }
+
+    /// Every decision it has (for any topic).
+    pub fn all_decisions(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.values().chain(self.legacy_decision.iter())
+    }
+
+    /// Whether some topic alerted on it.
+    pub fn alerted(&self) -> bool {
+        self.all_decisions()
+            .any(|d| matches!(d, Decision::Alert { .. }))
+    }
+}
+
+/// A story: relevant items grouped by sub-event, within one topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoryRecord {
     /// Stable id.
     pub id: String,
+    /// The topic's id (empty in stores of single-topic versions, until adopted).
+    #[serde(default)]
+    pub topic: String,
     /// Title (its first item's headline).
     pub title: String,
     /// When its first item was seen.
@@ -203,6 +236,12 @@ pub struct StoryRecord {
 pub struct AlertRecord {
     /// Unique id, sent as `X-Wirewatch-Delivery`.
     pub id: String,
+    /// The topic's id (empty in stores of single-topic versions, until adopted).
+    #[serde(default)]
+    pub topic: String,
+    /// The topic's name, as it was when the alert was decided.
+    #[serde(default)]
+    pub topic_name: String,
     /// When it was decided.
     pub created: DateTime<Utc>,
     /// The article's canonical URL.

@@ -256,8 +256,17 @@ pub trait JudgedStore {
     /// Prepares fast lookups of unknown item keys before judging starts (a backend may keep
     /// them in memory); returns how many items are known.
     fn index_item_keys(&self) -> Result<usize>;
-    /// All stories.
+    /// All stories (of every topic).
     fn stories(&self) -> Result<Vec<StoryRecord>>;
+    /// Saves a story record alone (adopting old records; the judge writes stories with
+    /// their items).
+    fn put_story(&self, story: &StoryRecord) -> Result<()>;
+    /// Saves an alert record alone (adopting old records).
+    fn put_alert(&self, alert: &AlertRecord) -> Result<()>;
+    /// Deletes a story (`topics prune`).
+    fn remove_story(&self, id: &str) -> Result<()>;
+    /// Deletes an alert (`topics prune`; its deliveries are finished first).
+    fn remove_alert(&self, id: &str) -> Result<()>;
     /// One story.
     fn story(&self, id: &str) -> Result<Option<StoryRecord>>;
     /// All alerts, oldest first.
@@ -359,8 +368,65 @@ pub trait Backend:
     fn get_meta(&self, name: &str) -> Result<Option<serde_json::Value>>;
     /// Saves a JSON value under a name.
     fn put_meta(&self, name: &str, v: &serde_json::Value) -> Result<()>;
+    /// Deletes a named value.
+    fn delete_meta(&self, name: &str) -> Result<()>;
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats>;
+}
+
+/// Where the store names the topic that owns the records of a single-topic version.
+const SINGLE_TOPIC_OWNER: &str = "single_topic_owner";
+
+/// Gives the records a single-topic version of wirewatch wrote (item decisions, stories,
+/// alerts: none of them named a topic) to the topic `id` (named `name`): the config's first
+/// topic when the store is first opened by a version that has topics. Once per store; the
+/// owner is remembered ([`single_topic_owner`]: the duplicate-index records of those
+/// versions are its too). An interrupted run starts over, and finishes what it left.
+pub fn adopt_single_topic(store: &Store, id: &str, name: &str) -> Result<()> {
+    if store.get_meta(SINGLE_TOPIC_OWNER)?.is_some() {
+        return Ok(());
+    }
+    let mut adopted = 0usize;
+    for mut item in store.items()? {
+        if let Some(d) = item.legacy_decision.take() {
+            item.decisions.entry(id.to_string()).or_insert(d);
+            store.put_item(&item)?;
+            adopted += 1;
+        }
+    }
+    for mut story in store.stories()? {
+        if story.topic.is_empty() {
+            story.topic = id.to_string();
+            store.put_story(&story)?;
+        }
+    }
+    for mut alert in store.alerts()? {
+        if alert.topic.is_empty() {
+            alert.topic = id.to_string();
+            alert.topic_name = name.to_string();
+            store.put_alert(&alert)?;
+        }
+    }
+    store.put_meta(
+        SINGLE_TOPIC_OWNER,
+        &serde_json::Value::String(id.to_string()),
+    )?;
+    store.flush_blocking()?;
+    if adopted > 0 {
+        tracing::info!(
+            topic = id,
+            items = adopted,
+            "records of a single-topic store given to the first topic"
+        );
+    }
+    Ok(())
+}
+
+/// The topic that owns the records of a single-topic version ([`adopt_single_topic`]).
+pub fn single_topic_owner(store: &Store) -> Result<Option<String>> {
+    Ok(store
+        .get_meta(SINGLE_TOPIC_OWNER)?
+        .and_then(|v| v.as_str().map(str::to_string)))
 }
 
 /// A handle on the store: cheap to clone, shared by every stage. Its methods are the

@@ -43,7 +43,8 @@ fn off_topic_texts_leave_the_duplicate_index_once() -> Result<()> {
             text: String::new(),
             words: 0,
             lang: None,
-            decision,
+            decisions: [("t".to_string(), decision)].into_iter().collect(),
+            legacy_decision: None,
             duplicates: Vec::new(),
         };
         let off = Decision::OffTopic {

@@ -94,6 +94,8 @@ pub struct Seen {
 pub struct Scenario {
     child: Child,
     pub base: String,
+    /// The server's request log, one line per request.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Scenario {
@@ -124,14 +126,30 @@ impl Scenario {
             .expect("url")
             .trim_end_matches('/')
             .to_string();
-        // Keep draining the request log so the pipe never fills.
+        // Keep draining the request log so the pipe never fills, and keep it.
+        let log: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let kept = log.clone();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                kept.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(std::mem::take(&mut line));
             }
         });
-        Scenario { child, base }
+        Scenario { child, base, log }
+    }
+
+    /// The paths (with queries) of the GET requests served so far, in order.
+    pub fn requested(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|l| l.split("\"GET ").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(|p| p.trim_end_matches('"').to_string())
+            .collect()
     }
 
     pub fn get(&self, path: &str) -> String {

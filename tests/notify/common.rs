@@ -114,5 +114,7 @@ pub fn hostile_alert() -> AlertPayload {
         score: 0.82,
         excerpt: "OpenAI on Thursday published its most detailed defense yet of its deal with Amazon. @everyone should read <b>this</b>.".to_string(),
         duplicates: vec!["http://127.0.0.1:8391/wireroundup/openai-rejects".to_string()],
+        topic: "microsoft-openai".to_string(),
+        topic_name: "Microsoft vs OpenAI".to_string(),
     }
 }

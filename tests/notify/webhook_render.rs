@@ -81,6 +81,8 @@ fn json_body_is_the_payload_exactly() {
         "score",
         "excerpt",
         "duplicates",
+        "topic",
+        "topic_name",
     ];
     let mut sorted = keys.clone();
     sorted.sort_unstable();
@@ -261,8 +263,9 @@ fn ntfy_uses_json_publish_to_the_server_root() {
     // ntfy shows plain text (markdown is never enabled), so the text is unchanged.
     assert_eq!(body["title"], common::HOSTILE_TITLE);
     let message = body["message"].as_str().expect("message");
+    // The topic first: a reader subscribed to several topics' alerts sees which one.
     assert!(message.starts_with(
-        "Bytewire <@U999> · OpenAI publicly rejects the breach claim > *fake quote*\nOpenAI on Thursday"
+        "Microsoft vs OpenAI · Bytewire <@U999> · OpenAI publicly rejects the breach claim > *fake quote*\nOpenAI on Thursday"
     ), "{message}");
     assert_eq!(body["click"], alert.url.replace('>', "%3E"));
     assert_eq!(body["tags"], serde_json::json!(["newspaper", "new"]));

@@ -128,6 +128,10 @@ pub struct StoryIndex {
     /// [`StoryIndex::seed`]).
     #[serde(default)]
     latent: Vec<StorySummary>,
+    /// What new story ids are derived from besides their first item's URL: the topic's id,
+    /// so that two topics' stories started by one article are two stories.
+    #[serde(default)]
+    salt: String,
 }
 
 /// Sparse term vector (term -> weight), L2-normalised.
@@ -229,6 +233,7 @@ impl StoryIndex {
             discount,
             stories: Vec::new(),
             latent: Vec::new(),
+            salt: String::new(),
         }
     }
 
@@ -241,6 +246,21 @@ impl StoryIndex {
         let mut s = StoryIndex::new(topic, params);
         s.stories = stories;
         s
+    }
+
+    /// New story ids derived with `salt` too (the topic's id: see the field).
+    pub fn salted(mut self, salt: &str) -> StoryIndex {
+        self.salt = salt.to_string();
+        self
+    }
+
+    /// The id of a story its first item (canonical URL) starts.
+    fn new_id(&self, canonical_url: &str) -> String {
+        if self.salt.is_empty() {
+            story_id(canonical_url)
+        } else {
+            story_id(&format!("{}\n{canonical_url}", self.salt))
+        }
     }
 
     /// All stories, oldest first.
@@ -400,7 +420,7 @@ impl StoryIndex {
         published: i64,
     ) -> String {
         let v = self.vector(title, text);
-        let id = story_id(canonical_url);
+        let id = self.new_id(canonical_url);
         let mut t = clean_title(title);
         if t.is_empty() {
             t = canonical_url.to_string();
@@ -487,7 +507,7 @@ impl StoryIndex {
             for (t, w) in &v {
                 *c.entry(t.clone()).or_default() += w;
             }
-            s.id = story_id(canonical_url);
+            s.id = self.new_id(canonical_url);
             s.title = title_clean.clone();
             s.first = published;
             s.last = published;
@@ -528,7 +548,7 @@ impl StoryIndex {
         if title_clean.is_empty() {
             title_clean = canonical_url.to_string();
         }
-        let id = story_id(canonical_url);
+        let id = self.new_id(canonical_url);
         let summary = StorySummary {
             id: id.clone(),
             title: title_clean.clone(),

@@ -1,5 +1,6 @@
 //! The daily digest: once a day at a set local time, the alerts since the previous digest,
-//! grouped by story, by email.
+//! grouped by topic and story, by email. Each recipient gets one mail with a section per topic
+//! routed to them (`[[topics]] digest_to`, else `[digest] to`).
 //!
 //! Exactly once per local day: the day's digest is recorded (and flushed) as soon as the mail
 //! server accepted it, and a day already recorded is never sent again, so a restart never
@@ -19,6 +20,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, DigestConfig, SmtpConfig};
 use crate::notify::{self, DigestInput, DigestItem, DigestStory, RenderedDigest, SmtpSettings};
+use crate::store::AlertRecord;
 use crate::store::{Decision, DigestRecord, Store};
 
 /// First retry delay after an SMTP failure; doubles up to [`RETRY_CAP`].
@@ -50,8 +52,10 @@ pub enum DigestError {
 #[derive(Clone)]
 pub struct Digester {
     store: Store,
-    topic: String,
-    topic_id: String,
+    /// The topics: id, name, recipients.
+    topics: Vec<(String, String, Vec<String>)>,
+    /// The name of the first topic (what alerts of single-topic versions belong to).
+    first: String,
     digest: DigestConfig,
     smtp: Option<SmtpConfig>,
     tz: chrono_tz::Tz,
@@ -68,9 +72,52 @@ impl Digester {
             digest,
             smtp: config.smtp.clone(),
             store,
-            topic: config.topic.name.clone(),
-            topic_id: config.topic.id(),
+            topics: config
+                .topics
+                .iter()
+                .map(|t| {
+                    (
+                        t.id(),
+                        t.name.clone(),
+                        t.digest_to.clone().unwrap_or_else(|| {
+                            config
+                                .digest
+                                .as_ref()
+                                .map(|d| d.to.clone())
+                                .unwrap_or_default()
+                        }),
+                    )
+                })
+                .collect(),
+            first: config.first_topic().id(),
         })
+    }
+
+    /// Only this topic's section (`digest --preview --topic ID`); every topic's for `None`.
+    pub fn only_topic(mut self, topic: Option<String>) -> Digester {
+        if let Some(t) = topic {
+            self.topics.retain(|(id, _, _)| *id == t);
+        }
+        self
+    }
+
+    /// The recipients and the topics (indices) each gets, recipients with the same topics
+    /// together: one mail each.
+    fn mailings(&self) -> Vec<(Vec<String>, Vec<usize>)> {
+        let mut by_recipient: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for (i, (_, _, to)) in self.topics.iter().enumerate() {
+            for r in to {
+                by_recipient.entry(r.as_str()).or_default().push(i);
+            }
+        }
+        let mut out: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
+        for (r, topics) in by_recipient {
+            match out.iter_mut().find(|(_, t)| *t == topics) {
+                Some((to, _)) => to.push(r.to_string()),
+                None => out.push((vec![r.to_string()], topics)),
+            }
+        }
+        out
     }
 
     /// The local date `t` falls on in the digest's time zone.
@@ -78,24 +125,59 @@ impl Digester {
         t.with_timezone(&self.tz).date_naive()
     }
 
-    /// The digest of `day` covering alerts created in `[since, until)`.
+    /// The digest of `day` covering alerts created in `[since, until)`: one section per
+    /// topic, in config order, and the number of alerts.
     pub fn build(
         &self,
         day: NaiveDate,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<(DigestInput, usize), DigestError> {
-        let alerts: Vec<_> = self
+    ) -> Result<(Vec<DigestInput>, usize), DigestError> {
+        let alerts: Vec<AlertRecord> = self
             .store
             .alerts()?
             .into_iter()
             .filter(|a| a.created >= since && a.created < until)
             .collect();
-        let n = alerts.len();
-        let marks = crate::judge::stored_evidence(&self.store, &self.topic_id)?.marks;
+        let mut sections: Vec<DigestInput> = Vec::with_capacity(self.topics.len());
+        let mut n = 0;
+        for (id, name, _) in &self.topics {
+            let mine: Vec<&AlertRecord> = alerts
+                .iter()
+                .filter(|a| a.topic == *id || (a.topic.is_empty() && *id == self.first))
+                .collect();
+            n += mine.len();
+            sections.push(self.section(day, id, name, &mine)?);
+        }
+        for item in self.store.items()? {
+            if item.decided_at < since || item.decided_at >= until {
+                continue;
+            }
+            for ((id, _, _), sec) in self.topics.iter().zip(sections.iter_mut()) {
+                match item.decision(id) {
+                    Some(Decision::SeedDuplicate { .. } | Decision::Repeat { .. }) => {
+                        sec.suppressed_duplicates += 1
+                    }
+                    Some(Decision::OffTopic { .. }) => sec.suppressed_offtopic += 1,
+                    _ => {}
+                }
+            }
+        }
+        Ok((sections, n))
+    }
+
+    /// One topic's section: its alerts grouped by story, newest story first.
+    fn section(
+        &self,
+        day: NaiveDate,
+        topic_id: &str,
+        topic: &str,
+        alerts: &[&AlertRecord],
+    ) -> Result<DigestInput, DigestError> {
+        let marks = crate::judge::stored_evidence(&self.store, topic_id)?.marks;
         let mut by_story: HashMap<String, DigestStory> = HashMap::new();
         let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
-        for a in &alerts {
+        for a in alerts {
             let t = a.published.unwrap_or(a.created);
             let e = newest.entry(a.story.clone()).or_insert(a.created);
             *e = (*e).max(a.created);
@@ -121,28 +203,14 @@ impl Digester {
             s.items.sort_by_key(|i| i.time);
         }
         stories.sort_by(|a, b| newest.get(&b.id).cmp(&newest.get(&a.id)));
-        let (mut dups, mut off) = (0, 0);
-        for item in self.store.items()? {
-            if item.decided_at < since || item.decided_at >= until {
-                continue;
-            }
-            match item.decision {
-                Decision::SeedDuplicate { .. } | Decision::Repeat { .. } => dups += 1,
-                Decision::OffTopic { .. } => off += 1,
-                _ => {}
-            }
-        }
-        Ok((
-            DigestInput {
-                day,
-                topic: self.topic.clone(),
-                stories,
-                suppressed_duplicates: dups,
-                suppressed_offtopic: off,
-                timezone: self.tz,
-            },
-            n,
-        ))
+        Ok(DigestInput {
+            day,
+            topic: topic.to_string(),
+            stories,
+            suppressed_duplicates: 0,
+            suppressed_offtopic: 0,
+            timezone: self.tz,
+        })
     }
 
     /// Where the next digest's window starts: where the last one ended, else a day before
@@ -166,8 +234,8 @@ impl Digester {
                 (d, until - chrono::Duration::days(1), until)
             }
         };
-        let (input, _) = self.build(day, since, until)?;
-        Ok(notify::render_digest(&input))
+        let (sections, _) = self.build(day, since, until)?;
+        Ok(notify::render_digest_sections(&sections))
     }
 
     /// The instant the digest of `day` is due.
@@ -185,42 +253,79 @@ impl Digester {
     /// Sends the digest of `day` now, covering everything since the last digest, and records
     /// it. Skips (and records) an empty one unless `send_empty` or `force` (an explicit
     /// `wirewatch digest --send`).
+    ///
+    /// Each recipient gets one mail with a section per topic routed to them; a topic with
+    /// nothing new says so in one line, or is left out without `send_empty`. A mail sent is
+    /// remembered at once (under the day and its recipients), so a retry after a failure
+    /// sends only the mails that were not.
     pub async fn send(&self, day: NaiveDate, force: bool) -> Result<DigestRecord, DigestError> {
         let smtp = self.smtp.as_ref().ok_or(DigestError::NotConfigured)?;
         let until = Utc::now();
         let since = self.window_start(until)?;
-        let (input, n) = self.build(day, since, until)?;
+        let (sections, n) = self.build(day, since, until)?;
         let record = DigestRecord {
             day: day.to_string(),
             sent_at: until,
             alerts: n,
             covered_until: until,
         };
-        if n == 0 && !self.digest.send_empty && !force {
-            info!(%day, "nothing new; digest skipped (send_empty = false)");
-            self.store.put_digest(&record)?;
-            return Ok(record);
+        let send_empty = self.digest.send_empty || force;
+        let mut settings: Option<SmtpSettings> = None;
+        let mut sent_keys = Vec::new();
+        for (to, topics) in self.mailings() {
+            let mine: Vec<DigestInput> = topics
+                .iter()
+                .filter_map(|&i| sections.get(i))
+                .filter(|s| send_empty || !s.stories.is_empty())
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                info!(%day, to = ?to, "nothing new; digest skipped (send_empty = false)");
+                continue;
+            }
+            // Keyed by the window too: a retry of this digest skips what it sent, a later
+            // `digest --send` (a new window) does not.
+            let sent_key = format!(
+                "digest_sent:{day}:{}:{}",
+                since.timestamp_micros(),
+                to.join(",")
+            );
+            sent_keys.push(sent_key.clone());
+            if self.store.get_meta(&sent_key)?.is_some() {
+                continue;
+            }
+            let rendered = notify::render_digest_sections(&mine);
+            if settings.is_none() {
+                let password = crate::config::read_secret(
+                    smtp.password_env.as_deref(),
+                    smtp.password_file.as_deref(),
+                    "smtp password",
+                )?
+                .map(|p| String::from_utf8_lossy(&p).into_owned());
+                settings = Some(SmtpSettings {
+                    host: smtp.host.clone(),
+                    port: smtp.port,
+                    security: smtp.security,
+                    username: smtp.username.clone(),
+                    password,
+                    timeout: smtp.timeout.0,
+                });
+            }
+            let Some(settings) = settings.as_ref() else {
+                continue;
+            };
+            notify::send_mail(settings, &self.digest.from, &to, &rendered)
+                .await
+                .map_err(|e| DigestError::Send(e.to_string()))?;
+            self.store
+                .put_meta(&sent_key, &serde_json::Value::String(until.to_rfc3339()))?;
+            self.store.flush_blocking()?;
+            info!(%day, alerts = n, to = ?to, topics = mine.len(), "digest sent");
         }
-        let rendered = notify::render_digest(&input);
-        let password = crate::config::read_secret(
-            smtp.password_env.as_deref(),
-            smtp.password_file.as_deref(),
-            "smtp password",
-        )?
-        .map(|p| String::from_utf8_lossy(&p).into_owned());
-        let settings = SmtpSettings {
-            host: smtp.host.clone(),
-            port: smtp.port,
-            security: smtp.security,
-            username: smtp.username.clone(),
-            password,
-            timeout: smtp.timeout.0,
-        };
-        notify::send_mail(&settings, &self.digest.from, &self.digest.to, &rendered)
-            .await
-            .map_err(|e| DigestError::Send(e.to_string()))?;
         self.store.put_digest(&record)?;
-        info!(%day, alerts = n, to = ?self.digest.to, "digest sent");
+        for k in sent_keys {
+            self.store.delete_meta(&k)?;
+        }
         Ok(record)
     }
 

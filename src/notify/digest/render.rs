@@ -190,65 +190,10 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
         let _ = writeln!(text);
         let _ = writeln!(text, "No new articles on this topic in this period.");
     }
-    for (i, prepared) in stories.iter().enumerate() {
-        let _ = writeln!(text);
-        let _ = writeln!(
-            text,
-            "{}. {} ({})",
-            i + 1,
-            or_untitled(&prepared.story.title),
-            plural(prepared.items.len(), "article", "articles")
-        );
-        for item in &prepared.items {
-            let _ = writeln!(text);
-            let _ = writeln!(
-                text,
-                "   - {}: {}{}",
-                or_untitled(&item.outlet),
-                or_untitled(&item.title),
-                if item.marked_off_topic {
-                    " [marked off-topic]"
-                } else {
-                    ""
-                }
-            );
-            let time = local_time(item.time, input.timezone, input.day);
-            match safe_link(&item.url) {
-                Some(url) => {
-                    let _ = writeln!(text, "     {time} · {url}");
-                }
-                None => {
-                    let _ = writeln!(text, "     {time}");
-                }
-            }
-            let excerpt = truncate_chars(&one_line(&item.excerpt), EXCERPT_CHARS);
-            wrap(&excerpt, "     ", &mut text);
-        }
-    }
-    let _ = writeln!(text);
-    let _ = writeln!(text, "-- ");
-    let _ = writeln!(text, "Sent by wirewatch.");
+    text_stories(input, &stories, &mut text);
 
     // ---- text/html
-    const FONT: &str = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n</head>\n\
-         <body style=\"margin:0;padding:0;background-color:#f4f4f5;\">\n\
-         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"background-color:#f4f4f5;\">\
-         <tr><td align=\"center\" style=\"padding:24px 12px;\">\n\
-         <table role=\"presentation\" width=\"640\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
-         style=\"width:100%;max-width:640px;background-color:#ffffff;border:1px solid #e4e4e7;\">\
-         <tr><td style=\"padding:24px;{FONT}font-size:15px;line-height:1.5;color:#18181b;text-align:left;\">\n",
-        html_escape(&subject)
-    );
-    let _ = writeln!(
-        html,
-        "<p style=\"margin:0 0 4px 0;font-size:12px;letter-spacing:0.05em;text-transform:uppercase;color:#71717a;\">wirewatch daily digest</p>"
-    );
+    let mut html = html_head(&subject);
     let _ = writeln!(
         html,
         "<h1 style=\"margin:0 0 4px 0;font-size:22px;line-height:1.3;color:#18181b;\">{}</h1>",
@@ -273,11 +218,103 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
             "<p style=\"margin:16px 0 0 0;color:#52525b;\">No new articles on this topic in this period.</p>"
         );
     }
-    for prepared in &stories {
+    html_stories(input, &stories, &mut html, "h2", 18);
+    finish(&subject, text, html)
+}
+
+/// The digest: both parts signed off and closed.
+fn finish(subject: &str, mut text: String, mut html: String) -> RenderedDigest {
+    let _ = writeln!(text);
+    let _ = writeln!(text, "-- ");
+    let _ = writeln!(text, "Sent by wirewatch.");
+    let _ = write!(
+        html,
+        "<p style=\"margin:24px 0 0 0;padding-top:12px;border-top:1px solid #e4e4e7;font-size:12px;color:#a1a1aa;\">Sent by wirewatch.</p>\n\
+         </td></tr></table>\n</td></tr></table>\n</body>\n</html>\n"
+    );
+    RenderedDigest {
+        subject: one_line(subject),
+        text,
+        html,
+    }
+}
+
+/// The start of the HTML part, up to the "wirewatch daily digest" line.
+fn html_head(subject: &str) -> String {
+    const FONT: &str = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n</head>\n\
+         <body style=\"margin:0;padding:0;background-color:#f4f4f5;\">\n\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"background-color:#f4f4f5;\">\
+         <tr><td align=\"center\" style=\"padding:24px 12px;\">\n\
+         <table role=\"presentation\" width=\"640\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" \
+         style=\"width:100%;max-width:640px;background-color:#ffffff;border:1px solid #e4e4e7;\">\
+         <tr><td style=\"padding:24px;{FONT}font-size:15px;line-height:1.5;color:#18181b;text-align:left;\">\n",
+        html_escape(subject)
+    );
+    let _ = writeln!(
+        html,
+        "<p style=\"margin:0 0 4px 0;font-size:12px;letter-spacing:0.05em;text-transform:uppercase;color:#71717a;\">wirewatch daily digest</p>"
+    );
+    html
+}
+
+/// The plain-text lines of a section's stories.
+fn text_stories(input: &DigestInput, stories: &[Prepared<'_>], text: &mut String) {
+    for (i, prepared) in stories.iter().enumerate() {
+        let _ = writeln!(*text);
         let _ = writeln!(
-            html,
-            "<h2 style=\"margin:24px 0 8px 0;padding-top:16px;border-top:1px solid #e4e4e7;font-size:18px;line-height:1.3;color:#18181b;\">\
-             {} <span style=\"font-size:14px;font-weight:normal;color:#71717a;\">&middot; {}</span></h2>",
+            text,
+            "{}. {} ({})",
+            i + 1,
+            or_untitled(&prepared.story.title),
+            plural(prepared.items.len(), "article", "articles")
+        );
+        for item in &prepared.items {
+            let _ = writeln!(*text);
+            let _ = writeln!(
+                text,
+                "   - {}: {}{}",
+                or_untitled(&item.outlet),
+                or_untitled(&item.title),
+                if item.marked_off_topic {
+                    " [marked off-topic]"
+                } else {
+                    ""
+                }
+            );
+            let time = local_time(item.time, input.timezone, input.day);
+            match safe_link(&item.url) {
+                Some(url) => {
+                    let _ = writeln!(*text, "     {time} · {url}");
+                }
+                None => {
+                    let _ = writeln!(*text, "     {time}");
+                }
+            }
+            let excerpt = truncate_chars(&one_line(&item.excerpt), EXCERPT_CHARS);
+            wrap(&excerpt, "     ", text);
+        }
+    }
+}
+
+/// The HTML of a section's stories, each under an `h` heading of `size` pixels.
+fn html_stories(
+    input: &DigestInput,
+    stories: &[Prepared<'_>],
+    html: &mut String,
+    h: &str,
+    size: u32,
+) {
+    for prepared in stories {
+        let _ = writeln!(
+            *html,
+            "<{h} style=\"margin:24px 0 8px 0;padding-top:16px;border-top:1px solid #e4e4e7;font-size:{size}px;line-height:1.3;color:#18181b;\">\
+             {} <span style=\"font-size:14px;font-weight:normal;color:#71717a;\">&middot; {}</span></{h}>",
             html_escape(&or_untitled(&prepared.story.title)),
             html_escape(&plural(prepared.items.len(), "article", "articles"))
         );
@@ -292,7 +329,7 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
             };
             let excerpt = truncate_chars(&one_line(&item.excerpt), EXCERPT_CHARS);
             let _ = writeln!(
-                html,
+                *html,
                 "<div style=\"margin:0 0 16px 0;\">\n\
                  <p style=\"margin:0;font-size:13px;color:#71717a;\"><strong style=\"color:#3f3f46;\">{}</strong> &middot; {}</p>\n\
                  <p style=\"margin:2px 0 0 0;font-size:16px;line-height:1.35;font-weight:bold;\">{title_html}{}</p>",
@@ -306,23 +343,105 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
             );
             if !excerpt.is_empty() {
                 let _ = writeln!(
-                    html,
+                    *html,
                     "<p style=\"margin:4px 0 0 0;font-size:14px;color:#3f3f46;\">{}</p>",
                     html_escape(&excerpt)
                 );
             }
-            let _ = writeln!(html, "</div>");
+            let _ = writeln!(*html, "</div>");
         }
     }
-    let _ = write!(
-        html,
-        "<p style=\"margin:24px 0 0 0;padding-top:12px;border-top:1px solid #e4e4e7;font-size:12px;color:#a1a1aa;\">Sent by wirewatch.</p>\n\
-         </td></tr></table>\n</td></tr></table>\n</body>\n</html>\n"
-    );
+}
 
-    RenderedDigest {
-        subject: one_line(&subject),
-        text,
-        html,
+/// The counts line of a section: stories and articles, then what was suppressed.
+fn counts(input: &DigestInput, stories: &[Prepared<'_>]) -> (String, String) {
+    let n_items: usize = stories.iter().map(|s| s.items.len()).sum();
+    (
+        format!(
+            "{}, {}.",
+            plural(stories.len(), "story", "stories"),
+            plural(n_items, "article", "articles")
+        ),
+        format!(
+            "Suppressed: {} and {}.",
+            plural(input.suppressed_duplicates, "duplicate", "duplicates"),
+            plural(
+                input.suppressed_offtopic,
+                "off-topic item",
+                "off-topic items"
+            ),
+        ),
+    )
+}
+
+/// Renders a digest of several topics, one section per topic in the order given (a topic
+/// with nothing new says so in one line). One section is [`render_digest`]'s digest.
+pub fn render_digest_sections(sections: &[DigestInput]) -> RenderedDigest {
+    let [first, rest @ ..] = sections else {
+        return RenderedDigest {
+            subject: "wirewatch: no topics".into(),
+            text: String::new(),
+            html: String::new(),
+        };
+    };
+    if rest.is_empty() {
+        return render_digest(first);
     }
+    let prepared: Vec<Vec<Prepared<'_>>> = sections.iter().map(prepare).collect();
+    let n_stories: usize = prepared.iter().map(Vec::len).sum();
+    let n_items: usize = prepared.iter().flatten().map(|s| s.items.len()).sum();
+    let day_iso = first.day.format("%Y-%m-%d").to_string();
+    let day_long = first.day.format("%A, %-d %B %Y").to_string();
+    let tz_name = first.timezone.name();
+    let topics = plural(sections.len(), "topic", "topics");
+    let subject = if n_stories == 0 {
+        format!("wirewatch: no new stories on {topics} ({day_iso})")
+    } else {
+        format!(
+            "wirewatch: {}, {} on {topics} ({day_iso})",
+            plural(n_stories, "new story", "new stories"),
+            plural(n_items, "article", "articles"),
+        )
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "wirewatch daily digest: {topics}");
+    let _ = writeln!(text, "{day_long} (times in {tz_name})");
+    let mut html = html_head(&subject);
+    let _ = writeln!(
+        html,
+        "<p style=\"margin:0 0 16px 0;font-size:14px;color:#52525b;\">{} &middot; times in {}</p>",
+        html_escape(&day_long),
+        html_escape(tz_name)
+    );
+    for (input, stories) in sections.iter().zip(&prepared) {
+        let topic = or_untitled(&input.topic);
+        let (summary, suppressed) = counts(input, stories);
+        let _ = writeln!(text);
+        let _ = writeln!(text, "== {topic} ==");
+        if stories.is_empty() {
+            let _ = writeln!(
+                text,
+                "No new articles on this topic in this period. {suppressed}"
+            );
+        } else {
+            let _ = writeln!(text, "{summary} {suppressed}");
+        }
+        text_stories(input, stories, &mut text);
+        let _ = writeln!(
+            html,
+            "<h2 style=\"margin:28px 0 4px 0;padding:8px 12px;background-color:#18181b;color:#ffffff;font-size:20px;line-height:1.3;\">{}</h2>",
+            html_escape(&topic)
+        );
+        let _ = writeln!(
+            html,
+            "<p style=\"margin:0 0 8px 0;padding:10px 12px;background-color:#f4f4f5;font-size:14px;color:#3f3f46;\">{}</p>",
+            html_escape(&if stories.is_empty() {
+                format!("No new articles on this topic in this period. {suppressed}")
+            } else {
+                format!("{summary} {suppressed}")
+            })
+        );
+        html_stories(input, stories, &mut html, "h3", 17);
+    }
+    finish(&subject, text, html)
 }

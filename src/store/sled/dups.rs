@@ -38,13 +38,11 @@ impl DupStore for SledStore {
                 continue;
             };
             let off_topic = match std::str::from_utf8(url) {
-                Ok(url) => matches!(
-                    self.item(url)?,
-                    Some(ItemRecord {
-                        decision: Decision::OffTopic { .. },
-                        ..
-                    })
-                ),
+                Ok(url) => self.item(url)?.is_some_and(|i: ItemRecord| {
+                    i.all_decisions().next().is_some()
+                        && i.all_decisions()
+                            .all(|d| matches!(d, Decision::OffTopic { .. }))
+                }),
                 Err(_) => false,
             };
             if off_topic {

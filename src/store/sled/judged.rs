@@ -171,6 +171,34 @@ impl JudgedStore for SledStore {
         all_recs(&self.stories, "story", "reading stories")
     }
 
+    /// Saves a story record alone.
+    fn put_story(&self, story: &StoryRecord) -> Result<()> {
+        self.stories
+            .insert(story.id.as_bytes(), encode(story))
+            .ctx("writing story")?;
+        Ok(())
+    }
+
+    /// Saves an alert record alone.
+    fn put_alert(&self, alert: &AlertRecord) -> Result<()> {
+        self.alerts
+            .insert(alert.id.as_bytes(), encode(alert))
+            .ctx("writing alert")?;
+        Ok(())
+    }
+
+    /// Deletes a story.
+    fn remove_story(&self, id: &str) -> Result<()> {
+        self.stories.remove(id.as_bytes()).ctx("removing story")?;
+        Ok(())
+    }
+
+    /// Deletes an alert.
+    fn remove_alert(&self, id: &str) -> Result<()> {
+        self.alerts.remove(id.as_bytes()).ctx("removing alert")?;
+        Ok(())
+    }
+
     /// One story.
     fn story(&self, id: &str) -> Result<Option<StoryRecord>> {
         get_rec(&self.stories, id.as_bytes(), "story", "reading story")

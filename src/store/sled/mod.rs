@@ -241,6 +241,12 @@ impl Backend for SledStore {
         Ok(())
     }
 
+    /// Deletes a named value from `meta`.
+    fn delete_meta(&self, name: &str) -> Result<()> {
+        self.meta.remove(name.as_bytes()).ctx("deleting meta")?;
+        Ok(())
+    }
+
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {
