@@ -8,7 +8,7 @@
 #   WW_BENCH_SECS=5    timed seconds per parser in the feed-parsing bench
 #   CYCLE_SECS=300     length of the 1 s-interval memory run; IDLE_SECS=60 the idle window
 #   SKIP="extraction dedup steady"   parts to leave out (any of feedparse extraction dedup e2e
-#                                    steady realnews)
+#                                    topics steady realnews)
 # Output: target/bench-out/run.log (everything) and target/bench-out/table.md (the table).
 set -eu
 cd "$(dirname "$0")/.."
@@ -41,6 +41,10 @@ fi
 if want e2e; then
     echo "== end to end (FEEDS=${FEEDS:-1000})" | tee -a "$LOG"
     sh benches/e2e.sh | tee -a "$LOG"
+fi
+if want topics; then
+    echo "== many topics (FEEDS=${FEEDS:-1000}, 10 topics vs 1)" | tee -a "$LOG"
+    sh benches/topics.sh | tee -a "$LOG"
 fi
 if want realnews; then
     echo "== real news (ECB+ replay, dev set)" | tee -a "$LOG"

@@ -110,6 +110,16 @@ impl Metrics {
         }
     }
 
+    /// The counter of a topic's decisions of one kind (a handle: a judge keeps its own).
+    pub fn decision_counter(&self, topic: &str, decision: &str) -> Counter {
+        self.items
+            .get_or_create(&DecisionLabel {
+                topic: topic.to_string(),
+                decision: decision.to_string(),
+            })
+            .clone()
+    }
+
     /// Counts an item decision of a topic.
     pub fn count_decision(&self, topic: &str, decision: &str) {
         self.items

@@ -274,7 +274,11 @@ fn explain_decision(
                     None => "",
                 }
             );
-            let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+            if terms.is_empty() && grounds.is_empty() {
+                let _ = writeln!(s, "              far below the threshold: not a near miss");
+            } else {
+                let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+            }
             write_grounds(s, grounds, evidence);
         }
         Decision::Alert {

@@ -401,3 +401,70 @@ fn topic_config_errors_name_the_topic() {
         assert!(err.contains(want), "case {i}: wanted {want:?} in {err}");
     }
 }
+
+/// A topic added later starts from now, and with `backfill` judges the items stored in its
+/// window once (from their kept texts); removing it keeps its alerts until `topics prune`.
+#[test]
+fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sc = Scenario::start(&[]);
+    let cfg = dir.path().join("wirewatch.toml");
+    let head = format!(
+        "state_dir = \"{}\"\n[http]\nenabled = false\n[fetch]\ntimeout = \"3s\"\nallow_private_networks = true\nper_host_interval = \"0s\"\n{}",
+        dir.path().join("state").display(),
+        sc.feeds_toml()
+    );
+    let dispute = format!(
+        "[[topics]]\nname = \"Microsoft vs OpenAI\"\nid = \"dispute\"\nseeds = \"{}\"\n",
+        seeds_dir().display()
+    );
+    let bedrock = format!(
+        "[[topics]]\nname = \"AWS Bedrock agents\"\nid = \"bedrock\"\nseeds = \"{}\"\nbackfill = \"30d\"\n",
+        fixture().join("bedrock-seeds").display()
+    );
+    let cfg_s = cfg.to_str().expect("utf-8").to_string();
+    std::fs::write(&cfg, format!("{head}\n{dispute}")).expect("config");
+    for round in 1..=3u64 {
+        if round > 1 {
+            sc.get(&format!("/_round/{round}"));
+        }
+        wirewatch_ok(&["once", "-c", &cfg_s]);
+    }
+    let count = |topic: &str| {
+        wirewatch_ok(&["alerts", "--json", "--topic", topic, "-c", &cfg_s])
+            .lines()
+            .count()
+    };
+    let n_dispute = count("dispute");
+    assert!(n_dispute >= 10, "{n_dispute}");
+
+    // Added with a backfill: the stored items of its window are judged for it, once.
+    std::fs::write(&cfg, format!("{head}\n{dispute}\n{bedrock}")).expect("config");
+    wirewatch_ok(&["once", "-c", &cfg_s]);
+    let n_bedrock = count("bedrock");
+    assert!(n_bedrock >= 2, "backfill alerted {n_bedrock}");
+    assert_eq!(
+        count("dispute"),
+        n_dispute,
+        "the first topic is not judged again"
+    );
+    wirewatch_ok(&["once", "-c", &cfg_s]);
+    assert_eq!(count("bedrock"), n_bedrock, "a backfill runs once");
+
+    // Removed: its alerts stay readable until pruned.
+    std::fs::write(&cfg, format!("{head}\n{dispute}")).expect("config");
+    wirewatch_ok(&["once", "-c", &cfg_s]);
+    let listed = wirewatch_ok(&["topics", "list", "-c", &cfg_s]);
+    assert!(listed.contains("bedrock  (not in the config"), "{listed}");
+    let all = wirewatch_ok(&["alerts", "--json", "-c", &cfg_s]);
+    assert_eq!(all.lines().count(), n_dispute + n_bedrock, "{all}");
+    let pruned = wirewatch_ok(&["topics", "prune", "bedrock", "-c", &cfg_s]);
+    assert!(pruned.contains(&format!("{n_bedrock} alerts")), "{pruned}");
+    let all = wirewatch_ok(&["alerts", "--json", "-c", &cfg_s]);
+    assert_eq!(all.lines().count(), n_dispute, "{all}");
+    let refused = wirewatch(&["topics", "prune", "dispute", "-c", &cfg_s]);
+    assert!(
+        !refused.status.success(),
+        "pruning a configured topic must be refused"
+    );
+}

@@ -231,11 +231,20 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
             since_secs,
             topic,
         } => {
-            check_topic(&ctx.config, topic.as_deref())?;
             let since = since_secs.map(|s| Utc::now() - chrono::Duration::seconds(s as i64));
             let mut list =
                 report::alerts_since(store, since).map_err(CommandError::from_display)?;
             if let Some(t) = topic {
+                // A topic removed from the config keeps its alerts readable until pruned.
+                if ctx.config.topic_by_id(t).is_none()
+                    && !store
+                        .alerts()
+                        .map_err(CommandError::from_display)?
+                        .iter()
+                        .any(|a| &a.topic == t)
+                {
+                    check_topic(&ctx.config, Some(t))?;
+                }
                 list.retain(|a| &a.topic == t);
             }
             if *json {

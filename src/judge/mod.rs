@@ -315,7 +315,8 @@ pub struct Judge {
     dup_params: DupParams,
     dup_index: RwLock<DupIndex>,
     endpoints: Arc<Vec<Endpoint>>,
-    metrics: Metrics,
+    /// The topic's decision counters by label (made once: counting is per item and topic).
+    counters: Vec<(&'static str, prometheus_client::metrics::counter::Counter)>,
 }
 
 impl Judge {
@@ -390,7 +391,17 @@ impl Judge {
             dup_params: DupParams::default(),
             dup_index: RwLock::new(index),
             endpoints,
-            metrics,
+            counters: [
+                "seed_duplicate",
+                "repeat",
+                "off_topic",
+                "alert",
+                "unreadable",
+                "other_language",
+            ]
+            .into_iter()
+            .map(|l| (l, metrics.decision_counter(topic_id, l)))
+            .collect(),
         })
     }
 
@@ -451,9 +462,14 @@ impl Judge {
     /// This topic's view of a text: its relevance, moved by the reader's marks. The one
     /// place relevance is scored, with the model of the current pass; the pipeline runs it in
     /// each entry's own task ([`Panel::features`]).
-    pub fn topic_features(&self, title: &str, text: &str) -> TopicFeatures {
+    pub fn topic_features(
+        &self,
+        title: &str,
+        text: &str,
+        st: &relevance::ScoringText,
+    ) -> TopicFeatures {
         let model = self.model.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut relevance = model.score(title, text);
+        let mut relevance = model.score_prepared(title, text, st);
         let feedback = self
             .feedback
             .read()
@@ -482,7 +498,7 @@ impl Judge {
 
     /// Everything judging a text for this topic alone needs ([`Judge::rejudge`]).
     pub fn features(&self, title: &str, text: &str) -> Features {
-        let tf = self.topic_features(title, text);
+        let tf = self.topic_features(title, text, &relevance::ScoringText::new(title, text));
         let could_alert = tf.could_alert;
         Features {
             title: title.to_string(),
@@ -766,9 +782,25 @@ impl Judge {
 
         // 2. Relevance.
         let rel = features.relevance;
-        let terms: Vec<(String, f32)> = rel.terms.iter().take(12).cloned().collect();
         let ts = published.unwrap_or(now).timestamp();
-        let mut grounds = self.grounds(&rel);
+        // Without a signature the text cannot alert here: off-topic, far below the threshold,
+        // and its decision is kept small (see the decision), so its grounds are not gathered
+        // (unless a reader's mark moved its score: explain shows where).
+        let full = signature.is_some() || features.moved.is_some();
+        let (terms, mut grounds): (Vec<(String, f32)>, Grounds) = if full {
+            (
+                rel.terms.iter().take(12).cloned().collect(),
+                self.grounds(&rel),
+            )
+        } else {
+            (
+                Vec::new(),
+                Grounds {
+                    note: rel.note.clone(),
+                    ..Grounds::default()
+                },
+            )
+        };
         grounds.feedback = features.moved.as_ref().map(|m| m.to_string());
         let sig = match self.relevance(&rel, &title, &body, ts, signature) {
             Ok((sig, rescued_by)) => {
@@ -1085,8 +1117,15 @@ impl Judge {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(dup.id, sig);
-        self.metrics.count_decision(&self.topic_id, "alert");
+        self.count("alert");
         Ok(())
+    }
+
+    /// Counts a decision in the metrics.
+    fn count(&self, label: &str) {
+        if let Some((_, c)) = self.counters.iter().find(|(l, _)| *l == label) {
+            c.inc();
+        }
     }
 
     /// Adds a decision that alerts nobody to the unwritten group; its text joins the
@@ -1106,7 +1145,7 @@ impl Judge {
                 .insert(d.id, sig);
         }
         if let Some(d) = item.decision(&self.topic_id) {
-            self.metrics.count_decision(&self.topic_id, d.label());
+            self.count(d.label());
         }
         unwritten.stage(rec, item, dup.map(|(d, _)| d), original);
     }

@@ -52,10 +52,11 @@ impl Panel {
     /// What the judges need from a text alone (see [`Features`]): each topic's relevance,
     /// and the per-entry work once.
     pub fn features(&self, title: &str, text: &str) -> Features {
+        let st = crate::relevance::ScoringText::new(title, text);
         let topics: Vec<_> = self
             .judges
             .iter()
-            .map(|j| j.topic_features(title, text))
+            .map(|j| j.topic_features(title, text, &st))
             .collect();
         let could_alert = topics.iter().any(|t| t.could_alert);
         // The language is told where it decides something or a reader will look: every
@@ -185,7 +186,7 @@ impl Panel {
             // The item as the previous topic left it (staged, or written with an alert).
             let current = match item.take() {
                 Some(i) => i,
-                None => match unwritten.item(&self.store, &key)? {
+                None => match unwritten.take_item(&self.store, &key)? {
                     Some(i) => i,
                     None => {
                         warn!(url = %key, "item decided by an earlier topic not found; judged afresh");

@@ -35,6 +35,20 @@ impl Unwritten {
         }
     }
 
+    /// Takes an unwritten item out of the group, else reads the stored one: the panel hands
+    /// one entry's item from topic to topic, each adding its decision and staging it again,
+    /// without copying it per topic.
+    pub fn take_item(
+        &mut self,
+        store: &Store,
+        key: &str,
+    ) -> Result<Option<ItemRecord>, StoreError> {
+        match self.items.remove(key) {
+            Some(i) => Ok(Some(i)),
+            None => store.item(key),
+        }
+    }
+
     /// What a doc id is (`seed:NAME` / `item:URL`): an unwritten record's, else the stored one.
     pub fn doc_key(&self, store: &Store, id: u64) -> Result<Option<String>, StoreError> {
         match self.dups.iter().rev().find(|d| d.id == id) {

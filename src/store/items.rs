@@ -30,20 +30,33 @@ pub struct Grounds {
     /// Name coverage: the event's protagonists and other names present.
     pub coverage: f32,
     /// The topic's names the text uses, protagonists first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
     /// Every protagonist named.
     pub protagonists: bool,
     /// Terms and names among those that the topic learned from its alerts or its reader.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub learned: Vec<String>,
     /// A near miss that alerted because it reports a story already alerted on: (story id,
     /// story title, similarity).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rescued_by: Option<(String, String, f32)>,
     /// Why the item joined or started its story.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub story: Option<String>,
     /// The reader's mark, when it moved the score.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
     /// The relevance stage's note (too short, cut, another language, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl Grounds {
+    /// Nothing recorded.
+    pub fn is_empty(&self) -> bool {
+        *self == Grounds::default()
+    }
 }
 
 /// What the pipeline decided about an item, with its reasons (shown by `explain`).
@@ -70,18 +83,22 @@ pub enum Decision {
         /// Estimated Jaccard similarity (1 for a URL match).
         similarity: f32,
     },
-    /// Not about the topic.
+    /// Not about the topic. For a text far below the threshold (not a near miss) only the
+    /// score and the relevance stage's note are kept: most of a feed list is such texts, and
+    /// a daemon with many topics stores one decision per topic for each.
     OffTopic {
         /// The relevance score.
         score: f32,
         /// The threshold it missed.
         threshold: f32,
         /// The terms behind the score.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         terms: Vec<TermWeight>,
         /// Whether the configured boolean query matched (None: no query).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         query: Option<bool>,
         /// What the score rested on.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Grounds::is_empty")]
         grounds: Grounds,
     },
     /// New coverage: alerted.

@@ -92,7 +92,7 @@ impl TermIndex {
         ix
     }
 
-    fn info(&self, t: &str) -> Option<WordInfo> {
+    pub(super) fn info(&self, t: &str) -> Option<WordInfo> {
         self.words.get(t).copied()
     }
 }
@@ -164,17 +164,27 @@ pub(super) struct Fact {
     pub info: Option<WordInfo>,
 }
 
-/// Looks up every token once.
-pub(super) fn facts(ix: &TermIndex, bg: &Background, toks: &Tokens) -> Vec<Fact> {
+/// A token's facts from the English background, the same for every topic.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BgFact {
+    /// See [`Fact::function`].
+    pub function: bool,
+    /// See [`Fact::alpha`].
+    pub alpha: bool,
+    /// See [`Fact::known`].
+    pub known: bool,
+}
+
+/// Looks up every token once in the background.
+pub(super) fn bg_facts(bg: &Background, toks: &Tokens) -> Vec<BgFact> {
     (0..toks.len())
         .map(|i| {
             let t = toks.get(i);
             let z = bg.lookup(t);
-            Fact {
+            BgFact {
                 function: bg.is_function_zipf(t, z),
                 alpha: t.chars().all(char::is_alphabetic),
                 known: z.is_some(),
-                info: ix.info(t),
             }
         })
         .collect()

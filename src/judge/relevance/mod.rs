@@ -510,13 +510,31 @@ impl TopicModel {
         &self.terms
     }
 
+    /// Every token's facts: the background's, with the topic's knowledge of the word.
+    fn facts(&self, bg: &[index::BgFact], toks: &Tokens) -> Vec<index::Fact> {
+        let mut out = Vec::with_capacity(bg.len());
+        self.facts_into(bg, toks, &mut out);
+        out
+    }
+
+    /// [`TopicModel::facts`] into a buffer.
+    fn facts_into(&self, bg: &[index::BgFact], toks: &Tokens, out: &mut Vec<index::Fact>) {
+        out.clear();
+        out.extend(bg.iter().enumerate().map(|(i, b)| index::Fact {
+            function: b.function,
+            alpha: b.alpha,
+            known: b.known,
+            info: self.index.info(toks.get(i)),
+        }));
+    }
+
     /// Raw (unnormalised) strength of a window of tokens.
     fn raw_window(&self, bg: &Background, win: &[String]) -> f32 {
         let mut toks = Tokens::default();
         for t in win {
             toks.push(t);
         }
-        let facts = index::facts(&self.index, bg, &toks);
+        let facts = self.facts(&index::bg_facts(bg, &toks), &toks);
         let mut terms = Vec::new();
         index::window_terms(&self.index, &facts, &mut terms);
         terms.iter().map(|&i| self.index.weights[i as usize]).sum()
@@ -537,26 +555,42 @@ impl TopicModel {
 
     /// Scores an item (see the module doc).
     pub fn score(&self, title: &str, text: &str) -> Relevance {
-        let bg = Background::english();
-        let body = prose(text);
-        // One token buffer: the title's first window, then the body's prose.
-        let mut toks = Tokens::with_capacity(title.len() + body.len().min(MAX_TOKENS * 8));
-        for_each_token(title, WINDOW, |t| toks.push(t));
-        let title_tokens = toks.len();
-        let cut = for_each_token(&body, MAX_TOKENS, |t| toks.push(t));
-        let body_tokens = toks.len() - title_tokens;
-        let mut bounds = Vec::new();
-        if title_tokens > 0 {
-            bounds.push((0, title_tokens));
-        }
-        index::window_bounds(title_tokens, body_tokens, &mut bounds);
+        self.score_prepared(title, text, &ScoringText::new(title, text))
+    }
+
+    /// Scores an item whose text was made ready for scoring ([`ScoringText`]): what many
+    /// topics share is done once per text, the topic's lookups here.
+    pub fn score_prepared(&self, title: &str, text: &str, st: &ScoringText) -> Relevance {
+        let toks = &st.toks;
         // The query sees the whole text, not only its prose.
         let query = self.query.as_ref().map(|q| {
             let mut qt = crate::text::tokens(title);
             for_each_token(text, MAX_TOKENS, |t| qt.push(t.to_string()));
             q.matches(&qt)
         });
-        let facts = index::facts(&self.index, bg, &toks);
+        // The facts buffer is reused from text to text (a score per topic and text).
+        thread_local! {
+            static FACTS: std::cell::RefCell<Vec<index::Fact>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let mut facts = FACTS.with(|f| std::mem::take(&mut *f.borrow_mut()));
+        self.facts_into(&st.bg, toks, &mut facts);
+        let r = self.score_facts(title, text, st, query, &facts);
+        FACTS.with(|f| *f.borrow_mut() = facts);
+        r
+    }
+
+    /// [`TopicModel::score_prepared`] once the tokens' facts are known.
+    fn score_facts(
+        &self,
+        title: &str,
+        text: &str,
+        st: &ScoringText,
+        query: Option<bool>,
+        facts: &[index::Fact],
+    ) -> Relevance {
+        let (title_tokens, body_tokens, cut) = (st.title_tokens, st.body_tokens, st.cut);
+        let toks = &st.toks;
+        let bounds = &st.bounds;
         let alpha = facts.iter().filter(|f| f.alpha).count();
         let english = if alpha == 0 {
             0.0
@@ -596,7 +630,7 @@ impl TopicModel {
         let mut sum = 0.0;
         let mut contrib = vec![0f32; self.terms.len()];
         let mut win_terms = Vec::new();
-        for &(a, b) in &bounds {
+        for &(a, b) in bounds {
             index::window_terms(&self.index, &facts[a..b], &mut win_terms);
             let mut raw = 0.0;
             for &i in &win_terms {
@@ -609,7 +643,7 @@ impl TopicModel {
         let density = sum / bounds.len() as f32;
         let mut counts = vec![0u32; self.index.slots];
         let mut in_head = vec![false; self.index.slots];
-        index::entity_windows(&facts, &bounds, &mut counts);
+        index::entity_windows(facts, bounds, &mut counts);
         let np = &self.name_params;
         let head_end = (title_tokens + np.lede_tokens).min(facts.len());
         for f in &facts[..head_end] {
@@ -672,6 +706,47 @@ impl TopicModel {
             names: matched.into_iter().map(|(_, t)| t.to_string()).collect(),
             protagonists,
             group,
+        }
+    }
+}
+
+/// A text made ready for scoring by any topic ([`TopicModel::score_prepared`]): its prose
+/// tokenised (the title's first window, then the body), its windows, and each token's facts
+/// from the English background. None of it depends on the topic, and it was most of the cost
+/// of a score: a daemon watching many topics computes it once per text.
+pub struct ScoringText {
+    toks: Tokens,
+    title_tokens: usize,
+    body_tokens: usize,
+    cut: bool,
+    bounds: Vec<(usize, usize)>,
+    bg: Vec<index::BgFact>,
+}
+
+impl ScoringText {
+    /// Tokenises and looks up a text once.
+    pub fn new(title: &str, text: &str) -> ScoringText {
+        let bg = Background::english();
+        let body = prose(text);
+        // One token buffer: the title's first window, then the body's prose.
+        let mut toks = Tokens::with_capacity(title.len() + body.len().min(MAX_TOKENS * 8));
+        for_each_token(title, WINDOW, |t| toks.push(t));
+        let title_tokens = toks.len();
+        let cut = for_each_token(&body, MAX_TOKENS, |t| toks.push(t));
+        let body_tokens = toks.len() - title_tokens;
+        let mut bounds = Vec::new();
+        if title_tokens > 0 {
+            bounds.push((0, title_tokens));
+        }
+        index::window_bounds(title_tokens, body_tokens, &mut bounds);
+        let bg = index::bg_facts(bg, &toks);
+        ScoringText {
+            toks,
+            title_tokens,
+            body_tokens,
+            cut,
+            bounds,
+            bg,
         }
     }
 }
