@@ -356,6 +356,51 @@ fn two_topics_share_the_work_and_keep_their_own_alerts_routes_and_digest() {
     );
     assert!(b.contains("on AWS Bedrock agents"), "{b}");
     assert!(!b.contains("Microsoft vs OpenAI"), "{b}");
+
+    // The daemon's status page has a section per topic; the API and metrics name topics.
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(
+        &cfg,
+        text.replace(
+            "[http]\nenabled = false",
+            "[http]\nlisten = \"127.0.0.1:0\"",
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("daemon.log");
+    let daemon = start_daemon(std::path::Path::new(&cfg), &log);
+    let text = wait_for_log(&log, "status page url=", 1, 60);
+    let status = strip_ansi(&text)
+        .lines()
+        .find_map(|l| l.split("status page url=").nth(1).map(str::to_string))
+        .and_then(|u| u.split_whitespace().next().map(str::to_string))
+        .expect("status page URL in the log");
+    let get = |path: &str| -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async {
+            reqwest::get(format!("{status}{path}"))
+                .await
+                .expect("request")
+                .text()
+                .await
+                .expect("body")
+        })
+    };
+    let page = get("");
+    assert!(
+        page.contains("id=\"topic-dispute\"") && page.contains("id=\"topic-bedrock\""),
+        "{page}"
+    );
+    assert!(page.contains("id=\"alerts-bedrock\""), "{page}");
+    let api: serde_json::Value =
+        serde_json::from_str(&get("api/alerts?topic=bedrock")).expect("json");
+    assert_eq!(api.as_array().map(Vec::len), Some(n_bedrock), "{api}");
+    let metrics = get("metrics");
+    assert!(metrics.contains("topic=\"bedrock\""), "{metrics}");
+    stop_daemon(daemon);
 }
 
 #[test]
@@ -402,8 +447,9 @@ fn topic_config_errors_name_the_topic() {
     }
 }
 
-/// A topic added later starts from now, and with `backfill` judges the items stored in its
-/// window once (from their kept texts); removing it keeps its alerts until `topics prune`.
+/// A topic added later (here to a running daemon, by SIGHUP) starts from now, and with
+/// `backfill` judges the items stored in its window once (from their kept texts); removing it
+/// keeps its alerts until `topics prune`.
 #[test]
 fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -438,9 +484,18 @@ fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
     let n_dispute = count("dispute");
     assert!(n_dispute >= 10, "{n_dispute}");
 
-    // Added with a backfill: the stored items of its window are judged for it, once.
+    // Added to a running daemon (SIGHUP) with a backfill: the stored items of its window are
+    // judged for it, once.
+    let log = dir.path().join("daemon.log");
+    let daemon = start_daemon(&cfg, &log);
+    wait_for_log(&log, "daemon running", 1, 60);
     std::fs::write(&cfg, format!("{head}\n{dispute}\n{bedrock}")).expect("config");
-    wirewatch_ok(&["once", "-c", &cfg_s]);
+    std::process::Command::new("kill")
+        .args(["-HUP", &daemon.id().to_string()])
+        .status()
+        .expect("kill");
+    wait_for_log(&log, "topic backfilled", 1, 60);
+    stop_daemon(daemon);
     let n_bedrock = count("bedrock");
     assert!(n_bedrock >= 2, "backfill alerted {n_bedrock}");
     assert_eq!(

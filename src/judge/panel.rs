@@ -89,7 +89,7 @@ impl Panel {
             mut rec,
             text,
             source,
-            features,
+            mut features,
         } = p;
         let text = match text {
             Ok(t) => t,
@@ -175,6 +175,16 @@ impl Panel {
                 warn!(error = %e, "text not kept");
             }
         }
+        // Each topic's relevance, moved out to its judge (not copied).
+        let mut per_topic: Vec<Option<super::TopicFeatures>> = features
+            .as_mut()
+            .map(|f| {
+                std::mem::take(&mut f.topics)
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut rec = Some(rec);
         let mut item = Some(item);
         for (k, &t) in todo.iter().enumerate() {
@@ -194,7 +204,7 @@ impl Panel {
                     }
                 },
             };
-            let tf = features.as_ref().and_then(|f| f.topics.get(t).cloned());
+            let tf = per_topic.get_mut(t).and_then(Option::take);
             verdicts[t] =
                 judge.judge_item(entry, current, &text, features.as_ref().zip(tf), unwritten)?;
         }

@@ -190,8 +190,9 @@ pub struct ItemRecord {
     /// The text's language, when it could be told ([`crate::text::lang`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
-    /// The decision for each topic that judged it, with its reasons, by topic id.
-    #[serde(default)]
+    /// The decision for each topic that judged it, with its reasons, by topic id. Stored
+    /// compactly ([`decisions_codec`]): a daemon with many topics keeps one per topic.
+    #[serde(default, with = "decisions_codec")]
     pub decisions: std::collections::BTreeMap<String, Decision>,
     /// The one decision a store of a single-topic version kept; moved into `decisions` (under
     /// that topic's id) when such a store is first opened with a config
@@ -201,6 +202,77 @@ pub struct ItemRecord {
     /// Later copies of this item (canonical URLs), for alerts and `explain`.
     #[serde(default)]
     pub duplicates: Vec<String>,
+}
+
+/// How an item's decisions are stored: a decision far below the threshold (no terms, no
+/// grounds: see [`Decision::OffTopic`]) as the pair `[score, threshold]`, every other one as
+/// itself. Most of any feed list is far off-topic for every topic, so with ten topics this
+/// was most of an item record's bytes.
+mod decisions_codec {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Decision, Grounds};
+
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Out<'a> {
+        Far(f32, f32),
+        Full(&'a Decision),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum In {
+        Far(f32, f32),
+        Full(Box<Decision>),
+    }
+
+    /// A score to three decimals: what `explain` shows of a far-off-topic one.
+    fn round(x: f32) -> f32 {
+        (x * 1000.0).round() / 1000.0
+    }
+
+    pub fn serialize<S: Serializer>(
+        m: &BTreeMap<String, Decision>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(m.iter().map(|(k, d)| {
+            let out = match d {
+                Decision::OffTopic {
+                    score,
+                    threshold,
+                    terms,
+                    query: None,
+                    grounds,
+                } if terms.is_empty() && grounds.is_empty() => Out::Far(round(*score), *threshold),
+                d => Out::Full(d),
+            };
+            (k, out)
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Decision>, D::Error> {
+        let m: BTreeMap<String, In> = BTreeMap::deserialize(d)?;
+        Ok(m.into_iter()
+            .map(|(k, v)| {
+                let d = match v {
+                    In::Far(score, threshold) => Decision::OffTopic {
+                        score,
+                        threshold,
+                        terms: Vec::new(),
+                        query: None,
+                        grounds: Grounds::default(),
+                    },
+                    In::Full(d) => *d,
+                };
+                (k, d)
+            })
+            .collect())
+    }
 }
 
 impl ItemRecord {
@@ -329,4 +401,71 @@ pub struct DigestRecord {
     pub alerts: usize,
     /// The alerts it covered up to (exclusive upper bound of `created`).
     pub covered_until: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn far_off_topic_decisions_are_stored_small_and_read_back() {
+        let far = Decision::OffTopic {
+            score: 0.0123,
+            threshold: 0.45,
+            terms: Vec::new(),
+            query: None,
+            grounds: Grounds::default(),
+        };
+        let near = Decision::OffTopic {
+            score: 0.4,
+            threshold: 0.45,
+            terms: vec![("openai".into(), 0.5)],
+            query: Some(true),
+            grounds: Grounds {
+                density: 0.3,
+                ..Grounds::default()
+            },
+        };
+        let item = ItemRecord {
+            url: "https://a.example/1".into(),
+            doc_id: 1,
+            links: Vec::new(),
+            feeds: Vec::new(),
+            source: "s".into(),
+            title: "t".into(),
+            byline: None,
+            published: None,
+            first_seen: Utc::now(),
+            decided_at: Utc::now(),
+            revisions: 0,
+            text_source: TextSource::Page,
+            text_note: None,
+            text: String::new(),
+            words: 0,
+            lang: None,
+            decisions: [("a".to_string(), far), ("b".to_string(), near.clone())]
+                .into_iter()
+                .collect(),
+            legacy_decision: None,
+            duplicates: Vec::new(),
+        };
+        let json = serde_json::to_string(&item).expect("encodes");
+        assert!(json.contains("\"a\":[0.012,0.45]"), "{json}");
+        let back: ItemRecord = serde_json::from_str(&json).expect("decodes");
+        assert_eq!(back.decision("b"), Some(&near));
+        assert!(matches!(
+            back.decision("a"),
+            Some(Decision::OffTopic { score, .. }) if (*score - 0.012).abs() < 1e-6
+        ));
+        // A record of a single-topic version: its one decision, under `decision`.
+        let old = json.replace(
+            "\"decisions\":",
+            "\"decision\":{\"kind\":\"unreadable\",\"reason\":\"r\"},\"x\":",
+        );
+        let back: ItemRecord = serde_json::from_str(&old).expect("old decodes");
+        assert!(matches!(
+            back.legacy_decision,
+            Some(Decision::Unreadable { .. })
+        ));
+    }
 }
