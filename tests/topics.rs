@@ -331,6 +331,21 @@ fn two_topics_share_the_work_and_keep_their_own_alerts_routes_and_digest() {
     assert_eq!(count("all", "dispute"), n_dispute, "{got:?}");
     assert_eq!(count("all", "bedrock"), n_bedrock, "{got:?}");
 
+    // One topic's digest, previewed.
+    let preview = dir.path().join("bedrock.html");
+    let said = wirewatch_ok(&[
+        "digest",
+        "--preview",
+        preview.to_str().expect("utf-8"),
+        "--topic",
+        "bedrock",
+        "-c",
+        &cfg,
+    ]);
+    assert!(said.contains("on AWS Bedrock agents"), "{said}");
+    let html = std::fs::read_to_string(&preview).expect("preview");
+    assert!(!html.contains("Microsoft vs OpenAI"), "{html}");
+
     // The digest: a@ gets both sections in one mail, b@ the second topic's alone.
     wirewatch_ok(&["digest", "--send", "-c", &cfg]);
     let mut mails: BTreeMap<String, String> = BTreeMap::new();
