@@ -304,8 +304,6 @@ pub struct Judge {
     vectoriser: StoryIndex,
     /// The seeds' vectors (what the marks are weighed against).
     seed_vectors: Vec<stories::TermVector>,
-    /// How long every judged item's text is kept (zero: none).
-    keep_text: std::time::Duration,
     /// The languages followed (ISO 639-1 where there is a code); empty: all.
     languages: Vec<&'static str>,
     /// The latest near misses, newest last (for the status page), and whether they changed.
@@ -383,7 +381,6 @@ impl Judge {
             evidence: Mutex::new(evidence),
             evidence_dirty: std::sync::atomic::AtomicBool::new(false),
             feedback: RwLock::new(feedback),
-            keep_text: std::time::Duration::ZERO,
             languages: Vec::new(),
             near_misses: Mutex::new((near_misses, false)),
             min_score,
@@ -435,12 +432,6 @@ impl Judge {
     /// ("seed:NAME") in the duplicate index: each topic indexes its own.
     fn doc_id(&self, key: &str) -> u64 {
         doc_id_of(&format!("{}\u{1f}{key}", self.topic_id))
-    }
-
-    /// Keeps the text of every judged item for `window` ([`crate::store::texts`]).
-    pub fn keeping_texts(mut self, window: std::time::Duration) -> Judge {
-        self.keep_text = window;
-        self
     }
 
     /// Indexes a seed text for the copy check (idempotent).
@@ -504,7 +495,8 @@ impl Judge {
             title: title.to_string(),
             signature: could_alert.then(|| Signature::from_text(text)),
             topics: vec![tf],
-            packed: (!self.keep_text.is_zero()).then(|| crate::store::texts::pack(text)),
+            // A text judged again is kept already, from its first judgement.
+            packed: None,
             lang: (!self.languages.is_empty() || could_alert)
                 .then(|| crate::text::lang::detect(text))
                 .flatten(),
@@ -736,7 +728,7 @@ impl Judge {
         self.conclude(
             rec,
             item,
-            text.article.text.clone(),
+            &text.article.text,
             (&features.title, tf, signature),
             unwritten,
         )
@@ -757,7 +749,7 @@ impl Judge {
         self.conclude(
             None,
             item,
-            text,
+            &text,
             (&features.title, tf, signature),
             unwritten,
         )
@@ -770,7 +762,7 @@ impl Judge {
         &self,
         rec: Option<EntryRecord>,
         mut item: ItemRecord,
-        body: String,
+        body: &str,
         (title, features, signature): (&str, TopicFeatures, Option<Signature>),
         unwritten: &mut Unwritten,
     ) -> Result<Verdict, StoreError> {
@@ -802,7 +794,7 @@ impl Judge {
             )
         };
         grounds.feedback = features.moved.as_ref().map(|m| m.to_string());
-        let sig = match self.relevance(&rel, &title, &body, ts, signature) {
+        let sig = match self.relevance(&rel, &title, body, ts, signature) {
             Ok((sig, rescued_by)) => {
                 grounds.rescued_by = rescued_by;
                 sig
@@ -825,7 +817,7 @@ impl Judge {
                 });
                 let dup_ref = dup.as_ref().map(|(d, sig)| (d.clone(), sig));
                 if dup_ref.is_some() {
-                    self.note_near_miss(&item, rel.score, &body);
+                    self.note_near_miss(&item, rel.score, body);
                 }
                 self.stage(unwritten, rec, item, dup_ref, None);
                 info!(url = %key, score = rel.score, "off-topic; no alert");
@@ -846,7 +838,7 @@ impl Judge {
         // 4. Story. What was judged before is written first: the story and alert are written
         // (and the alert delivered) at once, and read the store.
         unwritten.write(&self.store)?;
-        let (story, new_story, why) = self.story(&key, &title, &body, published, now)?;
+        let (story, new_story, why) = self.story(&key, &title, body, published, now)?;
         grounds.story = Some(why);
 
         // 5. Alert.
@@ -863,7 +855,7 @@ impl Judge {
             story_title: story.title.clone(),
             new_story,
             score: rel.score,
-            excerpt: excerpt(&body, crate::notify::EXCERPT_CHARS),
+            excerpt: excerpt(body, crate::notify::EXCERPT_CHARS),
             duplicates: Vec::new(),
         };
         // What a confident alert teaches the topic (used from the next pass on). Not one the
@@ -877,11 +869,11 @@ impl Judge {
             self.evidence
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .learn(&key, &title, &body, group);
+                .learn(&key, &title, body, group);
             self.evidence_dirty
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        item.text = body;
+        item.text = body.to_string();
         let decision = Decision::Alert {
             alert: alert.id.clone(),
             story: story.id.clone(),

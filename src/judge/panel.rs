@@ -28,10 +28,6 @@ impl Panel {
     /// A panel of judges (one per topic, in config order) over `store`, keeping every judged
     /// text for `keep_text`.
     pub fn new(store: Store, judges: Vec<Judge>, keep_text: std::time::Duration) -> Panel {
-        let judges = judges
-            .into_iter()
-            .map(|j| j.keeping_texts(keep_text))
-            .collect();
         Panel {
             store,
             judges,
@@ -191,22 +187,29 @@ impl Panel {
             let judge = &self.judges[t];
             let span = tracing::debug_span!("topic", topic = %judge.topic_id());
             let _g = span.enter();
-            let last = k + 1 == todo.len();
-            let entry = if last { rec.take() } else { None };
             // The item as the previous topic left it (staged, or written with an alert).
             let current = match item.take() {
                 Some(i) => i,
                 None => match unwritten.take_item(&self.store, &key)? {
                     Some(i) => i,
                     None => {
-                        warn!(url = %key, "item decided by an earlier topic not found; judged afresh");
+                        warn!(url = %key, "item decided by an earlier topic not found; not judged for this topic");
                         continue;
                     }
                 },
             };
+            let entry = if k + 1 == todo.len() {
+                rec.take()
+            } else {
+                None
+            };
             let tf = per_topic.get_mut(t).and_then(Option::take);
             verdicts[t] =
                 judge.judge_item(entry, current, &text, features.as_ref().zip(tf), unwritten)?;
+        }
+        // Only when the last topic found no item to decide: the entry is done all the same.
+        if let Some(rec) = rec {
+            self.store.put_entry(&rec)?;
         }
         Ok(verdicts)
     }

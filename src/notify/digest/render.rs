@@ -156,15 +156,7 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
     let day_long = input.day.format("%A, %-d %B %Y").to_string();
     let tz_name = input.timezone.name();
 
-    let subject = if n_stories == 0 {
-        format!("wirewatch: no new stories on {topic} ({day_iso})")
-    } else {
-        format!(
-            "wirewatch: {}, {} on {topic} ({day_iso})",
-            plural(n_stories, "new story", "new stories"),
-            plural(n_items, "article", "articles"),
-        )
-    };
+    let subject = subject_line(n_stories, n_items, &topic, &day_iso);
     let summary = format!(
         "{}, {}.",
         plural(n_stories, "story", "stories"),
@@ -220,6 +212,19 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
     }
     html_stories(input, &stories, &mut html, "h2", 18);
     finish(&subject, text, html)
+}
+
+/// The subject: how many stories and articles, on what, for which day.
+fn subject_line(n_stories: usize, n_items: usize, on: &str, day_iso: &str) -> String {
+    if n_stories == 0 {
+        format!("wirewatch: no new stories on {on} ({day_iso})")
+    } else {
+        format!(
+            "wirewatch: {}, {} on {on} ({day_iso})",
+            plural(n_stories, "new story", "new stories"),
+            plural(n_items, "article", "articles"),
+        )
+    }
 }
 
 /// The digest: both parts signed off and closed.
@@ -394,15 +399,7 @@ pub fn render_digest_sections(sections: &[DigestInput]) -> RenderedDigest {
     let day_long = first.day.format("%A, %-d %B %Y").to_string();
     let tz_name = first.timezone.name();
     let topics = plural(sections.len(), "topic", "topics");
-    let subject = if n_stories == 0 {
-        format!("wirewatch: no new stories on {topics} ({day_iso})")
-    } else {
-        format!(
-            "wirewatch: {}, {} on {topics} ({day_iso})",
-            plural(n_stories, "new story", "new stories"),
-            plural(n_items, "article", "articles"),
-        )
-    };
+    let subject = subject_line(n_stories, n_items, &topics, &day_iso);
     let mut text = String::new();
     let _ = writeln!(text, "wirewatch daily digest: {topics}");
     let _ = writeln!(text, "{day_long} (times in {tz_name})");
