@@ -327,6 +327,48 @@ mod tests {
     }
 
     #[test]
+    fn records_of_a_single_topic_version_go_to_the_first_topic() -> Result<()> {
+        use crate::store::{adopt_single_topic, single_topic_owner, Decision};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(&dir.path().join("db"))?;
+        // An item, its story and its alert as a single-topic version wrote them: no topic.
+        let raw =
+            |json: &str| encode(&serde_json::from_str::<serde_json::Value>(json).expect("json"));
+        let t = "2026-01-01T00:00:00Z";
+        store.items.insert(
+            "https://a.example/1",
+            raw(&format!(r#"{{"url":"https://a.example/1","doc_id":1,"source":"s","title":"t","first_seen":"{t}","decided_at":"{t}","decision":{{"kind":"alert","alert":"al_1","story":"st_1","story_title":"T","new_story":true,"score":0.9,"terms":[]}}}}"#)),
+        ).ctx("test")?;
+        store.stories.insert(
+            "st_1",
+            raw(&format!(r#"{{"id":"st_1","title":"T","first_seen":"{t}","last_seen":"{t}","items":["https://a.example/1"]}}"#)),
+        ).ctx("test")?;
+        store.alerts.insert(
+            "al_1",
+            raw(&format!(r#"{{"id":"al_1","created":"{t}","url":"https://a.example/1","title":"t","source":"s","published":null,"story":"st_1","story_title":"T","new_story":true,"score":0.9,"excerpt":""}}"#)),
+        ).ctx("test")?;
+        let store = Store::from_backend(std::sync::Arc::new(store));
+        for _ in 0..2 {
+            // Twice: the second time changes nothing.
+            adopt_single_topic(&store, "dispute", "The dispute")?;
+            let item = store.item("https://a.example/1")?.expect("item");
+            assert!(matches!(
+                item.decision("dispute"),
+                Some(Decision::Alert { .. })
+            ));
+            assert_eq!(item.decisions.len(), 1);
+            assert_eq!(store.story("st_1")?.expect("story").topic, "dispute");
+            let alert = store.alert("al_1")?.expect("alert");
+            assert_eq!(
+                (alert.topic.as_str(), alert.topic_name.as_str()),
+                ("dispute", "The dispute")
+            );
+            assert_eq!(single_topic_owner(&store)?.as_deref(), Some("dispute"));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn a_torn_kept_text_is_cut_off_and_appends_go_on() -> Result<()> {
         use super::texts::dir_of as texts_dir_of;
         use crate::store::{texts, TextStore};
