@@ -202,6 +202,11 @@ fn two_topics_share_the_work_and_keep_their_own_alerts_routes_and_digest() {
         alerted(&alone_cfg, "dispute"),
         "the dispute's alerts with a second topic and alone"
     );
+    let summary = wirewatch_ok(&["once", "-c", &cfg]);
+    assert!(
+        summary.contains("(decisions are counted once per topic: 2 topics)"),
+        "{summary}"
+    );
 
     // The dispute: the single-topic scenario's figures.
     let dispute = wirewatch_ok(&["alerts", "--json", "--topic", "dispute", "-c", &cfg]);

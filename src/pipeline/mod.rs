@@ -111,8 +111,10 @@ pub enum CycleEvent<'a> {
 pub struct CycleReport {
     /// Per-feed reports, in config order.
     pub feeds: Vec<FeedReport>,
-    /// What processing the new entries decided.
+    /// What processing the new entries decided: one decision per topic and entry.
     pub decided: Tally,
+    /// The topics the entries were judged for.
+    pub topics: usize,
     /// What the delivery pass after the cycle did.
     pub delivery: DeliveryReport,
 }
@@ -162,6 +164,12 @@ impl CycleReport {
             self.delivery.retrying,
             self.delivery.dead
         );
+        if self.topics > 1 {
+            s.push_str(&format!(
+                "\n           (decisions are counted once per topic: {} topics)",
+                self.topics
+            ));
+        }
         for f in &self.feeds {
             if let Some(e) = &f.error {
                 s.push_str(&format!("\n  failed: {}: {}", f.name, e));
@@ -432,6 +440,7 @@ impl Pipeline {
         Ok(CycleReport {
             feeds: reports.into_iter().flatten().collect(),
             decided,
+            topics: self.config.topics.len(),
             delivery: Default::default(),
         })
     }
