@@ -157,20 +157,7 @@ pub fn render_digest(input: &DigestInput) -> RenderedDigest {
     let tz_name = input.timezone.name();
 
     let subject = subject_line(n_stories, n_items, &topic, &day_iso);
-    let summary = format!(
-        "{}, {}.",
-        plural(n_stories, "story", "stories"),
-        plural(n_items, "article", "articles")
-    );
-    let suppressed = format!(
-        "Suppressed: {} and {}.",
-        plural(input.suppressed_duplicates, "duplicate", "duplicates"),
-        plural(
-            input.suppressed_offtopic,
-            "off-topic item",
-            "off-topic items"
-        ),
-    );
+    let (summary, suppressed) = counts(input, &stories);
 
     // ---- text/plain
     let mut text = String::new();
