@@ -296,7 +296,7 @@ pub struct Judge {
     /// What the topic learned ([`relevance::evidence`]), in the store under
     /// `evidence:<topic id>`.
     evidence: Mutex<Evidence>,
-    /// Evidence changed since it was last written.
+    /// Evidence changed since the scoring model was last rebuilt from it.
     evidence_dirty: std::sync::atomic::AtomicBool,
     /// The reader's marks, ready to compare items with (rebuilt with the evidence).
     feedback: RwLock<Arc<Feedback>>,
@@ -509,11 +509,7 @@ impl Judge {
         {
             let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
             if near.1 {
-                near.1 = false;
-                self.store.put_meta(
-                    &format!("near_misses:{}", self.topic_id),
-                    &serde_json::to_value(&near.0).unwrap_or_default(),
-                )?;
+                self.save_near_misses(&mut near)?;
             }
         }
         if !self
@@ -572,8 +568,10 @@ impl Judge {
     }
 
     /// Remembers a near miss for the status page, where the reader can mark it relevant, and
-    /// for a late rescue ([`Judge::late_rescues`]), with its text.
-    fn note_near_miss(&self, item: &ItemRecord, score: f32, text: &str) {
+    /// for a late rescue ([`Judge::late_rescues`]), with its text. Stored at once, before
+    /// the item's decision is: a crash after the decision would otherwise lose the chance of
+    /// a rescue for good (the item is never judged again).
+    fn note_near_miss(&self, item: &ItemRecord, score: f32, text: &str) -> Result<(), StoreError> {
         let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
         near.0.retain(|n| n.url != item.url);
         near.0.push_back(NearMiss {
@@ -588,7 +586,19 @@ impl Judge {
         while near.0.len() > NEAR_MISSES {
             near.0.pop_front();
         }
-        near.1 = true;
+        self.save_near_misses(&mut near)
+    }
+
+    /// Stores the topic's near misses (the flag says they changed since).
+    fn save_near_misses(
+        &self,
+        near: &mut (std::collections::VecDeque<NearMiss>, bool),
+    ) -> Result<(), StoreError> {
+        near.1 = false;
+        self.store.put_meta(
+            &format!("near_misses:{}", self.topic_id),
+            &serde_json::to_value(&near.0).unwrap_or_default(),
+        )
     }
 
     /// Near misses that report a story started after they were judged alert now: the
@@ -817,7 +827,7 @@ impl Judge {
                 });
                 let dup_ref = dup.as_ref().map(|(d, sig)| (d.clone(), sig));
                 if dup_ref.is_some() {
-                    self.note_near_miss(&item, rel.score, body);
+                    self.note_near_miss(&item, rel.score, body)?;
                 }
                 self.stage(unwritten, rec, item, dup_ref, None);
                 info!(url = %key, score = rel.score, "off-topic; no alert");
@@ -866,10 +876,16 @@ impl Judge {
                 && self.base.is_confident(&rel, self.min_score),
             rel.group,
         ) {
-            self.evidence
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .learn(&key, &title, body, group);
+            let mut ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+            ev.learn(&key, &title, body, group);
+            // Stored before the alert is committed: a crash after the commit must not lose
+            // the lesson (the alert is never judged again, so it would never be relearned),
+            // while a crash before it only learns the same alert twice when it is judged again.
+            self.store.put_meta(
+                &evidence_key(&self.topic_id),
+                &serde_json::to_value(&*ev).unwrap_or_default(),
+            )?;
+            drop(ev);
             self.evidence_dirty
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }

@@ -236,6 +236,8 @@ pub struct Pipeline {
     /// Seed files new or changed when this pipeline was built.
     seeds_changed: usize,
     processing: Arc<tokio::sync::Mutex<()>>,
+    /// Whether this process looked at the near misses once already ([`Pipeline::process_pending`]).
+    late_rescues_looked: Arc<std::sync::atomic::AtomicBool>,
     delivery_wake: Arc<tokio::sync::Notify>,
     /// Google News ids looked up already ([`text`]), for the life of the process.
     google_ids: Arc<std::sync::Mutex<std::collections::HashMap<String, Url>>>,
@@ -328,10 +330,24 @@ impl Pipeline {
             endpoints,
             seeds_changed,
             processing: Arc::new(tokio::sync::Mutex::new(())),
+            late_rescues_looked: Arc::default(),
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
             google_ids: Arc::default(),
             metrics,
         })
+    }
+
+    /// The same pipeline built again from the store: what a worker that takes the judge
+    /// lease anew does, since other workers decided meanwhile what its judges hold in memory
+    /// (stories, the duplicate index, what the topics learned).
+    pub fn rebuilt(&self) -> Result<Pipeline, PipelineError> {
+        let mut p = Pipeline::with_metrics(
+            self.config.clone(),
+            self.store.clone(),
+            self.metrics.clone(),
+        )?;
+        p.delivery_wake = self.delivery_wake.clone();
+        Ok(p)
     }
 
     /// The metrics registry.
@@ -445,6 +461,27 @@ impl Pipeline {
         })
     }
 
+    /// Judges the near misses again against the stories as they are now
+    /// ([`Panel::late_rescues`]). A late-rescued item counts once more, as the alert it
+    /// became.
+    fn late_rescues(
+        &self,
+        unwritten: &mut Unwritten,
+        tally: &mut Tally,
+    ) -> Result<(), PipelineError> {
+        let late = self.panel.late_rescues(unwritten)?;
+        if late.alerts > 0 {
+            info!(
+                alerts = late.alerts,
+                "near misses rescued by a story started since"
+            );
+        }
+        tally.alerts += late.alerts;
+        tally.repeats += late.repeats;
+        tally.seed_duplicates += late.seed_duplicates;
+        Ok(())
+    }
+
     /// Processes every pending entry (new, or changed by its feed, since it was last
     /// processed), oldest first. Returns what was decided.
     pub async fn process_pending(&self) -> Result<Tally, PipelineError> {
@@ -453,6 +490,15 @@ impl Pipeline {
         // entries in flight, not every pending entry of a large cycle.
         let order = self.store.pending_order()?;
         let mut tally = Tally::default();
+        if !self
+            .late_rescues_looked
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            // The first pass of a process looks at the near misses once whatever it decides:
+            // a process killed after a pass grew a story, before it looked, would otherwise
+            // leave them unrescued for good.
+            self.late_rescues(&mut Unwritten::default(), &mut tally)?;
+        }
         if order.is_empty() {
             return Ok(tally);
         }
@@ -505,17 +551,8 @@ impl Pipeline {
         unwritten.write(&self.store)?;
         if tally.alerts > 0 {
             // A story started (or grew) in this pass: near misses judged before it may report
-            // it. A late-rescued item counts once more, as the alert it became.
-            let late = self.panel.late_rescues(&mut unwritten)?;
-            if late.alerts > 0 {
-                info!(
-                    alerts = late.alerts,
-                    "near misses rescued by a story started since"
-                );
-            }
-            tally.alerts += late.alerts;
-            tally.repeats += late.repeats;
-            tally.seed_duplicates += late.seed_duplicates;
+            // it.
+            self.late_rescues(&mut unwritten, &mut tally)?;
         }
         self.panel.end_pass()?;
         for (feed_id, pass) in texts {

@@ -43,7 +43,15 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new(fetch_extra: &str, rest: &str) -> TestEnv {
-        let dir = tempfile::tempdir().expect("tempdir");
+        // WIREWATCH_TEST_KEEP=1 keeps the directory (state, logs) for a look after a failure.
+        let keep = std::env::var_os("WIREWATCH_TEST_KEEP").is_some();
+        let dir = tempfile::Builder::new()
+            .disable_cleanup(keep)
+            .tempdir()
+            .expect("tempdir");
+        if keep {
+            eprintln!("test directory kept: {}", dir.path().display());
+        }
         let config = dir.path().join("wirewatch.toml");
         let text = format!(
             r#"state_dir = "{state}"
