@@ -13,63 +13,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
-use axum::routing::post;
 use common::*;
 use rand::{Rng, SeedableRng};
-
-/// What the receiver got: delivery id → receipt instants.
-type Received = Arc<Mutex<BTreeMap<String, Vec<Instant>>>>;
-
-/// A webhook receiver that records every `X-Wirewatch-Delivery` id and answers 200.
-fn receiver() -> (String, Received) {
-    let got: Received = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |headers: HeaderMap, body: String| {
-            let g = g.clone();
-            async move {
-                let id = delivery_id(&headers);
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                assert_eq!(
-                    v["id"].as_str(),
-                    Some(id.as_str()),
-                    "payload id = header id"
-                );
-                g.lock()
-                    .expect("lock")
-                    .entry(id)
-                    .or_default()
-                    .push(Instant::now());
-                "ok"
-            }
-        }),
-    );
-    let addr = serve(app);
-    (format!("http://{addr}/hook"), got)
-}
-
-fn spawn_daemon(env: &TestEnv, log: &std::path::Path) -> std::process::Child {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args(["run", "-c", env.config_str()])
-        .env_remove("STATE_DIRECTORY")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .expect("start daemon")
-}
 
 #[test]
 fn sigkill_at_random_moments_loses_and_doubles_nothing() {
@@ -85,7 +34,7 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
     let sc = Scenario::start(&["--faults", "none"]);
-    let (hook, got) = receiver();
+    let (hook, got) = recording_receiver();
     let env = TestEnv::new(
         "interval = \"1s\"",
         &format!(

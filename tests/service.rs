@@ -40,11 +40,27 @@ fn require_tool(name: &str, package: &str) -> PathBuf {
 
 #[test]
 fn systemd_unit_verifies_clean() {
+    verify_unit("wirewatch.service", "wirewatch.service");
+}
+
+/// The workers' template (several `wirewatch run` on one host over PostgreSQL) verifies
+/// clean too, as instance 1, and gives each instance its own status page port and state.
+#[test]
+fn systemd_worker_template_verifies_clean() {
+    let unit = verify_unit("wirewatch@.service", "wirewatch@1.service");
+    assert!(unit.contains("Environment=WIREWATCH_HTTP_LISTEN=127.0.0.1:878%i"));
+    assert!(unit.contains("StateDirectory=wirewatch/%i"));
+}
+
+/// Runs `systemd-analyze verify` on a shipped unit (saved as `as_name`); returns its text.
+fn verify_unit(file: &str, as_name: &str) -> String {
     let analyze = require_tool("systemd-analyze", "systemd");
     let unit = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/wirewatch.service"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(file),
     )
-    .expect("read config/wirewatch.service");
+    .expect("read the unit");
     // verify checks that ExecStart's binary exists: point it at the binary just built.
     assert!(
         unit.contains("ExecStart=/usr/bin/wirewatch "),
@@ -55,7 +71,7 @@ fn systemd_unit_verifies_clean() {
         &format!("ExecStart={} ", env!("CARGO_BIN_EXE_wirewatch")),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("wirewatch.service");
+    let path = dir.path().join(as_name);
     std::fs::write(&path, unit).expect("write unit");
     let out = Command::new(analyze)
         .arg("verify")
@@ -93,6 +109,7 @@ fn systemd_unit_verifies_clean() {
     ] {
         assert!(unit.contains(line), "unit lacks {line}");
     }
+    unit
 }
 
 /// A running daemon with its log in a file; SIGTERM on drop.

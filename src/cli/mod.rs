@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod feeds;
+mod store;
 mod topics;
 
 use clap::{Parser, Subcommand};
@@ -119,6 +120,18 @@ enum Command {
         #[command(subcommand)]
         action: FeedsCommand,
     },
+    /// What the store holds; on a shared (PostgreSQL) store, the workers alive, their leases
+    /// and what each did.
+    Status {
+        /// As one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The store itself: copy it into PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        action: StoreCommand,
+    },
     /// The topics: list them, or drop what a removed topic left in the store.
     Topics {
         #[command(subcommand)]
@@ -141,6 +154,21 @@ enum Command {
         /// HTML files, or http(s) URLs to fetch.
         #[arg(required = true)]
         inputs: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StoreCommand {
+    /// Copy everything the configured store holds into a PostgreSQL database (running it
+    /// again is harmless); then point `[store] url` at it.
+    Migrate {
+        /// The target: postgres://user@host:port/db (the password from `[store]
+        /// password_env` / `password_file`).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The schema to create the tables in [default: the server's search path].
+        #[arg(long)]
+        schema: Option<String>,
     },
 }
 
@@ -213,6 +241,14 @@ pub fn main() -> ExitCode {
             action: FeedsCommand::Test { url },
         } => with_config("warn", &|_, config| {
             exit_code(block_on(feeds::test(&config, url, cli.topic.as_deref())))
+        }),
+        Command::Status { json } => with_config("warn", &|_, config| {
+            exit_code(store::status(&config, *json))
+        }),
+        Command::Store {
+            action: StoreCommand::Migrate { to, schema },
+        } => with_config("warn", &|_, config| {
+            exit_code(store::migrate(&config, to, schema.as_deref()))
         }),
         Command::Topics {
             action: TopicsCommand::List,

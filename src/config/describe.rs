@@ -47,6 +47,29 @@ impl Config {
             }
         }
         let _ = writeln!(s, "state_dir:  {}", self.state_dir.display());
+        match &self.store.url {
+            // The URL without its password, should it hold one.
+            Some(url) => {
+                let shown = url::Url::parse(url)
+                    .map(|mut u| {
+                        let _ = u.set_password(None);
+                        u.to_string()
+                    })
+                    .unwrap_or_else(|_| "(unparsable URL)".into());
+                let _ = writeln!(
+                    s,
+                    "store:      PostgreSQL {shown}{}",
+                    self.store
+                        .schema
+                        .as_deref()
+                        .map(|x| format!(" schema {x}"))
+                        .unwrap_or_default()
+                );
+            }
+            None => {
+                let _ = writeln!(s, "store:      embedded (sled) in state_dir");
+            }
+        }
         let _ = writeln!(
             s,
             "fetch:      every {}, timeout {}, {} in flight ({} per host, {} apart), body cap {} bytes, private networks {}",

@@ -162,6 +162,17 @@ impl Config {
                 cfg.state_dir = PathBuf::from(first);
             }
         }
+        if let Ok(listen) = std::env::var("WIREWATCH_HTTP_LISTEN") {
+            // Several workers on one host share a config file; each listens on its own
+            // address (`config/wirewatch@.service`).
+            cfg.http.listen = listen.parse().map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                source: InvalidSetting::new(
+                    "http.listen",
+                    format!("$WIREWATCH_HTTP_LISTEN {listen:?}: {e}"),
+                ),
+            })?;
+        }
         cfg.validate().map_err(|source| ConfigError::Invalid {
             path: path.to_path_buf(),
             source,

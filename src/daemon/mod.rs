@@ -122,15 +122,26 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
     // Signals first: a SIGTERM during start-up must stop cleanly, not kill the process.
     let signals = Signals::listen();
     let store = control::open_store_alone(&config, "one daemon per state directory")?;
-    let pid_file = PidFile::write(&config.state_dir)?;
+    // On a shared store every worker is one of many: no pid file or control socket (those
+    // guard the embedded store, one process's at a time; commands open a shared one
+    // themselves), and only the worker holding the judge lease backfills new topics.
+    let shared = store.is_shared();
+    let pid_file = if shared {
+        None
+    } else {
+        Some(PidFile::write(&config.state_dir)?)
+    };
     warn_if_open(&config);
+    let judging = !shared || store.judge_lease()?.is_some();
     let pipeline = Pipeline::new(config.clone(), store)?;
     info!(
         seeds = pipeline.store().seeds()?.len(),
         changed = pipeline.seeds_changed(),
         "seed set loaded"
     );
-    pipeline.backfill_topics().await?;
+    if judging {
+        pipeline.backfill_topics().await?;
+    }
     let heartbeat = Heartbeat::default();
     heartbeat.beat();
     let plan = Plan::new(&pipeline)?;
@@ -140,12 +151,16 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
         deliverer: Some(plan.deliverer().clone()),
         pipeline: Some(pipeline.clone()),
     });
-    let socket = control::socket_path(&config);
-    let control_token = signals.shutdown.child_token();
-    let control_server = control::server::serve(socket.clone(), control_rx, control_token.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", socket.display()))?;
-    let control_server = Task::from_parts("control", control_token, control_server);
+    let control_server = if shared {
+        None
+    } else {
+        let socket = control::socket_path(&config);
+        let control_token = signals.shutdown.child_token();
+        let server = control::server::serve(socket.clone(), control_rx, control_token.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", socket.display()))?;
+        Some(Task::from_parts("control", control_token, server))
+    };
     let tasks = Tasks::start(plan, &heartbeat, &signals.shutdown, true).await?;
     let mut watchdog_usec = 0u64;
     let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
@@ -170,7 +185,9 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
     if let Some(t) = daemon.tasks.take() {
         t.stop().await;
     }
-    control_server.stop().await;
+    if let Some(c) = control_server {
+        c.stop().await;
+    }
     if let Err(e) = daemon.pipeline.store().flush().await {
         error!(error = %e, "final flush failed");
     }

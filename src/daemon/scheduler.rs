@@ -17,6 +17,8 @@ use crate::store::Store;
 
 /// The scheduler never sleeps longer than this.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
+/// How often a worker on a shared store records itself alive (`wirewatch status`).
+const ALIVE_EVERY: Duration = Duration::from_secs(5);
 /// Entries left pending by a transient page failure are retried this often.
 const PENDING_RETRY: Duration = Duration::from_secs(60);
 
@@ -102,13 +104,14 @@ impl Due {
         Some(i)
     }
 
-    /// A feed's poll finished: its new schedule is read at the next scan.
-    fn polled(&mut self, i: usize) {
+    /// A feed's poll finished: its new schedule is read at the next scan, unless another
+    /// worker polls it (`elsewhere`: look again then).
+    fn polled(&mut self, i: usize, elsewhere: Option<DateTime<Utc>>) {
         if let Some(b) = self.busy.get_mut(i) {
             *b = false;
         }
         if let Some(n) = self.next.get_mut(i) {
-            *n = None;
+            *n = elsewhere.map(Some);
         }
     }
 }
@@ -119,6 +122,7 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
     let mut due = Due::new(daemon.pipeline.config());
     let (mut count, mut failures) = (0u64, 0u64);
     let mut last_pending_retry = tokio::time::Instant::now();
+    let mut last_alive = tokio::time::Instant::now() - ALIVE_EVERY;
     loop {
         if signals.shutdown.is_cancelled() {
             break;
@@ -141,6 +145,16 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
             .unwrap_or(Duration::ZERO)
             .min(MAX_SLEEP);
         daemon.heartbeat.beat();
+        if daemon.pipeline.store().is_shared() && last_alive.elapsed() >= ALIVE_EVERY {
+            last_alive = tokio::time::Instant::now();
+            if let Err(e) = daemon
+                .pipeline
+                .store()
+                .heartbeat(&crate::store::work::counts())
+            {
+                tracing::warn!(error = %e, "recording this worker alive failed");
+            }
+        }
         if daemon.watchdog {
             notify(&[sd_notify::NotifyState::Watchdog]);
         }
@@ -163,9 +177,14 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
             Some(done) = polls.next(), if !polls.is_empty() => {
                 let done = done?;
                 if let Some(i) = daemon.pipeline.feeds().index(&done.feed_id) {
-                    due.polled(i);
+                    let elsewhere = done
+                        .report
+                        .as_ref()
+                        .filter(|r| r.elsewhere)
+                        .and_then(|r| r.next_poll);
+                    due.polled(i, elsewhere);
                 }
-                if let Some(report) = done.report {
+                if let Some(report) = done.report.filter(|r| !r.elsewhere) {
                     count += 1;
                     if report.error.is_some() {
                         failures += 1;

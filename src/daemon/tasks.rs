@@ -121,18 +121,54 @@ impl Tasks {
     }
 }
 
+/// How often a worker on a shared store looks for entries to judge.
+const SHARED_PASS: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The processor: a pass over the pending entries whenever woken. Cancelling mid-pass is safe:
 /// unfinished entries stay pending.
-async fn process(pipeline: Pipeline, wake: Arc<Notify>, token: CancellationToken) {
+///
+/// On a shared store only the worker holding the judge lease processes (the others poll and
+/// deliver), looking every [`SHARED_PASS`] for what any worker stored; a worker that takes
+/// the lease anew rebuilds its pipeline from the store first.
+async fn process(mut pipeline: Pipeline, wake: Arc<Notify>, token: CancellationToken) {
+    let shared = pipeline.store().is_shared();
+    let mut epoch: Option<u64> = None;
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
             _ = wake.notified() => {}
+            _ = tokio::time::sleep(SHARED_PASS), if shared => {}
+        }
+        if shared {
+            match pipeline.store().judge_lease() {
+                Ok(None) => {
+                    epoch = None;
+                    continue;
+                }
+                Ok(Some(e)) if epoch != Some(e) => match pipeline.rebuilt() {
+                    Ok(p) => {
+                        pipeline = p;
+                        epoch = Some(e);
+                    }
+                    Err(err) => {
+                        error!(error = %err, "rebuilding the judges failed; will retry");
+                        continue;
+                    }
+                },
+                Ok(Some(_)) => {}
+                Err(e) => {
+                    error!(error = %e, "judge lease unavailable; will retry");
+                    continue;
+                }
+            }
         }
         tokio::select! {
             _ = token.cancelled() => return,
             r = pipeline.process_pending() => match r {
-                Ok(tally) if tally.decided() > 0 => info!(?tally, "entries processed"),
+                Ok(tally) if tally.decided() > 0 => {
+                    crate::store::work::decided(tally.decided());
+                    info!(?tally, "entries processed")
+                }
                 Ok(_) => {}
                 Err(e) => error!(error = %e, "processing entries failed; will retry"),
             }

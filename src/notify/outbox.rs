@@ -201,8 +201,19 @@ impl Deliverer {
                 if d.next_try > Utc::now() {
                     return Ok(rep);
                 }
+                // Of several workers on one store, one delivers an endpoint's next row; the
+                // others leave the endpoint to it (its order is kept).
+                if !self
+                    .store
+                    .claim_delivery(&d.alert, &d.endpoint, DELIVERY_CLAIM)?
+                {
+                    return Ok(rep);
+                }
                 match self.attempt(ep, d).await? {
-                    Step::Delivered => rep.delivered += 1,
+                    Step::Delivered => {
+                        crate::store::work::delivered();
+                        rep.delivered += 1
+                    }
                     Step::Dead => rep.dead += 1,
                     Step::Retry => {
                         rep.retrying += 1;
@@ -300,7 +311,12 @@ impl Deliverer {
             if let Err(e) = self.deliver_due().await {
                 error!(error = %e, "delivery pass failed");
             }
-            let sleep = self.next_due_in().unwrap_or(Duration::from_secs(60));
+            let mut sleep = self.next_due_in().unwrap_or(Duration::from_secs(60));
+            if self.store.is_shared() {
+                // Other workers decide alerts too (nobody wakes this one for them), and a
+                // row claimed by another is due yet not ours.
+                sleep = sleep.clamp(Duration::from_millis(500), Duration::from_secs(2));
+            }
             debug!(sleep_s = sleep.as_secs_f32(), "delivery loop sleeping");
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -325,6 +341,10 @@ impl Deliverer {
         best.map(|d| d.max(Duration::from_millis(50)))
     }
 }
+
+/// How long a worker holds a delivery it attempts (several workers on one store): longer
+/// than any webhook request may take.
+const DELIVERY_CLAIM: Duration = Duration::from_secs(120);
 
 enum Step {
     Delivered,

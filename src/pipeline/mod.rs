@@ -682,7 +682,15 @@ fn seed_record(name: &str, bytes: &[u8], extractor: &Extractor) -> SeedRecord {
 /// Records of a single-topic version are given to the config's first topic
 /// ([`store::adopt_single_topic`]).
 pub fn open_store(config: &Config) -> Result<Store, store::StoreError> {
-    let store = Store::open(&config.db_path())?;
+    let store = match config
+        .store
+        .postgres()
+        .map_err(|e| store::StoreError::Config {
+            message: e.to_string(),
+        })? {
+        Some(opts) => Store::from_backend(Arc::new(store::postgres::PgStore::open(&opts)?)),
+        None => Store::open(&config.db_path())?,
+    };
     let first = config.first_topic();
     store::adopt_single_topic(&store, &first.id(), &first.name)?;
     Ok(store)

@@ -46,6 +46,9 @@ pub struct FeedReport {
     pub repairs: Vec<String>,
     /// When the feed is due again.
     pub next_poll: Option<DateTime<Utc>>,
+    /// Not polled: another worker on the shared store holds its lease (until `next_poll`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub elsewhere: bool,
 }
 
 /// The one log line of a poll that got an answer.
@@ -70,8 +73,29 @@ impl Pipeline {
             .poll_feed_inner(feed, name.clone())
             .instrument(span)
             .await?;
-        self.metrics.count_poll(&name, report.error.is_some());
+        if !report.elsewhere {
+            self.metrics.count_poll(&name, report.error.is_some());
+            crate::store::work::polled();
+        }
         Ok(report)
+    }
+
+    /// On a shared store: `None` when this worker takes the feed's poll (its lease is this
+    /// worker's for an interval and a half, renewed at each poll, so the feed stays with one
+    /// worker until it dies), else when to look again: another worker holds the lease, or
+    /// polled the feed within its interval.
+    fn polled_elsewhere(
+        &self,
+        feed: &FeedConfig,
+        id: &str,
+    ) -> Result<Option<DateTime<Utc>>, PipelineError> {
+        let interval = self.config.feed_interval(feed);
+        let lease = interval + (interval / 2).min(std::time::Duration::from_secs(300));
+        if let Some(until) = self.store.claim_feed(id, lease)? {
+            return Ok(Some(until));
+        }
+        let next = self.store.feed_state(id)?.and_then(|st| st.next_poll);
+        Ok(next.filter(|n| *n > Utc::now() + chrono::Duration::seconds(1)))
     }
 
     async fn poll_feed_inner(
@@ -80,6 +104,18 @@ impl Pipeline {
         name: String,
     ) -> Result<FeedReport, PipelineError> {
         let id = store::feed_id(feed.url.as_str());
+        if self.store.is_shared() {
+            if let Some(until) = self.polled_elsewhere(feed, &id)? {
+                debug!(%until, "another worker polls this feed");
+                return Ok(FeedReport {
+                    name,
+                    feed_id: id,
+                    next_poll: Some(until),
+                    elsewhere: true,
+                    ..FeedReport::default()
+                });
+            }
+        }
         let mut state = self.store.feed_state(&id)?.unwrap_or_default();
         if state.url != feed.url.as_str() {
             // New feed, or the config now names another URL: start clean.

@@ -390,6 +390,22 @@ pub struct DeliveryRecord {
     pub finished: Option<DateTime<Utc>>,
 }
 
+impl DeliveryRecord {
+    /// A new alert's delivery to an endpoint, due at once.
+    pub fn pending(alert: &AlertRecord, endpoint: &str) -> DeliveryRecord {
+        DeliveryRecord {
+            alert: alert.id.clone(),
+            endpoint: endpoint.to_string(),
+            created: alert.created,
+            attempts: 0,
+            next_try: alert.created,
+            last_error: None,
+            state: DeliveryState::Pending,
+            finished: None,
+        }
+    }
+}
+
 /// A digest that was sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DigestRecord {

@@ -33,7 +33,9 @@
 //!   delivery's first attempt, and a digest record is durable before it is reported sent.
 
 mod items;
-mod records;
+pub mod migrate;
+pub mod postgres;
+pub(crate) mod records;
 pub mod sled;
 #[cfg(test)]
 mod tests;
@@ -82,6 +84,38 @@ pub enum StoreError {
         found: u32,
         /// What this build expects.
         expected: u32,
+    },
+    /// PostgreSQL refused a statement.
+    #[error("store {context}: {source}")]
+    Postgres {
+        /// What the store was doing.
+        context: String,
+        /// The driver's error.
+        source: tokio_postgres::Error,
+    },
+    /// The PostgreSQL server could not be reached for [`postgres::RETRY_FOR`].
+    #[error("store {context}: PostgreSQL at {server} unreachable: {message}")]
+    Unavailable {
+        /// What the store was doing.
+        context: String,
+        /// The server (no password).
+        server: String,
+        /// The last failure.
+        message: String,
+    },
+    /// The database's schema could not be brought to this build's (or is newer).
+    #[error("store at {server}: schema migration failed: {message}; a newer wirewatch may have migrated it (run the same version on every worker)")]
+    Migration {
+        /// The server (no password).
+        server: String,
+        /// refinery's message.
+        message: String,
+    },
+    /// The store's settings are wrong.
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
     },
     /// Another process holds the store (the embedded store is one process's at a time).
     #[error("store at {path} is in use by another wirewatch process")]
@@ -336,6 +370,12 @@ pub trait DeliveryStore {
     fn last_digest(&self) -> Result<Option<DigestRecord>>;
     /// Records a sent digest, durably (a digest must never be sent twice).
     fn put_digest(&self, d: &DigestRecord) -> Result<()>;
+    /// Every digest sent, oldest first (`store migrate`).
+    fn digests(&self) -> Result<Vec<DigestRecord>>;
+    /// Every finished delivery, delivered or dead (`store migrate`).
+    fn finished_deliveries(&self) -> Result<Vec<DeliveryRecord>>;
+    /// Stores a delivery as it is: pending in the outbox, else finished (`store migrate`).
+    fn put_delivery(&self, d: &DeliveryRecord) -> Result<()>;
 }
 
 /// What [`TextStore::for_each_kept_text`] calls with each text: URL, when it was kept, packed
@@ -370,8 +410,118 @@ pub trait Backend:
     fn put_meta(&self, name: &str, v: &serde_json::Value) -> Result<()>;
     /// Deletes a named value.
     fn delete_meta(&self, name: &str) -> Result<()>;
+    /// Every named value (`store migrate`).
+    fn metas(&self) -> Result<Vec<(String, serde_json::Value)>>;
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats>;
+
+    // Coordination of several processes over one store (PostgreSQL). The embedded store is
+    // one process's: every answer below is "yours".
+
+    /// Whether other processes may share this store.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Claims the poll of a feed for `lease` (its interval): `None` when this process may
+    /// poll it now (the lease is its own until then), `Some(until)` when another worker
+    /// holds it.
+    fn claim_feed(
+        &self,
+        _feed_id: &str,
+        _lease: std::time::Duration,
+    ) -> Result<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
+    /// Whether this process judges now: `Some(epoch)` when it holds the judge lease (the
+    /// epoch changes each time it takes the lease anew: what it holds in memory of earlier
+    /// decisions must then be read again), `None` when another worker holds it.
+    fn judge_lease(&self) -> Result<Option<u64>> {
+        Ok(Some(0))
+    }
+    /// Claims a pending delivery for `lease`: whether this process may attempt it now.
+    fn claim_delivery(
+        &self,
+        _alert: &str,
+        _endpoint: &str,
+        _lease: std::time::Duration,
+    ) -> Result<bool> {
+        Ok(true)
+    }
+    /// Claims the sending of a day's digest for `lease`: whether this process sends it.
+    fn claim_digest(&self, _day: &str, _lease: std::time::Duration) -> Result<bool> {
+        Ok(true)
+    }
+    /// Records this process alive, with what it did since it started.
+    fn heartbeat(&self, _work: &WorkerCounts) -> Result<()> {
+        Ok(())
+    }
+    /// The processes working on this store (seen in the last minute), and their leases.
+    fn workers(&self) -> Result<Vec<WorkerInfo>> {
+        Ok(Vec::new())
+    }
+}
+
+/// What this process did since it started, for [`Backend::heartbeat`] (process-wide: it
+/// outlives the pipelines a reload replaces).
+pub mod work {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static POLLS: AtomicU64 = AtomicU64::new(0);
+    static ENTRIES: AtomicU64 = AtomicU64::new(0);
+    static DELIVERIES: AtomicU64 = AtomicU64::new(0);
+
+    /// A feed was polled.
+    pub fn polled() {
+        POLLS.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Entries were decided.
+    pub fn decided(n: usize) {
+        ENTRIES.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    /// A delivery was made.
+    pub fn delivered() {
+        DELIVERIES.fetch_add(1, Ordering::Relaxed);
+    }
+    /// The counts so far.
+    pub fn counts() -> super::WorkerCounts {
+        super::WorkerCounts {
+            polls: POLLS.load(Ordering::Relaxed),
+            entries: ENTRIES.load(Ordering::Relaxed),
+            deliveries: DELIVERIES.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What one worker did since it started (see [`Backend::heartbeat`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct WorkerCounts {
+    /// Feeds polled.
+    pub polls: u64,
+    /// Entries decided.
+    pub entries: u64,
+    /// Deliveries made.
+    pub deliveries: u64,
+}
+
+/// A worker sharing the store.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkerInfo {
+    /// Its id (host, pid and a random part).
+    pub worker: String,
+    /// Its host.
+    pub host: String,
+    /// Its process id.
+    pub pid: i32,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it last said it was alive.
+    pub seen: DateTime<Utc>,
+    /// Feed leases it holds now.
+    pub leases: i64,
+    /// Whether it holds the judge lease.
+    pub judging: bool,
+    /// What it did since it started.
+    pub counts: WorkerCounts,
 }
 
 /// Where the store names the topic that owns the records of a single-topic version.

@@ -7,6 +7,43 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::parse::Entry;
+use crate::store::{Result, StoreError};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+/// The version byte in front of every record.
+const RECORD_VERSION: u8 = 1;
+
+/// A record as stored: the version byte, then its JSON form.
+pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = vec![RECORD_VERSION];
+    // Serialising plain data structs to JSON cannot fail (no maps with non-string keys).
+    if serde_json::to_writer(&mut out, v).is_err() {
+        out.truncate(1);
+        out.extend_from_slice(b"null");
+    }
+    out
+}
+
+/// A stored record read back; a clear error when it is not one.
+pub(crate) fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, rest)) => {
+            serde_json::from_slice(rest).map_err(|e| StoreError::Corrupt {
+                what,
+                message: e.to_string(),
+            })
+        }
+        Some((v, _)) => Err(StoreError::Corrupt {
+            what,
+            message: format!("unknown record version {v}"),
+        }),
+        None => Err(StoreError::Corrupt {
+            what,
+            message: "empty record".into(),
+        }),
+    }
+}
 
 /// What wirewatch remembers about one feed between polls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -127,4 +164,98 @@ pub struct SeedRecord {
     pub text: String,
     /// SHA-256 of the file as read, to make loading idempotent and notice edits.
     pub file_sha256: String,
+}
+
+/// Whether a feed changed an entry in a way worth looking at again. Dates or text, not the
+/// order of authors or whitespace.
+pub(crate) fn entry_changed(old: &EntryRecord, new: &Entry) -> bool {
+    let o = &old.entry;
+    o.updated != new.updated
+        || o.title != new.title
+        || o.link != new.link
+        || match old.body_hash {
+            Some(h) => h != body_hash(new),
+            None => {
+                norm(&o.content_html) != norm(&new.content_html)
+                    || norm(&o.summary) != norm(&new.summary)
+            }
+        }
+}
+
+/// A hash of an entry's text (content and summary, whitespace-normalised): what a processed
+/// entry keeps of it. SHA-256, so it is stable across builds and platforms.
+fn body_hash(e: &Entry) -> u64 {
+    let mut h = Sha256::new();
+    h.update(norm(&e.content_html).as_bytes());
+    h.update([0u8]);
+    h.update(norm(&e.summary).as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// An entry record as stored. A processed (`Done`) entry is only ever read again to notice
+/// in-place changes, so its feed text (summary, content: most of its bytes) is replaced by
+/// [`body_hash`]; a pending one keeps it, since processing may fall back to it.
+pub(crate) fn encode_entry(rec: &EntryRecord) -> Vec<u8> {
+    if rec.status != EntryStatus::Done || rec.body_hash.is_some() {
+        return encode(rec);
+    }
+    let mut slim = rec.clone();
+    slim.body_hash = Some(body_hash(&rec.entry));
+    slim.entry.summary = None;
+    slim.entry.content_html = None;
+    slim.entry.authors = Vec::new();
+    encode(&slim)
+}
+
+fn norm(s: &Option<String>) -> String {
+    s.as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What storing `entry` makes of the record stored under its key (`stored`): a new pending
+/// record, the stored one revised and pending again when the feed changed it, or `None` when
+/// it is unchanged. Every backend's upsert ([`crate::store::FeedStore::upsert_entry`]).
+pub(crate) fn upserted(
+    stored: Option<EntryRecord>,
+    feed_id: &str,
+    id: &str,
+    entry: &Entry,
+    now: DateTime<Utc>,
+) -> Option<(EntryRecord, crate::store::EntryChange)> {
+    use crate::store::EntryChange;
+    match stored {
+        None => Some((
+            EntryRecord {
+                feed_id: feed_id.to_string(),
+                id: id.to_string(),
+                entry: entry.clone(),
+                first_seen: now,
+                changed_at: now,
+                revisions: 0,
+                status: EntryStatus::Pending,
+                note: None,
+                attempts: 0,
+                body_hash: None,
+            },
+            EntryChange::New,
+        )),
+        Some(mut rec) => {
+            if !entry_changed(&rec, entry) {
+                return None;
+            }
+            rec.entry = entry.clone();
+            rec.body_hash = None;
+            rec.changed_at = now;
+            rec.revisions += 1;
+            rec.status = EntryStatus::Pending;
+            rec.attempts = 0;
+            Some((rec, EntryChange::Updated))
+        }
+    }
 }

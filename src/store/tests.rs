@@ -6,11 +6,20 @@ use chrono::Utc;
 use super::*;
 use crate::parse::Entry;
 
-/// One fresh store of each backend, with what keeps it alive (its directory).
-fn backends() -> Vec<(&'static str, tempfile::TempDir, Store)> {
+/// One fresh store of each backend, with what keeps it alive (sled's directory, PostgreSQL's
+/// scratch schema, dropped after). PostgreSQL's is there when its server answers (always in
+/// CI: see [`postgres::scratch::available`]).
+fn backends() -> Vec<(&'static str, Box<dyn std::any::Any>, Store)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("db")).expect("open sled store");
-    vec![("sled", dir, store)]
+    let mut out: Vec<(&'static str, Box<dyn std::any::Any>, Store)> =
+        vec![("sled", Box::new(dir), store)];
+    if postgres::scratch::available("store tests") {
+        let pg = postgres::scratch::Scratch::new().expect("open a PostgreSQL scratch store");
+        let store = Store::from_backend(pg.store.clone());
+        out.push(("postgres", Box::new(pg), store));
+    }
+    out
 }
 
 fn entry(title: &str) -> Entry {
@@ -26,27 +35,7 @@ fn entry(title: &str) -> Entry {
 fn off_topic_texts_leave_the_duplicate_index_once() -> Result<()> {
     for (_backend, _dir, store) in backends() {
         let now = Utc::now();
-        let item = |url: &str, decision: Decision| ItemRecord {
-            url: url.into(),
-            doc_id: 0,
-            links: Vec::new(),
-            feeds: Vec::new(),
-            source: "s".into(),
-            title: "t".into(),
-            byline: None,
-            published: None,
-            first_seen: now,
-            decided_at: now,
-            revisions: 0,
-            text_source: TextSource::Page,
-            text_note: None,
-            text: String::new(),
-            words: 0,
-            lang: None,
-            decisions: [("t".to_string(), decision)].into_iter().collect(),
-            legacy_decision: None,
-            duplicates: Vec::new(),
-        };
+        let item = |url: &str, decision: Decision| test_item(url, decision, now);
         let off = Decision::OffTopic {
             score: 0.1,
             threshold: 0.3,
@@ -278,5 +267,202 @@ fn kept_texts_are_read_back_replaced_and_pruned() -> Result<()> {
         assert!(store.stats()?.texts_bytes > 0);
         assert_eq!(store.prune_texts(now - day * 7)?, 0);
     }
+    Ok(())
+}
+
+fn test_item(url: &str, decision: Decision, now: chrono::DateTime<Utc>) -> ItemRecord {
+    ItemRecord {
+        url: url.into(),
+        doc_id: 0,
+        links: Vec::new(),
+        feeds: Vec::new(),
+        source: "s".into(),
+        title: "t".into(),
+        byline: None,
+        published: None,
+        first_seen: now,
+        decided_at: now,
+        revisions: 0,
+        text_source: TextSource::Page,
+        text_note: None,
+        text: String::new(),
+        words: 0,
+        lang: None,
+        decisions: [("t".to_string(), decision)].into_iter().collect(),
+        legacy_decision: None,
+        duplicates: Vec::new(),
+    }
+}
+
+/// Everything a store holds, read back through the interface (kept texts' times to the
+/// microsecond, as PostgreSQL keeps them).
+fn contents(store: &Store) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let j = |v: &dyn erased::Dump| v.dump();
+    out.push(j(&store.feed_states()?));
+    out.push(j(&store.entries()?));
+    out.push(j(&store.seeds()?));
+    out.push(j(&store.items()?));
+    out.push(j(&store.stories()?));
+    out.push(j(&store.alerts()?));
+    let mut outbox = store.outbox()?;
+    outbox.sort_by(|a, b| (&a.alert, &a.endpoint).cmp(&(&b.alert, &b.endpoint)));
+    out.push(j(&outbox));
+    let mut fin = store.finished_deliveries()?;
+    fin.sort_by(|a, b| (&a.alert, &a.endpoint).cmp(&(&b.alert, &b.endpoint)));
+    out.push(j(&fin));
+    out.push(j(&store.digests()?));
+    let mut meta = store.metas()?;
+    meta.sort_by(|a, b| a.0.cmp(&b.0));
+    out.push(j(&meta));
+    let mut dups = Vec::new();
+    store.for_each_dup_record(&mut |id, rec| dups.push((id, rec.to_vec())))?;
+    dups.sort();
+    let dups: Vec<(u64, Vec<u8>, Option<String>)> = dups
+        .into_iter()
+        .map(|(id, r)| Ok((id, r, store.doc_key(id)?)))
+        .collect::<Result<_>>()?;
+    out.push(j(&dups));
+    let mut texts = Vec::new();
+    store.for_each_kept_text(
+        chrono::DateTime::<Utc>::UNIX_EPOCH,
+        &mut |url, at, packed| {
+            texts.push((url.to_string(), at.timestamp_micros(), packed.to_vec()))
+        },
+    )?;
+    texts.sort();
+    out.push(j(&texts));
+    Ok(out)
+}
+
+mod erased {
+    /// Any serialisable value as JSON, for comparing stores.
+    pub trait Dump {
+        fn dump(&self) -> String;
+    }
+    impl<T: serde::Serialize> Dump for T {
+        fn dump(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+/// Fills a store with one of everything.
+fn fill(store: &Store) -> Result<()> {
+    let now = Utc::now();
+    store.upsert_entry("f", "g1", &entry("pending one"), now)?;
+    store.upsert_entry("f", "g2", &entry("done one"), now)?;
+    let mut done = store.entry("f", "g2")?.ok_or_else(|| missing("entry"))?;
+    done.status = EntryStatus::Done;
+    store.put_entry(&done)?;
+    store.put_feed_state(
+        "f",
+        &FeedState {
+            url: "https://example.org/feed".into(),
+            etag: Some("\"v1\"".into()),
+            ..FeedState::default()
+        },
+    )?;
+    store.put_seed(&SeedRecord {
+        name: "t/seed.txt".into(),
+        title: "Seed".into(),
+        text: "Seed text".into(),
+        file_sha256: "ab".into(),
+    })?;
+    let off = Decision::OffTopic {
+        score: 0.1,
+        threshold: 0.3,
+        terms: Vec::new(),
+        query: None,
+        grounds: Grounds::default(),
+    };
+    store.put_item(&test_item("https://example.org/off", off, now))?;
+    let alerted = test_item(
+        "https://example.org/hit",
+        Decision::Unreadable { reason: "r".into() },
+        now,
+    );
+    let story = StoryRecord {
+        id: "s1".into(),
+        topic: "t".into(),
+        title: "A story".into(),
+        first_seen: now,
+        last_seen: now,
+        items: vec![alerted.url.clone()],
+        summary: serde_json::Value::Null,
+    };
+    let alert = AlertRecord {
+        id: "al_1".into(),
+        topic: "t".into(),
+        topic_name: "T".into(),
+        created: now,
+        url: alerted.url.clone(),
+        title: "Hit".into(),
+        source: "s".into(),
+        published: None,
+        story: "s1".into(),
+        story_title: "A story".into(),
+        new_story: true,
+        score: 0.9,
+        excerpt: "x".into(),
+        duplicates: Vec::new(),
+    };
+    store.commit_item(&ItemCommit {
+        entry: None,
+        item: &alerted,
+        dup: Some(&DupEntry {
+            id: 42,
+            key: "item:https://example.org/hit".into(),
+            record: vec![1, 2, 3],
+        }),
+        story: Some(&story),
+        alert: Some(&alert),
+        endpoints: &["ep1".to_string(), "ep2".to_string()],
+    })?;
+    let mut dead = store
+        .outbox_for("ep2", 1)?
+        .pop()
+        .ok_or_else(|| missing("delivery"))?;
+    dead.state = DeliveryState::Dead;
+    dead.last_error = Some("HTTP 410".into());
+    store.finish_delivery(&dead)?;
+    store.put_digest(&DigestRecord {
+        day: "2026-11-30".into(),
+        sent_at: now,
+        alerts: 1,
+        covered_until: now,
+    })?;
+    store.put_meta("evidence:t", &serde_json::json!({"alerts": 1}))?;
+    store.keep_text("https://example.org/off", now, &texts::pack("kept text"))?;
+    Ok(())
+}
+
+#[test]
+fn a_store_migrates_into_another_whole_and_twice_is_harmless() -> Result<()> {
+    let backends = backends();
+    let Some((_, _keep, pg)) = backends.iter().find(|b| b.0 == "postgres") else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sled_a = Store::open(&dir.path().join("a"))?;
+    fill(&sled_a)?;
+    let first = migrate::copy_all(&sled_a, pg)?;
+    assert_eq!(first.alerts, 1);
+    assert_eq!(first.deliveries, 2);
+    let again = migrate::copy_all(&sled_a, pg)?;
+    assert_eq!(first, again);
+    assert_eq!(pg.stats()?, {
+        let mut s = sled_a.stats()?;
+        s.texts_bytes = pg.stats()?.texts_bytes;
+        s
+    });
+    // And back: what comes out of PostgreSQL is what went in.
+    let sled_b = Store::open(&dir.path().join("b"))?;
+    migrate::copy_all(pg, &sled_b)?;
+    let (a, b) = (contents(&sled_a)?, contents(&sled_b)?);
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(x, y, "part {i} differs after sled -> postgres -> sled");
+    }
+    assert_eq!(contents(pg)?, a);
     Ok(())
 }

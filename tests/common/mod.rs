@@ -383,6 +383,24 @@ pub fn start_daemon(config: &Path, log: &Path) -> Child {
         .expect("start daemon")
 }
 
+/// Starts `wirewatch run` on a test config, appending its info-level log to `log` (a test
+/// that starts daemon after daemon on one config keeps every life's log in one file).
+pub fn spawn_daemon(env: &TestEnv, log: &Path) -> Child {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["run", "-c", env.config_str()])
+        .env_remove("STATE_DIRECTORY")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("start daemon")
+}
+
 /// Stops a daemon with SIGTERM; it must exit successfully.
 pub fn stop_daemon(mut child: Child) {
     let _ = Command::new("kill")
@@ -406,4 +424,36 @@ pub fn wait_for_log(log: &Path, needle: &str, n: usize, secs: u64) -> String {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// What the receiver got: delivery id → receipt instants.
+pub type Received = Arc<Mutex<std::collections::BTreeMap<String, Vec<std::time::Instant>>>>;
+
+/// A webhook receiver that records every `X-Wirewatch-Delivery` id and answers 200.
+pub fn recording_receiver() -> (String, Received) {
+    let got: Received = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let g = g.clone();
+            async move {
+                let id = delivery_id(&headers);
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                assert_eq!(
+                    v["id"].as_str(),
+                    Some(id.as_str()),
+                    "payload id = header id"
+                );
+                g.lock()
+                    .expect("lock")
+                    .entry(id)
+                    .or_default()
+                    .push(std::time::Instant::now());
+                "ok"
+            }
+        }),
+    );
+    let addr = serve(app);
+    (format!("http://{addr}/hook"), got)
 }

@@ -62,6 +62,9 @@ pub struct Digester {
     at: chrono::NaiveTime,
 }
 
+/// How long a worker holds the sending of a day's digest (several workers on one store).
+const DIGEST_CLAIM: Duration = Duration::from_secs(600);
+
 impl Digester {
     /// The digester of a config, if it has a `[digest]` section.
     pub fn new(config: &Config, store: Store) -> Result<Digester, DigestError> {
@@ -341,6 +344,11 @@ impl Digester {
         if self.store.digest(&day.to_string())?.is_some() {
             return Ok(None);
         }
+        // Of several workers on one store, the one that claims the day sends it; should it
+        // die before recording it sent, the claim runs out and another sends it.
+        if !self.store.claim_digest(&day.to_string(), DIGEST_CLAIM)? {
+            return Ok(None);
+        }
         self.send(day, false).await.map(Some)
     }
 
@@ -354,9 +362,15 @@ impl Digester {
                 Ok(_) => {
                     failures = 0;
                     let (_, next) = notify::next_digest_time(self.at, self.tz, now);
-                    (next - Utc::now())
+                    let wait = (next - Utc::now())
                         .to_std()
-                        .unwrap_or(Duration::from_secs(1))
+                        .unwrap_or(Duration::from_secs(1));
+                    if self.store.is_shared() {
+                        // Look again soon: the worker that claimed today's may die.
+                        wait.min(DIGEST_CLAIM / 2)
+                    } else {
+                        wait
+                    }
                 }
                 Err(e) => {
                     failures += 1;

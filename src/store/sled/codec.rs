@@ -4,12 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::store::{EntryRecord, Result, StoreError};
 
-/// The version byte in front of every record.
-const RECORD_VERSION: u8 = 1;
+pub(super) use crate::store::records::{decode, encode};
 
 pub(super) trait Ctx<T> {
     fn ctx(self, context: impl Into<String>) -> Result<T>;
@@ -21,35 +19,6 @@ impl<T> Ctx<T> for std::result::Result<T, sled::Error> {
             context: context.into(),
             source,
         })
-    }
-}
-
-pub(super) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    let mut out = vec![RECORD_VERSION];
-    // Serialising plain data structs to JSON cannot fail (no maps with non-string keys).
-    if serde_json::to_writer(&mut out, v).is_err() {
-        out.truncate(1);
-        out.extend_from_slice(b"null");
-    }
-    out
-}
-
-pub(super) fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
-    match bytes.split_first() {
-        Some((&RECORD_VERSION, rest)) => {
-            serde_json::from_slice(rest).map_err(|e| StoreError::Corrupt {
-                what,
-                message: e.to_string(),
-            })
-        }
-        Some((v, _)) => Err(StoreError::Corrupt {
-            what,
-            message: format!("unknown record version {v}"),
-        }),
-        None => Err(StoreError::Corrupt {
-            what,
-            message: "empty record".into(),
-        }),
     }
 }
 

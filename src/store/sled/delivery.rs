@@ -135,6 +135,35 @@ impl DeliveryStore for SledStore {
             .transpose()
     }
 
+    fn digests(&self) -> Result<Vec<DigestRecord>> {
+        all_recs(&self.digests, "digest", "reading digests")
+    }
+
+    fn finished_deliveries(&self) -> Result<Vec<DeliveryRecord>> {
+        let mut out: Vec<DeliveryRecord> =
+            all_recs(&self.delivered, "delivery", "reading deliveries")?;
+        out.extend(self.dead_letters()?);
+        Ok(out)
+    }
+
+    fn put_delivery(&self, d: &DeliveryRecord) -> Result<()> {
+        match d.state {
+            DeliveryState::Pending => self.update_delivery(d),
+            DeliveryState::Delivered => {
+                self.delivered
+                    .insert(finished_key(&d.alert, &d.endpoint), encode(d))
+                    .ctx("writing delivery")?;
+                Ok(())
+            }
+            DeliveryState::Dead => {
+                self.dead
+                    .insert(finished_key(&d.alert, &d.endpoint), encode(d))
+                    .ctx("writing delivery")?;
+                Ok(())
+            }
+        }
+    }
+
     /// Records a sent digest (flushes: a digest must never be sent twice).
     fn put_digest(&self, d: &DigestRecord) -> Result<()> {
         self.digests

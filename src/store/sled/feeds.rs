@@ -1,7 +1,6 @@
 //! Feeds, entries, pending entries and seeds on sled (see [`FeedStore`]).
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sled::Transactional;
 
 use super::codec::{
@@ -10,6 +9,7 @@ use super::codec::{
 };
 use super::SledStore;
 use crate::parse::Entry;
+use crate::store::records::{encode_entry, upserted};
 use crate::store::{
     Backend, EntryChange, EntryRecord, EntryStatus, FeedState, FeedStore, PendingKey, PollChanges,
     Result, SeedRecord, StoreError,
@@ -224,58 +224,6 @@ impl FeedStore for SledStore {
     }
 }
 
-/// Whether a feed changed an entry in a way worth looking at again. Dates or text, not the
-/// order of authors or whitespace.
-fn entry_changed(old: &EntryRecord, new: &Entry) -> bool {
-    let o = &old.entry;
-    o.updated != new.updated
-        || o.title != new.title
-        || o.link != new.link
-        || match old.body_hash {
-            Some(h) => h != body_hash(new),
-            None => {
-                norm(&o.content_html) != norm(&new.content_html)
-                    || norm(&o.summary) != norm(&new.summary)
-            }
-        }
-}
-
-/// A hash of an entry's text (content and summary, whitespace-normalised): what a processed
-/// entry keeps of it. SHA-256, so it is stable across builds and platforms.
-fn body_hash(e: &Entry) -> u64 {
-    let mut h = Sha256::new();
-    h.update(norm(&e.content_html).as_bytes());
-    h.update([0u8]);
-    h.update(norm(&e.summary).as_bytes());
-    let d = h.finalize();
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    u64::from_be_bytes(b)
-}
-
-/// An entry record as stored. A processed (`Done`) entry is only ever read again to notice
-/// in-place changes, so its feed text (summary, content: most of its bytes) is replaced by
-/// [`body_hash`]; a pending one keeps it, since processing may fall back to it.
-pub(super) fn encode_entry(rec: &EntryRecord) -> Vec<u8> {
-    if rec.status != EntryStatus::Done || rec.body_hash.is_some() {
-        return encode(rec);
-    }
-    let mut slim = rec.clone();
-    slim.body_hash = Some(body_hash(&rec.entry));
-    slim.entry.summary = None;
-    slim.entry.content_html = None;
-    slim.entry.authors = Vec::new();
-    encode(&slim)
-}
-
-fn norm(s: &Option<String>) -> String {
-    s.as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The upsert of one entry inside a transaction (see [`Store::upsert_entry`]).
 fn upsert_in(
     entries: &sled::transaction::TransactionalTree,
@@ -290,35 +238,11 @@ fn upsert_in(
     let stored = entries
         .get(&key)?
         .map(|v| decode::<EntryRecord>("entry", &v));
-    let (rec, change) = match stored {
-        None => (
-            EntryRecord {
-                feed_id: feed_id.to_string(),
-                id: id.to_string(),
-                entry: entry.clone(),
-                first_seen: now,
-                changed_at: now,
-                revisions: 0,
-                status: EntryStatus::Pending,
-                note: None,
-                attempts: 0,
-                body_hash: None,
-            },
-            EntryChange::New,
-        ),
-        Some(rec) => {
-            let mut rec = rec.map_err(ConflictableTransactionError::Abort)?;
-            if !entry_changed(&rec, entry) {
-                return Ok(EntryChange::Unchanged);
-            }
-            rec.entry = entry.clone();
-            rec.body_hash = None;
-            rec.changed_at = now;
-            rec.revisions += 1;
-            rec.status = EntryStatus::Pending;
-            rec.attempts = 0;
-            (rec, EntryChange::Updated)
-        }
+    let stored = stored
+        .transpose()
+        .map_err(ConflictableTransactionError::Abort)?;
+    let Some((rec, change)) = upserted(stored, feed_id, id, entry, now) else {
+        return Ok(EntryChange::Unchanged);
     };
     entries.insert(key.as_slice(), encode(&rec))?;
     pending.insert(key.as_slice(), &pending_order_key(&rec))?;

@@ -5,11 +5,11 @@ use sled::Transactional;
 use super::codec::{
     all_recs, decode, encode, entry_key, get_rec, key_hash, outbox_key, Ctx, TxExt, TxResult,
 };
-use super::feeds::encode_entry;
 use super::SledStore;
+use crate::store::records::encode_entry;
 use crate::store::{
-    AlertRecord, DeliveryRecord, DeliveryState, DupEntry, DupStore, EntryRecord, ItemCommit,
-    ItemRecord, JudgedStore, Result, StoryRecord,
+    AlertRecord, DeliveryRecord, DupEntry, DupStore, EntryRecord, ItemCommit, ItemRecord,
+    JudgedStore, Result, StoryRecord,
 };
 
 impl JudgedStore for SledStore {
@@ -29,16 +29,7 @@ impl JudgedStore for SledStore {
         let mut outbox_rows = Vec::new();
         if let Some(a) = c.alert {
             for ep in c.endpoints {
-                let rec = DeliveryRecord {
-                    alert: a.id.clone(),
-                    endpoint: ep.clone(),
-                    created: a.created,
-                    attempts: 0,
-                    next_try: a.created,
-                    last_error: None,
-                    state: DeliveryState::Pending,
-                    finished: None,
-                };
+                let rec = DeliveryRecord::pending(a, ep);
                 outbox_rows.push((outbox_key(ep, a.created, &a.id), encode(&rec)));
             }
         }

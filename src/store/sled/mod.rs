@@ -247,6 +247,22 @@ impl Backend for SledStore {
         Ok(())
     }
 
+    fn metas(&self) -> Result<Vec<(String, serde_json::Value)>> {
+        let mut out = Vec::new();
+        for kv in self.meta.iter() {
+            let (k, v) = kv.ctx("reading meta")?;
+            // `schema_version` is sled's own (not JSON).
+            if k.as_ref() == b"schema_version" {
+                continue;
+            }
+            out.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                codec::decode("meta", &v)?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {
