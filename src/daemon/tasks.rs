@@ -164,7 +164,7 @@ async fn process(mut pipeline: Pipeline, wake: Arc<Notify>, token: CancellationT
         }
         tokio::select! {
             _ = token.cancelled() => return,
-            r = pipeline.process_pending() => match r {
+            r = pipeline.process_settled() => match r {
                 Ok(tally) if tally.decided() > 0 => {
                     crate::store::work::decided(tally.decided());
                     info!(?tally, "entries processed")

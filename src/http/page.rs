@@ -67,6 +67,33 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         stats.dead
     );
 
+    if st.store.is_shared() {
+        // Several workers on one database: who is alive, what each holds and did.
+        let workers = st.store.workers()?;
+        let _ = write!(
+            h,
+            "<h2>Workers</h2><table id=\"workers\"><tr><th>worker</th><th>feed leases</th><th>polls</th><th>entries</th><th>deliveries</th><th>seen</th></tr>"
+        );
+        for w in &workers {
+            let _ = write!(
+                h,
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                text(&w.worker),
+                if w.judging {
+                    " <span class=\"tag\">judging</span>"
+                } else {
+                    ""
+                },
+                w.leases,
+                w.counts.polls,
+                w.counts.entries,
+                w.counts.deliveries,
+                ago(Some(w.seen))
+            );
+        }
+        h.push_str("</table>");
+    }
+
     for (k, t) in st.config.topics.iter().enumerate() {
         let topic_id = t.id();
         // The first topic's tables keep their plain ids; the others' carry the topic's.

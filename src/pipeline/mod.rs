@@ -50,6 +50,10 @@ use crate::store::{self, SeedRecord, Store};
 /// 1.50 cores used instead of 1.45 with a margin of one).
 const AHEAD: usize = 4;
 
+/// On a shared store, how long an entry waits after it was stored before it is judged (see
+/// [`Pipeline::process_pending`]).
+const SHARED_SETTLE: chrono::Duration = chrono::Duration::seconds(3);
+
 /// Why the pipeline could not run at all (as opposed to one feed failing).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -485,7 +489,26 @@ impl Pipeline {
     /// Processes every pending entry (new, or changed by its feed, since it was last
     /// processed), oldest first. Returns what was decided.
     pub async fn process_pending(&self) -> Result<Tally, PipelineError> {
+        self.process(false).await
+    }
+
+    /// The daemon's pass: [`Pipeline::process_pending`], except that on a shared store the
+    /// entries stored in the last [`SHARED_SETTLE`] wait for the next pass (the workers poll
+    /// feeds at different instants; the entries of one news moment are judged together, in
+    /// publication order, an original before its re-posts, as one process polling them all
+    /// would).
+    pub async fn process_settled(&self) -> Result<Tally, PipelineError> {
+        self.process(self.store.is_shared()).await
+    }
+
+    async fn process(&self, settle: bool) -> Result<Tally, PipelineError> {
         let _one_at_a_time = self.processing.lock().await;
+        // On a shared store only the holder of the judge lease judges (`once` beside running
+        // workers leaves the entries to their judge).
+        if self.store.is_shared() && self.store.judge_lease()?.is_none() {
+            debug!("another worker judges; entries left to it");
+            return Ok(Tally::default());
+        }
         // Keys only, in order; each record is read when its turn comes, so memory holds the
         // entries in flight, not every pending entry of a large cycle.
         let order = self.store.pending_order()?;
@@ -508,9 +531,10 @@ impl Pipeline {
         // depend on earlier decisions happens there: reading the record, fetching and
         // extracting the text, the judge's features. The judge, which must see the decisions
         // before it, runs in order on this task.
+        let settled = settle.then(|| chrono::Utc::now() - SHARED_SETTLE);
         let prepared = stream::iter(order.into_iter().map(|key| {
             let me = self.clone();
-            async move { tokio::spawn(async move { me.prepare(&key).await }).await }
+            async move { tokio::spawn(async move { me.prepare(&key, settled).await }).await }
         }))
         .buffered(AHEAD * self.config.fetch.concurrency.max(1));
         tokio::pin!(prepared);
@@ -585,10 +609,14 @@ impl Pipeline {
     async fn prepare(
         &self,
         key: &store::PendingKey,
+        settled: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Option<Prepared>, store::StoreError> {
         let Some(rec) = self.store.pending_entry(key)? else {
             return Ok(None);
         };
+        if settled.is_some_and(|t| rec.changed_at > t) {
+            return Ok(None);
+        }
         let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
         let text = self.obtain_text(&rec).instrument(span).await;
         let features = text.as_ref().ok().and_then(|t| {

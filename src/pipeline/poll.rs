@@ -139,6 +139,18 @@ impl Pipeline {
             .and_then(|u| Url::parse(u).ok())
             .unwrap_or_else(|| feed.url.clone());
 
+        if self.store.is_shared() && !self.config.fetch.per_host_interval.0.is_zero() {
+            // Politeness across the workers: this host's next turn among all of them.
+            if let Some(host) = target.host_str() {
+                let wait = self
+                    .store
+                    .host_turn(host, self.config.fetch.per_host_interval.0)?;
+                if !wait.is_zero() {
+                    debug!(wait_s = wait.as_secs_f32(), "waiting for the host's turn");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
         let started_fetch = std::time::Instant::now();
         let fetched = self.fetch_feed(&target, &state).await;
         self.metrics.observe_fetch(started_fetch.elapsed());

@@ -432,6 +432,12 @@ pub trait Backend:
     ) -> Result<Option<DateTime<Utc>>> {
         Ok(None)
     }
+    /// Takes the next turn to send a request to `host`, turns being `spacing` apart across
+    /// every process on the store: how long to wait before sending it. (The embedded
+    /// store's one process spaces its requests itself: no wait.)
+    fn host_turn(&self, _host: &str, _spacing: std::time::Duration) -> Result<std::time::Duration> {
+        Ok(std::time::Duration::ZERO)
+    }
     /// Whether this process judges now: `Some(epoch)` when it holds the judge lease (the
     /// epoch changes each time it takes the lease anew: what it holds in memory of earlier
     /// decisions must then be read again), `None` when another worker holds it.

@@ -161,19 +161,7 @@ impl Scenario {
     }
 
     pub fn get(&self, path: &str) -> String {
-        let url = format!("{}{}", self.base, path);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async {
-            reqwest::get(&url)
-                .await
-                .expect("scenario request")
-                .text()
-                .await
-                .expect("scenario body")
-        })
+        http_text(&format!("{}{}", self.base, path))
     }
 
     /// The feed URLs the scenario serves, as (outlet, url).
@@ -456,4 +444,20 @@ pub fn recording_receiver() -> (String, Received) {
     );
     let addr = serve(app);
     (format!("http://{addr}/hook"), got)
+}
+
+/// The body of one GET (a test's own request, from synchronous test code).
+pub fn http_text(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body")
+    })
 }

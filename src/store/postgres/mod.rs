@@ -232,16 +232,17 @@ impl PgStore {
                 .await
                 .map_err(|e| pg_err(&format!("connecting to {label}"), e))?;
             let conn_task = tokio::spawn(conn);
+            // The lock first: two `CREATE SCHEMA IF NOT EXISTS` at once can still collide.
+            client
+                .batch_execute("SELECT pg_advisory_lock(7720411)")
+                .await
+                .map_err(|e| pg_err("waiting for the migration lock", e))?;
             if let Some(s) = &schema {
                 client
                     .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))
                     .await
                     .map_err(|e| pg_err("creating the schema", e))?;
             }
-            client
-                .batch_execute("SELECT pg_advisory_lock(7720411)")
-                .await
-                .map_err(|e| pg_err("waiting for the migration lock", e))?;
             let report = embedded::migrations::runner()
                 .set_abort_divergent(true)
                 .set_abort_missing(true)
@@ -529,6 +530,10 @@ impl Backend for PgStore {
         self.pg_judge_lease()
     }
 
+    fn host_turn(&self, host: &str, spacing: Duration) -> Result<Duration> {
+        self.pg_host_turn(host, spacing)
+    }
+
     fn claim_delivery(&self, alert: &str, endpoint: &str, lease: Duration) -> Result<bool> {
         self.pg_claim_delivery(alert, endpoint, lease)
     }
@@ -723,6 +728,18 @@ mod tests {
         // An expired lease goes to whoever claims it next.
         assert_eq!(a.claim_feed("f3", Duration::ZERO)?, None);
         assert_eq!(b.claim_feed("f3", lease)?, None);
+
+        // Turns at one host are spaced across the workers.
+        let spacing = Duration::from_secs(2);
+        assert_eq!(a.host_turn("h.example", spacing)?, Duration::ZERO);
+        let second = b.host_turn("h.example", spacing)?;
+        let third = a.host_turn("h.example", spacing)?;
+        assert!(
+            second > Duration::from_millis(1500) && second <= spacing,
+            "{second:?}"
+        );
+        assert!(third > Duration::from_millis(3500), "{third:?}");
+        assert_eq!(b.host_turn("other.example", spacing)?, Duration::ZERO);
 
         assert!(a.claim_digest("2026-12-01", lease)?);
         assert!(!b.claim_digest("2026-12-01", lease)?);

@@ -8,6 +8,10 @@
 //! preference only decides who claims; the lease decides who polls, so that a feed changing
 //! hands while the workers' views of who is alive differ is still polled by one at a time.
 //!
+//! Per-host politeness holds across workers: before a feed poll, a worker takes the host's
+//! next turn (`host_turns`: one row per host, the time the next request may go out, moved
+//! on by `[fetch] per_host_interval` at each turn) and waits for it.
+//!
 //! Leases and claims are rows with an owner and an end, taken with one conditional upsert
 //! (`... ON CONFLICT DO UPDATE ... WHERE the lease ended or is mine`): the row lock makes
 //! two workers' claims of one feed serial, and the loser sees the winner's lease. Times are
@@ -25,6 +29,9 @@ use super::{params, JudgeLease, Params, PgStore};
 /// A worker not seen for this long is taken for dead: its feeds go to the others (workers
 /// record themselves alive every 5 s).
 pub const ALIVE_FOR: Duration = Duration::from_secs(15);
+/// How long a lapsed lease of another worker's share waits for that worker before any worker
+/// takes the feed over.
+const TAKEOVER_GRACE: Duration = Duration::from_secs(2);
 /// How often a worker reads who is alive.
 const ALIVE_READ: Duration = Duration::from_secs(5);
 use crate::store::{Result, WorkerCounts, WorkerInfo};
@@ -86,26 +93,38 @@ impl PgStore {
         feed_id: &str,
         lease: Duration,
     ) -> Result<Option<DateTime<Utc>>> {
-        if !self.preferred(feed_id)? {
-            // Another worker's share: look again in a while (it may die, or this one's view
-            // of who is alive change).
-            return Ok(Some(
-                Utc::now() + chrono::Duration::from_std(ALIVE_READ).unwrap_or_default(),
-            ));
-        }
-        let rows = self.query(
-            "claiming a feed",
-            "INSERT INTO feed_leases (feed_id, worker, until)
-             VALUES ($1, $2, now() + make_interval(secs => $3))
-             ON CONFLICT (feed_id) DO UPDATE SET worker = EXCLUDED.worker, until = EXCLUDED.until
-             WHERE feed_leases.until <= now() OR feed_leases.worker = EXCLUDED.worker
-             RETURNING worker",
-            params![
-                feed_id.to_string(),
-                self.worker.clone(),
-                lease.as_secs_f64()
-            ],
-        )?;
+        let preferred = self.preferred(feed_id)?;
+        let rows = if preferred {
+            self.query(
+                "claiming a feed",
+                "INSERT INTO feed_leases (feed_id, worker, until)
+                 VALUES ($1, $2, now() + make_interval(secs => $3))
+                 ON CONFLICT (feed_id) DO UPDATE SET worker = EXCLUDED.worker, until = EXCLUDED.until
+                 WHERE feed_leases.until <= now() OR feed_leases.worker = EXCLUDED.worker
+                 RETURNING worker",
+                params![
+                    feed_id.to_string(),
+                    self.worker.clone(),
+                    lease.as_secs_f64()
+                ],
+            )?
+        } else {
+            // Another worker's share. Taken over only once its lease has lapsed for a while:
+            // its worker died (the others see that within ALIVE_FOR) or gave the feed up;
+            // never renewed, so that the feed goes back to the worker it prefers.
+            self.query(
+                "taking a feed over",
+                "UPDATE feed_leases SET worker = $2, until = now() + make_interval(secs => $3)
+                 WHERE feed_id = $1 AND until <= now() - make_interval(secs => $4)
+                 RETURNING worker",
+                params![
+                    feed_id.to_string(),
+                    self.worker.clone(),
+                    lease.as_secs_f64(),
+                    TAKEOVER_GRACE.as_secs_f64()
+                ],
+            )?
+        };
         if !rows.is_empty() {
             return Ok(None);
         }
@@ -117,9 +136,35 @@ impl PgStore {
             )?
             .first()
             .map(|r| r.get::<_, DateTime<Utc>>(0));
-        // Gone between the two statements (it cannot be: leases are never deleted): the
-        // feed is free, and the next claim takes it.
-        Ok(Some(until.unwrap_or_else(Utc::now)))
+        // When to look again: when the lease lapses (for another worker's share, and its
+        // grace), never sooner than in a moment; no lease yet (another worker's share that
+        // it has not polled yet): after the next look at who is alive.
+        let soon = Utc::now() + chrono::Duration::milliseconds(500);
+        let grace = if preferred {
+            chrono::Duration::zero()
+        } else {
+            chrono::Duration::from_std(TAKEOVER_GRACE).unwrap_or_default()
+        };
+        Ok(Some(match until {
+            Some(u) => (u + grace).max(soon),
+            None => Utc::now() + chrono::Duration::from_std(ALIVE_READ).unwrap_or_default(),
+        }))
+    }
+
+    pub(crate) fn pg_host_turn(&self, host: &str, spacing: Duration) -> Result<Duration> {
+        let wait = self
+            .query(
+                "taking a turn at a host",
+                "INSERT INTO host_turns (host, next_at) VALUES ($1, now() + make_interval(secs => $2))
+                 ON CONFLICT (host) DO UPDATE
+                     SET next_at = greatest(host_turns.next_at, now()) + make_interval(secs => $2)
+                 RETURNING extract(epoch FROM next_at - now())::float8 - $2",
+                params![host.to_string(), spacing.as_secs_f64()],
+            )?
+            .first()
+            .map(|r| r.get::<_, f64>(0))
+            .unwrap_or(0.0);
+        Ok(Duration::from_secs_f64(wait.clamp(0.0, 3600.0)))
     }
 
     pub(crate) fn pg_judge_lease(&self) -> Result<Option<u64>> {

@@ -19,6 +19,12 @@ CREATE TABLE feed_leases (
     until   timestamptz NOT NULL
 );
 
+-- When the next request to a host may go out, across the workers (per-host politeness).
+CREATE TABLE host_turns (
+    host    text PRIMARY KEY,
+    next_at timestamptz NOT NULL
+);
+
 CREATE TABLE entries (
     feed_id    text NOT NULL,
     entry_id   text NOT NULL,
