@@ -713,6 +713,33 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_newer_than_this_build_is_refused() -> Result<()> {
+        if !available("newer schema test") {
+            return Ok(());
+        }
+        let s = Scratch::new()?;
+        // A later wirewatch migrated the database to a version this build does not know.
+        s.store.execute(
+            "faking a newer schema",
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+             VALUES (999, 'from_the_future', '2030-01-01T00:00:00Z', '0')",
+            params![],
+        )?;
+        match PgStore::open(&PgOptions {
+            url: scratch::url(),
+            password: None,
+            schema: Some(s.schema.clone()),
+        }) {
+            Err(StoreError::Migration { message, .. }) => {
+                assert!(message.contains("999"), "{message}");
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a newer schema must be refused"),
+        }
+        Ok(())
+    }
+
+    #[test]
     fn leases_and_claims_belong_to_one_worker_at_a_time() -> Result<()> {
         if !available("leases test") {
             return Ok(());
@@ -779,6 +806,20 @@ mod tests {
             "SELECT pg_terminate_backend($1)",
             params![pid],
         )?;
+        // The server process ends a moment later, and its locks with it.
+        for _ in 0..100 {
+            let gone = b
+                .query(
+                    "watching the judge's connection end",
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = $1",
+                    params![pid],
+                )?
+                .is_empty();
+            if gone {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let item = crate::store::ItemRecord {
             url: "https://example.org/x".into(),
             ..serde_json::from_value(serde_json::json!({
