@@ -17,6 +17,8 @@ use crate::store::Store;
 
 /// The scheduler never sleeps longer than this.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
+/// The longest new entries wait for the polls in flight before they are judged.
+const JUDGE_WITHIN: Duration = Duration::from_secs(10);
 /// How often a worker on a shared store records itself alive (`wirewatch status`).
 const ALIVE_EVERY: Duration = Duration::from_secs(5);
 /// Entries left pending by a transient page failure are retried this often.
@@ -123,6 +125,9 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
     let (mut count, mut failures) = (0u64, 0u64);
     let mut last_pending_retry = tokio::time::Instant::now();
     let mut last_alive = tokio::time::Instant::now() - ALIVE_EVERY;
+    // What a previous run left pending is judged with the first polls' entries.
+    let mut stored_since =
+        (daemon.pipeline.store().pending_len() > 0).then(tokio::time::Instant::now);
     loop {
         if signals.shutdown.is_cancelled() {
             break;
@@ -134,6 +139,15 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
                 next_due.min(due.scan(daemon.pipeline.feeds(), daemon.pipeline.store(), now)?);
         }
         polls.fill(|| due.start_next());
+        // New entries are judged once the polls due together are all done, so that one
+        // moment's entries are judged together in publication order (an original before its
+        // re-posts, a story's first report before its follow-ups), whatever order the feeds
+        // answered in; at the latest JUDGE_WITHIN after the first was stored, so that a feed
+        // list always busy polling is still judged as it goes.
+        if stored_since.is_some_and(|t| polls.is_empty() || t.elapsed() >= JUDGE_WITHIN) {
+            stored_since = None;
+            daemon.wake_processor();
+        }
         if last_pending_retry.elapsed() >= PENDING_RETRY {
             last_pending_retry = tokio::time::Instant::now();
             if daemon.pipeline.store().pending_len() > 0 {
@@ -162,6 +176,7 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
             _ = signals.shutdown.cancelled() => break,
             _ = signals.reload.notified() => {
                 if daemon.reload(signals).await {
+                    stored_since.get_or_insert_with(tokio::time::Instant::now);
                     // Polls in flight finish as they started; the new config polls the rest,
                     // and not those again until they are done.
                     polls.set_pipeline(&daemon.pipeline);
@@ -190,7 +205,7 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
                         failures += 1;
                     }
                     if report.entries_new + report.entries_updated > 0 {
-                        daemon.wake_processor();
+                        stored_since.get_or_insert_with(tokio::time::Instant::now);
                     }
                     notify(&[sd_notify::NotifyState::Status(&format!(
                         "{} feeds; {count} polls, {failures} failed",

@@ -86,9 +86,9 @@ impl Tasks {
         let wake_delivery = pipeline.delivery_wake();
         let delivery = Task::spawn("delivery", shutdown, |t| deliverer.run(wake_delivery, t));
         let digest = digester.map(|d| Task::spawn("digest", shutdown, |t| d.run(t)));
+        // The scheduler wakes the processor: for what a previous run left pending, with the
+        // first polls' entries.
         let wake = Arc::new(Notify::new());
-        // Start with one pass: whatever a previous run left pending.
-        wake.notify_one();
         let (p, w) = (pipeline.clone(), wake.clone());
         let processor = Task::spawn("processor", shutdown, |t| process(p, w, t));
         let http = match start_http(&pipeline, token, heartbeat, shutdown).await {

@@ -568,10 +568,10 @@ impl Judge {
     }
 
     /// Remembers a near miss for the status page, where the reader can mark it relevant, and
-    /// for a late rescue ([`Judge::late_rescues`]), with its text. Stored at once, before
-    /// the item's decision is: a crash after the decision would otherwise lose the chance of
-    /// a rescue for good (the item is never judged again).
-    fn note_near_miss(&self, item: &ItemRecord, score: f32, text: &str) -> Result<(), StoreError> {
+    /// for a late rescue ([`Judge::late_rescues`]), with its text. Stored with the group of
+    /// decisions the item's belongs to, before them: a crash after the decision would
+    /// otherwise lose the chance of a rescue for good (the item is never judged again).
+    fn note_near_miss(&self, item: &ItemRecord, score: f32, text: &str, unwritten: &mut Unwritten) {
         let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
         near.0.retain(|n| n.url != item.url);
         near.0.push_back(NearMiss {
@@ -586,7 +586,11 @@ impl Judge {
         while near.0.len() > NEAR_MISSES {
             near.0.pop_front();
         }
-        self.save_near_misses(&mut near)
+        near.1 = false;
+        unwritten.stage_meta(
+            near_misses_key(&self.topic_id),
+            serde_json::to_value(&near.0).unwrap_or_default(),
+        );
     }
 
     /// Stores the topic's near misses (the flag says they changed since).
@@ -596,7 +600,7 @@ impl Judge {
     ) -> Result<(), StoreError> {
         near.1 = false;
         self.store.put_meta(
-            &format!("near_misses:{}", self.topic_id),
+            &near_misses_key(&self.topic_id),
             &serde_json::to_value(&near.0).unwrap_or_default(),
         )
     }
@@ -827,7 +831,7 @@ impl Judge {
                 });
                 let dup_ref = dup.as_ref().map(|(d, sig)| (d.clone(), sig));
                 if dup_ref.is_some() {
-                    self.note_near_miss(&item, rel.score, body)?;
+                    self.note_near_miss(&item, rel.score, body, unwritten);
                 }
                 self.stage(unwritten, rec, item, dup_ref, None);
                 info!(url = %key, score = rel.score, "off-topic; no alert");
@@ -1190,7 +1194,7 @@ pub const LATE_RESCUE_WINDOW: chrono::Duration = chrono::Duration::days(3);
 /// A topic's latest near misses, oldest first, as stored.
 pub fn stored_near_misses(store: &Store, topic_id: &str) -> Result<Vec<NearMiss>, StoreError> {
     Ok(store
-        .get_meta(&format!("near_misses:{topic_id}"))?
+        .get_meta(&near_misses_key(topic_id))?
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
 }
@@ -1204,6 +1208,11 @@ pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreE
 }
 
 /// Where a topic's evidence is kept in the store's meta values.
+/// Where a topic's near misses are stored.
+fn near_misses_key(topic_id: &str) -> String {
+    format!("near_misses:{topic_id}")
+}
+
 fn evidence_key(topic_id: &str) -> String {
     format!("evidence:{topic_id}")
 }

@@ -24,6 +24,9 @@ pub struct Unwritten {
     items: rustc_hash::FxHashMap<String, ItemRecord>,
     /// The decided texts' index records (already in the in-memory index).
     dups: Vec<DupEntry>,
+    /// Named values to store before the group (a topic's near misses: see
+    /// [`Unwritten::stage_meta`]), the latest per name.
+    metas: Vec<(String, serde_json::Value)>,
 }
 
 impl Unwritten {
@@ -81,6 +84,14 @@ impl Unwritten {
         self.entries.extend(rec);
     }
 
+    /// Stores a named value before the group's decisions (replacing one staged under the
+    /// same name): what must be durable no later than the decisions, such as a near miss,
+    /// whose late rescue a crash after its decision would otherwise lose for good.
+    pub fn stage_meta(&mut self, name: String, value: serde_json::Value) {
+        self.metas.retain(|(n, _)| *n != name);
+        self.metas.push((name, value));
+    }
+
     /// Whether the group is full and should be written.
     pub fn is_full(&self) -> bool {
         self.entries.len().max(self.items.len()) >= GROUP
@@ -88,6 +99,10 @@ impl Unwritten {
 
     /// Writes the group, and empties it.
     pub fn write(&mut self, store: &Store) -> Result<(), StoreError> {
+        for (name, value) in &self.metas {
+            store.put_meta(name, value)?;
+        }
+        self.metas.clear();
         if self.entries.is_empty() && self.items.is_empty() {
             return Ok(());
         }

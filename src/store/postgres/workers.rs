@@ -25,6 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{params, JudgeLease, Params, PgStore};
+use crate::store::{Result, WorkerCounts, WorkerInfo};
 
 /// A worker not seen for this long is taken for dead: its feeds go to the others (workers
 /// record themselves alive every 5 s).
@@ -34,7 +35,6 @@ pub const ALIVE_FOR: Duration = Duration::from_secs(15);
 const TAKEOVER_GRACE: Duration = Duration::from_secs(2);
 /// How often a worker reads who is alive.
 const ALIVE_READ: Duration = Duration::from_secs(5);
-use crate::store::{Result, WorkerCounts, WorkerInfo};
 
 impl PgStore {
     /// This worker's id.
