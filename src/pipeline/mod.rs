@@ -50,9 +50,11 @@ use crate::store::{self, SeedRecord, Store};
 /// 1.50 cores used instead of 1.45 with a margin of one).
 const AHEAD: usize = 4;
 
-/// On a shared store, how long an entry waits after it was stored before it is judged (see
-/// [`Pipeline::process_pending`]).
-const SHARED_SETTLE: chrono::Duration = chrono::Duration::seconds(3);
+/// On a shared store, the judge's daemon pass waits until no entry was stored for this long
+/// ([`Pipeline::process_settled`]) ...
+const SHARED_QUIET: std::time::Duration = std::time::Duration::from_secs(4);
+/// ... unless the oldest pending entry has waited this long.
+const SHARED_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why the pipeline could not run at all (as opposed to one feed failing).
 #[derive(Debug, thiserror::Error)]
@@ -492,11 +494,12 @@ impl Pipeline {
         self.process(false).await
     }
 
-    /// The daemon's pass: [`Pipeline::process_pending`], except that on a shared store the
-    /// entries stored in the last [`SHARED_SETTLE`] wait for the next pass (the workers poll
-    /// feeds at different instants; the entries of one news moment are judged together, in
-    /// publication order, an original before its re-posts, as one process polling them all
-    /// would).
+    /// The daemon's pass: [`Pipeline::process_pending`], except that on a shared store it
+    /// waits while entries are still arriving (one stored in the last [`SHARED_QUIET`], for
+    /// at most [`SHARED_MAX_WAIT`]): the workers poll feeds at different instants, and the
+    /// entries of one news moment are judged together, in publication order (an original
+    /// before its re-posts, a story's first report before its follow-ups), as one process
+    /// polling them all would.
     pub async fn process_settled(&self) -> Result<Tally, PipelineError> {
         self.process(self.store.is_shared()).await
     }
@@ -511,6 +514,14 @@ impl Pipeline {
         }
         // Keys only, in order; each record is read when its turn comes, so memory holds the
         // entries in flight, not every pending entry of a large cycle.
+        if settle {
+            if let Some((oldest, newest)) = self.store.pending_ages()? {
+                if newest < SHARED_QUIET && oldest < SHARED_MAX_WAIT {
+                    debug!("entries still arriving; judging them together once quiet");
+                    return Ok(Tally::default());
+                }
+            }
+        }
         let order = self.store.pending_order()?;
         let mut tally = Tally::default();
         if !self
@@ -531,10 +542,10 @@ impl Pipeline {
         // depend on earlier decisions happens there: reading the record, fetching and
         // extracting the text, the judge's features. The judge, which must see the decisions
         // before it, runs in order on this task.
-        let settled = settle.then(|| chrono::Utc::now() - SHARED_SETTLE);
+
         let prepared = stream::iter(order.into_iter().map(|key| {
             let me = self.clone();
-            async move { tokio::spawn(async move { me.prepare(&key, settled).await }).await }
+            async move { tokio::spawn(async move { me.prepare(&key).await }).await }
         }))
         .buffered(AHEAD * self.config.fetch.concurrency.max(1));
         tokio::pin!(prepared);
@@ -609,14 +620,10 @@ impl Pipeline {
     async fn prepare(
         &self,
         key: &store::PendingKey,
-        settled: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Option<Prepared>, store::StoreError> {
         let Some(rec) = self.store.pending_entry(key)? else {
             return Ok(None);
         };
-        if settled.is_some_and(|t| rec.changed_at > t) {
-            return Ok(None);
-        }
         let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
         let text = self.obtain_text(&rec).instrument(span).await;
         let features = text.as_ref().ok().and_then(|t| {

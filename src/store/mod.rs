@@ -255,6 +255,12 @@ pub trait FeedStore {
     fn pending_entry(&self, key: &PendingKey) -> Result<Option<EntryRecord>>;
     /// Number of pending entries.
     fn pending_len(&self) -> usize;
+    /// How long the oldest and the newest pending entry have waited since they were stored,
+    /// on a shared store (the judge's quiet period); `None` when nothing is pending or the
+    /// backend does not keep it (the embedded store's daemon batches its own polls).
+    fn pending_ages(&self) -> Result<Option<(std::time::Duration, std::time::Duration)>> {
+        Ok(None)
+    }
     /// Entries still waiting for processing, in processing order.
     fn pending_entries(&self) -> Result<Vec<EntryRecord>> {
         let mut out = Vec::new();

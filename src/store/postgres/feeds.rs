@@ -31,7 +31,7 @@ const UPSERT_ENTRY: &str =
     "INSERT INTO entries (feed_id, entry_id, rec, pending, order_at, first_seen)
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (feed_id, entry_id) DO UPDATE SET rec = EXCLUDED.rec, pending = EXCLUDED.pending,
-         order_at = EXCLUDED.order_at, first_seen = EXCLUDED.first_seen";
+         order_at = EXCLUDED.order_at, first_seen = EXCLUDED.first_seen, stored_at = now()";
 
 /// The upsert statement's parameters for a record.
 fn entry_params(rec: &EntryRecord) -> super::Params {
@@ -220,6 +220,20 @@ impl FeedStore for PgStore {
             "SELECT rec FROM entries WHERE feed_id = $1 AND entry_id = $2 AND pending",
             params![feed_id, id],
         )
+    }
+
+    fn pending_ages(&self) -> Result<Option<(std::time::Duration, std::time::Duration)>> {
+        let rows = self.query(
+            "reading pending ages",
+            "SELECT extract(epoch FROM now() - min(stored_at))::float8,
+                    extract(epoch FROM now() - max(stored_at))::float8
+             FROM entries WHERE pending HAVING count(*) > 0",
+            params![],
+        )?;
+        let secs = |v: f64| std::time::Duration::from_secs_f64(v.clamp(0.0, 1e9));
+        Ok(rows
+            .first()
+            .map(|r| (secs(r.get::<_, f64>(0)), secs(r.get::<_, f64>(1)))))
     }
 
     fn pending_len(&self) -> usize {

@@ -32,6 +32,9 @@ CREATE TABLE entries (
     pending    boolean NOT NULL,
     order_at   timestamptz NOT NULL,
     first_seen timestamptz NOT NULL,
+    -- When the row was last written (the server's clock): how long the pending entries
+    -- have waited, for the judge's quiet period.
+    stored_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (feed_id, entry_id)
 );
 CREATE INDEX entries_pending ON entries (order_at, first_seen, feed_id, entry_id) WHERE pending;
