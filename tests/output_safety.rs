@@ -16,21 +16,6 @@ const WEBHOOK_SECRET: &str = "whsec-b7c1e0d5-never-print-me";
 const SMTP_PASSWORD: &str = "smtp-pw-4a9f2c-never-print-me";
 const SCRIPT: &str = "<script>alert(1)</script>";
 
-fn get(url: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
-    rt.block_on(async {
-        reqwest::get(url)
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("body")
-    })
-}
-
 #[test]
 fn markup_and_mentions_are_neutralised_and_secrets_stay_secret() {
     let sc = Scenario::start(&["--faults", "none"]);
@@ -158,7 +143,7 @@ fn markup_and_mentions_are_neutralised_and_secrets_stay_secret() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let page = get(&status_url);
+    let page = http_text(&status_url);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
