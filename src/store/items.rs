@@ -406,6 +406,34 @@ impl DeliveryRecord {
     }
 }
 
+#[cfg(test)]
+impl ItemRecord {
+    /// A plain item of the store's tests: no decision yet, seen and decided at `now`.
+    pub(crate) fn for_test(url: &str, now: DateTime<Utc>) -> ItemRecord {
+        ItemRecord {
+            url: url.into(),
+            doc_id: 0,
+            links: Vec::new(),
+            feeds: Vec::new(),
+            source: "s".into(),
+            title: "t".into(),
+            byline: None,
+            published: None,
+            first_seen: now,
+            decided_at: now,
+            revisions: 0,
+            text_source: TextSource::Page,
+            text_note: None,
+            text: String::new(),
+            words: 0,
+            lang: None,
+            decisions: Default::default(),
+            legacy_decision: None,
+            duplicates: Vec::new(),
+        }
+    }
+}
+
 /// A digest that was sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DigestRecord {
@@ -442,29 +470,11 @@ mod tests {
                 ..Grounds::default()
             },
         };
-        let item = ItemRecord {
-            url: "https://a.example/1".into(),
-            doc_id: 1,
-            links: Vec::new(),
-            feeds: Vec::new(),
-            source: "s".into(),
-            title: "t".into(),
-            byline: None,
-            published: None,
-            first_seen: Utc::now(),
-            decided_at: Utc::now(),
-            revisions: 0,
-            text_source: TextSource::Page,
-            text_note: None,
-            text: String::new(),
-            words: 0,
-            lang: None,
-            decisions: [("a".to_string(), far), ("b".to_string(), near.clone())]
-                .into_iter()
-                .collect(),
-            legacy_decision: None,
-            duplicates: Vec::new(),
-        };
+        let mut item = ItemRecord::for_test("https://a.example/1", Utc::now());
+        item.doc_id = 1;
+        item.decisions = [("a".to_string(), far), ("b".to_string(), near.clone())]
+            .into_iter()
+            .collect();
         let json = serde_json::to_string(&item).expect("encodes");
         assert!(json.contains("\"a\":[0.012,0.45]"), "{json}");
         let back: ItemRecord = serde_json::from_str(&json).expect("decodes");

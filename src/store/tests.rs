@@ -271,27 +271,9 @@ fn kept_texts_are_read_back_replaced_and_pruned() -> Result<()> {
 }
 
 fn test_item(url: &str, decision: Decision, now: chrono::DateTime<Utc>) -> ItemRecord {
-    ItemRecord {
-        url: url.into(),
-        doc_id: 0,
-        links: Vec::new(),
-        feeds: Vec::new(),
-        source: "s".into(),
-        title: "t".into(),
-        byline: None,
-        published: None,
-        first_seen: now,
-        decided_at: now,
-        revisions: 0,
-        text_source: TextSource::Page,
-        text_note: None,
-        text: String::new(),
-        words: 0,
-        lang: None,
-        decisions: [("t".to_string(), decision)].into_iter().collect(),
-        legacy_decision: None,
-        duplicates: Vec::new(),
-    }
+    let mut item = ItemRecord::for_test(url, now);
+    item.decisions.insert("t".to_string(), decision);
+    item
 }
 
 /// Everything a store holds, read back through the interface (kept texts' times to the
