@@ -93,8 +93,10 @@ pub const SECONDARY_BASE: f32 = 0.7;
 /// (sentence-initial habits, titles such as "President").
 const MAX_NAME_ZIPF: f32 = 5.0;
 
-/// Capitalised in mid-sentence, but not names.
-const CALENDAR: &[&str] = &[
+/// Capitalised in mid-sentence, but not names: calendar words, and the abbreviated titles and
+/// suffixes written beside a name ("Gov. Sarah Palin", "Joseph Comeaux Jr."), which say what
+/// someone is, not who: an item that writes "the governor" or "Palin" still names her.
+const NOT_NAMES: &[&str] = &[
     "monday",
     "tuesday",
     "wednesday",
@@ -118,6 +120,20 @@ const CALENDAR: &[&str] = &[
     "mrs",
     "ms",
     "dr",
+    "gov",
+    "sen",
+    "rep",
+    "rev",
+    "gen",
+    "lt",
+    "sgt",
+    "col",
+    "capt",
+    "cpl",
+    "prof",
+    "hon",
+    "jr",
+    "sr",
 ];
 
 /// One of the topic's names.
@@ -183,7 +199,7 @@ pub fn capitalisation(text: &str, caps: &mut HashMap<String, (u32, u32)>) {
 pub fn is_name(bg: &Background, t: &str, caps: &HashMap<String, (u32, u32)>) -> bool {
     t.chars().count() >= 2
         && t.chars().any(char::is_alphabetic)
-        && !CALENDAR.contains(&t)
+        && !NOT_NAMES.contains(&t)
         && bg.zipf(t) < MAX_NAME_ZIPF
         && caps
             .get(t)
@@ -457,6 +473,25 @@ mod tests {
         // Someone else's rehab: no protagonist, low but not zero.
         let (c, _) = coverage(&NameParams::default(), &names, &vec![0.0; names.len()]);
         assert!(c > 0.0 && c <= MISSING_PRIMARY, "{c}");
+    }
+
+    #[test]
+    fn titles_written_beside_a_name_are_not_names() {
+        let bg = Background::english();
+        let s = seeds(&[
+            ("Fire at Palin's church in Wasilla", "An arsonist set fire to the church of Gov. Sarah Palin in Wasilla on Friday, said Gov. Palin's office."),
+            ("Palin's church burned", "Investigators said Gov. Sarah Palin was not at the church; Joseph Kroon Jr. said the fire began at the entrance."),
+            ("Palin apologises after church fire", "Gov. Palin said sorry to the members of Wasilla Bible Church, whose pastor Larry Kroon Jr. thanked firefighters."),
+        ]);
+        let names = from_seeds(bg, &s, &[]);
+        assert!(
+            names.iter().any(|n| n.text == "palin" && n.primary),
+            "{names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n.text == "gov" || n.text == "jr"),
+            "{names:?}"
+        );
     }
 
     #[test]
