@@ -6,6 +6,9 @@
 //!   the seeds), with the neighbouring rehab story of another actress in the world;
 //! - `n-43_ecbplus`: one event (AMD buys SeaMicro) reported by many outlets in their own words,
 //!   with AMD's earlier acquisition in the world: one story, or very few;
+//! - `n-41_ecb`: one event (the Israeli strike on a UN school in Gaza) whose seeds, by four
+//!   outlets, share little once the topic's own terms are discounted: its reports must still
+//!   form one story (they formed four before the seeds were grouped by event);
 //! - `b-shootings`: a broad topic of four events of one kind, each its own story.
 //!
 //! Where the corpus is absent the test says so and passes (under `CI=true` it fails). The
@@ -18,12 +21,13 @@ use std::process::Command;
 use common::*;
 
 /// (run, minimum precision, recall, story pairwise F1) — a little under what was measured
-/// when this test was written (1.0/0.88/1.0, 1.0/1.0/0.90, 1.0/0.83/1.0), so that a real
-/// regression fails it and noise in the corpus's synthetic dates does not.
+/// (1.0/0.88/1.0, 1.0/1.0/0.90, 1.0/1.0/1.0, 1.0/0.77/1.0), so that a real regression fails
+/// it and noise in the corpus's synthetic dates does not.
 const RUNS: &[(&str, f64, f64, f64)] = &[
     ("n-1_ecbplus", 0.9, 0.8, 0.9),
     ("n-43_ecbplus", 0.9, 0.9, 0.85),
-    ("b-shootings", 0.9, 0.75, 0.9),
+    ("n-41_ecb", 0.9, 0.75, 0.9),
+    ("b-shootings", 0.9, 0.7, 0.9),
 ];
 
 #[test]
