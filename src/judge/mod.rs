@@ -259,9 +259,9 @@ pub enum Relevant {
 }
 
 /// The relevance step, pure: relevant, or a near miss (at least [`RESCUE_FROM`] of the
-/// threshold, the query matching, the protagonists named: [`RESCUE_COVERAGE`]) that reports a story already alerted on (time-adjusted
-/// similarity at least [`RESCUE_SIMILARITY`] to a started story: another outlet's report of
-/// a development, in other words), or off-topic. The judge runs it with its stories; tests
+/// threshold, the query matching, the protagonists named: [`RESCUE_COVERAGE`]) that reports
+/// a story already alerted on (time-adjusted similarity at least [`RESCUE_SIMILARITY`] to a
+/// started story: another outlet's report of a development, in other words), or off-topic. The judge runs it with its stories; tests
 /// and experiments with theirs.
 pub fn decide(
     rel: &Relevance,
@@ -1098,10 +1098,11 @@ impl Judge {
             story.summary = serde_json::to_value(s).unwrap_or_default();
         }
         let why = match (&assignment.new_story, &assignment.best_other, &summary) {
-            (new, _, _) if assignment.headline.is_some() => format!(
-                "{} the story the seeds report: {:.0}% of its headline's weight is in the seeds' headlines (similarity {:.2} to the story)",
+            (new, _, _) if let Some(coverage) = assignment.headline => format!(
+                "{} the story the seeds report: {:.0}% of its headline's weight is in the \
+                 seeds' headlines (similarity {:.2} to the story)",
                 if *new { "starts" } else { "joins" },
-                assignment.headline.unwrap_or_default() * 100.0,
+                coverage * 100.0,
                 assignment.similarity
             ),
             (false, _, _) => format!(
