@@ -408,10 +408,22 @@ fn status_page_api_metrics_and_token_on_a_known_store() {
             assert!(i["url"].is_string() && i["title"].is_string(), "{i}");
         }
     }
-    // /api/feeds: every configured feed, polled, the hostile one under its own title.
-    let (code, _, body) = http_get(&format!("{base}/api/feeds"), None);
-    assert_eq!(code, 200);
-    let feeds = json(&body);
+    // /api/feeds: every configured feed, polled, the hostile one under its own title. The
+    // metrics above can show the scenario feeds' polls before the hostile feed's first one
+    // has finished (a busy machine): wait for every feed's first success.
+    let start = Instant::now();
+    let (body, feeds) = loop {
+        let (code, _, body) = http_get(&format!("{base}/api/feeds"), None);
+        assert_eq!(code, 200);
+        let feeds = json(&body);
+        let all_polled = feeds
+            .as_array()
+            .is_some_and(|a| a.iter().all(|f| f["last_success"].is_string()));
+        if all_polled || start.elapsed() > Duration::from_secs(60) {
+            break (body, feeds);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let feeds = feeds.as_array().expect("feeds array");
     assert_eq!(feeds.len(), sc.feeds().len() + 1, "{body}");
     for f in feeds {
