@@ -138,6 +138,21 @@ pub struct StorySummary {
     pub headline_terms: Vec<String>,
 }
 
+impl StorySummary {
+    /// Adds an item's vector to the story: its centroid (the strongest `terms` of the sum),
+    /// its count and its time span.
+    fn absorb(&mut self, v: &TermVector, published: i64, terms: usize) {
+        let mut sum: HashMap<String, f32> = self.centroid.drain(..).collect();
+        for (t, w) in v {
+            *sum.entry(t.clone()).or_default() += w;
+        }
+        self.centroid = top_terms(sum, terms);
+        self.items += 1;
+        self.last = self.last.max(published);
+        self.first = self.first.min(published);
+    }
+}
+
 /// Where an item went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
@@ -508,14 +523,7 @@ impl StoryIndex {
         let Some(s) = self.stories.iter_mut().find(|s| s.id == story_id) else {
             return false;
         };
-        let mut c: HashMap<String, f32> = s.centroid.drain(..).collect();
-        for (t, w) in &v {
-            *c.entry(t.clone()).or_default() += w;
-        }
-        s.centroid = top_terms(c, n);
-        s.items += 1;
-        s.last = s.last.max(published);
-        s.first = s.first.min(published);
+        s.absorb(&v, published, n);
         true
     }
 
@@ -628,16 +636,11 @@ impl StoryIndex {
             if title_clean.is_empty() {
                 title_clean = canonical_url.to_string();
             }
-            let mut cen: HashMap<String, f32> = s.centroid.drain(..).collect();
-            for (t, w) in &v {
-                *cen.entry(t.clone()).or_default() += w;
-            }
             s.id = self.new_id(canonical_url);
             s.title = title_clean.clone();
             s.first = published;
             s.last = published;
-            s.items = 1;
-            s.centroid = top_terms(cen, self.params.centroid_terms);
+            s.absorb(&v, published, self.params.centroid_terms);
             let id = s.id.clone();
             self.stories.push(s);
             return Assignment {
@@ -652,14 +655,7 @@ impl StoryIndex {
         if let Some(c) = best.as_ref().filter(|c| c.rel >= 1.0 && !v.is_empty()) {
             let n = self.params.centroid_terms;
             let s = &mut self.stories[c.index];
-            let mut cen: HashMap<String, f32> = s.centroid.drain(..).collect();
-            for (t, w) in &v {
-                *cen.entry(t.clone()).or_default() += w;
-            }
-            s.centroid = top_terms(cen, n);
-            s.items += 1;
-            s.last = s.last.max(published);
-            s.first = s.first.min(published);
+            s.absorb(&v, published, n);
             return Assignment {
                 story_id: s.id.clone(),
                 story_title: s.title.clone(),
