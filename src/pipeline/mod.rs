@@ -512,8 +512,6 @@ impl Pipeline {
             debug!("another worker judges; entries left to it");
             return Ok(Tally::default());
         }
-        // Keys only, in order; each record is read when its turn comes, so memory holds the
-        // entries in flight, not every pending entry of a large cycle.
         if settle {
             if let Some((oldest, newest)) = self.store.pending_ages()? {
                 if newest < SHARED_QUIET && oldest < SHARED_MAX_WAIT {
@@ -522,6 +520,8 @@ impl Pipeline {
                 }
             }
         }
+        // Keys only, in order; each record is read when its turn comes, so memory holds the
+        // entries in flight, not every pending entry of a large cycle.
         let order = self.store.pending_order()?;
         let mut tally = Tally::default();
         if !self
@@ -542,7 +542,6 @@ impl Pipeline {
         // depend on earlier decisions happens there: reading the record, fetching and
         // extracting the text, the judge's features. The judge, which must see the decisions
         // before it, runs in order on this task.
-
         let prepared = stream::iter(order.into_iter().map(|key| {
             let me = self.clone();
             async move { tokio::spawn(async move { me.prepare(&key).await }).await }
