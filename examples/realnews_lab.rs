@@ -15,7 +15,17 @@
 //! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`); rescue (`RESCUE_FROM`, `RESCUE_SIM`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
-//! each alert's similarity to the seeds). Copies are skipped (the dedup stage is not run).
+//! each alert's cosine with the seeds' centroid with no, half and the full topic discount).
+//! Copies are skipped (the dedup stage is not run). `-v` prints every target, hard negative
+//! and alert with its score and evidence, and the story each alert went to and why.
+//!
+//! Our own scenario world runs through the same lab (one broad "run" whose events are the
+//! labelled stories), so that a change to stories is checked on both at once:
+//!
+//! ```sh
+//! python3 examples/scenario_world.py tests/data/scenario/dev seeds /tmp/scenario.json
+//! cargo run --release --example realnews_lab -- /tmp/scenario.json
+//! ```
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
@@ -118,15 +128,17 @@ fn main() {
         if only.as_ref().is_some_and(|o| !o.contains(&run.id)) {
             continue;
         }
-        let seeds: Vec<String> = run
+        // The seeds cleaned by the extract stage, as the binary keeps them.
+        let clean: Vec<(String, String)> = run
             .seeds
             .iter()
             .map(|s| {
                 let raw = format!("{}\n\n{}\n", s.title, s.text);
                 let a = ex.clean_plain_text(&raw, None);
-                format!("{}\n\n{}", a.title.unwrap_or(s.title.clone()), a.text)
+                (a.title.unwrap_or(s.title.clone()), a.text)
             })
             .collect();
+        let seeds: Vec<String> = clean.iter().map(|(t, x)| format!("{t}\n\n{x}")).collect();
         let mut np = wirewatch::relevance::names::NameParams::default();
         let envf = |k: &str, d: f32| {
             std::env::var(k)
@@ -162,27 +174,38 @@ fn main() {
         sp.seed_similarity = envf("ST_SEED", sp.seed_similarity);
         let mut stories = StoryIndex::new(&base, sp);
         let mut seedidx = StoryIndex::new(&base, sp);
-        for (i, sd) in run.seeds.iter().enumerate() {
+        for (i, (title, text)) in clean.iter().enumerate() {
             if i == 0 {
-                seedidx.start("seeds", &sd.title, &sd.text, 0);
+                seedidx.start("seeds", title, text, 0);
             } else {
                 let id = seedidx.stories()[0].id.clone();
-                seedidx.add_to(&id, &sd.title, &sd.text, 0);
+                seedidx.add_to(&id, title, text, 0);
             }
         }
-        stories.seed(
-            &run.seeds
+        stories.seed(&clean);
+        // Cosine with the seeds' centroid at three strengths of the topic discount.
+        let at = |k: f32| -> Vec<(String, f32)> {
+            let mut sum: HashMap<String, f32> = HashMap::new();
+            for (t, x) in &clean {
+                for (w, f) in seedidx.vector_at(t, x, k) {
+                    *sum.entry(w).or_default() += f;
+                }
+            }
+            sum.into_iter().collect()
+        };
+        let cents = [at(0.0), at(0.5), at(1.0)];
+        let seedsim = |title: &str, text: &str| -> String {
+            [0.0f32, 0.5, 1.0]
                 .iter()
-                .map(|s| (s.title.clone(), s.text.clone()))
-                .collect::<Vec<_>>(),
-        );
-        let seedsim = |title: &str, text: &str| -> f32 {
-            let v = seedidx.vector(title, text);
-            seedidx
-                .similarities(&v, 0)
-                .first()
-                .map(|x| x.1)
-                .unwrap_or(0.0)
+                .zip(&cents)
+                .map(|(k, c)| {
+                    format!(
+                        "{:.3}",
+                        wirewatch::stories::cosine(&seedidx.vector_at(title, text, *k), c)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let targets = run.items.iter().filter(|i| i.role == "target").count();
         // FEEDBACK=1: an oracle reader marks round 1's first false alert off-topic and its
@@ -219,9 +242,9 @@ fn main() {
                     ev.marks = marks.clone();
                     fb = wirewatch::judge::feedback::Feedback::new(
                         &marks,
-                        &run.seeds
+                        &clean
                             .iter()
-                            .map(|s| vectoriser.vector(&s.title, &s.text))
+                            .map(|s| vectoriser.vector(&s.0, &s.1))
                             .collect::<Vec<_>>(),
                     );
                 }
@@ -322,7 +345,7 @@ fn main() {
             }
             if std::env::var("SEEDSIM").is_ok() {
                 println!(
-                    "SEEDSIM {} {} {:.3} {}",
+                    "SEEDSIM {} {} {} {}",
                     run.id,
                     it.role,
                     seedsim(&it.title, &art.text),
@@ -330,6 +353,17 @@ fn main() {
                 );
             }
             let a = stories.assign(&it.key, &it.title, &art.text, it.pubt);
+            if verbose {
+                println!(
+                    "    story {} new {} sim {:.2} headline {:?} best_other {:?} | {}",
+                    &a.story_id[..a.story_id.len().min(8)],
+                    a.new_story,
+                    a.similarity,
+                    a.headline,
+                    a.best_other,
+                    a.story_title.chars().take(50).collect::<String>()
+                );
+            }
             pts.push((a.story_id.clone(), it.event.clone()));
             if topic.is_confident(&rel, min_score) {
                 ev.learn(&it.key, &it.title, &art.text, rel.group.unwrap_or(0));
