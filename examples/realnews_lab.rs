@@ -12,12 +12,14 @@
 //!
 //! Parameters come from the environment, defaulting to the judge's: `MIN_SCORE`; the names
 //! model (`IN_BODY`, `ONE`, `MISSING`, `SECBASE`, `FOREIGN`, `ESSEXP`, `LEDE`); stories
-//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`); rescue (`RESCUE_FROM`, `RESCUE_SIM`);
+//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
+//! `RESCUE_COV`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
 //! each alert's cosine with the seeds' centroid with no, half and the full topic discount).
 //! Copies are skipped (the dedup stage is not run). `-v` prints every target, hard negative
-//! and alert with its score and evidence, and the story each alert went to and why.
+//! and alert with its score and evidence, and the story each alert went to and why; `-vv`
+//! every item.
 //!
 //! Our own scenario world runs through the same lab (one broad "run" whose events are the
 //! labelled stories), so that a change to stories is checked on both at once:
@@ -117,7 +119,8 @@ fn main() {
         .get(2)
         .filter(|a| !a.starts_with('-'))
         .map(|a| a.split(',').map(str::to_string).collect());
-    let verbose = args.iter().any(|a| a == "-v");
+    let verbose = args.iter().any(|a| a == "-v" || a == "-vv");
+    let every = args.iter().any(|a| a == "-vv");
     let min_score: f32 = std::env::var("MIN_SCORE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -288,7 +291,12 @@ fn main() {
             let mut relevant = rel.is_relevant(min_score);
             let rescue_from = envf("RESCUE_FROM", wirewatch::judge::RESCUE_FROM);
             let rescue_sim = envf("RESCUE_SIM", wirewatch::judge::RESCUE_SIMILARITY);
-            if !relevant && rel.score >= rescue_from * min_score && rel.query != Some(false) {
+            let rescue_cov = envf("RESCUE_COV", wirewatch::judge::RESCUE_COVERAGE);
+            if !relevant
+                && rel.score >= rescue_from * min_score
+                && rel.coverage >= rescue_cov
+                && rel.query != Some(false)
+            {
                 let v = stories.vector(&it.title, &art.text);
                 let best = stories
                     .similarities(&v, it.pubt)
@@ -299,7 +307,7 @@ fn main() {
                     relevant = true;
                 }
             }
-            if verbose && (it.role == "target" || it.role == "hard_negative" || relevant) {
+            if verbose && (every || it.role == "target" || it.role == "hard_negative" || relevant) {
                 println!(
                     "  {} {:6} {:14} {:.3} d{:.2} c{:.2} {:?} {:60} | {}",
                     if relevant { "A" } else { "." },
