@@ -26,8 +26,8 @@
 //!   by its other names; the best of the topic's groups counts. The same kind of news about
 //!   someone else (the other rehab stay, the other title defence) shares the vocabulary, not
 //!   the names, and generic business words carry nothing without them;
-//! - score = density^0.4 × coverage^0.6 when the group has protagonists
-//!   ([`PROTAGONIST_WEIGHT`]), sqrt(density × coverage) when it has none ([`combine`]).
+//! - score = sqrt(density × coverage), or density^0.4 × coverage^0.6 where that is lower and
+//!   the group has protagonists ([`combine`], [`PROTAGONIST_WEIGHT`]).
 //!
 //! Spreading the evidence over windows is deliberate: a passing mention lights up one window
 //! among many, an article about the topic is strong throughout. A short article (a headline
@@ -86,26 +86,33 @@ pub const MIN_ENGLISH: f32 = 0.5;
 pub const DEFAULT_MIN_SCORE: f32 = 0.45;
 
 /// Weight of name coverage in the score when the seeds have protagonists (names most of them
-/// put in their headline or lede); density weighs the rest. The same kind of news about
-/// someone else (the other injured player of the same team, the other DUI arrest of the same
-/// club, the coach fired five years earlier) reads like the seeds throughout, so its density
-/// is as high as a report's: who it is about is what tells them apart. On the ECB+ dev set,
-/// 0.6 rather than an even 0.5 took narrow precision from 0.84 to 0.88 at the same recall
-/// (0.92, in the in-process lab; both halves of the topics gained), 0.58 and 0.62 did the
-/// same within 0.005, 0.7 lost 0.04 of recall. Without protagonists (a topic of several
-/// events of one kind: four shootings, each seed naming other people) coverage says little
-/// and the weights stay even: 0.6 there cost the shootings topic a third of its recall.
+/// put in their headline or lede) and the item names fewer of them than its density would
+/// say ([`combine`]). The same kind of news about someone else (the other injured player of
+/// the same team, the other DUI arrest of the same club, the coach fired five years earlier)
+/// reads like the seeds throughout, so its density is as high as a report's: who it is about
+/// is what tells them apart. On the ECB+ dev set, 0.6 rather than an even 0.5 took narrow
+/// precision from 0.86 to 0.89 at nearly the same recall (both halves of the topics gained),
+/// 0.58 and 0.62 did the same within 0.005, 0.7 lost 0.04 of recall. Without protagonists (a
+/// topic of several events of one kind: four shootings, each seed naming other people)
+/// coverage says little and the weights stay even: 0.6 there cost the shootings topic a third
+/// of its recall.
 pub const PROTAGONIST_WEIGHT: f32 = 0.6;
 
-/// The score from density and name coverage (both 0..1): their geometric mean weighted
-/// [`PROTAGONIST_WEIGHT`] to coverage when the best group has protagonists, evenly when not.
+/// The score from density and name coverage (both 0..1): their geometric mean, weighted
+/// [`PROTAGONIST_WEIGHT`] to coverage when the best group has protagonists and coverage is
+/// the lower of the two. Names can pull a score down (the same kind of news about someone
+/// else), not lift it past what the text says: an article about something else that
+/// compares its subject to the seeds' protagonist in its second sentence ("Tara Reid checked
+/// into rehab ... like Lindsay Lohan") has high coverage and low density, and the even mean
+/// keeps it below the threshold.
 pub fn combine(density: f32, coverage: f32, protagonists: bool) -> f32 {
-    let w = if protagonists {
-        PROTAGONIST_WEIGHT
+    let (d, c) = (density.max(0.0), coverage.max(0.0));
+    let even = (d * c).sqrt();
+    if protagonists {
+        even.min(d.powf(1.0 - PROTAGONIST_WEIGHT) * c.powf(PROTAGONIST_WEIGHT))
     } else {
-        0.5
-    };
-    density.max(0.0).powf(1.0 - w) * coverage.max(0.0).powf(w)
+        even
+    }
 }
 
 /// A learned topic term.
@@ -920,13 +927,41 @@ mod tests {
         // Two items of the ECB+ dev set, "the 76ers fire their coach" (seeds of 2013): the
         // coach fired in 2008, dense in the seeds' words without their protagonists (density
         // 0.78, coverage 0.30), and a report of 2013 in fewer of the seeds' words (0.31, 0.75).
-        // Evenly weighted the first alerted (0.48).
+        // Evenly weighted the first alerted (0.48); now 0.44.
         assert!(combine(0.78, 0.30, true) < DEFAULT_MIN_SCORE);
         assert!(combine(0.31, 0.75, true) >= DEFAULT_MIN_SCORE);
         // A topic without protagonists (several events of one kind) weighs them evenly.
         assert!((combine(0.78, 0.30, false) - (0.78f32 * 0.30).sqrt()).abs() < 1e-6);
+        // Names do not lift a text past what it says: Tara Reid's rehab compared, in the
+        // second sentence, to Lindsay Lohan's (density 0.28, coverage 0.70).
+        assert!(combine(0.28, 0.70, true) < DEFAULT_MIN_SCORE);
+        assert!((combine(0.28, 0.70, true) - (0.28f32 * 0.70).sqrt()).abs() < 1e-6);
         assert_eq!(combine(0.0, 0.9, true), 0.0);
         assert!((combine(1.0, 1.0, true) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_protagonist_named_in_the_second_sentence_is_named_up_front() {
+        let seeds = [
+            "Lindsay Lohan checks into rehab\n\nLindsay Lohan checked into a rehab clinic on Thursday, her lawyer said, as a judge had ordered.",
+            "Lohan enters rehab clinic\n\nThe actress Lindsay Lohan entered rehab on Thursday to serve the ninety days the judge ordered.",
+            "Lindsay Lohan in rehab\n\nLindsay Lohan is in a rehab clinic, her lawyer told the court, and will stay for ninety days.",
+            "Judge: Lohan must stay in rehab\n\nLindsay Lohan must stay in rehab for ninety days, the judge ruled after her lawyer spoke.",
+        ];
+        let m = TopicModel::from_seeds(&seeds);
+        let opening = "The clinic in the hills above the city has treated many patients over the \
+            years, staff said on Thursday, and its doctors expect the new arrival to stay there \
+            for at least ninety days of care under the order that the court in the city made \
+            earlier this week after a long hearing.";
+        let named = "Lindsay Lohan arrived there with her lawyer, who told the judge she would \
+            stay for the whole ninety days of rehab.";
+        let coverage = |text: String| m.score("Actress checks into rehab", &text).coverage;
+        let first = coverage(format!("{named} {opening}"));
+        let second = coverage(format!("{opening} {named}"));
+        let late = coverage(format!("{opening} {opening} {named}"));
+        assert!(first > 0.5, "{first}");
+        assert_eq!(first, second, "the second sentence is up front");
+        assert!(late < first, "further down counts less: {late} vs {first}");
     }
 
     #[test]
