@@ -78,11 +78,10 @@ pub const MIN_TOKENS: usize = 25;
 /// Below this share of words found in the English background list, a text is treated as
 /// not English and scored 0.
 pub const MIN_ENGLISH: f32 = 0.5;
-/// Default `min_score`. The score is a weighted geometric mean of *density* (mean window
-/// strength) and *name coverage* ([`combine`]): 0.45 is for example "most protagonists
-/// named (coverage 0.6), and 30% of the text reads like the seeds", while the same kind of news about someone
-/// else (a missing protagonist: coverage below 0.2) needs a text denser than the seeds
-/// themselves.
+/// Default `min_score`. The score is a geometric mean of *density* (mean window strength)
+/// and *name coverage* ([`combine`]): 0.45 is for example "the protagonists named (coverage
+/// 0.6), and a third of the text reads like the seeds", while the same kind of news about
+/// someone else (a missing protagonist: coverage below 0.2) cannot reach it, however dense.
 pub const DEFAULT_MIN_SCORE: f32 = 0.45;
 
 /// Weight of name coverage in the score when the seeds have protagonists (names most of them
@@ -943,10 +942,14 @@ mod tests {
     #[test]
     fn a_protagonist_named_in_the_second_sentence_is_named_up_front() {
         let seeds = [
-            "Lindsay Lohan checks into rehab\n\nLindsay Lohan checked into a rehab clinic on Thursday, her lawyer said, as a judge had ordered.",
-            "Lohan enters rehab clinic\n\nThe actress Lindsay Lohan entered rehab on Thursday to serve the ninety days the judge ordered.",
-            "Lindsay Lohan in rehab\n\nLindsay Lohan is in a rehab clinic, her lawyer told the court, and will stay for ninety days.",
-            "Judge: Lohan must stay in rehab\n\nLindsay Lohan must stay in rehab for ninety days, the judge ruled after her lawyer spoke.",
+            "Lindsay Lohan checks into rehab\n\nLindsay Lohan checked into a rehab clinic on \
+             Thursday, her lawyer said, as a judge had ordered.",
+            "Lohan enters rehab clinic\n\nThe actress Lindsay Lohan entered rehab on Thursday \
+             to serve the ninety days the judge ordered.",
+            "Lindsay Lohan in rehab\n\nLindsay Lohan is in a rehab clinic, her lawyer told the \
+             court, and will stay for ninety days.",
+            "Judge: Lohan must stay in rehab\n\nLindsay Lohan must stay in rehab for ninety \
+             days, the judge ruled after her lawyer spoke.",
         ];
         let m = TopicModel::from_seeds(&seeds);
         let opening = "The clinic in the hills above the city has treated many patients over the \
