@@ -175,6 +175,7 @@ fn main() {
         sp.time_scale_days = envf("ST_TIME", sp.time_scale_days);
         sp.core_discount = envf("ST_CORE", sp.core_discount);
         sp.seed_similarity = envf("ST_SEED", sp.seed_similarity);
+        sp.seed_relative = envf("ST_REL", sp.seed_relative);
         let mut stories = StoryIndex::new(&base, sp);
         let mut seedidx = StoryIndex::new(&base, sp);
         for (i, (title, text)) in clean.iter().enumerate() {
@@ -197,6 +198,30 @@ fn main() {
             sum.into_iter().collect()
         };
         let cents = [at(0.0), at(0.5), at(1.0)];
+        if std::env::var("SEEDLOO").is_ok() {
+            // Leave-one-out: each seed's cosine with the other seeds' centroid.
+            for k in [0.0f32, 0.5, 1.0] {
+                let vs: Vec<_> = clean
+                    .iter()
+                    .map(|(t, x)| seedidx.vector_at(t, x, k))
+                    .collect();
+                let loo: Vec<String> = (0..vs.len())
+                    .map(|i| {
+                        let mut sum: HashMap<String, f32> = HashMap::new();
+                        for (j, v) in vs.iter().enumerate() {
+                            if j != i {
+                                for (w, f) in v {
+                                    *sum.entry(w.clone()).or_default() += f;
+                                }
+                            }
+                        }
+                        let c: Vec<(String, f32)> = sum.into_iter().collect();
+                        format!("{:.3}", wirewatch::stories::cosine(&vs[i], &c))
+                    })
+                    .collect();
+                println!("SEEDLOO {} k{k} {}", run.id, loo.join(" "));
+            }
+        }
         let seedsim = |title: &str, text: &str| -> String {
             [0.0f32, 0.5, 1.0]
                 .iter()
