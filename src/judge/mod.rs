@@ -1105,6 +1105,11 @@ impl Judge {
                 coverage * 100.0,
                 assignment.similarity
             ),
+            (new, _, _) if let Some((plain, seeds)) = assignment.closeness => format!(
+                "{} the story the seeds report: about as close to the seeds ({plain:.2} on all their \
+                 words) as they are to one another ({seeds:.2})",
+                if *new { "starts" } else { "joins" },
+            ),
             (false, _, _) => format!(
                 "joins: similarity {:.2} to the story's reports",
                 assignment.similarity

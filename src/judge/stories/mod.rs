@@ -199,6 +199,11 @@ pub struct Assignment {
     /// When the item went to the seeds' story on its headline: the share of the headline's
     /// weight in the seeds' headlines ([`StoryIndex::headline_coverage`]).
     pub headline: Option<f32>,
+    /// When the item went to the seeds' story for being about as close to the seeds as they
+    /// are to one another ([`StoryParams::seed_relative`]): its undiscounted cosine with them,
+    /// and theirs with one another.
+    #[serde(default)]
+    pub closeness: Option<(f32, f32)>,
 }
 
 /// The story state: all story summaries plus the topic discount learned from the seeds.
@@ -374,7 +379,8 @@ impl StoryIndex {
     /// nine pairs of ten, seeds of two events of the same kind (two shootings) at most 0.17;
     /// discounted, four seeds of one event fell into two to four "events" and their reports
     /// were spread over as many stories. Clusters whose story has started (it is among the
-    /// stored ones) get none.
+    /// stored ones) get no latent story (a story stored before the reference below was kept
+    /// gets its reference).
     ///
     /// The discounted bar is one bar for every topic, but how alike reports of one event are
     /// is not: four outlets writing about a week of riots share far less than five rewrites
@@ -409,14 +415,23 @@ impl StoryIndex {
         ids.dedup();
         for (k, &c) in ids.iter().enumerate() {
             let group = k as u16;
-            if self.stories.iter().any(|s| s.seed_group == Some(group)) {
+            let members: Vec<usize> = (0..n).filter(|&i| cluster[i] == c).collect();
+            let (reference, reference_closeness) = reference(&plain, &members);
+            if let Some(s) = self
+                .stories
+                .iter_mut()
+                .find(|s| s.seed_group == Some(group))
+            {
+                // Started before the reference was kept (an older store): give it one.
+                if s.reference.is_empty() {
+                    s.reference = reference;
+                    s.reference_closeness = reference_closeness;
+                }
                 continue;
             }
             let mut sum: HashMap<String, f32> = HashMap::new();
             let mut title = String::new();
             let mut headline_terms: Vec<String> = Vec::new();
-            let members: Vec<usize> = (0..n).filter(|&i| cluster[i] == c).collect();
-            let (reference, reference_closeness) = reference(&plain, &members);
             for (i, v) in vectors.iter().enumerate() {
                 if cluster[i] != c {
                     continue;
@@ -627,6 +642,7 @@ impl StoryIndex {
                     similarity: sim,
                     rel: sim / self.params.min_similarity.max(1e-6),
                     headline: None,
+                    closeness: None,
                 }
             };
             if best.as_ref().is_none_or(|b| c.rel > b.rel) {
@@ -646,18 +662,28 @@ impl StoryIndex {
         p: &TermVector,
     ) -> Candidate {
         let sim = cosine(v, &s.centroid);
-        let mut by_terms = sim / self.params.seed_similarity.max(1e-6);
-        if self.params.seed_relative > 0.0 && s.reference_closeness > 0.0 {
-            let bar = self.params.seed_relative * s.reference_closeness;
-            by_terms = by_terms.max(cosine(p, &s.reference) / bar);
-        }
+        let by_terms = sim / self.params.seed_similarity.max(1e-6);
+        let (by_closeness, plain) =
+            if self.params.seed_relative > 0.0 && s.reference_closeness > 0.0 {
+                let plain = cosine(p, &s.reference);
+                (
+                    plain / (self.params.seed_relative * s.reference_closeness),
+                    plain,
+                )
+            } else {
+                (0.0, 0.0)
+            };
         let coverage = self.headline_coverage(h, &s.headline_terms);
         let by_headline = coverage / self.params.headline_coverage.max(1e-6);
+        let rel = by_terms.max(by_closeness).max(by_headline);
         Candidate {
             index,
             similarity: sim,
-            rel: by_terms.max(by_headline),
-            headline: (by_headline >= 1.0 && by_headline > by_terms).then_some(coverage),
+            rel,
+            headline: (by_headline >= 1.0 && by_headline == rel && by_headline > by_terms)
+                .then_some(coverage),
+            closeness: (by_closeness >= 1.0 && by_closeness == rel && by_closeness > by_terms)
+                .then_some((plain, s.reference_closeness)),
         }
     }
 
@@ -707,6 +733,7 @@ impl StoryIndex {
                 similarity: c.similarity,
                 best_other: None,
                 headline: c.headline,
+                closeness: c.closeness,
             };
         }
         if let Some(c) = best.as_ref().filter(|c| c.rel >= 1.0 && !v.is_empty()) {
@@ -720,6 +747,7 @@ impl StoryIndex {
                 similarity: c.similarity,
                 best_other: None,
                 headline: c.headline,
+                closeness: c.closeness,
             };
         }
         let mut title_clean = clean_title(title);
@@ -748,6 +776,7 @@ impl StoryIndex {
             similarity: 1.0,
             best_other,
             headline: None,
+            closeness: None,
         }
     }
 }
@@ -762,6 +791,9 @@ struct Candidate {
     rel: f32,
     /// The headline coverage, when that is what carried the item to the seeds' story.
     headline: Option<f32>,
+    /// The undiscounted cosine with the seeds and their closeness to one another, when that
+    /// is what carried the item to the seeds' story.
+    closeness: Option<(f32, f32)>,
 }
 
 /// The undiscounted centroid of some seeds (`members` of `plain`) and how close they are to
@@ -952,11 +984,23 @@ mod tests {
         idx.seed(&seeds);
         let r = idx.latent[0].reference_closeness;
         assert!(r > 0.0 && r < 0.8, "four outlets, their own words: {r}");
-        idx.assign("https://a.test/1", title, text, 0);
+        let a = idx.assign("https://a.test/1", title, text, 0);
+        assert!(
+            a.closeness.is_some_and(|(c, s)| s == r && c >= 0.9 * r),
+            "{a:?}"
+        );
         assert!(
             started_seed_story(&idx),
             "as close as the seeds are: their event"
         );
+        // A seed story stored before the reference was kept gets it back on start.
+        let mut old = idx.stories().to_vec();
+        old[0].reference.clear();
+        old[0].reference_closeness = 0.0;
+        let mut restarted = StoryIndex::from_summaries(&topic, params, old);
+        restarted.seed(&seeds);
+        assert_eq!(restarted.stories()[0].reference_closeness, r);
+        assert!(restarted.latent.is_empty());
         // Without the rule the report starts a story of its own.
         let mut off = StoryIndex::new(
             &topic,
