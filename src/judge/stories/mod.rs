@@ -1001,6 +1001,18 @@ mod tests {
         restarted.seed(&seeds);
         assert_eq!(restarted.stories()[0].reference_closeness, r);
         assert!(restarted.latent.is_empty());
+        // The store keeps summaries as JSON: the reference survives it, and a summary written
+        // before it existed still reads (with none).
+        let json = serde_json::to_value(&idx.stories()[0]).expect("to json");
+        let back: StorySummary = serde_json::from_value(json.clone()).expect("from json");
+        assert_eq!(back, idx.stories()[0]);
+        let mut older = json;
+        if let Some(o) = older.as_object_mut() {
+            o.remove("reference");
+            o.remove("reference_closeness");
+        }
+        let older: StorySummary = serde_json::from_value(older).expect("older json");
+        assert!(older.reference.is_empty() && older.reference_closeness == 0.0);
         // Without the rule the report starts a story of its own.
         let mut off = StoryIndex::new(
             &topic,
