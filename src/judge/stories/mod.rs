@@ -708,7 +708,19 @@ impl StoryIndex {
     ) -> Assignment {
         let v = self.vector(title, text);
         let h = self.headline_vector(title);
-        let p = self.vector_at(title, text, 0.0);
+        // The undiscounted vector only where a seeds' story keeps a reference to compare it
+        // with (an empty one compares as 0).
+        let p = if self.params.seed_relative > 0.0
+            && self
+                .stories
+                .iter()
+                .chain(&self.latent)
+                .any(|s| s.reference_closeness > 0.0)
+        {
+            self.vector_at(title, text, 0.0)
+        } else {
+            TermVector::new()
+        };
         let best = self.best(&v, &h, &p, published);
         let joins = best.as_ref().is_some_and(|c| c.rel >= 1.0);
         if let (false, Some(c)) = (joins || v.is_empty(), self.best_latent(&v, &h, &p)) {
