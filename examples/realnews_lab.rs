@@ -12,11 +12,12 @@
 //!
 //! Parameters come from the environment, defaulting to the judge's: `MIN_SCORE`; the names
 //! model (`IN_BODY`, `ONE`, `MISSING`, `SECBASE`, `FOREIGN`, `ESSEXP`, `LEDE`); stories
-//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
+//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
 //! `RESCUE_COV`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
-//! each alert's cosine with the seeds' centroid with no, half and the full topic discount).
+//! each alert's cosine with the seeds' centroid with no, half and the full topic discount);
+//! `SEEDLOO=1` (print how close the seeds are to one another, the same three ways).
 //! Copies are skipped (the dedup stage is not run). `-v` prints every target, hard negative
 //! and alert with its score and evidence, and the story each alert went to and why; `-vv`
 //! every item.
@@ -199,28 +200,16 @@ fn main() {
         };
         let cents = [at(0.0), at(0.5), at(1.0)];
         if std::env::var("SEEDLOO").is_ok() {
-            // Leave-one-out: each seed's cosine with the other seeds' centroid.
-            for k in [0.0f32, 0.5, 1.0] {
+            // How close the seeds are to one another, at three strengths of the discount.
+            let all: Vec<usize> = (0..clean.len()).collect();
+            let at = |k: f32| {
                 let vs: Vec<_> = clean
                     .iter()
                     .map(|(t, x)| seedidx.vector_at(t, x, k))
                     .collect();
-                let loo: Vec<String> = (0..vs.len())
-                    .map(|i| {
-                        let mut sum: HashMap<String, f32> = HashMap::new();
-                        for (j, v) in vs.iter().enumerate() {
-                            if j != i {
-                                for (w, f) in v {
-                                    *sum.entry(w.clone()).or_default() += f;
-                                }
-                            }
-                        }
-                        let c: Vec<(String, f32)> = sum.into_iter().collect();
-                        format!("{:.3}", wirewatch::stories::cosine(&vs[i], &c))
-                    })
-                    .collect();
-                println!("SEEDLOO {} k{k} {}", run.id, loo.join(" "));
-            }
+                format!("{:.3}", wirewatch::stories::reference(&vs, &all).1)
+            };
+            println!("SEEDLOO {} {} {} {}", run.id, at(0.0), at(0.5), at(1.0));
         }
         let seedsim = |title: &str, text: &str| -> String {
             [0.0f32, 0.5, 1.0]

@@ -24,8 +24,8 @@ use std::process::Command;
 use common::*;
 
 /// (run, minimum precision, recall, story pairwise F1) — a little under what was measured
-/// (1.0/0.88/1.0, 1.0/1.0/0.90, 1.0/1.0/1.0, 1.0/0.90/1.0, 1.0/0.77/1.0), so that a real regression fails
-/// it and noise in the corpus's synthetic dates does not.
+/// (1.0/0.88/1.0, 1.0/1.0/0.90, 1.0/1.0/1.0, 1.0/0.90/1.0, 1.0/0.77/1.0), so that a real
+/// regression fails it and noise in the corpus's synthetic dates does not.
 const RUNS: &[(&str, f64, f64, f64)] = &[
     ("n-1_ecbplus", 0.9, 0.8, 0.9),
     ("n-43_ecbplus", 0.9, 0.9, 0.85),

@@ -810,7 +810,7 @@ struct Candidate {
 
 /// The undiscounted centroid of some seeds (`members` of `plain`) and how close they are to
 /// one another: the mean cosine of each with the sum of the others (0 for fewer than two).
-fn reference(plain: &[TermVector], members: &[usize]) -> (Vec<(String, f32)>, f32) {
+pub fn reference(plain: &[TermVector], members: &[usize]) -> (Vec<(String, f32)>, f32) {
     let sum_of = |skip: Option<usize>| -> Vec<(String, f32)> {
         let mut sum: HashMap<String, f32> = HashMap::new();
         for &i in members.iter().filter(|&&i| Some(i) != skip) {
