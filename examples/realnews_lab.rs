@@ -12,7 +12,8 @@
 //!
 //! Parameters come from the environment, defaulting to the judge's: `MIN_SCORE`; the names
 //! model (`IN_BODY`, `ONE`, `MISSING`, `SECBASE`, `FOREIGN`, `ESSEXP`, `LEDE`); stories
-//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
+//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`,
+//! `ST_HEAD`, `ST_GROUP`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
 //! `RESCUE_COV`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
@@ -177,6 +178,8 @@ fn main() {
         sp.core_discount = envf("ST_CORE", sp.core_discount);
         sp.seed_similarity = envf("ST_SEED", sp.seed_similarity);
         sp.seed_relative = envf("ST_REL", sp.seed_relative);
+        sp.headline_coverage = envf("ST_HEAD", sp.headline_coverage);
+        sp.seed_grouping = envf("ST_GROUP", sp.seed_grouping);
         let mut stories = StoryIndex::new(&base, sp);
         let mut seedidx = StoryIndex::new(&base, sp);
         for (i, (title, text)) in clean.iter().enumerate() {
