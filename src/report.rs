@@ -229,13 +229,17 @@ fn explain_decision(
             seed,
             similarity,
             contained,
+            contains,
             exact,
         } => {
+            let why = match contains {
+                Some(c) => crate::dedup::likeness(*similarity, *contained, *c, *exact, "the seed"),
+                // A record from before the share of the seed was kept.
+                None => format!("{:.0}% of this text is in the seed", contained * 100.0),
+            };
             let _ = writeln!(
                 s,
-                "duplicate of seed article {seed} ({}; similarity {similarity:.2}, {:.0}% of its text is in the seed) — no alert",
-                if *exact { "identical text" } else { "near-identical" },
-                contained * 100.0
+                "duplicate of seed article {seed} ({why}; similarity {similarity:.2}) — no alert"
             );
             if let Some(seed) = store.seed(seed)? {
                 let _ = writeln!(s, "              seed headline: {}", seed.title);

@@ -1001,8 +1001,8 @@ impl Judge {
             origin,
             similarity,
             contained,
+            contains,
             exact,
-            ..
         } = verdict
         else {
             return Ok(None);
@@ -1017,6 +1017,7 @@ impl Judge {
                         seed,
                         similarity,
                         contained,
+                        contains: Some(contains),
                         exact,
                     },
                     None,
@@ -1043,11 +1044,13 @@ impl Judge {
                 (
                     Decision::Repeat {
                         of: of_url,
-                        reason: if exact {
-                            "identical text".into()
-                        } else {
-                            format!("near-identical text ({:.0}% contained)", contained * 100.0)
-                        },
+                        reason: dedup::likeness(
+                            similarity,
+                            contained,
+                            contains,
+                            exact,
+                            "the earlier item",
+                        ),
                         similarity,
                     },
                     original,

@@ -71,6 +71,10 @@ pub enum Decision {
         similarity: f32,
         /// Share of this text found in the seed.
         contained: f32,
+        /// Share of the seed's text found in this one (None in records from before it was
+        /// kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contains: Option<f32>,
         /// True for an identical normalised text.
         exact: bool,
     },
@@ -450,6 +454,28 @@ pub struct DigestRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seed_copy_keeps_how_much_of_the_seed_it_holds() {
+        let d = Decision::SeedDuplicate {
+            seed: "01.txt".into(),
+            similarity: 0.42,
+            contained: 0.51,
+            contains: Some(0.72),
+            exact: false,
+        };
+        let json = serde_json::to_string(&d).expect("encodes");
+        let back: Decision = serde_json::from_str(&json).expect("decodes");
+        assert_eq!(back, d);
+        // A record from before the share was kept.
+        let old = json.replace(",\"contains\":0.72", "");
+        assert_ne!(old, json);
+        let back: Decision = serde_json::from_str(&old).expect("old decodes");
+        assert!(matches!(
+            back,
+            Decision::SeedDuplicate { contains: None, .. }
+        ));
+    }
 
     #[test]
     fn far_off_topic_decisions_are_stored_small_and_read_back() {

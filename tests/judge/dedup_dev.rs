@@ -152,3 +152,66 @@ fn bad_input_is_decided() {
     assert!(sig.truncated);
     assert_eq!(idx.query(&sig, &p), DupVerdict::Unique);
 }
+
+/// A longer article that holds an earlier one is a copy when the earlier text is most of
+/// it (an update that adds a paragraph or two), and a new article when most of it is new
+/// (a full report that quotes or reprints a short first report, then goes on).
+#[test]
+fn an_article_mostly_new_is_not_a_copy_of_what_it_holds() {
+    let p = DupParams::default();
+    let arts = common::articles();
+    let distinct: Vec<&common::Article> = arts
+        .iter()
+        .filter(|a| a.kind != "repeat" && a.text.split_whitespace().count() > 150)
+        .collect();
+    assert!(
+        distinct.len() >= 4,
+        "the dev set has long distinct articles"
+    );
+    let earlier = distinct[0];
+    let mut idx = MemIndex::new();
+    idx.insert(1, &Signature::from_text(&earlier.text), Origin::Item);
+    let paragraphs = |a: &common::Article| -> Vec<String> {
+        a.text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let words = |s: &str| s.split_whitespace().count();
+    // Other articles' paragraphs appended until the additions reach a share of the whole.
+    let extended = |share: f64| -> String {
+        let base = words(&earlier.text) as f64;
+        let mut added = Vec::new();
+        let mut n = 0usize;
+        for p in distinct[1..].iter().flat_map(|a| paragraphs(a)) {
+            if n as f64 >= share / (1.0 - share) * base {
+                break;
+            }
+            n += words(&p);
+            added.push(p);
+        }
+        format!("{}\n\n{}", earlier.text, added.join("\n\n"))
+    };
+    let update = extended(0.2);
+    let v = idx.query(&Signature::from_text(&update), &p);
+    assert!(
+        matches!(v, DupVerdict::Duplicate { of: 1, .. }),
+        "an update a fifth new is a repeat: {v:?}"
+    );
+    let fuller = extended(0.65);
+    let v = idx.query(&Signature::from_text(&fuller), &p);
+    assert_eq!(
+        v,
+        DupVerdict::Unique,
+        "a report two-thirds new is not a copy of the brief it holds"
+    );
+    // Without the rule it was one: the test would not catch its loss.
+    let old = DupParams {
+        min_own_share: 0.0,
+        ..p
+    };
+    let v = idx.query(&Signature::from_text(&fuller), &old);
+    assert!(v.is_duplicate(), "{v:?}");
+}
