@@ -41,7 +41,15 @@ struct Rules {
     box_head: Regex,
     /// Lines that are only a date.
     date_line: Regex,
+    /// A labelled date stamp opening a paragraph ("UPDATED: FRIDAY, MAY 3, 2013, 9:56 AM").
+    lead_stamp: Regex,
+    /// The same stamp closing a paragraph after its last sentence.
+    tail_stamp: Regex,
 }
+
+/// A labelled date stamp: "Published:", "Updated", ... then a date, and perhaps a time with
+/// its zone (upper case only, so that the word after it is never taken for one).
+const STAMP: &str = r"(?:published|posted|updated|last\s+updated)\s*:?\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+(?-i:[A-Z]{2,3}T|GMT|UTC)\b)?)?";
 
 fn rules() -> &'static Rules {
     static R: OnceLock<Rules> = OnceLock::new();
@@ -140,6 +148,9 @@ fn rules() -> &'static Rules {
             r"(?ix)^(?:(?:published|posted|updated|last\s+updated)\s*:?\s*)?(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?)?$",
         )
         .expect("static regex"),
+        lead_stamp: Regex::new(&format!(r"(?i)^(?:{STAMP}\s*[,|·•-]?\s*)+")).expect("static regex"),
+        tail_stamp: Regex::new(&format!(r#"(?i)([.!?"”’)])(?:\s*{STAMP})+\s*$"#))
+            .expect("static regex"),
     })
 }
 
@@ -212,6 +223,7 @@ pub(crate) fn clean(mut paras: Vec<Para>, titles: &[String], cut_after: &[Regex]
             paras.truncate(i);
         }
     }
+    strip_stamps(&mut paras);
     // lines dropped anywhere
     let title_keys: Vec<String> = titles
         .iter()
@@ -310,6 +322,43 @@ fn drop_repeated_items(paras: &mut Vec<Para>) {
         k += 1;
         keep
     });
+}
+
+/// Date stamps glued to a paragraph's prose ("UPDATED: FRIDAY, MAY 3, 2013, 9:56 AM Lindsay
+/// Lohan checked into ...", "... for help. PUBLISHED: THURSDAY, MAY 2, 2013, 1:32 PM") go,
+/// the prose stays: as one paragraph, the rules for furniture lines would drop its prose
+/// with the stamp. A paragraph that is only a stamp is left to those rules.
+fn strip_stamps(paras: &mut [Para]) {
+    let r = rules();
+    for p in paras.iter_mut() {
+        let t = p.text.trim();
+        let mut rest = t;
+        if let Some(m) = r.lead_stamp.find(rest) {
+            let after = &rest[m.end()..];
+            if !at_most_words(after, 3) {
+                rest = after;
+            }
+        }
+        let mut end = rest.len();
+        // A stamp ends in a year, a time or a zone; most paragraphs end in a full stop and
+        // are not searched.
+        let tail = rest.get(rest.len().saturating_sub(4)..).unwrap_or("");
+        let may_end_in_stamp = tail.ends_with(|c: char| c.is_ascii_digit())
+            || ["am", "pm", "a.m.", "p.m.", "t", "c"]
+                .iter()
+                .any(|e| tail.to_ascii_lowercase().ends_with(e));
+        if may_end_in_stamp {
+            if let Some(g) = r.tail_stamp.captures(rest).and_then(|c| c.get(1)) {
+                if !at_most_words(&rest[..g.end()], 3) {
+                    end = g.end();
+                }
+            }
+        }
+        let rest = &rest[..end];
+        if rest.len() != t.len() {
+            p.text = rest.to_string();
+        }
+    }
 }
 
 /// Cut at the first furniture line after the start of the body. When real prose follows the
@@ -572,6 +621,38 @@ mod tests {
             kind: Kind::P,
             group: NO_GROUP,
         }
+    }
+
+    #[test]
+    fn stamps_glued_to_prose_go_and_the_prose_stays() {
+        let first = "Actress Lindsay Lohan finally checked into court-mandated rehab late Thursday, after hiring her former lawyer for help.";
+        let second = "Lindsay Lohan checked into the rehab facility late Thursday, dodging arrest after whirlwind confusion surrounding the actress' whereabouts, sources said.";
+        let third = "It's the same place the troubled starlet sought help in 2010.";
+        let paras = vec![
+            p(&format!(
+                "{first} PUBLISHED: THURSDAY, MAY 2, 2013, 1:32 PM"
+            )),
+            p(&format!("UPDATED: FRIDAY, MAY 3, 2013, 9:56 AM {second}")),
+            p(third),
+        ];
+        let out = clean(paras, &[], &[]);
+        let texts: Vec<&str> = out.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, [first, second, third]);
+        // Several stamps in a row, a zone, and prose that opens with a short word.
+        let mut v = vec![p(&format!(
+            "Published: March 13, 2013 2:29 pm EDT | Updated: March 14, 2013 at 9:31 am The {second}"
+        ))];
+        strip_stamps(&mut v);
+        assert_eq!(v[0].text, format!("The {second}"));
+        // A stamp alone, and prose that only mentions an update, are left as they are.
+        let mut v = vec![
+            p("Updated: March 14, 2013 9:31 AM"),
+            p("Officials updated the count on Friday. Updated figures came later."),
+        ];
+        let before: Vec<String> = v.iter().map(|p| p.text.clone()).collect();
+        strip_stamps(&mut v);
+        let after: Vec<String> = v.iter().map(|p| p.text.clone()).collect();
+        assert_eq!(before, after);
     }
 
     #[test]
