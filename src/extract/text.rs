@@ -45,6 +45,9 @@ struct Rules {
     lead_stamp: Regex,
     /// The same stamp closing a paragraph after its last sentence.
     tail_stamp: Regex,
+    /// A date with a clock time closing a paragraph, with no label ("... in New Zealand.
+    /// 8:44AM BST 16 Sep 2013"): prose does not end in a time of day.
+    tail_clock: Regex,
 }
 
 /// A labelled date stamp: "Published:", "Updated", ... then a date, and perhaps a time with
@@ -151,6 +154,10 @@ fn rules() -> &'static Rules {
         lead_stamp: Regex::new(&format!(r"(?i)^(?:{STAMP}\s*[,|·•-]?\s*)+")).expect("static regex"),
         tail_stamp: Regex::new(&format!(r#"(?i)([.!?"”’)])(?:\s*{STAMP})+\s*$"#))
             .expect("static regex"),
+        tail_clock: Regex::new(
+            r"(?i)\s*[-,|·•–]?\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2})\s*[-,]?\s*(?:at\s+)?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{1,3}T|UTC))?|\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{1,3}T|UTC))?\s*[-,]?\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}))\s*$",
+        )
+        .expect("static regex"),
     })
 }
 
@@ -351,6 +358,10 @@ fn strip_stamps(paras: &mut [Para]) {
             if let Some(g) = r.tail_stamp.captures(rest).and_then(|c| c.get(1)) {
                 if !at_most_words(&rest[..g.end()], 3) {
                     end = g.end();
+                }
+            } else if let Some(m) = r.tail_clock.find(rest) {
+                if !at_most_words(&rest[..m.start()], 3) {
+                    end = m.start();
                 }
             }
         }
@@ -644,10 +655,32 @@ mod tests {
         ))];
         strip_stamps(&mut v);
         assert_eq!(v[0].text, format!("The {second}"));
-        // A stamp alone, and prose that only mentions an update, are left as they are.
+        // A date with a time of day closing a paragraph, with no label, before or after it.
+        for (text, want) in [
+            (
+                "One Australian and one English climber have fallen to their deaths in New Zealand. 8:44AM BST 16 Sep 2013",
+                "One Australian and one English climber have fallen to their deaths in New Zealand.",
+            ),
+            (
+                "IE6 through IE11 harbor the vulnerability, but attacks are limited to IE8 and IE9 September 17, 2013 03:16 PM ET",
+                "IE6 through IE11 harbor the vulnerability, but attacks are limited to IE8 and IE9",
+            ),
+            (
+                "Lopez's sentence date is May 7. April 24, 2013-4:45pm",
+                "Lopez's sentence date is May 7.",
+            ),
+        ] {
+            let mut v = vec![p(text)];
+            strip_stamps(&mut v);
+            assert_eq!(v[0].text, want);
+        }
+        // A stamp alone, and prose that only mentions an update, are left as they are, and so
+        // is prose that ends in a date without a time.
         let mut v = vec![
             p("Updated: March 14, 2013 9:31 AM"),
             p("Officials updated the count on Friday. Updated figures came later."),
+            p("The trial of the three men was set for September 14, 2013"),
+            p("Doors open at 10:30 and the vote closes at 20:00"),
         ];
         let before: Vec<String> = v.iter().map(|p| p.text.clone()).collect();
         strip_stamps(&mut v);
