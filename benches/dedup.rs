@@ -172,7 +172,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut sled_found = 0;
     for (q, sig) in sigs.iter().enumerate() {
-        match idx.judge(&store, &[], sig, None, &params)? {
+        match idx.judge_confirmed(&store, &[], sig, None, &params, |_| None)? {
             DupVerdict::Duplicate { of, .. } if texts[q].1 == Some(of) => sled_found += 1,
             DupVerdict::Duplicate { .. } => {}
             _ => {

@@ -67,14 +67,17 @@ impl DupIndex {
     /// Whether `sig` duplicates an indexed text other than `exclude` (the item's own earlier
     /// record, left by a run that died before committing its decision). Candidates' sketches
     /// are read from `unwritten` (texts indexed in memory whose records are waiting to be
-    /// written with their decisions), else from `store`.
-    pub fn judge(
+    /// written with their decisions), else from `store`. Each candidate that is a copy on
+    /// the samples is put to `confirm`
+    /// ([`dedup::judge_confirmed`]; `|_| None` leaves the verdict to the samples).
+    pub fn judge_confirmed(
         &self,
         store: &Store,
         unwritten: &[DupEntry],
         sig: &Signature,
         exclude: Option<DocId>,
         params: &DupParams,
+        confirm: impl FnMut(DocId) -> Option<Option<dedup::Overlap>>,
     ) -> Result<DupVerdict, StoreError> {
         let view = View {
             postings: &self.postings,
@@ -82,7 +85,7 @@ impl DupIndex {
             unwritten,
             exclude,
         };
-        dedup::judge(&view, sig, params)
+        dedup::judge_confirmed(&view, sig, params, confirm)
     }
 
     /// Adds a text to the in-memory tables (after its record is stored).

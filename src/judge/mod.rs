@@ -33,6 +33,7 @@ pub mod relevance;
 pub mod stories;
 mod unwritten;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -323,6 +324,9 @@ pub struct Judge {
     stories: Mutex<StoryIndex>,
     dup_params: DupParams,
     dup_index: RwLock<DupIndex>,
+    /// The seeds' texts by name, to check a copy verdict reached on samples (see
+    /// [`Judge::copies`]).
+    seed_texts: RwLock<HashMap<String, String>>,
     endpoints: Arc<Vec<Endpoint>>,
     /// The topic's decision counters by label (made once: counting is per item and topic).
     counters: Vec<(&'static str, prometheus_client::metrics::counter::Counter)>,
@@ -398,6 +402,7 @@ impl Judge {
             stories: Mutex::new(stories),
             dup_params: DupParams::default(),
             dup_index: RwLock::new(index),
+            seed_texts: RwLock::new(HashMap::new()),
             endpoints,
             counters: [
                 "seed_duplicate",
@@ -445,8 +450,34 @@ impl Judge {
         doc_id_of(&format!("{}\u{1f}{key}", self.topic_id))
     }
 
+    /// The text behind a duplicate-index key ("seed:NAME", "item:URL"), when it is at hand:
+    /// a seed's, or an item's kept text. A store that cannot give it is logged: the verdict
+    /// on samples then stands.
+    fn stored_text(&self, target: &str) -> Option<String> {
+        if let Some(name) = target.strip_prefix("seed:") {
+            return self
+                .seed_texts
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(name)
+                .cloned();
+        }
+        let url = target.strip_prefix("item:")?;
+        match self.store.kept_text(url) {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(error = %e, url, "kept text unreadable; the copy verdict rests on samples");
+                None
+            }
+        }
+    }
+
     /// Indexes a seed text for the copy check (idempotent).
     pub fn index_seed(&self, name: &str, text: &str) -> Result<(), StoreError> {
+        self.seed_texts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), text.to_string());
         let key = format!("seed:{name}");
         self.dup_index
             .write()
@@ -852,9 +883,13 @@ impl Judge {
 
         // 3. Copies.
         let dup = dup_entry(doc_id, format!("item:{key}"), &sig, Origin::Item, self.tag);
-        if let Some((decision, original, verdict)) =
-            self.copies(&key, doc_id, &sig, grounds.rescued_by.is_none(), unwritten)?
-        {
+        if let Some((decision, original, verdict)) = self.copies(
+            &key,
+            doc_id,
+            (body, &sig),
+            grounds.rescued_by.is_none(),
+            unwritten,
+        )? {
             item.decisions.insert(self.topic_id.clone(), decision);
             self.stage(unwritten, rec, item, Some((dup, &sig)), original);
             return Ok(verdict);
@@ -977,24 +1012,45 @@ impl Judge {
     /// A copy of an off-topic near miss (indexed so that a copy is never *rescued*: see
     /// [`Judge::relevance`]) that is relevant on its own (`relevant`) is not a repeat: it
     /// alerts as the first relevant version of its text, as before near misses were indexed.
+    ///
+    /// The index decides on samples of the texts' shingles (one in eight), which can err near
+    /// the bars of [`DupParams`]; a copy verdict is checked on every shingle of both texts
+    /// when the other text is at hand (a seed's, or an item's kept text, `[store]
+    /// keep_text`), and stands only if the full texts agree.
     fn copies(
         &self,
         key: &str,
         doc_id: u64,
-        sig: &Signature,
+        (text, sig): (&str, &Signature),
         relevant: bool,
         unwritten: &Unwritten,
     ) -> Result<Option<(Decision, Option<ItemRecord>, Verdict)>, StoreError> {
+        let confirm = |id: u64| -> Option<Option<dedup::Overlap>> {
+            let target = match unwritten.doc_key(&self.store, id) {
+                Ok(t) => t?,
+                Err(e) => {
+                    warn!(error = %e, "index key unreadable; the copy verdict rests on samples");
+                    return None;
+                }
+            };
+            let other = self.stored_text(&target)?;
+            let exact = dedup::confirm(text, &other, &self.dup_params);
+            if exact.is_none() {
+                debug!(url = %key, of = %target, "a copy on samples, not on the full texts");
+            }
+            Some(exact)
+        };
         let verdict = self
             .dup_index
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .judge(
+            .judge_confirmed(
                 &self.store,
                 unwritten.dups(),
                 sig,
                 Some(doc_id),
                 &self.dup_params,
+                confirm,
             )?;
         let DupVerdict::Duplicate {
             of,

@@ -153,6 +153,13 @@ fn bad_input_is_decided() {
     assert_eq!(idx.query(&sig, &p), DupVerdict::Unique);
 }
 
+/// The dev set's distinct articles of more than 150 words.
+fn long_distinct(arts: &[common::Article]) -> Vec<&common::Article> {
+    arts.iter()
+        .filter(|a| a.kind != "repeat" && a.text.split_whitespace().count() > 150)
+        .collect()
+}
+
 /// A longer article that holds an earlier one is a copy when the earlier text is most of
 /// it (an update that adds a paragraph or two), and a new article when most of it is new
 /// (a full report that quotes or reprints a short first report, then goes on).
@@ -160,10 +167,7 @@ fn bad_input_is_decided() {
 fn an_article_mostly_new_is_not_a_copy_of_what_it_holds() {
     let p = DupParams::default();
     let arts = common::articles();
-    let distinct: Vec<&common::Article> = arts
-        .iter()
-        .filter(|a| a.kind != "repeat" && a.text.split_whitespace().count() > 150)
-        .collect();
+    let distinct = long_distinct(&arts);
     assert!(
         distinct.len() >= 4,
         "the dev set has long distinct articles"
@@ -214,4 +218,76 @@ fn an_article_mostly_new_is_not_a_copy_of_what_it_holds() {
     };
     let v = idx.query(&Signature::from_text(&fuller), &old);
     assert!(v.is_duplicate(), "{v:?}");
+}
+
+/// The index decides on one shingle in eight, which can err near a bar; a copy verdict is
+/// checked on the full texts when they are at hand, and a candidate they clear gives way to
+/// the next. Texts near the own-share bar: an article with other articles' paragraphs
+/// appended, in steps, until the samples and the full texts disagree.
+#[test]
+fn a_copy_on_samples_is_checked_on_the_full_texts() {
+    use wirewatch::dedup::{confirm, judge_confirmed};
+    let p = DupParams::default();
+    let arts = common::articles();
+    let distinct = long_distinct(&arts);
+    let extra: Vec<&str> = distinct[1..]
+        .iter()
+        .flat_map(|a| a.text.split("\n\n"))
+        .flat_map(|p| p.split(". "))
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    // Find, for some earlier article, a longer text the samples call its copy and the full
+    // texts do not (the hashing is fixed, so the search is too).
+    let mut found = None;
+    'search: for earlier in distinct.iter().take(8) {
+        let mut idx = MemIndex::new();
+        idx.insert(1, &Signature::from_text(&earlier.text), Origin::Item);
+        let mut text = earlier.text.clone();
+        for s in &extra {
+            text.push_str(". ");
+            text.push_str(s);
+            let sampled = idx.query(&Signature::from_text(&text), &p).is_duplicate();
+            let full = confirm(&text, &earlier.text, &p).is_some();
+            if sampled && !full {
+                found = Some((idx, earlier.text.clone(), text));
+                break 'search;
+            }
+            if !sampled && !full {
+                break;
+            }
+        }
+    }
+    let (idx, earlier, text) = found.expect("the samples err near the bar on some text");
+    let sig = Signature::from_text(&text);
+    // Checked on the full texts: not a copy.
+    let v = judge_confirmed(&idx, &sig, &p, |_| Some(confirm(&text, &earlier, &p)))
+        .unwrap_or_else(|e| match e {});
+    assert_eq!(v, DupVerdict::Unique);
+    // With the text not at hand, the samples decide.
+    let v = judge_confirmed(&idx, &sig, &p, |_| None).unwrap_or_else(|e| match e {});
+    assert!(v.is_duplicate(), "{v:?}");
+    // A cleared candidate gives way to the next: the same text as a seed (tried first) and,
+    // beside it, a near-copy of the new text (a word changed) as an earlier item.
+    let near = text.replacen(' ', "  the ", 1);
+    let mut idx = MemIndex::new();
+    idx.insert(1, &Signature::from_text(&earlier), Origin::Seed);
+    idx.insert(2, &Signature::from_text(&near), Origin::Item);
+    let texts = |id: u64| if id == 1 { &earlier } else { &near };
+    let v = judge_confirmed(&idx, &sig, &p, |id| Some(confirm(&text, texts(id), &p)))
+        .unwrap_or_else(|e| match e {});
+    assert!(
+        matches!(
+            v,
+            DupVerdict::Duplicate {
+                of: 2,
+                origin: Origin::Item,
+                exact: false,
+                ..
+            }
+        ),
+        "{v:?}"
+    );
+    // On the samples alone, the seed wins.
+    let v = judge_confirmed(&idx, &sig, &p, |_| None).unwrap_or_else(|e| match e {});
+    assert!(matches!(v, DupVerdict::Duplicate { of: 1, .. }), "{v:?}");
 }

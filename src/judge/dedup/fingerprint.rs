@@ -83,6 +83,26 @@ pub struct Signature {
 }
 
 impl Signature {
+    /// Every shingle of `text`, as a full sketch ([`Sketch::full`]): what a verdict reached
+    /// on samples is checked against, when both texts are at hand.
+    pub fn full_sketch(text: &str) -> Sketch {
+        let mut token_hashes: Vec<u64> = Vec::with_capacity(text.len() / 5);
+        for_each_token(text, MAX_TOKENS, |t| {
+            token_hashes.push(hash64(t.as_bytes()))
+        });
+        let mut sh: Vec<u64> = shingle_hashes(&token_hashes);
+        sh.sort_unstable();
+        sh.dedup();
+        let mut sample: Vec<u32> = sh.iter().map(|&h| (h >> 32) as u32).collect();
+        sample.sort_unstable();
+        sample.dedup();
+        Sketch {
+            shingles: u32::try_from(sh.len()).unwrap_or(u32::MAX),
+            full: true,
+            sample,
+        }
+    }
+
     /// Computes the signature of `text` (article body without headline).
     pub fn from_text(text: &str) -> Signature {
         let mut normalised = String::with_capacity(text.len());

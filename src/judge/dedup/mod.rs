@@ -7,7 +7,10 @@
 //! 3. Near-duplicates: LSH band keys find candidates, mod-m shingle samples verify them
 //!    ([`fingerprint`] explains both). A candidate is a duplicate when the texts are similar
 //!    (Jaccard) **or** when one is largely contained in the other (a dropped last paragraph,
-//!    an appended update, leftover boilerplate, a summary-only page that is a copy).
+//!    an appended update, leftover boilerplate, a summary-only page that is a copy). One
+//!    shingle in eight can err near a bar: [`judge_confirmed`] puts each copy found on the
+//!    samples to the caller, who checks it on the full texts ([`confirm`]) where both are at
+//!    hand (the judge keeps the seeds' texts and every item's text for `[store] keep_text`).
 //!
 //! Storage is abstracted by [`DupStore`], a key-value view (exact fingerprint -> id,
 //! band key -> ids, id -> [`Stored`]). The pipeline keeps the lookup half ([`Postings`]) in
@@ -261,6 +264,24 @@ pub fn judge<S: DupStore + ?Sized>(
     sig: &Signature,
     params: &DupParams,
 ) -> Result<DupVerdict, S::Error> {
+    judge_confirmed(store, sig, params, |_| None)
+}
+
+/// [`judge`], with each candidate that is a copy on the samples put to `confirm`, best first
+/// (seeds before items, then the strongest): `None` when its text is not at hand (the
+/// samples decide), `Some(None)` when the full texts are not near-duplicates (the next
+/// candidate is tried), `Some(Some(overlap))` when they are (the verdict carries the exact
+/// figures).
+pub fn judge_confirmed<S, F>(
+    store: &S,
+    sig: &Signature,
+    params: &DupParams,
+    mut confirm: F,
+) -> Result<DupVerdict, S::Error>
+where
+    S: DupStore + ?Sized,
+    F: FnMut(DocId) -> Option<Option<Overlap>>,
+{
     if !sig.checkable() {
         return Ok(DupVerdict::TooShort { tokens: sig.tokens });
     }
@@ -282,7 +303,7 @@ pub fn judge<S: DupStore + ?Sized>(
     }
     cands.sort_unstable();
     cands.dedup();
-    let mut best: Option<(bool, f32, DocId, Origin, Overlap)> = None;
+    let mut copies: Vec<(bool, f32, DocId, Origin, Overlap)> = Vec::new();
     for id in cands {
         let Some(st) = store.stored(id)? else {
             continue;
@@ -292,26 +313,40 @@ pub fn judge<S: DupStore + ?Sized>(
             continue;
         }
         let strength = o.jaccard.max(o.a_in_b).max(o.b_in_a);
-        let key = (st.origin == Origin::Seed, strength);
-        let better = match &best {
-            None => true,
-            Some((s, v, bid, _, _)) => key > (*s, *v) || (key == (*s, *v) && id < *bid),
-        };
-        if better {
-            best = Some((key.0, strength, id, st.origin, o));
-        }
+        copies.push((st.origin == Origin::Seed, strength, id, st.origin, o));
     }
-    Ok(match best {
-        Some((_, _, of, origin, o)) => DupVerdict::Duplicate {
+    // Seeds first, then the strongest, then the lowest id (a stable order).
+    copies.sort_by(|a, b| {
+        (b.0, b.1)
+            .partial_cmp(&(a.0, a.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.2.cmp(&b.2))
+    });
+    for (_, _, of, origin, sampled) in copies {
+        let o = match confirm(of) {
+            None => sampled,
+            Some(Some(exact)) => exact,
+            Some(None) => continue,
+        };
+        return Ok(DupVerdict::Duplicate {
             of,
             origin,
             similarity: o.jaccard,
             contained: o.a_in_b,
             contains: o.b_in_a,
             exact: false,
-        },
-        None => DupVerdict::Unique,
-    })
+        });
+    }
+    Ok(DupVerdict::Unique)
+}
+
+/// Checks a copy verdict reached on samples against every shingle of both texts: `Some`
+/// with the exact overlap when `text` (the new one) and `other` (the stored one) are
+/// near-duplicates, `None` when they are not.
+pub fn confirm(text: &str, other: &str, p: &DupParams) -> Option<Overlap> {
+    let (a, b) = (Signature::full_sketch(text), Signature::full_sketch(other));
+    let o = compare(&a, &b);
+    is_near_duplicate(&o, &a, &b, p).then_some(o)
 }
 
 /// The near-duplicate rule of [`DupParams`] applied to one comparison.
