@@ -50,9 +50,18 @@ struct Rules {
     tail_clock: Regex,
 }
 
-/// A labelled date stamp: "Published:", "Updated", ... then a date, and perhaps a time with
-/// its zone (upper case only, so that the word after it is never taken for one).
-const STAMP: &str = r"(?:published|posted|updated|last\s+updated)\s*:?\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+(?-i:[A-Z]{2,3}T|GMT|UTC)\b)?)?";
+/// A date as news pages print it: "May 3, 2013", "16 Sep 2013", "2013-05-03", "5/3/13",
+/// after an optional weekday.
+const DATE: &str = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})";
+
+/// A time of day, and perhaps its zone (upper case only, so that the word after a stamp is
+/// never taken for one).
+const CLOCK: &str = r"\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{1,3}T|UTC)\b)?";
+
+/// A labelled date stamp: "Published:", "Updated", ... then a date, and perhaps a time.
+fn stamp() -> String {
+    format!(r"(?:published|posted|updated|last\s+updated)\s*:?\s*{DATE}(?:,?\s*(?:at\s+)?{CLOCK})?")
+}
 
 fn rules() -> &'static Rules {
     static R: OnceLock<Rules> = OnceLock::new();
@@ -151,12 +160,13 @@ fn rules() -> &'static Rules {
             r"(?ix)^(?:(?:published|posted|updated|last\s+updated)\s*:?\s*)?(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?)?$",
         )
         .expect("static regex"),
-        lead_stamp: Regex::new(&format!(r"(?i)^(?:{STAMP}\s*[,|·•-]?\s*)+")).expect("static regex"),
-        tail_stamp: Regex::new(&format!(r#"(?i)([.!?"”’)])(?:\s*{STAMP})+\s*$"#))
+        lead_stamp: Regex::new(&format!(r"(?i)^(?:{}\s*[,|·•-]?\s*)+", stamp()))
             .expect("static regex"),
-        tail_clock: Regex::new(
-            r"(?i)\s*[-,|·•–]?\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2})\s*[-,]?\s*(?:at\s+)?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{1,3}T|UTC))?|\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{1,3}T|UTC))?\s*[-,]?\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?\s+\d{4}|\d{4}-\d{2}-\d{2}))\s*$",
-        )
+        tail_stamp: Regex::new(&format!(r#"(?i)([.!?"”’)])(?:\s*{})+\s*$"#, stamp()))
+            .expect("static regex"),
+        tail_clock: Regex::new(&format!(
+            r"(?i)\s*[-,|·•–]?\s*(?:{DATE}\s*[-,]?\s*(?:at\s+)?{CLOCK}|{CLOCK}\s*[-,]?\s*{DATE})\s*$"
+        ))
         .expect("static regex"),
     })
 }
@@ -349,11 +359,14 @@ fn strip_stamps(paras: &mut [Para]) {
         let mut end = rest.len();
         // A stamp ends in a year, a time or a zone; most paragraphs end in a full stop and
         // are not searched.
-        let tail = rest.get(rest.len().saturating_sub(4)..).unwrap_or("");
-        let may_end_in_stamp = tail.ends_with(|c: char| c.is_ascii_digit())
+        let b = rest.as_bytes();
+        let ends_with = |e: &str| {
+            b.len() >= e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+        };
+        let may_end_in_stamp = b.last().is_some_and(u8::is_ascii_digit)
             || ["am", "pm", "a.m.", "p.m.", "t", "c"]
-                .iter()
-                .any(|e| tail.to_ascii_lowercase().ends_with(e));
+                .into_iter()
+                .any(ends_with);
         if may_end_in_stamp {
             if let Some(g) = r.tail_stamp.captures(rest).and_then(|c| c.get(1)) {
                 if !at_most_words(&rest[..g.end()], 3) {

@@ -1025,6 +1025,8 @@ impl Judge {
         relevant: bool,
         unwritten: &Unwritten,
     ) -> Result<Option<(Decision, Option<ItemRecord>, Verdict)>, StoreError> {
+        // This text's full sketch, made for the first candidate that needs it.
+        let mut full: Option<dedup::Sketch> = None;
         let confirm = |id: u64| -> Option<Option<dedup::Overlap>> {
             let target = match unwritten.doc_key(&self.store, id) {
                 Ok(t) => t?,
@@ -1034,7 +1036,8 @@ impl Judge {
                 }
             };
             let other = self.stored_text(&target)?;
-            let exact = dedup::confirm(text, &other, &self.dup_params);
+            let full = full.get_or_insert_with(|| Signature::full_sketch(text));
+            let exact = dedup::confirm(full, &other, &self.dup_params);
             if exact.is_none() {
                 debug!(url = %key, of = %target, "a copy on samples, not on the full texts");
             }

@@ -247,7 +247,7 @@ fn a_copy_on_samples_is_checked_on_the_full_texts() {
             text.push_str(". ");
             text.push_str(s);
             let sampled = idx.query(&Signature::from_text(&text), &p).is_duplicate();
-            let full = confirm(&text, &earlier.text, &p).is_some();
+            let full = confirm(&Signature::full_sketch(&text), &earlier.text, &p).is_some();
             if sampled && !full {
                 found = Some((idx, earlier.text.clone(), text));
                 break 'search;
@@ -259,8 +259,9 @@ fn a_copy_on_samples_is_checked_on_the_full_texts() {
     }
     let (idx, earlier, text) = found.expect("the samples err near the bar on some text");
     let sig = Signature::from_text(&text);
+    let full = Signature::full_sketch(&text);
     // Checked on the full texts: not a copy.
-    let v = judge_confirmed(&idx, &sig, &p, |_| Some(confirm(&text, &earlier, &p)))
+    let v = judge_confirmed(&idx, &sig, &p, |_| Some(confirm(&full, &earlier, &p)))
         .unwrap_or_else(|e| match e {});
     assert_eq!(v, DupVerdict::Unique);
     // With the text not at hand, the samples decide.
@@ -273,7 +274,7 @@ fn a_copy_on_samples_is_checked_on_the_full_texts() {
     idx.insert(1, &Signature::from_text(&earlier), Origin::Seed);
     idx.insert(2, &Signature::from_text(&near), Origin::Item);
     let texts = |id: u64| if id == 1 { &earlier } else { &near };
-    let v = judge_confirmed(&idx, &sig, &p, |id| Some(confirm(&text, texts(id), &p)))
+    let v = judge_confirmed(&idx, &sig, &p, |id| Some(confirm(&full, texts(id), &p)))
         .unwrap_or_else(|e| match e {});
     assert!(
         matches!(

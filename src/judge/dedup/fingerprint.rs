@@ -90,16 +90,11 @@ impl Signature {
         for_each_token(text, MAX_TOKENS, |t| {
             token_hashes.push(hash64(t.as_bytes()))
         });
-        let mut sh: Vec<u64> = shingle_hashes(&token_hashes);
-        sh.sort_unstable();
-        sh.dedup();
-        let mut sample: Vec<u32> = sh.iter().map(|&h| (h >> 32) as u32).collect();
-        sample.sort_unstable();
-        sample.dedup();
+        let sh = distinct_shingles(&token_hashes);
         Sketch {
             shingles: u32::try_from(sh.len()).unwrap_or(u32::MAX),
             full: true,
-            sample,
+            sample: sample_of(&sh, true),
         }
     }
 
@@ -119,22 +114,14 @@ impl Signature {
         exact.copy_from_slice(&digest[..16]);
         let tokens = token_hashes.len();
 
-        let mut sh: Vec<u64> = shingle_hashes(&token_hashes);
-        sh.sort_unstable();
-        sh.dedup();
+        let sh = distinct_shingles(&token_hashes);
         let bands = if tokens >= MIN_TOKENS {
             band_keys(&sh)
         } else {
             Vec::new()
         };
         let full = sh.len() <= FULL_BELOW;
-        let mut sample: Vec<u32> = sh
-            .iter()
-            .map(|&h| (h >> 32) as u32)
-            .filter(|&v| full || v.is_multiple_of(SAMPLE_MOD))
-            .collect();
-        sample.sort_unstable();
-        sample.dedup();
+        let sample = sample_of(&sh, full);
         Signature {
             exact: Fingerprint(exact),
             tokens,
@@ -156,6 +143,27 @@ impl Signature {
 
 /// Hashes of all word shingles; a text shorter than a shingle gives one shingle of all its
 /// words (so that very short texts still have something to compare).
+/// The distinct shingle hashes of a text's tokens, sorted.
+fn distinct_shingles(tok: &[u64]) -> Vec<u64> {
+    let mut sh = shingle_hashes(tok);
+    sh.sort_unstable();
+    sh.dedup();
+    sh
+}
+
+/// The verification sample of distinct shingles: all of them (`full`), or those whose upper
+/// half is a multiple of [`SAMPLE_MOD`]; sorted.
+fn sample_of(sh: &[u64], full: bool) -> Vec<u32> {
+    let mut sample: Vec<u32> = sh
+        .iter()
+        .map(|&h| (h >> 32) as u32)
+        .filter(|&v| full || v.is_multiple_of(SAMPLE_MOD))
+        .collect();
+    sample.sort_unstable();
+    sample.dedup();
+    sample
+}
+
 fn shingle_hashes(tok: &[u64]) -> Vec<u64> {
     if tok.is_empty() {
         return Vec::new();

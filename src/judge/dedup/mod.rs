@@ -341,12 +341,12 @@ where
 }
 
 /// Checks a copy verdict reached on samples against every shingle of both texts: `Some`
-/// with the exact overlap when `text` (the new one) and `other` (the stored one) are
-/// near-duplicates, `None` when they are not.
-pub fn confirm(text: &str, other: &str, p: &DupParams) -> Option<Overlap> {
-    let (a, b) = (Signature::full_sketch(text), Signature::full_sketch(other));
-    let o = compare(&a, &b);
-    is_near_duplicate(&o, &a, &b, p).then_some(o)
+/// with the exact overlap when the new text (`full`: its [`Signature::full_sketch`]) and
+/// `other` (the stored one) are near-duplicates, `None` when they are not.
+pub fn confirm(full: &Sketch, other: &str, p: &DupParams) -> Option<Overlap> {
+    let b = Signature::full_sketch(other);
+    let o = compare(full, &b);
+    is_near_duplicate(&o, full, &b, p).then_some(o)
 }
 
 /// The near-duplicate rule of [`DupParams`] applied to one comparison.
