@@ -128,7 +128,7 @@ fn rules() -> &'static Rules {
             | popular\s+(?:stories|articles|posts)
             | author\s+bio
             | faqs?|frequently\s+asked\s+questions|people\s+also\s+ask|related\s+questions
-            )$",
+            )(?:\.\.\.|…)?$",
         )
         .expect("static regex"),
         drop_line: Regex::new(
@@ -143,6 +143,8 @@ fn rules() -> &'static Rules {
             | (?:print|email|e-mail)\s+this\s+(?:article|story|page)
             | read\s+(?:more|full\s+(?:article|story))
             | share\s+(?:on|via)\s+\S+(?:\s+\S+)?
+            | \d[\d.,]*\s*k?\s*(?:total\s+)?shares? | sharing\s+is\s+caring!?
+            | (?:this\s+)?(?:slideshow|gallery|video|content|player|page)\s+requires\s+javascript.*
             | (?:also\s+read|read\s+also|related|read\s+more|see\s+also|recommended|more\s+coverage|watch)\s*:.*
             | this\s+(?:article|analysis|story|piece|post|report)\s+(?:was\s+|has\s+been\s+)?(?:originally|first)\s+(?:appeared|published|ran)\b.*
             )$",
@@ -540,7 +542,7 @@ fn is_site_notice(t: &str) -> bool {
             | by\s+continuing\s+to\s+(?:use|browse) | accept\s+(?:all\s+)?cookies
             | your\s+browser\s+is\s+(?:out\s+of\s+date|outdated|not\s+supported)
             | (?:update|upgrade)\s+your\s+browser | javascript\s+is\s+(?:disabled|required|turned\s+off)
-            | enable\s+javascript | follow\s+this\s+blog | share\s+this\s+(?:article|story|post|page)
+            | enable\s+javascript | requires\s+javascript | follow\s+this\s+blog | share\s+this\s+(?:article|story|post|page)
             | link\s+copied | copy\s+link
             | diese\s+(?:website|webseite|seite)\s+(?:verwendet|nutzt)\s+cookies | wir\s+verwenden\s+cookies
             | ihr\s+browser\s+ist\s+veraltet | artikel\s+teilen | jetzt\s+abonnieren
@@ -723,6 +725,38 @@ mod tests {
         let mut v = vec![p(body), p(&long)];
         trim_edges(&mut v);
         assert_eq!(v.len(), 2);
+    }
+
+    /// Share bars' counters and labels, a script's "requires JavaScript" notice and a
+    /// related list under a heading that trails off go; the article stays.
+    #[test]
+    fn share_counters_script_notices_and_trailing_headings_go() {
+        let a = "The council voted on Tuesday to rebuild the old tram line by 2030, the mayor said, after years of debate.";
+        let b = "Work on the first section is due to start next spring, with trams running again three years later.";
+        let c = "Opponents said the money would be better spent on buses, and promised to fight the plan in court.";
+        let paras = vec![
+            p("Sharing is caring!"),
+            p("0shares"),
+            p(a),
+            p("1.2K Shares"),
+            p("This slideshow requires JavaScript."),
+            p(b),
+            p(c),
+            Para {
+                text: "You may also like...".into(),
+                kind: Kind::Heading,
+                group: NO_GROUP,
+            },
+            p("Bus fares to rise in the spring"),
+            p("New cycle lanes open on the ring road"),
+        ];
+        let out = clean(paras, &[], &[]);
+        let texts: Vec<&str> = out.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, [a, b, c]);
+        // A sentence about shares is prose.
+        let shares = "The company said 40,000 shares changed hands before the vote.";
+        let out = clean(vec![p(a), p(shares), p(b)], &[], &[]);
+        assert_eq!(out.len(), 3);
     }
 
     #[test]
