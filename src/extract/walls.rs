@@ -141,7 +141,12 @@ const CHALLENGE_MARKUP: &[&str] = &[
 /// The wall a page is, if it is one: `text` is what the extractor kept, `title` the page's
 /// title, `html` the raw page.
 pub fn detect(text: &str, title: Option<&str>, html: &str) -> Option<Wall> {
-    let words = text.split_whitespace().count();
+    // Words counted only as far as the longest wall; a longer text is an article, and most
+    // pages are: they cost no lower-casing.
+    let words = text.split_whitespace().take(TEASER).count();
+    if words >= TEASER {
+        return None;
+    }
     let lower = format!(
         "{}\n{}",
         title.unwrap_or("").to_lowercase(),
