@@ -1093,8 +1093,17 @@ impl Judge {
 
 /// What a topic learned, as stored (empty when nothing was).
 pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
+    stored_meta(store, &evidence_key(topic_id))
+}
+
+/// A value the judge keeps in the store's meta values; the default when there is none (or
+/// one an older version wrote in another shape).
+fn stored_meta<T: serde::de::DeserializeOwned + Default>(
+    store: &Store,
+    key: &str,
+) -> Result<T, StoreError> {
     Ok(store
-        .get_meta(&evidence_key(topic_id))?
+        .get_meta(key)?
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
 }

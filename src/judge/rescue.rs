@@ -222,10 +222,7 @@ pub const LATE_RESCUE_WINDOW: chrono::Duration = chrono::Duration::days(3);
 
 /// A topic's latest near misses, oldest first, as stored.
 pub fn stored_near_misses(store: &Store, topic_id: &str) -> Result<Vec<NearMiss>, StoreError> {
-    Ok(store
-        .get_meta(&near_misses_key(topic_id))?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    super::stored_meta(store, &near_misses_key(topic_id))
 }
 
 /// Where a topic's near misses are stored (a meta value).
