@@ -641,12 +641,16 @@ pub(crate) fn split_plain(text: &str) -> Vec<Para> {
 mod tests {
     use super::*;
 
-    fn p(t: &str) -> Para {
+    fn para(t: &str, kind: Kind) -> Para {
         Para {
             text: t.into(),
-            kind: Kind::P,
+            kind,
             group: NO_GROUP,
         }
+    }
+
+    fn p(t: &str) -> Para {
+        para(t, Kind::P)
     }
 
     #[test]
@@ -742,11 +746,7 @@ mod tests {
             p("This slideshow requires JavaScript."),
             p(b),
             p(c),
-            Para {
-                text: "You may also like...".into(),
-                kind: Kind::Heading,
-                group: NO_GROUP,
-            },
+            para("You may also like...", Kind::Heading),
             p("Bus fares to rise in the spring"),
             p("New cycle lanes open on the ring road"),
         ];
