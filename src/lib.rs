@@ -15,6 +15,10 @@
 //! line, with [`control`] carrying commands to a running daemon. Helpers shared by stages
 //! live in [`text`] (tokens, charsets) and [`backoff`].
 
+// The module docs teach the internals to whoever changes them, and link to private items:
+// they are read with `cargo doc --document-private-items`, where those links resolve.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod backoff;
 pub mod cli;
 pub mod config;

@@ -1,7 +1,7 @@
 //! The judge: what becomes of one entry once its text is in hand. A sequence of named steps,
 //! each calling into its stage:
 //!
-//! 1. [`identify`](Judge::identify) — URL identity: the canonical URL of the link, or the
+//! 1. [`identify`] — URL identity: the canonical URL of the link, or the
 //!    page's declared canonical; an entry whose URL is already an item (a cross-post, a
 //!    tracking variant, an update in place) is [`Verdict::KnownUrl`], never a second alert;
 //! 2. [`relevance`](Judge::relevance) — on topic? (the relevance stage scored the text once,

@@ -1,7 +1,7 @@
 //! The parse stage: turns a fetched feed body into entries.
 //!
 //! feed-rs does the real parsing (RSS 0.9x/1.0/2.0, Atom, JSON Feed). Around it:
-//! - [`charset`] decodes the body to UTF-8 first (BOM, HTTP charset, XML declaration,
+//! - [`charset`](crate::text::charset) decodes the body to UTF-8 first (BOM, HTTP charset, XML declaration,
 //!   detection for feeds that lie), because feed-rs trusts the XML declaration only and
 //!   panics on some UTF-16 input;
 //! - the document is parsed strictly; only if that fails, [`lenient`] repairs what broken

@@ -13,7 +13,7 @@
 //!   journal, and the digests sent;
 //! - [`TextStore`]: the extracted texts of judged items, kept for a window ([`texts`]).
 //!
-//! [`sled`](self::sled) is the one backend for now (the embedded default); a second one only
+//! [`sled`] is the one backend for now (the embedded default); a second one only
 //! adds an implementation of these traits, and the behaviour tests of this module
 //! (`tests.rs`) run against every backend.
 //!

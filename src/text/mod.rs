@@ -1,5 +1,5 @@
 //! Text helpers shared by the stages: turning fetched bytes into text ([`charset`], used by
-//! parse and extract) and text into normalised tokens ([`tokens`], used by dedup, relevance and
+//! parse and extract) and text into normalised tokens ([`tokens()`], used by dedup, relevance and
 //! stories). They live here, not in one stage, so that every stage that needs them calls the
 //! same code and a change to either is made once.
 

@@ -1,4 +1,4 @@
-//! What several workers on one database coordinate by (see [`Backend`]'s coordination
+//! What several workers on one database coordinate by (see [`Backend`](crate::store::Backend)'s coordination
 //! methods): feed leases, the judge lease, delivery and digest claims, and the workers'
 //! heartbeats.
 //!

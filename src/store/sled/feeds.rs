@@ -58,7 +58,7 @@ impl FeedStore for SledStore {
         tx(res, "writing entry")
     }
 
-    /// Records one successful poll: every entry it found (see [`Store::upsert_entry`]) and the
+    /// Records one successful poll: every entry it found (see [`FeedStore::upsert_entry`]) and the
     /// feed's new state, in one transaction. One transaction per poll instead of one per entry
     /// is cheaper, and it makes "validators saved, entries lost" impossible without a flush:
     /// storing a new `ETag` while losing the entries that poll found would make the next poll a
@@ -224,7 +224,7 @@ impl FeedStore for SledStore {
     }
 }
 
-/// The upsert of one entry inside a transaction (see [`Store::upsert_entry`]).
+/// The upsert of one entry inside a transaction (see [`FeedStore::upsert_entry`]).
 fn upsert_in(
     entries: &sled::transaction::TransactionalTree,
     pending: &sled::transaction::TransactionalTree,
