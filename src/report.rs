@@ -327,20 +327,21 @@ fn explain_copies(s: &mut String, item: &ItemRecord) {
 
 /// The lines of a judgement's grounds (see [`Grounds`]).
 fn write_grounds(s: &mut String, g: &Grounds, evidence: Option<&Evidence>) {
-    if g.density == 0.0 && g.coverage == 0.0 && g.names.is_empty() {
-        return; // decided before grounds were recorded
+    // No density, coverage or names: decided before grounds were recorded, or on nothing
+    // the text said (a reader's mark alone); the lines below may still have something to say.
+    if g.density != 0.0 || g.coverage != 0.0 || !g.names.is_empty() {
+        let _ = writeln!(
+            s,
+            "              density {:.2} (how much reads like the seeds), name coverage {:.2}{}",
+            g.density,
+            g.coverage,
+            if g.protagonists {
+                ""
+            } else {
+                " (a protagonist missing up front)"
+            }
+        );
     }
-    let _ = writeln!(
-        s,
-        "              density {:.2} (how much reads like the seeds), name coverage {:.2}{}",
-        g.density,
-        g.coverage,
-        if g.protagonists {
-            ""
-        } else {
-            " (a protagonist missing up front)"
-        }
-    );
     if !g.names.is_empty() {
         let _ = writeln!(s, "              names: {}", g.names.join(", "));
     }

@@ -258,6 +258,21 @@ fn feedback_over_http_and_the_control_socket() {
         &form,
     );
     assert_eq!(code, 403, "{body}");
+    // So is a post the browser says comes from another site, and JSON sent as a `text/plain`
+    // "form" (which another site's page could send without asking first).
+    let (code, body) = http(
+        "POST",
+        &api,
+        &[
+            auth,
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        &json,
+    );
+    assert_eq!(code, 403, "{body}");
+    let (code, body) = http("POST", &api, &[auth, ("content-type", "text/plain")], &json);
+    assert_eq!(code, 415, "{body}");
     // Bad input: a clear 4xx.
     let (code, body) = http(
         "POST",

@@ -130,6 +130,9 @@ pub fn prune_topic(store: &Store, id: &str) -> anyhow::Result<(usize, usize, usi
     for key in ["evidence", "near_misses", "backfilled"] {
         store.delete_meta(&format!("{key}:{id}"))?;
     }
+    for (key, _) in store.metas_under(&crate::judge::mark_key(id, ""))? {
+        store.delete_meta(&key)?;
+    }
     store.flush_blocking()?;
     Ok((alerts.len(), stories, decisions, deliveries))
 }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::notify::{Deliverer, Digester};
+use crate::pipeline::feedback::window_start;
 use crate::pipeline::Pipeline;
 use crate::report;
 use crate::store::Store;
@@ -231,7 +232,7 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
             since_secs,
             topic,
         } => {
-            let since = since_secs.map(|s| Utc::now() - chrono::Duration::seconds(s as i64));
+            let since = since_secs.map(|s| window_start(std::time::Duration::from_secs(s)));
             let mut list =
                 report::alerts_since(store, since).map_err(CommandError::from_display)?;
             if let Some(t) = topic {
@@ -455,7 +456,7 @@ async fn feedback(
         }
     }
     if let Some(secs) = rejudge_secs {
-        let since = Utc::now() - chrono::Duration::seconds(secs.min(i64::MAX as u64) as i64);
+        let since = window_start(std::time::Duration::from_secs(secs));
         let tally = pipeline
             .rejudge(since, topic)
             .await

@@ -2,9 +2,12 @@
 //! status page's buttons (an HTML form).
 //!
 //! Both go through the same command as `wirewatch feedback` ([`control::execute`]), behind
-//! the bearer token when one is set. A form post from another site (a page the reader opened
-//! elsewhere, posting to the loopback address) is refused by its `Origin` header; JSON cannot
-//! be posted across sites without a CORS preflight, which this server never grants.
+//! the bearer token when one is set. With no token (the loopback default), a page the reader
+//! opened elsewhere could post here from the browser: any post whose `Origin` names another
+//! site, or that the browser calls `Sec-Fetch-Site: cross-site`, is refused, and a body that is
+//! not a form must say it is JSON (`Content-Type: application/json`), which a page of another
+//! site cannot send without a CORS preflight, which this server never grants. (A `text/plain`
+//! "form" holding JSON needs no preflight: it is refused as an unsupported type.)
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,8 +42,16 @@ fn bad(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// Whether a browser's `Origin` names another site than the one it posts to.
+/// Whether a browser says the post comes from another site than the one it posts to: its
+/// `Origin` names another host, or its `Sec-Fetch-Site` says so.
 fn cross_site(headers: &HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+    {
+        return true;
+    }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -60,14 +71,23 @@ pub(super) async fn api_feedback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let is_form = headers
+    if cross_site(&headers) {
+        return bad(StatusCode::FORBIDDEN, "cross-site posts are refused");
+    }
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !is_form && media != "application/json" && !media.ends_with("+json") {
+        return bad(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send JSON with Content-Type: application/json (or the status page's form)",
+        );
+    }
     let parsed: Result<FeedbackBody, String> = if is_form {
-        if cross_site(&headers) {
-            return bad(StatusCode::FORBIDDEN, "cross-site form posts are refused");
-        }
         let mut b = FeedbackBody::default();
         for (k, v) in url::form_urlencoded::parse(&body) {
             match k.as_ref() {

@@ -28,9 +28,11 @@
 //! recall rose (0.947 → 0.959).
 //!
 //! A relevant mark also teaches the topic model like two confident alerts
-//! ([`Evidence::learned`](super::relevance::Evidence::learned)). Marks live in the topic's
-//! evidence in the store, so they survive restarts, and `--clear` undoes one completely (what
-//! a mark taught is derived from the marks, never added into the counts).
+//! ([`Evidence::learned`](super::relevance::Evidence::learned)). Marks live in the store, a
+//! record each ([`super::stored_marks`]), so they survive restarts, and a mark made by another
+//! process over a shared store reaches the judging worker at its next pass
+//! ([`super::Judge::refresh_marks`]); `--clear` undoes one completely (what a mark taught is
+//! derived from the marks, never added into the counts).
 //!
 //! Nothing already decided changes unless the reader asks for it (`--rejudge`), and an alert
 //! already sent is never retracted.

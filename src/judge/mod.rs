@@ -33,6 +33,8 @@ mod panel;
 pub mod relevance;
 pub mod rescue;
 pub mod stories;
+#[cfg(test)]
+mod tests;
 mod unwritten;
 
 use std::collections::HashMap;
@@ -317,13 +319,7 @@ impl Judge {
         let mut stories =
             StoryIndex::from_summaries(&topic, StoryParams::default(), summaries).salted(topic_id);
         stories.seed(seeds);
-        let evidence: Evidence = match store.get_meta(&evidence_key(topic_id))? {
-            Some(v) => serde_json::from_value(v).unwrap_or_else(|e| {
-                warn!(error = %e, "stored evidence of the topic unreadable; learning anew");
-                Evidence::default()
-            }),
-            None => Evidence::default(),
-        };
+        let evidence = load_evidence(&store, topic_id)?;
         let model = Arc::new(topic.with_evidence(&evidence));
         let vectoriser = StoryIndex::new(&topic, StoryParams::default());
         let seed_vectors: Vec<stories::TermVector> =
@@ -510,8 +506,16 @@ impl Judge {
         self.relearn()
     }
 
-    /// Rebuilds the scoring model and the marks' exemplars from the evidence, and stores it.
+    /// Rebuilds the scoring model and the marks' exemplars from the evidence, and stores
+    /// what was learned from alerts (the marks are stored one by one, as they are made).
     fn relearn(&self) -> Result<(), StoreError> {
+        self.rebuild();
+        let ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        put_learned(&self.store, &self.topic_id, &ev)
+    }
+
+    /// Rebuilds the scoring model and the marks' exemplars from the evidence in memory.
+    fn rebuild(&self) {
         let ev = self
             .evidence
             .lock()
@@ -521,10 +525,24 @@ impl Judge {
         *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
         *self.feedback.write().unwrap_or_else(|p| p.into_inner()) =
             Arc::new(Feedback::new(&ev.marks, &self.seed_vectors));
-        self.store.put_meta(
-            &evidence_key(&self.topic_id),
-            &serde_json::to_value(&ev).unwrap_or_default(),
-        )
+    }
+
+    /// Takes up the reader's marks as the store holds them, when another process (a CLI
+    /// against a shared store, another worker's status page) made or undid one since this
+    /// judge last looked: called at the start of every processing pass. Whether they
+    /// changed.
+    pub fn refresh_marks(&self) -> Result<bool, StoreError> {
+        let stored = stored_marks(&self.store, &self.topic_id)?;
+        {
+            let mut ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+            if ev.marks == stored {
+                return Ok(false);
+            }
+            ev.marks = stored;
+        }
+        info!(topic = %self.topic_id, "the reader's marks changed in the store; taken up");
+        self.rebuild();
+        Ok(true)
     }
 
     /// Records the reader's mark on an item whose text is `text` (see [`feedback`]): it
@@ -548,25 +566,34 @@ impl Judge {
             group,
             vector,
         };
+        self.store.put_meta(
+            &mark_key(&self.topic_id, &mark.url),
+            &serde_json::to_value(&mark).unwrap_or_default(),
+        )?;
         self.evidence
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .mark(mark.clone());
-        self.relearn()?;
+        self.rebuild();
         Ok(mark)
     }
 
     /// Undoes the reader's mark on an item URL; whether there was one.
     pub fn clear_mark(&self, url: &str) -> Result<bool, StoreError> {
+        let key = mark_key(&self.topic_id, url);
+        let stored = self.store.get_meta(&key)?.is_some();
+        if stored {
+            self.store.delete_meta(&key)?;
+        }
         let had = self
             .evidence
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear(url);
-        if had {
-            self.relearn()?;
+        if had || stored {
+            self.rebuild();
         }
-        Ok(had)
+        Ok(had || stored)
     }
 
     /// What the topic learned so far.
@@ -774,10 +801,7 @@ impl Judge {
             // Stored before the alert is committed: a crash after the commit must not lose
             // the lesson (the alert is never judged again, so it would never be relearned),
             // while a crash before it only learns the same alert twice when it is judged again.
-            self.store.put_meta(
-                &evidence_key(&self.topic_id),
-                &serde_json::to_value(&*ev).unwrap_or_default(),
-            )?;
+            put_learned(&self.store, &self.topic_id, &ev)?;
             drop(ev);
             self.evidence_dirty
                 .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -1091,9 +1115,81 @@ impl Judge {
     }
 }
 
-/// What a topic learned, as stored (empty when nothing was).
+/// What a topic learned, as stored (empty when nothing was): from its confident alerts,
+/// and the reader's marks.
 pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
-    stored_meta(store, &evidence_key(topic_id))
+    let mut ev: Evidence = stored_meta(store, &evidence_key(topic_id))?;
+    // Marks inside the evidence record are an older version's (see `load_evidence`).
+    ev.marks.append(&mut stored_marks(store, topic_id)?);
+    Ok(ev)
+}
+
+/// The evidence a judge starts from. Earlier versions kept the reader's marks inside the
+/// evidence record, which the judge rewrote from memory after every confident alert: a mark
+/// made by another process (a CLI or a status page against a shared store) was lost at the
+/// next one. Marks now have a record each, which only marking and clearing write; a store of
+/// the old shape has its marks moved out, once.
+fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
+    let mut ev: Evidence = match store.get_meta(&evidence_key(topic_id))? {
+        Some(v) => match serde_json::from_value(v.clone()) {
+            Ok(ev) => ev,
+            Err(e) => {
+                // Kept aside rather than overwritten by the next lesson: nothing is lost.
+                let aside = format!("{}.unreadable", evidence_key(topic_id));
+                store.put_meta(&aside, &v)?;
+                warn!(error = %e, kept_as = %aside, "stored evidence of the topic unreadable; learning anew");
+                Evidence::default()
+            }
+        },
+        None => Evidence::default(),
+    };
+    if !ev.marks.is_empty() {
+        let known = stored_marks(store, topic_id)?;
+        for (url, m) in &ev.marks {
+            if !known.contains_key(url) {
+                store.put_meta(
+                    &mark_key(topic_id, url),
+                    &serde_json::to_value(m).unwrap_or_default(),
+                )?;
+            }
+        }
+        put_learned(store, topic_id, &ev)?;
+        info!(topic = %topic_id, marks = ev.marks.len(), "the reader's marks moved to records of their own");
+    }
+    ev.marks = stored_marks(store, topic_id)?;
+    Ok(ev)
+}
+
+/// Stores what a topic learned from its alerts (its marks are not part of it).
+fn put_learned(store: &Store, topic_id: &str, ev: &Evidence) -> Result<(), StoreError> {
+    store.put_meta(
+        &evidence_key(topic_id),
+        &serde_json::to_value(ev.learned_part()).unwrap_or_default(),
+    )
+}
+
+/// The reader's marks of a topic, as stored, by item URL (an unreadable one is skipped, and
+/// said).
+pub fn stored_marks(
+    store: &Store,
+    topic_id: &str,
+) -> Result<std::collections::BTreeMap<String, Mark>, StoreError> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, v) in store.metas_under(&mark_key(topic_id, ""))? {
+        match serde_json::from_value::<Mark>(v) {
+            Ok(m) => {
+                out.insert(m.url.clone(), m);
+            }
+            Err(e) => warn!(record = %name, error = %e, "unreadable mark skipped"),
+        }
+    }
+    Ok(out)
+}
+
+/// Where the reader's mark on an item URL is kept in the store's meta values (the topic's
+/// marks are those under `mark_key(topic, "")`).
+pub fn mark_key(topic_id: &str, url: &str) -> String {
+    format!("mark:{topic_id}\n{url}")
 }
 
 /// A value the judge keeps in the store's meta values; the default when there is none (or
@@ -1102,10 +1198,13 @@ fn stored_meta<T: serde::de::DeserializeOwned + Default>(
     store: &Store,
     key: &str,
 ) -> Result<T, StoreError> {
-    Ok(store
-        .get_meta(key)?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    Ok(match store.get_meta(key)? {
+        Some(v) => serde_json::from_value(v).unwrap_or_else(|e| {
+            warn!(record = %key, error = %e, "stored value unreadable; read as empty");
+            T::default()
+        }),
+        None => T::default(),
+    })
 }
 
 /// Where a topic's evidence is kept in the store's meta values.

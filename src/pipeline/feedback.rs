@@ -32,6 +32,15 @@ pub enum FeedbackError {
     },
 }
 
+/// The instant `window` ago, or the earliest representable one for a window longer than the
+/// calendar (`--rejudge 1000000y` means "everything", not a panic in date arithmetic).
+pub fn window_start(window: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|d| Utc::now().checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 impl Pipeline {
     /// The judge of a topic by id; `None`: the first topic.
     pub fn judge_of(&self, topic: Option<&str>) -> Result<&Judge, FeedbackError> {
@@ -101,12 +110,11 @@ impl Pipeline {
         Ok(had)
     }
 
-    /// The reader's marks of a topic (`None`: the first), oldest first.
-    pub fn marks(&self, topic: Option<&str>) -> Result<Vec<Mark>, FeedbackError> {
-        let mut marks: Vec<Mark> = self
-            .judge_of(topic)?
-            .evidence()
-            .marks
+    /// The reader's marks of a topic (`None`: the first), oldest first, as the store holds
+    /// them.
+    pub fn marks(&self, topic: Option<&str>) -> Result<Vec<Mark>, PipelineError> {
+        let judge = self.judge_of(topic)?;
+        let mut marks: Vec<Mark> = crate::judge::stored_marks(&self.store, judge.topic_id())?
             .into_values()
             .collect();
         marks.sort_by(|a, b| a.at.cmp(&b.at));
@@ -171,8 +179,7 @@ impl Pipeline {
             let Some(window) = t.backfill else {
                 continue;
             };
-            let since = Utc::now()
-                - chrono::Duration::from_std(window.0).unwrap_or(chrono::Duration::MAX / 2);
+            let since = window_start(window.0);
             if let Some(tally) = self.backfill(&t.id(), since).await? {
                 all.alerts += tally.alerts;
                 all.off_topic += tally.off_topic;
@@ -194,6 +201,7 @@ impl Pipeline {
         since: DateTime<Utc>,
         pick: &(dyn Fn(&ItemRecord) -> bool + Sync),
     ) -> Result<Tally, PipelineError> {
+        judge.refresh_marks()?;
         let mut items: Vec<ItemRecord> = self
             .store
             .items()?

@@ -17,7 +17,7 @@
 //! [`Pipeline::process_pending`]. State that must survive a crash goes to the store in an
 //! order that makes a crash at any point safe (see the store's module doc).
 
-mod feedback;
+pub mod feedback;
 mod poll;
 mod text;
 
@@ -519,6 +519,11 @@ impl Pipeline {
                     return Ok(Tally::default());
                 }
             }
+        }
+        // The reader's marks as the store holds them: another process (a CLI or a status page
+        // against a shared store) may have made or undone one since the last pass.
+        for judge in self.panel.judges() {
+            judge.refresh_marks()?;
         }
         // Keys only, in order; each record is read when its turn comes, so memory holds the
         // entries in flight, not every pending entry of a large cycle.

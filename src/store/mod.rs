@@ -38,7 +38,7 @@ pub mod postgres;
 pub(crate) mod records;
 pub mod sled;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod texts;
 
 use std::path::Path;
@@ -418,6 +418,9 @@ pub trait Backend:
     fn delete_meta(&self, name: &str) -> Result<()>;
     /// Every named value (`store migrate`).
     fn metas(&self) -> Result<Vec<(String, serde_json::Value)>>;
+    /// The named values whose name starts with `prefix`, by name (a topic's reader's marks,
+    /// one value each, so that two processes marking at once never overwrite each other).
+    fn metas_under(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>>;
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats>;
 

@@ -9,7 +9,7 @@ use crate::parse::Entry;
 /// One fresh store of each backend, with what keeps it alive (sled's directory, PostgreSQL's
 /// scratch schema, dropped after). PostgreSQL's is there when its server answers (always in
 /// CI: see [`postgres::scratch::available`]).
-fn backends() -> Vec<(&'static str, Box<dyn std::any::Any>, Store)> {
+pub(crate) fn backends() -> Vec<(&'static str, Box<dyn std::any::Any>, Store)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("db")).expect("open sled store");
     let mut out: Vec<(&'static str, Box<dyn std::any::Any>, Store)> =
@@ -29,6 +29,36 @@ fn entry(title: &str) -> Entry {
         title: Some(title.into()),
         ..Entry::default()
     }
+}
+
+#[test]
+fn named_values_are_listed_by_prefix_taken_literally() -> Result<()> {
+    for (backend, _dir, store) in backends() {
+        for name in [
+            "mark:a\nx",
+            "mark:a\ny",
+            "mark:ab\nz",
+            "mark:a%\nw",
+            "evidence:a",
+        ] {
+            store.put_meta(name, &serde_json::json!({ "name": name }))?;
+        }
+        let names = |p: &str| -> Result<Vec<String>> {
+            Ok(store.metas_under(p)?.into_iter().map(|(n, _)| n).collect())
+        };
+        assert_eq!(names("mark:a\n")?, ["mark:a\nx", "mark:a\ny"], "{backend}");
+        // `%` and `_` are characters of the prefix, not patterns.
+        assert_eq!(names("mark:a%")?, ["mark:a%\nw"], "{backend}");
+        assert!(names("mark:_")?.is_empty(), "{backend}");
+        let (_, v) = store
+            .metas_under("mark:ab")?
+            .pop()
+            .ok_or_else(|| missing("mark:ab"))?;
+        assert_eq!(v["name"], "mark:ab\nz", "{backend}");
+        store.delete_meta("mark:a\nx")?;
+        assert_eq!(names("mark:a\n")?, ["mark:a\ny"], "{backend}");
+    }
+    Ok(())
 }
 
 #[test]

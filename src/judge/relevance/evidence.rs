@@ -134,7 +134,26 @@ pub fn headline_words(title: &str, text: &str) -> (Vec<String>, Vec<String>) {
     (words, names)
 }
 
+/// The part of [`Evidence`] learned from alerts, as the store keeps it: the reader's marks
+/// have a record each (see `crate::judge::stored_marks`). Reads back as an [`Evidence`]
+/// without marks.
+#[derive(Serialize)]
+pub struct LearnedPart<'a> {
+    alerts: u32,
+    names: &'a BTreeMap<String, Seen>,
+    terms: &'a BTreeMap<String, Seen>,
+}
+
 impl Evidence {
+    /// What was learned from alerts, to be stored apart from the marks.
+    pub fn learned_part(&self) -> LearnedPart<'_> {
+        LearnedPart {
+            alerts: self.alerts,
+            names: &self.names,
+            terms: &self.terms,
+        }
+    }
+
     /// Learns from one confident alert (the caller decides it is one): its headline and
     /// lede's names and distinctive words, matched to `group`.
     pub fn learn(&mut self, url: &str, title: &str, text: &str, group: u16) {

@@ -514,6 +514,19 @@ impl Backend for PgStore {
             .collect())
     }
 
+    fn metas_under(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        // `left(..) =` rather than LIKE: the prefix is data, and `%` or `_` in it are literal.
+        Ok(self
+            .query(
+                "reading meta",
+                "SELECT name, value FROM meta WHERE left(name, length($1)) = $1 ORDER BY name",
+                params![prefix.to_string()],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
     fn is_shared(&self) -> bool {
         true
     }

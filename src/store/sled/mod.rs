@@ -263,6 +263,18 @@ impl Backend for SledStore {
         Ok(out)
     }
 
+    fn metas_under(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        let mut out = Vec::new();
+        for kv in self.meta.scan_prefix(prefix.as_bytes()) {
+            let (k, v) = kv.ctx("reading meta")?;
+            out.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                codec::decode("meta", &v)?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {

@@ -1,0 +1,141 @@
+//! The judge over a store another process writes too (a CLI, or another worker's status
+//! page, over a shared store): the reader's marks reach the judge and are never lost to what
+//! it learns.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::*;
+use crate::store::tests::backends;
+
+/// Four reports of one event, as `(headline, text)`.
+fn seeds() -> Vec<(String, String)> {
+    [
+        (
+            "Lindsay Lohan checks into rehab at Morningside",
+            "The actress Lindsay Lohan checked into Morningside Recovery on Thursday, her lawyer Mark Heller said, complying with a court order after her conviction for reckless driving.",
+        ),
+        (
+            "Lawyer: Lohan in court-ordered rehab",
+            "Lindsay Lohan is at Morningside Recovery in Newport Beach, said Heller, her lawyer, a day after a judge ordered ninety days of treatment.",
+        ),
+        (
+            "Lohan leaves rehab for a second clinic",
+            "Hours after checking in, Lindsay Lohan left Morningside Recovery, and Heller told the court she would enter another treatment center approved by the judge.",
+        ),
+        (
+            "Judge accepts Lohan's rehab move",
+            "A Los Angeles judge accepted that Lindsay Lohan complete her court-ordered treatment at a clinic in Malibu, her lawyer Mark Heller said on Friday.",
+        ),
+    ]
+    .into_iter()
+    .map(|(h, t)| (h.to_string(), t.to_string()))
+    .collect()
+}
+
+fn judge(store: &Store) -> Result<Judge, StoreError> {
+    let seeds = seeds();
+    let texts: Vec<String> = seeds.iter().map(|(h, t)| format!("{h}\n\n{t}")).collect();
+    Judge::new(
+        store.clone(),
+        ("lohan", "Lohan in rehab"),
+        TopicModel::from_seeds(&texts),
+        &seeds,
+        relevance::DEFAULT_MIN_SCORE,
+        Arc::new(Vec::new()),
+        Metrics::new(),
+    )
+}
+
+fn item(url: &str, title: &str) -> ItemRecord {
+    let now = Utc::now();
+    let mut item = ItemRecord::for_test(url, now);
+    item.title = title.to_string();
+    item
+}
+
+#[test]
+fn a_mark_made_by_another_process_reaches_the_judge_and_survives_its_lessons(
+) -> Result<(), StoreError> {
+    for (backend, _keep, store) in backends() {
+        // The judging worker, and another process over the same store.
+        let worker = judge(&store)?;
+        let other = judge(&store)?;
+        let off = item("https://example.org/other-rehab", "Tara Reid enters rehab");
+        other.mark(
+            &off,
+            "The actress Tara Reid checked into a Malibu clinic on Monday, her publicist said.",
+            false,
+        )?;
+        // The worker learns from a confident alert and stores what it learned: the mark it
+        // never saw stays in the store.
+        worker
+            .evidence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .learn(
+            "https://example.org/a",
+            "Lohan moves to Malibu clinic",
+            "Lindsay Lohan moved to the Cliffside clinic in Malibu, her lawyer Mark Heller said.",
+            0,
+        );
+        worker.relearn()?;
+        let stored = stored_evidence(&store, "lohan")?;
+        assert_eq!(stored.alerts, 1, "{backend}");
+        assert!(stored.marks.contains_key(&off.url), "{backend}: mark lost");
+        // At its next pass the worker takes the mark up, once.
+        assert!(worker.evidence().marks.is_empty(), "{backend}");
+        assert!(worker.refresh_marks()?, "{backend}");
+        assert!(worker.evidence().marks.contains_key(&off.url), "{backend}");
+        assert!(!worker.refresh_marks()?, "{backend}");
+        // Undone elsewhere: undone here at the next pass, and gone from the store.
+        assert!(other.clear_mark(&off.url)?, "{backend}");
+        assert!(worker.refresh_marks()?, "{backend}");
+        assert!(worker.evidence().marks.is_empty(), "{backend}");
+        assert!(
+            stored_evidence(&store, "lohan")?.marks.is_empty(),
+            "{backend}"
+        );
+        // What the worker learned is still there, and a new judge starts from both.
+        assert_eq!(judge(&store)?.evidence().alerts, 1, "{backend}");
+    }
+    Ok(())
+}
+
+#[test]
+fn marks_an_older_version_kept_inside_the_evidence_move_out_once() -> Result<(), StoreError> {
+    for (backend, _keep, store) in backends() {
+        let mark = Mark {
+            url: "https://example.org/m".into(),
+            relevant: true,
+            at: Utc::now().to_rfc3339(),
+            title: "Lohan moves clinic".into(),
+            words: vec!["cliffside".into()],
+            names: Vec::new(),
+            group: Some(0),
+            vector: Vec::new(),
+        };
+        let old = serde_json::json!({
+            "alerts": 2, "names": {}, "terms": {},
+            "marks": { "https://example.org/m": mark },
+        });
+        store.put_meta("evidence:lohan", &old)?;
+        let j = judge(&store)?;
+        assert!(j.evidence().marks.contains_key(&mark.url), "{backend}");
+        assert_eq!(j.evidence().alerts, 2, "{backend}");
+        let stored = store.get_meta("evidence:lohan")?.unwrap_or_default();
+        assert!(stored.get("marks").is_none(), "{backend}: {stored}");
+        assert_eq!(stored_marks(&store, "lohan")?.len(), 1, "{backend}");
+        // Unreadable evidence is kept aside, not overwritten.
+        store.put_meta("evidence:lohan", &serde_json::json!({"alerts": "many"}))?;
+        let j = judge(&store)?;
+        assert_eq!(j.evidence().alerts, 0, "{backend}");
+        assert!(
+            store.get_meta("evidence:lohan.unreadable")?.is_some(),
+            "{backend}"
+        );
+        assert_eq!(j.evidence().marks.len(), 1, "{backend}");
+    }
+    Ok(())
+}
