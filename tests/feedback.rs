@@ -50,6 +50,28 @@ fn count(decided: &[(String, bool)], prefix: &str) -> usize {
         .count()
 }
 
+/// The reader's feedback on round 1, each command a process of its own: its false alert
+/// marked off-topic, its miss relevant with a re-judge of the last two days. What each said.
+fn mark_round_one(base: &str, cfg: &str) -> (String, String) {
+    let off = wirewatch_ok(&[
+        "feedback",
+        &format!("{base}/a/r1-connectors"),
+        "--off-topic",
+        "-c",
+        cfg,
+    ]);
+    let relevant = wirewatch_ok(&[
+        "feedback",
+        &format!("{base}/a/r1-arbitration"),
+        "--relevant",
+        "--rejudge",
+        "48h",
+        "-c",
+        cfg,
+    ]);
+    (off, relevant)
+}
+
 /// Runs both rounds on a fresh store (`between` runs after round 1); what became of each
 /// round's articles in the end.
 fn run_world(between: &dyn Fn(&TestEnv, &str)) -> (Decided, Decided, TestEnv) {
@@ -89,23 +111,8 @@ fn marks_move_the_next_round_and_survive_restarts() {
     // The reader marks round 1's false alert and its miss (each command a process of its own).
     let (r1, r2, env) = run_world(&|env, base| {
         let cfg = env.config_str();
-        let out = wirewatch_ok(&[
-            "feedback",
-            &format!("{base}/a/r1-connectors"),
-            "--off-topic",
-            "-c",
-            cfg,
-        ]);
-        assert!(out.contains("the alert stays sent"), "{out}");
-        let out = wirewatch_ok(&[
-            "feedback",
-            &format!("{base}/a/r1-arbitration"),
-            "--relevant",
-            "--rejudge",
-            "48h",
-            "-c",
-            cfg,
-        ]);
+        let (off, out) = mark_round_one(base, cfg);
+        assert!(off.contains("the alert stays sent"), "{off}");
         assert!(
             out.contains("1 alert now"),
             "the marked miss alerts when re-judged: {out}"
@@ -164,6 +171,14 @@ fn marks_move_the_next_round_and_survive_restarts() {
     );
     let out = wirewatch_ok(&["explain", &format!("{base}/a/r1-connectors"), "-c", cfg]);
     assert!(out.contains("reader:     marked off-topic"), "{out}");
+    // The development's other reports alert on the relevant mark, not on a story's rescue.
+    for slug in ["r2-arbitration-a", "r2-arbitration-b"] {
+        let out = wirewatch_ok(&["explain", &format!("{base}/a/{slug}"), "-c", cfg]);
+        assert!(
+            out.contains("feedback:") && out.contains("r1-arbitration"),
+            "{slug}: {out}"
+        );
+    }
     // The marks, listed; one cleared.
     let out = wirewatch_ok(&["feedback", "--list", "-c", cfg]);
     assert!(
@@ -340,4 +355,95 @@ fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A scratch PostgreSQL schema, dropped at the end of the test.
+struct Schema(String);
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args([
+                &wirewatch::store::postgres::scratch::url(),
+                "-qc",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0),
+            ])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// On a shared store the command line has no daemon to talk to: its marks go to the store,
+/// where the worker that judges takes them up at its next pass (the mark is not lost to what
+/// the worker learns meanwhile), and its re-judge is run by that worker, which tells the
+/// command what it decided.
+#[test]
+fn on_a_shared_store_feedback_reaches_the_worker_that_judges() {
+    use wirewatch::store::postgres::scratch;
+    if !scratch::available("on_a_shared_store_feedback_reaches_the_worker_that_judges") {
+        return;
+    }
+    let world = load_world("feedback/world.json");
+    let base = serve_world(world.clone());
+    let dir = tempfile::tempdir().expect("tmp");
+    let schema = Schema(scratch::schema_name());
+    let config = dir.path().join("wirewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{state}\"\n[topic]\nname = \"t\"\nseeds = \"{seeds}\"\n\
+             [http]\nenabled = false\n\
+             [fetch]\ninterval = \"1s\"\nallow_private_networks = true\nper_host_interval = \"0s\"\n\
+             [store]\nurl = \"{url}\"\nschema = \"{schema}\"\n\
+             [[feeds]]\nname = \"World\"\nurl = \"{base}/feed.xml\"\n",
+            state = dir.path().join("state").display(),
+            seeds = seeds_dir().display(),
+            url = scratch::url(),
+            schema = schema.0,
+        ),
+    )
+    .expect("config");
+    let cfg = config.to_str().expect("path");
+    let log = dir.path().join("worker.log");
+    let worker = start_daemon(&config, &log);
+    wait_for_log(&log, "ALERT", 2, 60);
+    let alerted = || -> Vec<String> {
+        wirewatch_ok(&["alerts", "--json", "-c", cfg])
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["url"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert!(
+        alerted().iter().any(|u| u.ends_with("/a/r1-connectors")),
+        "round 1's false alert: {:?}",
+        alerted()
+    );
+    // The re-judge is run by the worker, which holds the judge lease.
+    let (off, out) = mark_round_one(&base, cfg);
+    assert!(off.contains("marked"), "{off}");
+    assert!(out.contains("1 alert now"), "{out}");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("window judged again"),
+        "the worker judged it"
+    );
+    // Round 2: the worker judges with both marks, though they were made elsewhere.
+    world.round.store(1, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut urls = alerted();
+    while std::time::Instant::now() < deadline && !urls.iter().any(|u| u.contains("/a/r2-legal")) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        urls = alerted();
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    urls = alerted();
+    stop_daemon(worker);
+    let n = |p: &str| urls.iter().filter(|u| u.contains(p)).count();
+    assert_eq!(n("/a/r2-legal"), 1, "{urls:?}");
+    assert_eq!(n("/a/r2-connectors"), 0, "the off-topic mark: {urls:?}");
+    assert_eq!(n("/a/r2-arbitration"), 2, "the relevant mark: {urls:?}");
+    let out = wirewatch_ok(&["feedback", "--list", "--json", "-c", cfg]);
+    assert_eq!(out.lines().count(), 2, "{out}");
 }

@@ -404,6 +404,31 @@ fn check_topic(config: &Config, topic: Option<&str>) -> Result<(), CommandError>
     }
 }
 
+/// How long `feedback --rejudge` waits for the worker that judges (shared store).
+const REJUDGE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits for the answer to a queued re-judge ([`Pipeline::queue_rejudge`]), up to
+/// [`REJUDGE_WAIT`]; `None` when none came.
+async fn wait_for_rejudge(
+    pipeline: &Pipeline,
+    ticket: &str,
+    topic: Option<&str>,
+) -> Result<Option<(chrono::DateTime<Utc>, crate::judge::Tally)>, CommandError> {
+    let deadline = tokio::time::Instant::now() + REJUDGE_WAIT;
+    loop {
+        if let Some(done) = pipeline
+            .rejudge_result(ticket, topic)
+            .map_err(CommandError::from_display)?
+        {
+            return Ok(Some(done));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 /// `wirewatch feedback`: records (or clears) a mark, then judges the window again if asked.
 async fn feedback(
     ctx: &Context,
@@ -457,10 +482,36 @@ async fn feedback(
     }
     if let Some(secs) = rejudge_secs {
         let since = window_start(std::time::Duration::from_secs(secs));
-        let tally = pipeline
-            .rejudge(since, topic)
-            .await
-            .map_err(CommandError::from_display)?;
+        let (since, tally, here) = if ctx.store.is_shared() {
+            // Only the judging worker's processing loop judges: ask it (or, with no worker
+            // running, take the judge lease and do it here).
+            let ticket = pipeline
+                .queue_rejudge(since, topic)
+                .map_err(CommandError::from_display)?;
+            let here = ctx.pipeline.is_none()
+                && pipeline
+                    .run_queued_rejudges()
+                    .await
+                    .map_err(CommandError::from_display)?
+                    != crate::judge::Tally::default();
+            match wait_for_rejudge(&pipeline, &ticket, topic).await? {
+                Some((since, tally)) => (since, tally, here),
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "re-judging queued: the worker that judges had not run it after {}s; it will at its next pass (`wirewatch alerts` shows what alerts)",
+                        REJUDGE_WAIT.as_secs()
+                    );
+                    return Ok(out);
+                }
+            }
+        } else {
+            let tally = pipeline
+                .rejudge(since, topic)
+                .await
+                .map_err(CommandError::from_display)?;
+            (since, tally, ctx.pipeline.is_none())
+        };
         let _ = writeln!(
             out,
             "judged again {} item(s) decided since {} that had not alerted: {} alert now, {} off-topic, {} copies",
@@ -470,8 +521,8 @@ async fn feedback(
             tally.off_topic,
             tally.seed_duplicates + tally.repeats
         );
-        // Offline, nobody else delivers what alerted now.
-        if tally.alerts > 0 && ctx.pipeline.is_none() {
+        // Judged here, offline: nobody else delivers what alerted now.
+        if tally.alerts > 0 && here {
             let rep = ctx
                 .deliverer()?
                 .deliver_due()

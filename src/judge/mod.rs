@@ -85,7 +85,7 @@ pub enum Verdict {
 }
 
 /// What one processing pass decided.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// New coverage, alerted.
     pub alerts: usize,

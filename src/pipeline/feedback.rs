@@ -4,6 +4,13 @@
 //! A mark needs the item's text: an alerted item keeps its own, the others' are kept for
 //! `[store] keep_text`. Marking and re-judging hold the pipeline's processing lock, so they
 //! never interleave with a pass over pending entries: the judge sees one decision at a time.
+//!
+//! On a shared store only the worker holding the judge lease judges, and only through the
+//! pipeline its processing loop holds: a re-judge asked anywhere else (a CLI, any worker's
+//! status page) is *queued* in the store ([`Pipeline::queue_rejudge`]) and run by that loop at
+//! its next pass ([`Pipeline::run_queued_rejudges`]), which leaves the result for the asker to
+//! read ([`Pipeline::rejudge_result`]). A CLI with no worker running takes the lease and runs
+//! the queue itself.
 
 use chrono::{DateTime, Utc};
 use tracing::info;
@@ -39,6 +46,32 @@ pub fn window_start(window: std::time::Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|d| Utc::now().checked_sub_signed(d))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// A re-judge asked of the worker that judges (on a shared store), as kept in the store.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct QueuedRejudge {
+    /// Judge again the items decided since then.
+    since: DateTime<Utc>,
+    /// Who asked, to find the answer ([`RejudgeDone`]).
+    ticket: String,
+}
+
+/// What a queued re-judge decided, left in the store for whoever asked.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct RejudgeDone {
+    /// The tickets it answered (requests for one topic made before it ran merge into one).
+    tickets: Vec<String>,
+    since: DateTime<Utc>,
+    tally: Tally,
+}
+
+fn queue_key(topic: &str) -> String {
+    format!("rejudge:{topic}")
+}
+
+fn done_key(topic: &str) -> String {
+    format!("rejudged:{topic}")
 }
 
 impl Pipeline {
@@ -122,9 +155,9 @@ impl Pipeline {
     }
 
     /// Judges again for a topic (`None`: the first), oldest first, every item decided since
-    /// `since` that did not alert and was not a copy, from its kept text: newly relevant
-    /// ones alert as usual (and are delivered); alerts already sent stay sent. Returns what
-    /// was decided.
+    /// `since` that was decided off-topic, from its kept text: newly relevant ones alert as
+    /// usual (and are delivered); alerts already sent stay sent. Returns what was decided.
+    /// On a shared store, see [`Pipeline::queue_rejudge`] instead.
     pub async fn rejudge(
         &self,
         since: DateTime<Utc>,
@@ -132,11 +165,112 @@ impl Pipeline {
     ) -> Result<Tally, PipelineError> {
         let judge = self.judge_of(topic)?;
         let _one_at_a_time = self.processing.lock().await;
+        self.rejudge_locked(judge, since).await
+    }
+
+    async fn rejudge_locked(
+        &self,
+        judge: &Judge,
+        since: DateTime<Utc>,
+    ) -> Result<Tally, PipelineError> {
         let id = judge.topic_id().to_string();
         self.judge_window(judge, since, &|i: &ItemRecord| {
             matches!(i.decision(&id), Some(Decision::OffTopic { .. }))
         })
         .await
+    }
+
+    /// Asks the worker that judges (shared store) to judge a topic's window again: the
+    /// request is kept in the store (merged with one not yet run: the wider window) and the
+    /// ticket to find its answer returned ([`Pipeline::rejudge_result`]).
+    pub fn queue_rejudge(
+        &self,
+        since: DateTime<Utc>,
+        topic: Option<&str>,
+    ) -> Result<String, PipelineError> {
+        let id = self.judge_of(topic)?.topic_id().to_string();
+        let ticket = format!(
+            "{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        let mut since = since;
+        let mut tickets = vec![ticket.clone()];
+        if let Some(v) = self.store.get_meta(&queue_key(&id))? {
+            if let Ok(q) = serde_json::from_value::<Vec<QueuedRejudge>>(v) {
+                since = q.iter().map(|r| r.since).fold(since, DateTime::min);
+                tickets.extend(q.into_iter().map(|r| r.ticket));
+            }
+        }
+        let queued: Vec<QueuedRejudge> = tickets
+            .into_iter()
+            .map(|ticket| QueuedRejudge { since, ticket })
+            .collect();
+        self.store.put_meta(
+            &queue_key(&id),
+            &serde_json::to_value(&queued).unwrap_or_default(),
+        )?;
+        info!(topic = %id, %since, "re-judge queued for the worker that judges");
+        Ok(ticket)
+    }
+
+    /// What the queued re-judge of `ticket` decided, once the worker that judges ran it.
+    pub fn rejudge_result(
+        &self,
+        ticket: &str,
+        topic: Option<&str>,
+    ) -> Result<Option<(DateTime<Utc>, Tally)>, PipelineError> {
+        let id = self.judge_of(topic)?.topic_id().to_string();
+        Ok(self
+            .store
+            .get_meta(&done_key(&id))?
+            .and_then(|v| serde_json::from_value::<RejudgeDone>(v).ok())
+            .filter(|d| d.tickets.iter().any(|t| t == ticket))
+            .map(|d| (d.since, d.tally)))
+    }
+
+    /// Runs the queued re-judges, if this process may judge (it holds, or can take, the judge
+    /// lease); for a process whose processing loop does not run (a CLI). Returns what was
+    /// decided.
+    pub async fn run_queued_rejudges(&self) -> Result<Tally, PipelineError> {
+        let _one_at_a_time = self.processing.lock().await;
+        if self.store.is_shared() && self.store.judge_lease()?.is_none() {
+            return Ok(Tally::default());
+        }
+        self.queued_rejudges().await
+    }
+
+    /// Runs every topic's queued re-judge (the caller holds the processing lock and may
+    /// judge), and leaves each result for whoever asked.
+    pub(super) async fn queued_rejudges(&self) -> Result<Tally, PipelineError> {
+        let mut all = Tally::default();
+        for judge in self.panel.judges() {
+            let key = queue_key(judge.topic_id());
+            let Some(v) = self.store.get_meta(&key)? else {
+                continue;
+            };
+            let queued: Vec<QueuedRejudge> = serde_json::from_value(v).unwrap_or_default();
+            let Some(since) = queued.iter().map(|q| q.since).min() else {
+                self.store.delete_meta(&key)?;
+                continue;
+            };
+            let tally = self.rejudge_locked(judge, since).await?;
+            let done = RejudgeDone {
+                tickets: queued.into_iter().map(|q| q.ticket).collect(),
+                since,
+                tally,
+            };
+            self.store.put_meta(
+                &done_key(judge.topic_id()),
+                &serde_json::to_value(&done).unwrap_or_default(),
+            )?;
+            self.store.delete_meta(&key)?;
+            all.alerts += tally.alerts;
+            all.off_topic += tally.off_topic;
+            all.repeats += tally.repeats;
+            all.seed_duplicates += tally.seed_duplicates;
+        }
+        Ok(all)
     }
 
     /// Judges for a topic new to the store (`backfill` in its table) the items decided since

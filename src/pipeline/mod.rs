@@ -529,6 +529,12 @@ impl Pipeline {
         // entries in flight, not every pending entry of a large cycle.
         let order = self.store.pending_order()?;
         let mut tally = Tally::default();
+        // What the reader asked to judge again from elsewhere (see `feedback`).
+        if self.store.is_shared() {
+            let rejudged = self.queued_rejudges().await?;
+            tally.alerts += rejudged.alerts;
+            tally.off_topic += rejudged.off_topic;
+        }
         if !self
             .late_rescues_looked
             .swap(true, std::sync::atomic::Ordering::SeqCst)
