@@ -18,7 +18,9 @@
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
 //! each alert's cosine with the seeds' centroid with no, half and the full topic discount);
-//! `SEEDLOO=1` (print how close the seeds are to one another, the same three ways).
+//! `SEEDLOO=1` (print how close the seeds are to one another, the same three ways);
+//! `PULLED_RESCUE=1` (with `FEEDBACK=1`: a near miss an off-topic mark pulled down may still
+//! be rescued by a story, as before the judge stopped it).
 //! Copies are skipped (the dedup stage is not run). `-v` prints every target, hard negative
 //! and alert with its score and evidence, and the story each alert went to and why; `-vv`
 //! every item.
@@ -280,6 +282,8 @@ fn main() {
             let art = ex.extract_page(html.as_bytes(), Some("text/html"), None);
             let mut rel = topic.score(&it.title, &art.text);
             let before = rel.is_relevant(min_score);
+            // Pulled down by an off-topic mark: not rescued (as the judge does).
+            let mut pulled_down = false;
             if !fb.is_empty() {
                 if let Some(m) = fb.adjust(
                     &vectoriser.vector(&it.title, &art.text),
@@ -287,6 +291,7 @@ fn main() {
                     min_score,
                 ) {
                     rel.score = m.to;
+                    pulled_down = !m.relevant;
                     if rel.is_relevant(min_score) != before {
                         if before {
                             moved_down += 1
@@ -309,7 +314,10 @@ fn main() {
             let rescue_from = envf("RESCUE_FROM", wirewatch::judge::RESCUE_FROM);
             let rescue_sim = envf("RESCUE_SIM", wirewatch::judge::RESCUE_SIMILARITY);
             let rescue_cov = envf("RESCUE_COV", wirewatch::judge::RESCUE_COVERAGE);
+            // `PULLED_RESCUE=1`: rescue them anyway (the judge before it stopped).
+            let pulled_down = pulled_down && std::env::var_os("PULLED_RESCUE").is_none();
             if !relevant
+                && !pulled_down
                 && rel.score >= rescue_from * min_score
                 && rel.coverage >= rescue_cov
                 && rel.query != Some(false)

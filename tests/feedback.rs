@@ -53,28 +53,28 @@ fn count(decided: &[(String, bool)], prefix: &str) -> usize {
 /// The reader's feedback on round 1, each command a process of its own: its false alert
 /// marked off-topic, its miss relevant with a re-judge of the last two days. What each said.
 fn mark_round_one(base: &str, cfg: &str) -> (String, String) {
-    let off = wirewatch_ok(&[
-        "feedback",
-        &format!("{base}/a/r1-connectors"),
-        "--off-topic",
-        "-c",
-        cfg,
-    ]);
-    let relevant = wirewatch_ok(&[
-        "feedback",
-        &format!("{base}/a/r1-arbitration"),
-        "--relevant",
-        "--rejudge",
-        "48h",
-        "-c",
-        cfg,
-    ]);
-    (off, relevant)
+    (
+        feedback_on(base, "r1-connectors", &["--off-topic"], cfg),
+        feedback_on(
+            base,
+            "r1-arbitration",
+            &["--relevant", "--rejudge", "48h"],
+            cfg,
+        ),
+    )
 }
 
-/// Runs both rounds on a fresh store (`between` runs after round 1); what became of each
-/// round's articles in the end.
-fn run_world(between: &dyn Fn(&TestEnv, &str)) -> (Decided, Decided, TestEnv) {
+/// `wirewatch feedback` on the world's article `slug`; what it said.
+fn feedback_on(base: &str, slug: &str, how: &[&str], cfg: &str) -> String {
+    let url = format!("{base}/a/{slug}");
+    let mut args = vec!["feedback", url.as_str()];
+    args.extend_from_slice(how);
+    args.extend_from_slice(&["-c", cfg]);
+    wirewatch_ok(&args)
+}
+
+/// The world served, a fresh store, and round 1 judged by a `once`.
+fn round_one() -> (std::sync::Arc<World>, String, TestEnv) {
     let world = load_world("feedback/world.json");
     let base = serve_world(world.clone());
     let env = TestEnv::new(
@@ -82,6 +82,13 @@ fn run_world(between: &dyn Fn(&TestEnv, &str)) -> (Decided, Decided, TestEnv) {
         &format!("[[feeds]]\nname = \"World\"\nurl = \"{base}/feed.xml\"\n"),
     );
     wirewatch_ok(&["once", "-c", env.config_str()]);
+    (world, base, env)
+}
+
+/// Runs both rounds on a fresh store (`between` runs after round 1); what became of each
+/// round's articles in the end.
+fn run_world(between: &dyn Fn(&TestEnv, &str)) -> (Decided, Decided, TestEnv) {
+    let (world, base, env) = round_one();
     between(&env, &base);
     world.round.store(1, Ordering::SeqCst);
     wirewatch_ok(&["once", "-c", env.config_str()]);
@@ -171,6 +178,36 @@ fn marks_move_the_next_round_and_survive_restarts() {
     );
     let out = wirewatch_ok(&["explain", &format!("{base}/a/r1-connectors"), "-c", cfg]);
     assert!(out.contains("reader:     marked off-topic"), "{out}");
+    // The digest shows the false alert as marked off-topic, and nothing else.
+    // (The same config, with a digest to render.)
+    let with_digest = env.dir.path().join("with-digest.toml");
+    std::fs::write(
+        &with_digest,
+        std::fs::read_to_string(&env.config).expect("config")
+            + "\n[digest]\nat = \"23:59\"\ntimezone = \"UTC\"\nto = [\"reader@example.org\"]\nfrom = \"w@example.org\"\n\
+               [smtp]\nhost = \"127.0.0.1\"\nport = 1\nsecurity = \"none\"\n",
+    )
+    .expect("config");
+    let preview = env.dir.path().join("digest.html");
+    wirewatch_ok(&[
+        "digest",
+        "--preview",
+        preview.to_str().expect("path"),
+        "-c",
+        with_digest.to_str().expect("path"),
+    ]);
+    let text = std::fs::read_to_string(preview.with_extension("txt")).expect("digest text");
+    let marked: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("[marked off-topic]"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(
+        marked[0].contains("Salesforce and SAP connectors"),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(&preview).expect("digest html");
+    assert_eq!(html.matches("[marked off-topic]").count(), 1, "{html}");
     // The development's other reports alert on the relevant mark, not on a story's rescue.
     for slug in ["r2-arbitration-a", "r2-arbitration-b"] {
         let out = wirewatch_ok(&["explain", &format!("{base}/a/{slug}"), "-c", cfg]);
@@ -446,4 +483,62 @@ fn on_a_shared_store_feedback_reaches_the_worker_that_judges() {
     assert_eq!(n("/a/r2-arbitration"), 2, "the relevant mark: {urls:?}");
     let out = wirewatch_ok(&["feedback", "--list", "--json", "-c", cfg]);
     assert_eq!(out.lines().count(), 2, "{out}");
+}
+
+/// The re-judge queue (what a shared store's judging worker runs for the command line and the
+/// status pages), on the embedded store: each request is a record of its own and gets its own
+/// answer, read once; requests waiting together run as one, over the widest window; one made
+/// after a run waits for the next.
+#[tokio::test(flavor = "multi_thread")]
+async fn queued_rejudges_each_get_their_answer_once() {
+    let (_world, base, env) = round_one();
+    let out = feedback_on(&base, "r1-arbitration", &["--relevant"], env.config_str());
+    assert!(out.contains("marked"), "{out}");
+    let config = std::sync::Arc::new(wirewatch::Config::load(&env.config).expect("config"));
+    let pipeline = wirewatch::Pipeline::new(config, env.store()).expect("pipeline");
+    let now = chrono::Utc::now();
+    let narrow = pipeline
+        .queue_rejudge(now - chrono::Duration::minutes(1), None)
+        .expect("queue");
+    let wide = pipeline
+        .queue_rejudge(now - chrono::Duration::hours(48), None)
+        .expect("queue");
+    assert_ne!(narrow, wide);
+    assert!(pipeline
+        .rejudge_result(&narrow, None)
+        .expect("read")
+        .is_none());
+    let tally = pipeline.run_queued_rejudges().await.expect("run");
+    assert_eq!(tally.alerts, 1, "the marked miss alerts: {tally:?}");
+    for ticket in [&narrow, &wide] {
+        let (since, answer) = pipeline
+            .rejudge_result(ticket, None)
+            .expect("read")
+            .expect("answered");
+        assert!(
+            since <= now - chrono::Duration::hours(47),
+            "the widest window"
+        );
+        assert_eq!(answer.expect("no error").alerts, 1);
+        assert!(
+            pipeline
+                .rejudge_result(ticket, None)
+                .expect("read")
+                .is_none(),
+            "read once"
+        );
+    }
+    let later = pipeline
+        .queue_rejudge(now - chrono::Duration::hours(48), None)
+        .expect("queue");
+    assert!(pipeline
+        .rejudge_result(&later, None)
+        .expect("read")
+        .is_none());
+    pipeline.run_queued_rejudges().await.expect("run");
+    let (_, answer) = pipeline
+        .rejudge_result(&later, None)
+        .expect("read")
+        .expect("answered");
+    assert_eq!(answer.expect("no error").alerts, 0, "nothing new to alert");
 }

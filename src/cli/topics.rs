@@ -127,11 +127,15 @@ pub fn prune_topic(store: &Store, id: &str) -> anyhow::Result<(usize, usize, usi
             decisions += 1;
         }
     }
-    for key in ["evidence", "near_misses", "backfilled"] {
+    for key in ["evidence", "near_misses", "backfilled", "marks_moved"] {
         store.delete_meta(&format!("{key}:{id}"))?;
     }
-    for (key, _) in store.metas_under(&crate::judge::mark_key(id, ""))? {
-        store.delete_meta(&key)?;
+    store.delete_meta(&format!("evidence:{id}.unreadable"))?;
+    let [queued, answered] = crate::pipeline::feedback::rejudge_prefixes(id);
+    for prefix in [crate::judge::mark_key(id, ""), queued, answered] {
+        for (key, _) in store.metas_under(&prefix)? {
+            store.delete_meta(&key)?;
+        }
     }
     store.flush_blocking()?;
     Ok((alerts.len(), stories, decisions, deliveries))

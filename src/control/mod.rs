@@ -413,7 +413,7 @@ async fn wait_for_rejudge(
     pipeline: &Pipeline,
     ticket: &str,
     topic: Option<&str>,
-) -> Result<Option<(chrono::DateTime<Utc>, crate::judge::Tally)>, CommandError> {
+) -> Result<Option<crate::pipeline::feedback::RejudgeAnswer>, CommandError> {
     let deadline = tokio::time::Instant::now() + REJUDGE_WAIT;
     loop {
         if let Some(done) = pipeline
@@ -488,14 +488,30 @@ async fn feedback(
             let ticket = pipeline
                 .queue_rejudge(since, topic)
                 .map_err(CommandError::from_display)?;
-            let here = ctx.pipeline.is_none()
-                && pipeline
+            let mut here = false;
+            if ctx.pipeline.is_none()
+                && ctx
+                    .store
+                    .judge_lease()
+                    .map_err(CommandError::from_display)?
+                    .is_some()
+            {
+                // No worker judges: this command does, on state read now that it holds the
+                // lease (a worker may have judged until a moment ago).
+                let fresh = pipeline.rebuilt().map_err(CommandError::from_display)?;
+                here = fresh
                     .run_queued_rejudges()
                     .await
                     .map_err(CommandError::from_display)?
                     != crate::judge::Tally::default();
+            }
             match wait_for_rejudge(&pipeline, &ticket, topic).await? {
-                Some((since, tally)) => (since, tally, here),
+                Some((since, Ok(tally))) => (since, tally, here),
+                Some((_, Err(e))) => {
+                    return Err(CommandError::from_display(format!(
+                        "the worker that judges could not judge the window again: {e}"
+                    )))
+                }
                 None => {
                     let _ = writeln!(
                         out,

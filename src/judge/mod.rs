@@ -532,7 +532,7 @@ impl Judge {
     /// judge last looked: called at the start of every processing pass. Whether they
     /// changed.
     pub fn refresh_marks(&self) -> Result<bool, StoreError> {
-        let stored = stored_marks(&self.store, &self.topic_id)?;
+        let stored = marks_in(&self.store, &self.topic_id, false)?;
         {
             let mut ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
             if ev.marks == stored {
@@ -720,7 +720,10 @@ impl Judge {
             )
         };
         grounds.feedback = features.moved.as_ref().map(|m| m.to_string());
-        let sig = match self.relevance(&rel, &title, body, ts, signature) {
+        // A near miss an off-topic mark pulled down is not rescued by a story: the marked
+        // alert's story is likely the very one it resembles.
+        let rescuable = features.moved.as_ref().is_none_or(|m| m.relevant);
+        let sig = match self.relevance(&rel, &title, body, ts, signature, rescuable) {
             Ok((sig, rescued_by)) => {
                 grounds.rescued_by = rescued_by;
                 sig
@@ -839,13 +842,14 @@ impl Judge {
         text: &str,
         published: i64,
         signature: Option<Signature>,
+        rescuable: bool,
     ) -> Result<(Signature, Option<Rescue>), Option<Signature>> {
         let sig = signature.ok_or(None)?;
         let stories = self.stories.lock().unwrap_or_else(|p| p.into_inner());
         match decide(rel, self.min_score, &stories, title, text, published) {
             Relevant::Yes => Ok((sig, None)),
-            Relevant::Rescued(id, t, sim) => Ok((sig, Some((id, t, sim)))),
-            Relevant::No => Err(Some(sig)),
+            Relevant::Rescued(id, t, sim) if rescuable => Ok((sig, Some((id, t, sim)))),
+            Relevant::Rescued(..) | Relevant::No => Err(Some(sig)),
         }
     }
 
@@ -1119,16 +1123,19 @@ impl Judge {
 /// and the reader's marks.
 pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
     let mut ev: Evidence = stored_meta(store, &evidence_key(topic_id))?;
-    // Marks inside the evidence record are an older version's (see `load_evidence`).
-    ev.marks.append(&mut stored_marks(store, topic_id)?);
+    // Marks inside the evidence record are an older version's, moved out when a judge first
+    // opened the store (see `load_evidence`): the records are the marks.
+    ev.marks = stored_marks(store, topic_id)?;
     Ok(ev)
 }
 
 /// The evidence a judge starts from. Earlier versions kept the reader's marks inside the
 /// evidence record, which the judge rewrote from memory after every confident alert: a mark
 /// made by another process (a CLI or a status page against a shared store) was lost at the
-/// next one. Marks now have a record each, which only marking and clearing write; a store of
-/// the old shape has its marks moved out, once.
+/// next one. Marks now have a record each, which only marking and clearing write. A store of
+/// the old shape has its marks copied out once (`marks_moved:<topic>` says it was done, so a
+/// mark cleared since never comes back); the old copy inside the evidence is ignored, and
+/// goes with the judge's next lesson.
 fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
     let mut ev: Evidence = match store.get_meta(&evidence_key(topic_id))? {
         Some(v) => match serde_json::from_value(v.clone()) {
@@ -1143,7 +1150,8 @@ fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> 
         },
         None => Evidence::default(),
     };
-    if !ev.marks.is_empty() {
+    let moved = format!("marks_moved:{topic_id}");
+    if !ev.marks.is_empty() && store.get_meta(&moved)?.is_none() {
         let known = stored_marks(store, topic_id)?;
         for (url, m) in &ev.marks {
             if !known.contains_key(url) {
@@ -1153,7 +1161,7 @@ fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> 
                 )?;
             }
         }
-        put_learned(store, topic_id, &ev)?;
+        store.put_meta(&moved, &serde_json::Value::String(Utc::now().to_rfc3339()))?;
         info!(topic = %topic_id, marks = ev.marks.len(), "the reader's marks moved to records of their own");
     }
     ev.marks = stored_marks(store, topic_id)?;
@@ -1174,13 +1182,24 @@ pub fn stored_marks(
     store: &Store,
     topic_id: &str,
 ) -> Result<std::collections::BTreeMap<String, Mark>, StoreError> {
+    marks_in(store, topic_id, true)
+}
+
+/// [`stored_marks`], saying so of an unreadable one only when `loud` (the judge reads the
+/// marks at every pass: once at its start is enough).
+fn marks_in(
+    store: &Store,
+    topic_id: &str,
+    loud: bool,
+) -> Result<std::collections::BTreeMap<String, Mark>, StoreError> {
     let mut out = std::collections::BTreeMap::new();
     for (name, v) in store.metas_under(&mark_key(topic_id, ""))? {
         match serde_json::from_value::<Mark>(v) {
             Ok(m) => {
                 out.insert(m.url.clone(), m);
             }
-            Err(e) => warn!(record = %name, error = %e, "unreadable mark skipped"),
+            Err(e) if loud => warn!(record = %name, error = %e, "unreadable mark skipped"),
+            Err(e) => debug!(record = %name, error = %e, "unreadable mark skipped"),
         }
     }
     Ok(out)

@@ -124,9 +124,24 @@ fn marks_an_older_version_kept_inside_the_evidence_move_out_once() -> Result<(),
         let j = judge(&store)?;
         assert!(j.evidence().marks.contains_key(&mark.url), "{backend}");
         assert_eq!(j.evidence().alerts, 2, "{backend}");
+        assert_eq!(stored_marks(&store, "lohan")?.len(), 1, "{backend}");
+        // Once: a mark cleared since stays cleared, though the old copy is still there...
+        assert!(j.clear_mark(&mark.url)?, "{backend}");
+        assert!(judge(&store)?.evidence().marks.is_empty(), "{backend}");
+        assert!(
+            stored_evidence(&store, "lohan")?.marks.is_empty(),
+            "{backend}"
+        );
+        // ...until the judge's next lesson, which leaves it out.
+        j.relearn()?;
         let stored = store.get_meta("evidence:lohan")?.unwrap_or_default();
         assert!(stored.get("marks").is_none(), "{backend}: {stored}");
-        assert_eq!(stored_marks(&store, "lohan")?.len(), 1, "{backend}");
+        assert_eq!(stored["alerts"], 2, "{backend}: {stored}");
+        // The mark again, for what follows.
+        store.put_meta(
+            &mark_key("lohan", &mark.url),
+            &serde_json::to_value(&mark).unwrap_or_default(),
+        )?;
         // Unreadable evidence is kept aside, not overwritten.
         store.put_meta("evidence:lohan", &serde_json::json!({"alerts": "many"}))?;
         let j = judge(&store)?;

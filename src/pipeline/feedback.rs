@@ -13,7 +13,7 @@
 //! the queue itself.
 
 use chrono::{DateTime, Utc};
-use tracing::info;
+use tracing::{error, info, warn};
 
 use super::{Pipeline, PipelineError};
 use crate::judge::{Judge, Tally, Unwritten};
@@ -48,30 +48,48 @@ pub fn window_start(window: std::time::Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// A re-judge asked of the worker that judges (on a shared store), as kept in the store.
+/// A re-judge asked of the worker that judges (on a shared store), as kept in the store:
+/// one record per request (`rejudge:<topic>\n<ticket>`), so that two askers never overwrite
+/// each other and a request made while the worker runs others is not cleared with them.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct QueuedRejudge {
     /// Judge again the items decided since then.
     since: DateTime<Utc>,
-    /// Who asked, to find the answer ([`RejudgeDone`]).
-    ticket: String,
 }
 
-/// What a queued re-judge decided, left in the store for whoever asked.
+/// The answer to one request (`rejudged:<topic>\n<ticket>`), read and removed by the asker.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RejudgeDone {
-    /// The tickets it answered (requests for one topic made before it ran merge into one).
-    tickets: Vec<String>,
+    /// The window that was judged (the widest of the requests run together).
     since: DateTime<Utc>,
+    /// What it decided...
+    #[serde(default)]
     tally: Tally,
+    /// ...or why it failed.
+    #[serde(default)]
+    error: Option<String>,
+    /// When it was answered (an answer nobody read is removed after a day).
+    at: DateTime<Utc>,
 }
 
-fn queue_key(topic: &str) -> String {
-    format!("rejudge:{topic}")
+/// The answer to a queued re-judge: the window judged, and what it decided or why it failed.
+pub type RejudgeAnswer = (DateTime<Utc>, Result<Tally, String>);
+
+fn queue_key(topic: &str, ticket: &str) -> String {
+    format!("rejudge:{topic}\n{ticket}")
 }
 
-fn done_key(topic: &str) -> String {
-    format!("rejudged:{topic}")
+fn done_key(topic: &str, ticket: &str) -> String {
+    format!("rejudged:{topic}\n{ticket}")
+}
+
+/// How long an answer nobody read is kept.
+const ANSWER_KEPT: chrono::Duration = chrono::Duration::days(1);
+
+/// The records of the re-judge queue and its answers a topic leaves in the store (for
+/// `topics prune`).
+pub fn rejudge_prefixes(topic: &str) -> [String; 2] {
+    [queue_key(topic, ""), done_key(topic, "")]
 }
 
 impl Pipeline {
@@ -181,8 +199,8 @@ impl Pipeline {
     }
 
     /// Asks the worker that judges (shared store) to judge a topic's window again: the
-    /// request is kept in the store (merged with one not yet run: the wider window) and the
-    /// ticket to find its answer returned ([`Pipeline::rejudge_result`]).
+    /// request is kept in the store, and the ticket to find its answer returned
+    /// ([`Pipeline::rejudge_result`]).
     pub fn queue_rejudge(
         &self,
         since: DateTime<Utc>,
@@ -194,44 +212,46 @@ impl Pipeline {
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         );
-        let mut since = since;
-        let mut tickets = vec![ticket.clone()];
-        if let Some(v) = self.store.get_meta(&queue_key(&id))? {
-            if let Ok(q) = serde_json::from_value::<Vec<QueuedRejudge>>(v) {
-                since = q.iter().map(|r| r.since).fold(since, DateTime::min);
-                tickets.extend(q.into_iter().map(|r| r.ticket));
-            }
-        }
-        let queued: Vec<QueuedRejudge> = tickets
-            .into_iter()
-            .map(|ticket| QueuedRejudge { since, ticket })
-            .collect();
         self.store.put_meta(
-            &queue_key(&id),
-            &serde_json::to_value(&queued).unwrap_or_default(),
+            &queue_key(&id, &ticket),
+            &serde_json::to_value(QueuedRejudge { since }).unwrap_or_default(),
         )?;
         info!(topic = %id, %since, "re-judge queued for the worker that judges");
         Ok(ticket)
     }
 
-    /// What the queued re-judge of `ticket` decided, once the worker that judges ran it.
+    /// The answer to the queued re-judge of `ticket`, once the worker that judges ran it:
+    /// the window judged and what it decided, or why it failed. Read once (the record is
+    /// removed).
     pub fn rejudge_result(
         &self,
         ticket: &str,
         topic: Option<&str>,
-    ) -> Result<Option<(DateTime<Utc>, Tally)>, PipelineError> {
+    ) -> Result<Option<RejudgeAnswer>, PipelineError> {
         let id = self.judge_of(topic)?.topic_id().to_string();
-        Ok(self
-            .store
-            .get_meta(&done_key(&id))?
-            .and_then(|v| serde_json::from_value::<RejudgeDone>(v).ok())
-            .filter(|d| d.tickets.iter().any(|t| t == ticket))
-            .map(|d| (d.since, d.tally)))
+        let key = done_key(&id, ticket);
+        let Some(v) = self.store.get_meta(&key)? else {
+            return Ok(None);
+        };
+        self.store.delete_meta(&key)?;
+        let done: RejudgeDone =
+            serde_json::from_value(v).map_err(|e| crate::store::StoreError::Corrupt {
+                what: "re-judge answer",
+                message: e.to_string(),
+            })?;
+        Ok(Some((
+            done.since,
+            match done.error {
+                Some(e) => Err(e),
+                None => Ok(done.tally),
+            },
+        )))
     }
 
     /// Runs the queued re-judges, if this process may judge (it holds, or can take, the judge
-    /// lease); for a process whose processing loop does not run (a CLI). Returns what was
-    /// decided.
+    /// lease); for a process whose processing loop does not run (a CLI), which must have
+    /// built its pipeline after taking the lease (see `feedback` in `control`). Returns what
+    /// was decided.
     pub async fn run_queued_rejudges(&self) -> Result<Tally, PipelineError> {
         let _one_at_a_time = self.processing.lock().await;
         if self.store.is_shared() && self.store.judge_lease()?.is_none() {
@@ -240,35 +260,75 @@ impl Pipeline {
         self.queued_rejudges().await
     }
 
-    /// Runs every topic's queued re-judge (the caller holds the processing lock and may
-    /// judge), and leaves each result for whoever asked.
+    /// Runs every topic's queued re-judges (the caller holds the processing lock and may
+    /// judge) as one, over the widest window asked, and answers each request. A re-judge
+    /// that fails is answered with its error (and logged): the pass goes on.
     pub(super) async fn queued_rejudges(&self) -> Result<Tally, PipelineError> {
         let mut all = Tally::default();
         for judge in self.panel.judges() {
-            let key = queue_key(judge.topic_id());
-            let Some(v) = self.store.get_meta(&key)? else {
+            let id = judge.topic_id();
+            let queued = self.store.metas_under(&queue_key(id, ""))?;
+            if queued.is_empty() {
                 continue;
+            }
+            let prefix_len = queue_key(id, "").len();
+            let mut tickets = Vec::with_capacity(queued.len());
+            let mut since: Option<DateTime<Utc>> = None;
+            for (name, v) in queued {
+                let ticket = name.get(prefix_len..).unwrap_or_default().to_string();
+                match serde_json::from_value::<QueuedRejudge>(v) {
+                    Ok(q) => since = Some(since.map_or(q.since, |s| s.min(q.since))),
+                    Err(e) => {
+                        warn!(record = %name, error = %e, "unreadable re-judge request; answered as failed")
+                    }
+                }
+                tickets.push((name, ticket));
+            }
+            let now = Utc::now();
+            let done = match since {
+                Some(since) => match self.rejudge_locked(judge, since).await {
+                    Ok(tally) => {
+                        all.alerts += tally.alerts;
+                        all.off_topic += tally.off_topic;
+                        all.repeats += tally.repeats;
+                        all.seed_duplicates += tally.seed_duplicates;
+                        RejudgeDone {
+                            since,
+                            tally,
+                            error: None,
+                            at: now,
+                        }
+                    }
+                    Err(e) => {
+                        error!(topic = %id, error = %e, "a queued re-judge failed; answered with the error");
+                        RejudgeDone {
+                            since,
+                            tally: Tally::default(),
+                            error: Some(e.to_string()),
+                            at: now,
+                        }
+                    }
+                },
+                None => RejudgeDone {
+                    since: now,
+                    tally: Tally::default(),
+                    error: Some("the request could not be read".into()),
+                    at: now,
+                },
             };
-            let queued: Vec<QueuedRejudge> = serde_json::from_value(v).unwrap_or_default();
-            let Some(since) = queued.iter().map(|q| q.since).min() else {
-                self.store.delete_meta(&key)?;
-                continue;
-            };
-            let tally = self.rejudge_locked(judge, since).await?;
-            let done = RejudgeDone {
-                tickets: queued.into_iter().map(|q| q.ticket).collect(),
-                since,
-                tally,
-            };
-            self.store.put_meta(
-                &done_key(judge.topic_id()),
-                &serde_json::to_value(&done).unwrap_or_default(),
-            )?;
-            self.store.delete_meta(&key)?;
-            all.alerts += tally.alerts;
-            all.off_topic += tally.off_topic;
-            all.repeats += tally.repeats;
-            all.seed_duplicates += tally.seed_duplicates;
+            let answer = serde_json::to_value(&done).unwrap_or_default();
+            for (name, ticket) in &tickets {
+                self.store.put_meta(&done_key(id, ticket), &answer)?;
+                self.store.delete_meta(name)?;
+            }
+            // Answers nobody came for (the asker gave up waiting, or died).
+            for (name, v) in self.store.metas_under(&done_key(id, ""))? {
+                let stale = serde_json::from_value::<RejudgeDone>(v)
+                    .map_or(true, |d| now - d.at > ANSWER_KEPT);
+                if stale {
+                    self.store.delete_meta(&name)?;
+                }
+            }
         }
         Ok(all)
     }
@@ -353,15 +413,20 @@ impl Pipeline {
                 oldest - chrono::Duration::minutes(1),
                 &mut |url, _, packed| {
                     if let Some(slot) = texts.get_mut(url) {
-                        *slot = crate::store::texts::unpack(packed);
+                        // A copy that does not inflate leaves an older good one in place.
+                        if let Some(text) = crate::store::texts::unpack(packed) {
+                            *slot = Some(text);
+                        }
                     }
                 },
             )?;
         }
         let mut tally = Tally::default();
         let mut unwritten = Unwritten::default();
+        let mut without_text = 0usize;
         for item in items {
             let Some(text) = texts.remove(&item.url).flatten() else {
+                without_text += 1;
                 continue;
             };
             let span = tracing::info_span!("rejudge", url = %item.url);
@@ -382,6 +447,13 @@ impl Pipeline {
             alerts = tally.alerts,
             "window judged again"
         );
+        if without_text > 0 {
+            warn!(
+                items = without_text,
+                keep_text = %self.config.store.keep_text,
+                "items of the window were not judged again: their text is no longer kept"
+            );
+        }
         Ok(tally)
     }
 }

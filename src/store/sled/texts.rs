@@ -174,7 +174,9 @@ impl TextStore for SledStore {
 
     fn kept_text(&self, url: &str) -> Result<Option<String>> {
         self.flush_texts()?;
-        // Newest day first; within a day the last record wins (a text kept again).
+        // Newest day first; within a day the last record wins (a text kept again). A copy
+        // that does not inflate gives way to an older one.
+        let mut corrupt = false;
         for (_, path) in segments(&self.texts_dir)?.into_iter().rev() {
             let mut found = None;
             scan(&path, &mut |r| {
@@ -184,13 +186,17 @@ impl TextStore for SledStore {
                 true
             })?;
             if let Some(p) = found {
-                return crate::store::texts::unpack(&p).map(Some).ok_or_else(|| {
-                    StoreError::Corrupt {
-                        what: "kept text",
-                        message: format!("the text kept for {url} does not inflate"),
-                    }
-                });
+                match crate::store::texts::unpack(&p) {
+                    Some(text) => return Ok(Some(text)),
+                    None => corrupt = true,
+                }
             }
+        }
+        if corrupt {
+            return Err(StoreError::Corrupt {
+                what: "kept text",
+                message: format!("the text kept for {url} does not inflate"),
+            });
         }
         Ok(None)
     }
