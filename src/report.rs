@@ -281,7 +281,11 @@ fn explain_decision(
             if terms.is_empty() && grounds.is_empty() {
                 let _ = writeln!(s, "              far below the threshold: not a near miss");
             } else {
-                let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+                let _ = writeln!(
+                    s,
+                    "              terms: {}",
+                    fmt_terms(terms, &grounds.learned)
+                );
             }
             write_grounds(s, grounds, evidence);
         }
@@ -299,7 +303,11 @@ fn explain_decision(
                 "ALERT {alert} (score {score:.3}), {} story {story}: {story_title}",
                 if *new_story { "starts" } else { "joins" }
             );
-            let _ = writeln!(s, "              terms: {}", fmt_terms(terms));
+            let _ = writeln!(
+                s,
+                "              terms: {}",
+                fmt_terms(terms, &grounds.learned)
+            );
             write_grounds(s, grounds, evidence);
         }
         Decision::Unreadable { reason } => {
@@ -368,14 +376,23 @@ fn write_grounds(s: &mut String, g: &Grounds, evidence: Option<&Evidence>) {
     }
 }
 
-fn fmt_terms(terms: &[(String, f32)]) -> String {
+/// The topic terms an item matched, strongest first: the seeds' own, and the learned ones
+/// (see the grounds' lines below them for where each was learned) said to be.
+fn fmt_terms(terms: &[(String, f32)], learned: &[String]) -> String {
     if terms.is_empty() {
         return "(none)".into();
     }
-    terms
+    let list = terms
         .iter()
         .take(10)
-        .map(|(t, w)| format!("{t} ({w:.2})"))
+        .map(|(t, w)| {
+            if learned.contains(t) {
+                format!("{t} ({w:.2}, learned)")
+            } else {
+                format!("{t} ({w:.2})")
+            }
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!("{list}  [from the seeds unless learned]")
 }

@@ -209,13 +209,20 @@ fn marks_move_the_next_round_and_survive_restarts() {
     let html = std::fs::read_to_string(&preview).expect("digest html");
     assert_eq!(html.matches("[marked off-topic]").count(), 1, "{html}");
     // The development's other reports alert on the relevant mark, not on a story's rescue.
+    let mut taught = false;
     for slug in ["r2-arbitration-a", "r2-arbitration-b"] {
         let out = wirewatch_ok(&["explain", &format!("{base}/a/{slug}"), "-c", cfg]);
         assert!(
             out.contains("feedback:") && out.contains("r1-arbitration"),
             "{slug}: {out}"
         );
+        taught |= out.contains("taught by the reader's relevant mark");
     }
+    // And which of the words they matched the mark taught the topic.
+    assert!(
+        taught,
+        "no word taught by the relevant mark in their explain"
+    );
     // The marks, listed; one cleared.
     let out = wirewatch_ok(&["feedback", "--list", "-c", cfg]);
     assert!(

@@ -396,30 +396,51 @@ impl Pipeline {
         pick: &(dyn Fn(&ItemRecord) -> bool + Sync),
     ) -> Result<Tally, PipelineError> {
         judge.refresh_marks()?;
-        let mut items: Vec<ItemRecord> = self
-            .store
-            .items()?
-            .into_iter()
-            .filter(|i| i.decided_at >= since && pick(i))
-            .collect();
-        items.sort_by_key(|i| (i.published.unwrap_or(i.first_seen), i.first_seen));
+        // The candidates: every item whose text is still kept (a text is kept when its item
+        // is first judged), read one by one, rather than every item the store ever held;
+        // then those decided in the window that `pick` chooses.
+        let horizon = window_start(self.config.store.keep_text.0).min(since);
+        if since < window_start(self.config.store.keep_text.0) {
+            warn!(
+                keep_text = %self.config.store.keep_text,
+                "the window reaches back beyond the texts kept: older items are not judged again"
+            );
+        }
+        let mut kept: std::collections::HashMap<String, DateTime<Utc>> =
+            std::collections::HashMap::new();
+        self.store.for_each_kept_text(horizon, &mut |url, at, _| {
+            let first = kept.entry(url.to_string()).or_insert(at);
+            *first = (*first).min(at);
+        })?;
+        let mut items = Vec::new();
+        let mut oldest_text: Option<DateTime<Utc>> = None;
+        for (url, at) in &kept {
+            if let Some(i) = self.store.item(url)? {
+                if i.decided_at >= since && pick(&i) {
+                    oldest_text = Some(oldest_text.map_or(*at, |o| o.min(*at)));
+                    items.push(i);
+                }
+            }
+        }
+        // Oldest first (the URL breaks ties: the order, and so the decisions, are the same
+        // every time).
+        items.sort_by(|a, b| {
+            let key = |i: &ItemRecord| (i.published.unwrap_or(i.first_seen), i.first_seen);
+            key(a).cmp(&key(b)).then_with(|| a.url.cmp(&b.url))
+        });
         // Their texts, in one pass over the texts kept since the oldest of them.
         let mut texts: std::collections::HashMap<String, Option<String>> =
             items.iter().map(|i| (i.url.clone(), None)).collect();
-        if let Some(oldest) = items.iter().map(|i| i.decided_at).min() {
-            // A text is kept when its item is judged, an instant after `decided_at`... or
-            // before it: a minute's slack either way.
-            self.store.for_each_kept_text(
-                oldest - chrono::Duration::minutes(1),
-                &mut |url, _, packed| {
+        if let Some(oldest) = oldest_text {
+            self.store
+                .for_each_kept_text(oldest, &mut |url, _, packed| {
                     if let Some(slot) = texts.get_mut(url) {
                         // A copy that does not inflate leaves an older good one in place.
                         if let Some(text) = crate::store::texts::unpack(packed) {
                             *slot = Some(text);
                         }
                     }
-                },
-            )?;
+                })?;
         }
         let mut tally = Tally::default();
         let mut unwritten = Unwritten::default();
@@ -450,8 +471,7 @@ impl Pipeline {
         if without_text > 0 {
             warn!(
                 items = without_text,
-                keep_text = %self.config.store.keep_text,
-                "items of the window were not judged again: their text is no longer kept"
+                "items of the window were not judged again: their kept text does not read"
             );
         }
         Ok(tally)
