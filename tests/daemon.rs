@@ -275,3 +275,44 @@ fn changed_seeds_are_counted_at_start_and_on_reload() {
     assert!(text.contains("seeds_changed=1"), "{text}");
     stop(d);
 }
+
+/// A token no request could present (an empty file, or spaces around it) would lock the
+/// status page and the API for good: the daemon refuses to start, and says why.
+#[test]
+fn an_unusable_http_token_is_refused_at_start() {
+    for (content, why) in [("\n", "token is empty"), (" s3cret \n", "spaces")] {
+        let env = TestEnv::new("", "");
+        let token = env.dir.path().join("token");
+        std::fs::write(&token, content).expect("token");
+        let text = std::fs::read_to_string(&env.config)
+            .expect("config")
+            .replace(
+                "[http]\n",
+                &format!("[http]\ntoken_file = \"{}\"\n", token.display()),
+            );
+        std::fs::write(&env.config, text).expect("config");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+            .args(["run", "-c", env.config_str()])
+            .env_remove("STATE_DIRECTORY")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                break st;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the daemon started with an unusable token ({why})");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+            .expect("stderr");
+        assert!(!status.success(), "{err}");
+        assert!(err.contains(why), "{why}: {err}");
+    }
+}

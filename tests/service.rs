@@ -212,6 +212,24 @@ fn http_get(url: &str, token: Option<&str>) -> (u16, String, String) {
     })
 }
 
+/// The status of a GET sent with the given `Host` header.
+fn http_get_host(url: &str, host: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .header("host", host)
+            .send()
+            .await
+            .expect("request")
+            .status()
+            .as_u16()
+    })
+}
+
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
@@ -374,6 +392,23 @@ fn status_page_api_metrics_and_token_on_a_known_store() {
     assert_eq!(h["status"], "ok");
     assert_eq!(h["store"], true);
     assert_eq!(h["scheduler"], true);
+    // Without a token, only names of the loopback are served: a page of another site that
+    // points its own name at 127.0.0.1 (DNS rebinding) is refused.
+    let port = base
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    for (host, want) in [
+        ("evil.example", 421),
+        ("evil.example:80", 421),
+        ("localhost", 200),
+        (&*format!("localhost:{port}"), 200),
+        (&*format!("[::1]:{port}"), 200),
+    ] {
+        let code = http_get_host(&format!("{base}/api/alerts"), host);
+        assert_eq!(code, want, "Host: {host}");
+    }
 
     // /api/alerts: every alert the `once` runs decided, newest first, with their fields.
     let (code, ctype, body) = http_get(&format!("{base}/api/alerts"), None);

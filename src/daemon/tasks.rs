@@ -44,6 +44,15 @@ impl Plan {
         } else {
             None
         };
+        // A token no request could present would lock the page and the API for good.
+        if let Some(t) = &token {
+            if t.trim().is_empty() {
+                anyhow::bail!("[http] token is empty: put the token in the file (or variable), or remove token_file/token_env");
+            }
+            if t.trim() != t {
+                anyhow::bail!("[http] token has spaces at its start or end: remove them (a request's token is read trimmed)");
+            }
+        }
         Ok(Plan {
             pipeline: pipeline.clone(),
             deliverer,

@@ -97,11 +97,45 @@ pub async fn serve(
     Ok((addr, task))
 }
 
+/// Whether a request may be served without a token: the server listens on a loopback address
+/// and the request's `Host` names one (`localhost`, a loopback address) or is absent. A page
+/// of another site can otherwise point its own domain name at 127.0.0.1 ("DNS rebinding") and
+/// read the page and the API as its own, or post feedback with a matching `Origin`. A server
+/// listening on another address was exposed on purpose (and is warned about without a
+/// token): any name is served.
+fn host_allowed(headers: &axum::http::HeaderMap, listen: SocketAddr) -> bool {
+    if !listen.ip().is_loopback() {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    // Without the port: "[::1]:8787", "127.0.0.1:8787", "localhost:8787".
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h),
+    };
+    let name = name.trim_end_matches('.');
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 async fn auth(
     State(st): State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if st.token.is_none() && !host_allowed(req.headers(), st.config.http.listen) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server answers to localhost only while no token is set ([http] token_file or token_env)\n",
+        )
+            .into_response();
+    }
     if let Some(token) = &st.token {
         let ok = req
             .headers()
@@ -221,7 +255,7 @@ struct TopicQuery {
 
 async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> Response {
     let since = match q.since.as_deref().map(humantime::parse_duration) {
-        Some(Ok(d)) => Some(Utc::now() - chrono::Duration::from_std(d).unwrap_or_default()),
+        Some(Ok(d)) => Some(crate::pipeline::feedback::window_start(d)),
         Some(Err(e)) => {
             return (StatusCode::BAD_REQUEST, format!("bad since: {e}\n")).into_response()
         }
