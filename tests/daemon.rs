@@ -316,3 +316,37 @@ fn an_unusable_http_token_is_refused_at_start() {
         assert!(err.contains(why), "{why}: {err}");
     }
 }
+
+/// A control-socket client that connects and says nothing gets an error after the request
+/// wait, and does not hold the daemon's shutdown (requests being answered are waited for).
+#[test]
+fn a_silent_control_client_is_answered_and_does_not_hold_shutdown() {
+    let env = TestEnv::new("", "");
+    let log = env.dir.path().join("daemon.log");
+    let daemon = spawn_daemon(&env, &log);
+    let socket = env.dir.path().join("state").join("control.sock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(std::time::Instant::now() < deadline, "no control socket");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut silent = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut silent, &mut reply).expect("reply");
+    assert!(reply.contains("no request within"), "{reply}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // A second silent client while the daemon stops: the stop waits for it at most the
+    // request wait.
+    let _held = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    let stopping = std::time::Instant::now();
+    stop_daemon(daemon);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(15),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
+}

@@ -5,6 +5,11 @@
 //! The socket file is made by the daemon in its state directory and set to mode 0600: only the
 //! daemon's user (and root) may connect. A socket left by a daemon that was killed is replaced
 //! at the next start (the store's lock says no other daemon runs on this directory).
+//!
+//! At shutdown the requests being answered are waited for (the daemon's grace bounds the
+//! wait): an `alerts --retry` or `digest --send` cut short after sending but before recording
+//! would send again after the restart. A client that does not send its request within
+//! [`REQUEST_WAIT`] is answered with an error, so it cannot hold the shutdown.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,8 @@ use super::{execute, Context, Request};
 
 /// The longest request line accepted.
 const MAX_REQUEST: usize = 64 * 1024;
+/// How long a client has to send its request line.
+pub const REQUEST_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Binds the control socket at `path` and serves requests with the context `ctx` holds at
 /// each request (the daemon swaps it on reload), until `shutdown`. The socket file is removed
@@ -37,13 +44,14 @@ pub async fn serve(
     let listener = UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(tokio::spawn(async move {
+        let answering = tokio_util::task::TaskTracker::new();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         let ctx = ctx.borrow().clone();
-                        tokio::spawn(answer(stream, ctx));
+                        answering.spawn(answer(stream, ctx));
                     }
                     Err(e) => {
                         warn!(error = %e, "control socket accept failed");
@@ -52,7 +60,17 @@ pub async fn serve(
                 }
             }
         }
+        // No new connection from here; the requests being answered finish.
+        drop(listener);
         remove(&path);
+        answering.close();
+        if !answering.is_empty() {
+            debug!(
+                requests = answering.len(),
+                "waiting for control requests to finish"
+            );
+        }
+        answering.wait().await;
     }))
 }
 
@@ -69,9 +87,11 @@ async fn answer(stream: tokio::net::UnixStream, ctx: Context) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(read.take(MAX_REQUEST as u64));
-    let reply: Result<super::Reply, String> = match reader.read_line(&mut line).await {
-        Ok(0) => return,
-        Ok(_) => match serde_json::from_str::<Request>(&line) {
+    let read = tokio::time::timeout(REQUEST_WAIT, reader.read_line(&mut line)).await;
+    let reply: Result<super::Reply, String> = match read {
+        Err(_) => Err(format!("no request within {}s", REQUEST_WAIT.as_secs())),
+        Ok(Ok(0)) => return,
+        Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
             Ok(req) => {
                 let span = tracing::info_span!("control", request = ?req);
                 execute(&req, &ctx)
@@ -81,7 +101,7 @@ async fn answer(stream: tokio::net::UnixStream, ctx: Context) {
             }
             Err(e) => Err(format!("unreadable control request: {e}")),
         },
-        Err(e) => Err(format!("reading the control request: {e}")),
+        Ok(Err(e)) => Err(format!("reading the control request: {e}")),
     };
     let mut out = match serde_json::to_vec(&reply) {
         Ok(v) => v,
