@@ -350,3 +350,33 @@ fn a_silent_control_client_is_answered_and_does_not_hold_shutdown() {
         stopping.elapsed()
     );
 }
+
+/// A client that opens a connection to the status page and sends nothing is cut off after
+/// the header wait, rather than holding the connection (and a file descriptor) for good.
+#[test]
+fn a_silent_http_client_is_cut_off() {
+    let env = TestEnv::new("", "");
+    let log = env.dir.path().join("daemon.log");
+    let daemon = spawn_daemon(&env, &log);
+    let text = wait_for_log(&log, "status page url=", 1, 30);
+    let addr = text
+        .lines()
+        .find_map(|l| l.split("status page url=http://").nth(1))
+        .and_then(|r| r.split(['/', ' ', '"']).next())
+        .expect("status page address")
+        .to_string();
+    let mut silent = std::net::TcpStream::connect(&addr).expect("connect");
+    silent
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server closes it: EOF (or a reset), well before the read timeout.
+    let _ = std::io::Read::read_to_end(&mut silent, &mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(30),
+        "the silent connection was held {waited:?}"
+    );
+    stop_daemon(daemon);
+}

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -76,7 +76,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Connections served at once; more are closed as they come (the status page is for a few
+/// readers and scripts: a client opening hundreds must not take the file descriptors the
+/// feed fetches need).
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a client has to send a request's headers (also the longest a kept-alive
+/// connection waits idle for the next request's).
+pub const HEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Binds and serves until `shutdown`; returns the bound address once listening.
+///
+/// Its own accept loop over hyper's HTTP/1 connections rather than `axum::serve`, which sets
+/// no header timeout and no connection cap: a client that opens connections and sends
+/// nothing would hold each one forever. At shutdown the listener closes at once and each
+/// connection finishes the request it is answering.
 pub async fn serve(
     listen: SocketAddr,
     state: AppState,
@@ -87,12 +100,49 @@ pub async fn serve(
     info!(%addr, "HTTP status page and API listening");
     let app = router(state);
     let task = tokio::spawn(async move {
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = r {
-            warn!(error = %e, "HTTP server stopped");
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        let connections = tokio_util::task::TaskTracker::new();
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        warn!(error = %e, "HTTP accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                debug!("HTTP connection refused: {MAX_CONNECTIONS} already open");
+                continue;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let stop = shutdown.clone();
+            connections.spawn(async move {
+                let _slot = slot;
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_WAIT);
+                let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                let r = tokio::select! {
+                    r = conn.as_mut() => r,
+                    _ = stop.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = r {
+                    debug!(error = %e, "HTTP connection ended");
+                }
+            });
         }
+        drop(listener);
+        connections.close();
+        connections.wait().await;
     });
     Ok((addr, task))
 }
