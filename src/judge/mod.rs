@@ -103,6 +103,19 @@ pub struct Tally {
     pub deferred: usize,
 }
 
+impl std::ops::AddAssign for Tally {
+    /// Adds up two passes' (or topics', or windows') decisions.
+    fn add_assign(&mut self, o: Tally) {
+        self.alerts += o.alerts;
+        self.seed_duplicates += o.seed_duplicates;
+        self.repeats += o.repeats;
+        self.off_topic += o.off_topic;
+        self.unreadable += o.unreadable;
+        self.known_url += o.known_url;
+        self.deferred += o.deferred;
+    }
+}
+
 impl Tally {
     /// Counts one verdict.
     pub fn count(&mut self, v: Verdict) {

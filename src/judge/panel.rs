@@ -239,11 +239,7 @@ impl Panel {
     pub fn late_rescues(&self, unwritten: &mut Unwritten) -> Result<Tally, StoreError> {
         let mut all = Tally::default();
         for j in &self.judges {
-            let t = j.late_rescues(unwritten)?;
-            all.alerts += t.alerts;
-            all.repeats += t.repeats;
-            all.seed_duplicates += t.seed_duplicates;
-            all.off_topic += t.off_topic;
+            all += j.late_rescues(unwritten)?;
         }
         Ok(all)
     }

@@ -288,10 +288,7 @@ impl Pipeline {
             let done = match since {
                 Some(since) => match self.rejudge_locked(judge, since).await {
                     Ok(tally) => {
-                        all.alerts += tally.alerts;
-                        all.off_topic += tally.off_topic;
-                        all.repeats += tally.repeats;
-                        all.seed_duplicates += tally.seed_duplicates;
+                        all += tally;
                         RejudgeDone {
                             since,
                             tally,
@@ -375,10 +372,7 @@ impl Pipeline {
             };
             let since = window_start(window.0);
             if let Some(tally) = self.backfill(&t.id(), since).await? {
-                all.alerts += tally.alerts;
-                all.off_topic += tally.off_topic;
-                all.repeats += tally.repeats;
-                all.seed_duplicates += tally.seed_duplicates;
+                all += tally;
             }
         }
         if all.alerts > 0 {
