@@ -213,8 +213,28 @@ fn internal(e: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, format!("error: {e}\n")).into_response()
 }
 
+/// Runs a handler's store work on the blocking pool: the store's calls block (on
+/// PostgreSQL, through an outage, for as long as its retries last), and on the async
+/// runtime's few threads two such requests would stall the scheduler, the deliveries and
+/// the signal handling with them.
+async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| internal(format!("the request's task failed: {e}")))
+}
+
+/// How long `/healthz` waits for the store before calling it unhealthy.
+const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn healthz(State(st): State<AppState>) -> Response {
-    let store_ok = st.store.stats().is_ok();
+    let store = st.store.clone();
+    // A store that does not answer (a database outage) is unhealthy now, not in 90 s.
+    let store_ok = tokio::time::timeout(
+        HEALTH_WAIT,
+        tokio::task::spawn_blocking(move || store.stats().is_ok()),
+    )
+    .await
+    .is_ok_and(|r| r.unwrap_or(false));
     let age = st.heartbeat.age_secs();
     // The scheduler turns at least every few seconds; a minute of silence means it is stuck.
     let scheduler_ok = age.is_some_and(|a| a < 60);
@@ -233,6 +253,10 @@ async fn healthz(State(st): State<AppState>) -> Response {
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
+    blocking(move || metrics_text(&st)).await
+}
+
+fn metrics_text(st: &AppState) -> Response {
     let mut out = st.metrics.render();
     // The encoder ends with "# EOF"; store gauges go before it.
     if let Some(i) = out.rfind("# EOF") {
@@ -311,6 +335,10 @@ async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> 
         }
         None => None,
     };
+    blocking(move || alerts_json(&st, since, &q)).await
+}
+
+fn alerts_json(st: &AppState, since: Option<DateTime<Utc>>, q: &SinceQuery) -> Response {
     match crate::report::alerts_since(&st.store, since) {
         Ok(mut v) => {
             if let Some(t) = &q.topic {
@@ -381,7 +409,7 @@ pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::Sto
 }
 
 async fn api_stories(State(st): State<AppState>, Query(q): Query<TopicQuery>) -> Response {
-    match stories(&st.store) {
+    blocking(move || match stories(&st.store) {
         Ok(mut v) => {
             if let Some(t) = &q.topic {
                 v.retain(|s| &s.topic == t);
@@ -389,7 +417,8 @@ async fn api_stories(State(st): State<AppState>, Query(q): Query<TopicQuery>) ->
             Json(v).into_response()
         }
         Err(e) => internal(e),
-    }
+    })
+    .await
 }
 
 /// A feed's health as the API shows it.
@@ -459,15 +488,17 @@ pub(crate) fn feeds(st: &AppState) -> Result<Vec<FeedView>, crate::store::StoreE
 }
 
 async fn api_feeds(State(st): State<AppState>) -> Response {
-    match feeds(&st) {
+    blocking(move || match feeds(&st) {
         Ok(v) => Json(v).into_response(),
         Err(e) => internal(e),
-    }
+    })
+    .await
 }
 
 async fn status_page(State(st): State<AppState>, _h: HeaderMap) -> Response {
-    match page::render(&st) {
+    blocking(move || match page::render(&st) {
         Ok(html) => Html(html).into_response(),
         Err(e) => internal(e),
-    }
+    })
+    .await
 }
