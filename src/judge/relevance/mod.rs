@@ -361,6 +361,7 @@ impl TopicModel {
                 primary: false,
                 essential: 0.0,
                 learned: true,
+                any_of: false,
             });
         }
         m.rebuild_lookup();

@@ -13,8 +13,8 @@
 //!
 //! **Primary names** of a group are the ones most of its seeds name in their headline (in at
 //! least three quarters of its seeds, and in the headline of at least half), at most
-//! [`MAX_PRIMARY`]: the event's protagonists (when no headline names anyone, the name every
-//! seed of the group uses). The other names used by at least two of the
+//! [`MAX_PRIMARY`]: the event's protagonists (when the headlines agree on nobody, the names
+//! every seed of the group uses, which then count as one: their mean presence). The other names used by at least two of the
 //! group's seeds are *secondary* (a lawyer, a clinic, a venue): supporting evidence.
 //!
 //! **Coverage** of an item for a group ([`coverage`]): each primary name counts by how present
@@ -160,6 +160,10 @@ pub struct Name {
     pub essential: f32,
     /// Learned from confident alerts rather than read from the seeds.
     pub learned: bool,
+    /// One of the protagonists chosen because every seed uses them while the headlines agree
+    /// on nobody: these count together, by their mean presence ([`coverage`]).
+    #[serde(default)]
+    pub any_of: bool,
 }
 
 fn one() -> f32 {
@@ -341,10 +345,15 @@ pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -
         // Headlines that name nobody: the name every seed of the group uses, if one does.
         let fallback = !cands.iter().any(|c| c.2 >= need_df && c.1 >= need_head)
             && cands.first().is_some_and(|c| c.2 >= size);
-        for (i, (t, h, d, w)) in cands.into_iter().enumerate() {
+        // Headlines that name nobody: every name all the seeds use (up to [`MAX_PRIMARY`]) is a
+        // protagonist, and they count together (`any_of`): which of them the event is about,
+        // the headlines do not say. Picking one (the rarest) made a hometown ("Spiro")
+        // essential and an article naming the accused and the victim but not the town scored
+        // as someone else's news (ECB+ n-45: recall 6/8 -> 8/8, no other run moved).
+        for (t, h, d, w) in cands {
             let primary = primaries < MAX_PRIMARY
                 && !first_name(t)
-                && ((d >= need_df && h >= need_head) || (fallback && i == 0));
+                && ((d >= need_df && h >= need_head) || (fallback && d >= size));
             if primary {
                 primaries += 1;
             } else if secondaries < MAX_SECONDARY {
@@ -363,6 +372,7 @@ pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -
                     h as f32 / size as f32
                 },
                 learned: false,
+                any_of: fallback && primary,
             });
         }
     }
@@ -410,11 +420,17 @@ pub fn coverage(p: &NameParams, names: &[Name], present: &[f32]) -> (f32, Option
     for g in 0..groups {
         let (mut pf, mut any_primary) = (1.0f32, false);
         let (mut got, mut total) = (0.0f32, 0.0f32);
+        // The `any_of` protagonists: (summed presence, how many).
+        let mut alt: Option<(f32, f32)> = None;
         for (n, &m) in names.iter().zip(present) {
             if n.group as usize != g {
                 continue;
             }
-            if n.primary {
+            if n.primary && n.any_of {
+                any_primary = true;
+                let (sum, k) = alt.unwrap_or((0.0, 0.0));
+                alt = Some((sum + m, k + 1.0));
+            } else if n.primary {
                 any_primary = true;
                 pf *=
                     1.0 - (1.0 - p.missing_primary) * n.essential.powf(p.essential_exp) * (1.0 - m);
@@ -422,6 +438,11 @@ pub fn coverage(p: &NameParams, names: &[Name], present: &[f32]) -> (f32, Option
                 got += n.weight * m;
                 total += n.weight;
             }
+        }
+        // Their mean presence, as one protagonist: an item naming one of three is lowered less
+        // than one naming none, and more than one naming all.
+        if let Some((sum, k)) = alt {
+            pf *= 1.0 - (1.0 - p.missing_primary) * (1.0 - sum / k);
         }
         let c = match (any_primary, total > 0.0) {
             (true, true) => pf * (p.secondary_base + (1.0 - p.secondary_base) * got / total),
@@ -480,6 +501,47 @@ mod tests {
         // Someone else's rehab: no protagonist, low but not zero.
         let (c, _) = coverage(&NameParams::default(), &names, &vec![0.0; names.len()]);
         assert!(c > 0.0 && c <= MISSING_PRIMARY, "{c}");
+    }
+
+    #[test]
+    fn headlines_naming_nobody_make_every_shared_name_count_together() {
+        let bg = Background::english();
+        // Every seed names the accused (Simpson) and his town (Spiro); the headlines agree on
+        // no one.
+        let s = seeds(&[
+            ("Man pleads not guilty in deaths", "An Oklahoma man, Kenyon Simpson of Spiro, pleaded not guilty to murder on Monday."),
+            ("Jury: Simpson guilty of killing", "A jury found Kenyon Simpson guilty of murder; the victim lived near Spiro, prosecutors said."),
+            ("Spiro man convicted", "Jurors convicted Kenyon Simpson after seven hours, the prosecutor in Spiro said."),
+            ("Guilty verdict in murder of pregnant woman", "Prosecutors said Kenyon Simpson shot her near Spiro in April."),
+        ]);
+        let names = from_seeds(bg, &s, &[]);
+        let primary: Vec<&Name> = names.iter().filter(|n| n.primary).collect();
+        for t in ["simpson", "spiro"] {
+            assert!(
+                primary.iter().any(|n| n.text == t && n.any_of),
+                "{t}: {names:?}"
+            );
+        }
+        let p = NameParams::default();
+        let with = |on: &[&str]| {
+            let present: Vec<f32> = names
+                .iter()
+                .map(|n| {
+                    if on.contains(&n.text.as_str()) {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            coverage(&p, &names, &present).0
+        };
+        let (both, accused, none) = (with(&["simpson", "spiro"]), with(&["simpson"]), with(&[]));
+        // Naming the accused but not his town is not someone else's news...
+        assert!(accused > 2.0 * none, "{accused} vs {none}");
+        // ...but less than naming both, and naming none stays at the floor.
+        assert!(both > accused, "{both} vs {accused}");
+        assert!(none <= MISSING_PRIMARY + 1e-6, "{none}");
     }
 
     #[test]
