@@ -442,7 +442,28 @@ fn status_page_api_metrics_and_token_on_a_known_store() {
         for i in s["items"].as_array().expect("items") {
             assert!(i["url"].is_string() && i["title"].is_string(), "{i}");
         }
+        assert_eq!(
+            s["items_total"].as_u64(),
+            Some(s["items"].as_array().expect("items").len() as u64),
+            "{s}"
+        );
     }
+    // Latest first, and `limit` keeps the most recently updated.
+    let last: Vec<chrono::DateTime<chrono::FixedOffset>> = stories
+        .iter()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s["last_seen"].as_str().expect("last_seen"))
+                .expect("an RFC 3339 time")
+        })
+        .collect();
+    assert!(last.windows(2).all(|w| w[0] >= w[1]), "{last:?}");
+    let (code, _, body) = http_get(&format!("{base}/api/stories?limit=2"), None);
+    assert_eq!(code, 200);
+    let two = json(&body);
+    let two = two.as_array().expect("stories array");
+    assert_eq!(two.len(), 2, "{body}");
+    assert_eq!(two[0]["id"], stories[0]["id"]);
+    assert_eq!(two[1]["id"], stories[1]["id"]);
     // /api/feeds: every configured feed, polled, the hostile one under its own title. The
     // metrics above can show the scenario feeds' polls before the hostile feed's first one
     // has finished (a busy machine): wait for every feed's first success.

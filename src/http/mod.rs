@@ -321,12 +321,6 @@ struct SinceQuery {
     topic: Option<String>,
 }
 
-/// `?topic=ID`.
-#[derive(Debug, Deserialize)]
-struct TopicQuery {
-    topic: Option<String>,
-}
-
 async fn api_alerts(State(st): State<AppState>, Query(q): Query<SinceQuery>) -> Response {
     let since = match q.since.as_deref().map(humantime::parse_duration) {
         Some(Ok(d)) => Some(crate::pipeline::feedback::window_start(d)),
@@ -361,7 +355,10 @@ pub(crate) struct StoryView {
     title: String,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
+    /// Its latest items (all of them, unless the caller capped them), oldest first.
     items: Vec<StoryItem>,
+    /// How many items the story has, shown or not.
+    items_total: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -373,11 +370,22 @@ pub(crate) struct StoryItem {
     new_story: bool,
 }
 
-pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::StoreError> {
-    let mut out = Vec::new();
-    for s in store.stories()? {
+/// Of `all` stories, the `limit` most recently updated, latest first, each with its latest
+/// `items_cap` items. Only the stories shown have their items read: a daemon that has run
+/// for a year keeps thousands of stories, and the page must not read every item it ever
+/// alerted on.
+pub(crate) fn story_views(
+    store: &Store,
+    mut all: Vec<crate::store::StoryRecord>,
+    limit: usize,
+    items_cap: usize,
+) -> Result<Vec<StoryView>, crate::store::StoreError> {
+    all.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+    all.truncate(limit);
+    let mut out = Vec::with_capacity(all.len());
+    for s in all {
         let mut items = Vec::new();
-        for url in &s.items {
+        for url in &s.items[s.items.len().saturating_sub(items_cap)..] {
             if let Some(i) = store.item(url)? {
                 let new_story = matches!(
                     i.decision(&s.topic),
@@ -402,21 +410,34 @@ pub(crate) fn stories(store: &Store) -> Result<Vec<StoryView>, crate::store::Sto
             first_seen: s.first_seen,
             last_seen: s.last_seen,
             items,
+            items_total: s.items.len(),
         });
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
     Ok(out)
 }
 
-async fn api_stories(State(st): State<AppState>, Query(q): Query<TopicQuery>) -> Response {
-    blocking(move || match stories(&st.store) {
-        Ok(mut v) => {
+/// `?topic=ID&limit=N` for `/api/stories`.
+#[derive(Debug, Deserialize)]
+struct StoriesQuery {
+    topic: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Stories the API lists when not told how many.
+const API_STORIES: usize = 200;
+
+async fn api_stories(State(st): State<AppState>, Query(q): Query<StoriesQuery>) -> Response {
+    blocking(move || {
+        let views = st.store.stories().and_then(|mut all| {
             if let Some(t) = &q.topic {
-                v.retain(|s| &s.topic == t);
+                all.retain(|s| &s.topic == t);
             }
-            Json(v).into_response()
+            story_views(&st.store, all, q.limit.unwrap_or(API_STORIES), usize::MAX)
+        });
+        match views {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => internal(e),
         }
-        Err(e) => internal(e),
     })
     .await
 }
@@ -501,4 +522,51 @@ async fn status_page(State(st): State<AppState>, _h: HeaderMap) -> Response {
         Err(e) => internal(e),
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ItemRecord, StoryRecord};
+
+    #[test]
+    fn story_views_read_only_the_latest_stories_and_items() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("db"))?;
+        let now = Utc::now();
+        for k in 0..40i64 {
+            let urls: Vec<String> = (0..12)
+                .map(|i| format!("https://n.example/{k}/{i}"))
+                .collect();
+            for u in &urls {
+                store.put_item(&ItemRecord::for_test(u, now))?;
+            }
+            store.put_story(&StoryRecord {
+                id: format!("s{k:02}"),
+                topic: "t".into(),
+                title: format!("story {k}"),
+                first_seen: now - chrono::Duration::hours(100),
+                last_seen: now - chrono::Duration::hours(k),
+                items: urls,
+                summary: serde_json::Value::Null,
+            })?;
+        }
+        let views = story_views(&store, store.stories()?, 30, 10)?;
+        assert_eq!(views.len(), 30);
+        // The most recently updated first: s00 (now) down to s29.
+        let ids: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(ids[0], "s00");
+        assert_eq!(ids[29], "s29");
+        for v in &views {
+            assert_eq!(v.items_total, 12);
+            // The latest ten, oldest of them first.
+            let urls: Vec<&str> = v.items.iter().map(|i| i.url.as_str()).collect();
+            let k = &v.id[1..].trim_start_matches('0');
+            let k = if k.is_empty() { "0" } else { k };
+            assert_eq!(urls.len(), 10, "{urls:?}");
+            assert_eq!(urls[0], format!("https://n.example/{k}/2"));
+            assert_eq!(urls[9], format!("https://n.example/{k}/11"));
+        }
+        Ok(())
+    }
 }

@@ -11,6 +11,11 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use super::AppState;
 use crate::store::StoreError;
 
+/// Stories the page shows per topic, the most recently updated first.
+const PAGE_STORIES: usize = 30;
+/// Articles the page lists per story, the latest.
+const PAGE_STORY_ITEMS: usize = 10;
+
 const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;line-height:1.45;color:#1b1b1b;background:#fafafa}\
 h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\
 .muted{color:#666;font-size:.85rem}.story{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6rem .8rem;margin:.6rem 0}\
@@ -40,7 +45,7 @@ fn ago(t: Option<DateTime<Utc>>) -> String {
 /// Renders the page.
 pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
     let stats = st.store.stats()?;
-    let stories = super::stories(&st.store)?;
+    let stories = st.store.stories()?;
     let feeds = super::feeds(st)?;
     let mut alerts = st.store.alerts()?;
     alerts.reverse();
@@ -103,10 +108,13 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
             format!("-{topic_id}")
         };
         let topic = (st.config.topics.len() > 1).then_some(topic_id.as_str());
-        let stories: Vec<&super::StoryView> = stories
+        let mine: Vec<crate::store::StoryRecord> = stories
             .iter()
             .filter(|s| s.topic == topic_id || (k == 0 && s.topic.is_empty()))
+            .cloned()
             .collect();
+        let total = mine.len();
+        let stories = super::story_views(&st.store, mine, PAGE_STORIES, PAGE_STORY_ITEMS)?;
         let alerts: Vec<&crate::store::AlertRecord> = alerts
             .iter()
             .filter(|a| a.topic == topic_id || (k == 0 && a.topic.is_empty()))
@@ -133,10 +141,22 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
                 "<div class=\"story\" id=\"story-{}\"><h3>{}</h3><div class=\"muted\">{} article{} · last {}</div><ul>",
                 attr(&s.id),
                 text(&s.title),
-                s.items.len(),
-                if s.items.len() == 1 { "" } else { "s" },
+                s.items_total,
+                if s.items_total == 1 { "" } else { "s" },
                 ago(Some(s.last_seen))
             );
+            if s.items_total > s.items.len() {
+                let _ = write!(
+                    h,
+                    "<li class=\"muted\">… {} earlier article{}</li>",
+                    s.items_total - s.items.len(),
+                    if s.items_total - s.items.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                );
+            }
             for i in &s.items {
                 let _ = write!(
                     h,
@@ -151,6 +171,15 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
                 );
             }
             h.push_str("</ul></div>");
+        }
+        if total > stories.len() {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">{} older stor{} not shown: <a href=\"/api/stories?topic={}&amp;limit={total}\">all stories</a></p>",
+                total - stories.len(),
+                if total - stories.len() == 1 { "y" } else { "ies" },
+                attr(&topic_id)
+            );
         }
         h.push_str("</div>");
 
