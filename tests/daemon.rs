@@ -380,3 +380,80 @@ fn a_silent_http_client_is_cut_off() {
     );
     stop_daemon(daemon);
 }
+
+/// The control socket answers only its own user (or root), whatever its file's permissions
+/// say: the kernel's peer credentials are checked on every connection. Needs root, to act as
+/// another user (CI runs as root); elsewhere it says so and passes.
+#[test]
+fn a_control_client_of_another_user_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        eprintln!("skipped: acting as another user needs root");
+        return;
+    }
+    // The system's Python, which another user can run (not a per-user install).
+    let py = "/usr/bin/python3";
+    assert!(
+        std::path::Path::new(py).exists(),
+        "{py} not found: this test needs Debian's python3"
+    );
+    let env = TestEnv::new("", "");
+    let log = env.dir.path().join("daemon.log");
+    let daemon = spawn_daemon(&env, &log);
+    let state = env.dir.path().join("state");
+    let socket = state.join("control.sock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(std::time::Instant::now() < deadline, "no control socket");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Widen every permission on the way, as a careless umask or admin might.
+    for (p, mode) in [(env.dir.path(), 0o755), (&state, 0o755), (&socket, 0o666)] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let client = "import socket,sys\n\
+        s=socket.socket(socket.AF_UNIX)\n\
+        s.connect(sys.argv[1])\n\
+        print('connected')\n\
+        s.settimeout(20)\n\
+        try:\n    s.sendall(b'not a request\\n'); r=s.recv(4096).decode()\n\
+        except OSError as e:\n    r=''\n\
+        print('reply:'+r)\n";
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .expect("run the client");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let sock = socket.to_str().expect("utf-8 path");
+    // As root the request is read and answered (with an error: it is not a request)...
+    let own = run(&[py, "-c", client, sock]);
+    assert!(
+        own.starts_with("connected\nreply:") && own.trim().len() > "connected\nreply:".len(),
+        "{own}"
+    );
+    // ...as nobody the connection is closed unanswered.
+    let other = run(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        py,
+        "-c",
+        client,
+        sock,
+    ]);
+    assert_eq!(other.trim(), "connected\nreply:", "{other}");
+    stop_daemon(daemon);
+    let log = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        log.contains("control connection of another user refused"),
+        "{log}"
+    );
+}

@@ -220,6 +220,22 @@ impl Context {
     }
 }
 
+/// Runs a command as [`execute`] does, on a thread of tokio's blocking pool: the store's calls
+/// block (PostgreSQL's retry for up to 90 s when the database is down), and a daemon that ran
+/// them on its async workers would stall its deliveries and polls behind a reader's request.
+/// For the daemon's HTTP handler and control socket; a CLI, with nothing else to run, calls
+/// [`execute`].
+pub async fn execute_off_runtime(req: Request, ctx: Context) -> Result<Reply, CommandError> {
+    let handle = tokio::runtime::Handle::current();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        handle.block_on(async move { execute(&req, &ctx).await })
+    })
+    .await
+    .unwrap_or_else(|e| Err(CommandError(format!("the command failed: {e}"))))
+}
+
 /// Runs a command (see the module doc).
 pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError> {
     let store = &ctx.store;

@@ -1,9 +1,10 @@
 //! The daemon's side of the control socket: one request per connection, one JSON line each
-//! way (a [`Request`] in, a `Result<Reply, String>` out), run by [`execute`] against the
-//! daemon's current store, config and deliverer.
+//! way (a [`Request`] in, a `Result<Reply, String>` out), run by [`super::execute`] (on
+//! tokio's blocking pool) against the daemon's current store, config and deliverer.
 //!
-//! The socket file is made by the daemon in its state directory and set to mode 0600: only the
-//! daemon's user (and root) may connect. A socket left by a daemon that was killed is replaced
+//! The socket file is made by the daemon in its state directory and set to mode 0600, and
+//! each connection's peer credentials are checked: only the daemon's user (and root) is
+//! answered. A socket left by a daemon that was killed is replaced
 //! at the next start (the store's lock says no other daemon runs on this directory).
 //!
 //! At shutdown the requests being answered are waited for (the daemon's grace bounds the
@@ -11,7 +12,7 @@
 //! would send again after the restart. A client that does not send its request within
 //! [`REQUEST_WAIT`] is answered with an error, so it cannot hold the shutdown.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -20,7 +21,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn, Instrument};
 
-use super::{execute, Context, Request};
+use super::{execute_off_runtime, Context, Request};
 
 /// The longest request line accepted.
 const MAX_REQUEST: usize = 64 * 1024;
@@ -43,6 +44,10 @@ pub async fn serve(
     }
     let listener = UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    // The socket is made with the process's umask and narrowed just after: a client of
+    // another user could connect in between. Each connection's peer is checked too (the
+    // kernel's credentials, which the peer cannot forge): the daemon's own user or root.
+    let owner = std::fs::metadata(&path)?.uid();
     Ok(tokio::spawn(async move {
         let answering = tokio_util::task::TaskTracker::new();
         loop {
@@ -50,8 +55,14 @@ pub async fn serve(
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        let ctx = ctx.borrow().clone();
-                        answering.spawn(answer(stream, ctx));
+                        match stream.peer_cred() {
+                            Ok(c) if c.uid() == owner || c.uid() == 0 => {
+                                let ctx = ctx.borrow().clone();
+                                answering.spawn(answer(stream, ctx));
+                            }
+                            Ok(c) => warn!(uid = c.uid(), "control connection of another user refused"),
+                            Err(e) => warn!(error = %e, "control connection refused: no peer credentials"),
+                        }
                     }
                     Err(e) => {
                         warn!(error = %e, "control socket accept failed");
@@ -94,7 +105,7 @@ async fn answer(stream: tokio::net::UnixStream, ctx: Context) {
         Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
             Ok(req) => {
                 let span = tracing::info_span!("control", request = ?req);
-                execute(&req, &ctx)
+                execute_off_runtime(req, ctx)
                     .instrument(span)
                     .await
                     .map_err(|e| e.to_string())

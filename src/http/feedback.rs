@@ -134,7 +134,7 @@ pub(super) async fn api_feedback(
         rejudge_secs,
         topic: b.topic,
     };
-    match control::execute(&req, &ctx).await {
+    match control::execute_off_runtime(req, ctx).await {
         Ok(_) if is_form => Redirect::to("/#alerts").into_response(),
         Ok(reply) => Json(serde_json::json!({ "ok": true, "message": reply.stdout.trim_end() }))
             .into_response(),
