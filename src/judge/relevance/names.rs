@@ -279,6 +279,9 @@ pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -
             .get(t)
             .is_some_and(|(n, next)| *n >= 2 && next.values().any(|&c| c as f32 >= 0.8 * *n as f32))
     };
+    // "DUI" is what happened, not who: never a name (ECB+ n-35, both halves: recall 5/6 and
+    // 6/7 -> all, no other run moved).
+    let abbreviations = common_abbreviations(bg, seeds, &caps);
     // Groups: seeds linked by a shared headline/lede name or two shared names.
     let n = seeds.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -326,6 +329,7 @@ pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -
         let mut cands: Vec<(&str, usize, usize, f32)> = df
             .iter()
             .filter(|(_, &d)| d >= min_df)
+            .filter(|(t, _)| !abbreviations.contains(**t))
             .map(|(&t, &d)| {
                 let w = weight.get(t).copied().unwrap_or(0.0);
                 (t, head.get(t).copied().unwrap_or(0), d, w)
@@ -377,6 +381,73 @@ pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -
         }
     }
     out
+}
+
+/// Words an acronym skips ("driving under *the* influence").
+const ACRONYM_SKIPS: &[&str] = &[
+    "the", "of", "and", "a", "an", "for", "in", "on", "to", "at", "by",
+];
+
+/// The capitalised words of the seeds that abbreviate a phrase of common words the seeds
+/// also write out, in at least two of them: "DUI" beside "driving under the influence".
+/// Such a word says what happened, not who or where; as a protagonist it made a report that
+/// writes "drunken driving" read as someone else's news. Names that abbreviate names
+/// ("NFL", "National Football League") stay names.
+fn common_abbreviations(
+    bg: &Background,
+    seeds: &[(String, String)],
+    caps: &HashMap<String, (u32, u32)>,
+) -> HashSet<String> {
+    let cands: HashSet<String> = caps
+        .keys()
+        .filter(|t| (3..=6).contains(&t.len()) && t.chars().all(|c| c.is_ascii_lowercase()))
+        .filter(|t| is_name(bg, t, caps))
+        .cloned()
+        .collect();
+    // For each candidate and phrase of its initials: the seeds that write the phrase out, and
+    // the words around it each time. Seeds often share a wire report's sentences, and a
+    // phrase that spells a name by chance ("alert five people", AFP) then recurs, always
+    // between the same words; a written-out term recurs in sentences of its own.
+    type Seen = (HashSet<usize>, HashSet<(String, String)>);
+    let mut seen: HashMap<String, HashMap<String, Seen>> = HashMap::new();
+    for (k, (_, b)) in seeds.iter().enumerate() {
+        let words: Vec<String> = crate::text::tokens(b)
+            .into_iter()
+            .filter(|t| !ACRONYM_SKIPS.contains(&t.as_str()))
+            .collect();
+        for t in &cands {
+            let n = t.len();
+            for (i, w) in words.windows(n).enumerate() {
+                let spelled = w
+                    .iter()
+                    .zip(t.chars())
+                    .all(|(word, c)| word.starts_with(c) && word.len() > 1);
+                if spelled && !w.iter().any(|word| word == t || is_name(bg, word, caps)) {
+                    let around = (
+                        i.checked_sub(1)
+                            .map(|j| words[j].clone())
+                            .unwrap_or_default(),
+                        words.get(i + n).cloned().unwrap_or_default(),
+                    );
+                    let e = seen
+                        .entry(t.clone())
+                        .or_default()
+                        .entry(w.join(" "))
+                        .or_default();
+                    e.0.insert(k);
+                    e.1.insert(around);
+                }
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, phrases)| {
+            phrases
+                .values()
+                .any(|(seeds, around)| seeds.len() >= 2 && around.len() >= 2)
+        })
+        .map(|(t, _)| t)
+        .collect()
 }
 
 /// Every name any of the seeds uses (once is enough), sorted.
@@ -542,6 +613,24 @@ mod tests {
         // ...but less than naming both, and naming none stays at the floor.
         assert!(both > accused, "{both} vs {accused}");
         assert!(none <= MISSING_PRIMARY + 1e-6, "{none}");
+    }
+
+    #[test]
+    fn an_abbreviation_of_common_words_is_not_a_name() {
+        let bg = Background::english();
+        let s = seeds(&[
+            ("Chargers' Williams arrested on DUI suspicion", "Chargers tackle Jamal Williams was arrested on suspicion of driving under the influence, the Highway Patrol said. The DUI arrest is the team's second."),
+            ("Williams faces DUI charges", "The Chargers said Williams, stopped for speeding, faces DUI charges. Another player was arrested on a DUI charge in January."),
+            ("Another DUI arrest for the Chargers", "The team has a program to keep players from driving under the influence. Williams is the second Charger arrested for DUI this month."),
+            // Two seeds share a wire sentence whose words spell a name by chance.
+            ("Quake off Sumatra", "Officials issued an alert five people were hurt, said AFP. Later AFP added nothing."),
+            ("Sumatra quake", "Officials issued an alert five people were hurt, the agency AFP reported, quoting a spokesman."),
+        ]);
+        let names = from_seeds(bg, &s, &[]);
+        let texts: Vec<&str> = names.iter().map(|n| n.text.as_str()).collect();
+        assert!(!texts.contains(&"dui"), "{names:?}");
+        assert!(texts.contains(&"williams"), "{names:?}");
+        assert!(texts.contains(&"afp"), "{names:?}");
     }
 
     #[test]
