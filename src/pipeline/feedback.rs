@@ -400,12 +400,7 @@ impl Pipeline {
                 "the window reaches back beyond the texts kept: older items are not judged again"
             );
         }
-        let mut kept: std::collections::HashMap<String, DateTime<Utc>> =
-            std::collections::HashMap::new();
-        self.store.for_each_kept_text(horizon, &mut |url, at, _| {
-            let first = kept.entry(url.to_string()).or_insert(at);
-            *first = (*first).min(at);
-        })?;
+        let kept = self.store.kept_text_urls(horizon)?;
         let mut items = Vec::new();
         let mut oldest_text: Option<DateTime<Utc>> = None;
         for (url, at) in &kept {

@@ -397,6 +397,22 @@ pub trait TextStore {
     /// Calls `f` with every text kept since `since` (URL, when, packed text), oldest first; a
     /// URL kept twice comes twice, the latest last.
     fn for_each_kept_text(&self, since: DateTime<Utc>, f: &mut KeptTextVisitor<'_>) -> Result<()>;
+    /// The URLs of the texts kept since `since`, each with the earliest time it was kept
+    /// since then: which items a re-judge can read. A backend that can list them without
+    /// reading the texts does (PostgreSQL: a week of texts is tens of megabytes to send for a
+    /// list of URLs).
+    fn kept_text_urls(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let mut out: std::collections::HashMap<String, DateTime<Utc>> =
+            std::collections::HashMap::new();
+        self.for_each_kept_text(since, &mut |url, at, _| {
+            let first = out.entry(url.to_string()).or_insert(at);
+            *first = (*first).min(at);
+        })?;
+        Ok(out)
+    }
     /// Drops texts kept before `before` (a backend may drop them in batches, keeping some a
     /// little longer); returns how many batches or texts went.
     fn prune_texts(&self, before: DateTime<Utc>) -> Result<usize>;

@@ -286,6 +286,23 @@ fn kept_texts_are_read_back_replaced_and_pruned() -> Result<()> {
                 ("https://a.example/3".to_string(), Some(new.clone()))
             ]
         );
+        // The same window as URLs alone, with when each was kept.
+        let mut urls: Vec<(String, i64)> = store
+            .kept_text_urls(now - day * 3)?
+            .into_iter()
+            .map(|(u, at)| (u, at.timestamp()))
+            .collect();
+        urls.sort();
+        assert_eq!(
+            urls,
+            [
+                (
+                    "https://a.example/2".to_string(),
+                    (now - day * 2).timestamp()
+                ),
+                ("https://a.example/3".to_string(), now.timestamp())
+            ]
+        );
 
         assert!(store.prune_texts(now - day * 7)? >= 1, "the 9-day-old ones");
         assert_eq!(store.kept_text("https://a.example/1")?, None);

@@ -1,5 +1,7 @@
 //! Kept texts on PostgreSQL (see [`TextStore`]): one row per URL, the latest kept.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{params, PgStore};
@@ -25,6 +27,19 @@ impl TextStore for PgStore {
             )?
             .first()
             .and_then(|r| texts::unpack(r.get::<_, &[u8]>(0))))
+    }
+
+    fn kept_text_urls(&self, since: DateTime<Utc>) -> Result<HashMap<String, DateTime<Utc>>> {
+        let since = since.max(DateTime::<Utc>::UNIX_EPOCH - chrono::Duration::days(365 * 1000));
+        Ok(self
+            .query(
+                "listing kept texts",
+                "SELECT url, kept_at FROM texts WHERE kept_at >= $1",
+                params![since],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
     }
 
     /// Pages through the window oldest first, so memory holds one page at a time.
