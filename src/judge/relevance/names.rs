@@ -14,8 +14,10 @@
 //! **Primary names** of a group are the ones most of its seeds name in their headline (in at
 //! least three quarters of its seeds, and in the headline of at least half), at most
 //! [`MAX_PRIMARY`]: the event's protagonists (when the headlines agree on nobody, the names
-//! every seed of the group uses, which then count as one: their mean presence). The other names used by at least two of the
-//! group's seeds are *secondary* (a lawyer, a clinic, a venue): supporting evidence.
+//! every seed of the group uses, which then count as one: their mean presence). The other
+//! names used by at least two of the group's seeds are *secondary* (a lawyer, a clinic, a
+//! venue): supporting evidence. An abbreviation of common words the seeds also write out
+//! ("DUI") is not a name at all.
 //!
 //! **Coverage** of an item for a group ([`coverage`]): each primary name counts by how present
 //! it is ([`presence`]: fully in the headline or lede, less further down, where a recap or a
@@ -346,7 +348,7 @@ pub fn from_seeds(bg: &Background, seeds: &[(String, String)], terms: &[Term]) -
         let need_head = size.div_ceil(2).max(1);
         let mut primaries = 0;
         let mut secondaries = 0;
-        // Headlines that name nobody: the name every seed of the group uses, if one does.
+        // Headlines that agree on nobody, while the name in most headlines is in every seed.
         let fallback = !cands.iter().any(|c| c.2 >= need_df && c.1 >= need_head)
             && cands.first().is_some_and(|c| c.2 >= size);
         // Headlines that name nobody: every name all the seeds use (up to [`MAX_PRIMARY`]) is a
