@@ -561,8 +561,7 @@ mod tests {
             assert_eq!(v.items_total, 12);
             // The latest ten, oldest of them first.
             let urls: Vec<&str> = v.items.iter().map(|i| i.url.as_str()).collect();
-            let k = &v.id[1..].trim_start_matches('0');
-            let k = if k.is_empty() { "0" } else { k };
+            let k: u32 = v.id[1..].parse()?;
             assert_eq!(urls.len(), 10, "{urls:?}");
             assert_eq!(urls[0], format!("https://n.example/{k}/2"));
             assert_eq!(urls[9], format!("https://n.example/{k}/11"));
