@@ -8,6 +8,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::judge::Rescored;
 use crate::relevance::Evidence;
 use crate::store::{AlertRecord, Decision, Grounds, ItemRecord, Store, StoreError};
 
@@ -127,10 +128,15 @@ pub fn lookup(store: &Store, url: &str) -> Result<Result<ItemRecord, String>, St
 
 /// `wirewatch explain`: why an item was decided as it was, for each of `topics` (id, name):
 /// what it is, then each topic's decision with the evidence that topic learned.
+///
+/// A decision far below the threshold keeps only its score; `rescore` (a topic's id to the
+/// item scored again from its kept text, see [`crate::pipeline::Pipeline::rescore`]) fills in
+/// what that score rests on.
 pub fn explain_topics(
     store: &Store,
     item: &ItemRecord,
     topics: &[(String, String)],
+    rescore: &dyn Fn(&str) -> Option<Rescored>,
 ) -> Result<String, StoreError> {
     let mut s = explain_item(item);
     for (id, name) in topics {
@@ -139,9 +145,39 @@ pub fn explain_topics(
             let _ = writeln!(s, "  topic:      {name} ({id})");
         }
         explain_decision(&mut s, store, item, id, Some(&evidence))?;
+        if far_below(item, id) {
+            if let Some(r) = rescore(id) {
+                let _ = writeln!(
+                    s,
+                    "              scored again now, from the kept text, by the topic as it stands: {:.3} ({})",
+                    r.score,
+                    if r.score >= r.threshold {
+                        "it would alert now: `feedback --rejudge` judges it again"
+                    } else {
+                        "still below"
+                    }
+                );
+                let _ = writeln!(
+                    s,
+                    "              terms: {}",
+                    fmt_terms(&r.terms, &r.grounds.learned)
+                );
+                write_grounds(&mut s, &r.grounds, Some(&evidence));
+            }
+        }
     }
     explain_copies(&mut s, item);
     Ok(s)
+}
+
+/// Whether a topic decided an item off-topic far below its threshold, keeping only the
+/// score (see [`Decision::OffTopic`]).
+pub fn far_below(item: &ItemRecord, topic: &str) -> bool {
+    matches!(
+        item.decision(topic),
+        Some(Decision::OffTopic { terms, grounds, .. })
+            if terms.is_empty() && grounds.names.is_empty() && grounds.density == 0.0
+    )
 }
 
 /// `explain` for one topic. `evidence` is what the topic learned (to say where learned terms

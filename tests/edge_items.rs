@@ -92,6 +92,23 @@ fn awkward_texts_are_decided_with_reasons() {
         env.config_str(),
     ]);
     assert!(why.contains("off-topic (score"), "{why}");
+    // Far below the threshold, the decision keeps only its score: explain scores the kept
+    // text again to say what the score rests on.
+    let why = wirewatch_ok(&["explain", "http://127.0.0.1/a/huge", "-c", env.config_str()]);
+    let again = why
+        .lines()
+        .skip_while(|l| !l.contains("scored again now, from the kept text"))
+        .collect::<Vec<_>>();
+    assert!(
+        again.first().is_some_and(|l| l.contains("still below")),
+        "{why}"
+    );
+    assert!(
+        again
+            .get(1)
+            .is_some_and(|l| l.trim_start().starts_with("terms:")),
+        "{why}"
+    );
 }
 
 /// One RSS item with its text as `content:encoded`.

@@ -162,7 +162,11 @@ pub async fn test(config: &Config, url: &Url, topic: Option<&str>) -> anyhow::Re
             };
             item.lang = crate::text::lang::detect(&text).map(|l| l.code.to_string());
         }
-        println!("{}", crate::report::explain_topics(&store, item, &topics)?);
+        let rescore = |id: &str| pipeline.rescore(item, id).ok().flatten();
+        println!(
+            "{}",
+            crate::report::explain_topics(&store, item, &topics, &rescore)?
+        );
     }
     if items.is_empty() {
         println!("(the feed has no entries)");

@@ -334,8 +334,23 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 .map(|t| (t.id(), t.name.clone()))
                 .filter(|(id, _)| topic.as_ref().is_none_or(|t| t == id))
                 .collect();
+            // Only an item some topic decided far below its threshold needs the judges.
+            let pipeline = if topics.iter().any(|(id, _)| report::far_below(&item, id)) {
+                Some(ctx.pipeline()?)
+            } else {
+                None
+            };
+            let rescore = |id: &str| {
+                let p = pipeline.as_ref()?;
+                p.rescore(&item, id)
+                    .map_err(
+                        |e| tracing::warn!(topic = id, error = %e, "explain: cannot score again"),
+                    )
+                    .ok()
+                    .flatten()
+            };
             out.push_str(
-                &report::explain_topics(store, &item, &topics)
+                &report::explain_topics(store, &item, &topics, &rescore)
                     .map_err(CommandError::from_display)?,
             )
         }

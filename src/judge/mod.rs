@@ -193,6 +193,19 @@ pub struct TopicFeatures {
     pub could_alert: bool,
 }
 
+/// A text scored again for `explain` ([`Judge::rescore`]).
+#[derive(Debug, Clone)]
+pub struct Rescored {
+    /// The score now.
+    pub score: f32,
+    /// The topic's threshold.
+    pub threshold: f32,
+    /// The terms behind the score, strongest first.
+    pub terms: Vec<(String, f32)>,
+    /// What the score rested on.
+    pub grounds: Grounds,
+}
+
 /// One entry, ready to be judged.
 pub struct Prepared {
     /// The stored entry.
@@ -498,6 +511,22 @@ impl Judge {
             lang: (!self.languages.is_empty() || could_alert)
                 .then(|| crate::text::lang::detect(text))
                 .flatten(),
+        }
+    }
+
+    /// A text scored now, with the topic as it stands (what it learned since, the reader's
+    /// marks) and everything [`Judge::grounds`] records: for `explain` on an item decided
+    /// far below the threshold, whose decision keeps only its score (see
+    /// [`Decision::OffTopic`]). Nothing is stored.
+    pub fn rescore(&self, title: &str, text: &str) -> Rescored {
+        let tf = self.topic_features(title, text, &relevance::ScoringText::new(title, text));
+        let mut grounds = self.grounds(&tf.relevance);
+        grounds.feedback = tf.moved.as_ref().map(|m| m.to_string());
+        Rescored {
+            score: tf.relevance.score,
+            threshold: self.min_score,
+            terms: tf.relevance.terms.iter().take(12).cloned().collect(),
+            grounds,
         }
     }
 

@@ -161,6 +161,25 @@ impl Pipeline {
         Ok(had)
     }
 
+    /// An item scored again for a topic, from its kept text, with the topic as it stands
+    /// now ([`Judge::rescore`]): what `explain` shows for an item decided far below the
+    /// threshold, whose decision kept only its score. `None` when its text is no longer kept.
+    pub fn rescore(
+        &self,
+        item: &ItemRecord,
+        topic: &str,
+    ) -> Result<Option<crate::judge::Rescored>, PipelineError> {
+        let judge = self.judge_of(Some(topic))?;
+        let text = if item.text.trim().is_empty() {
+            self.store.kept_text(&item.url)?
+        } else {
+            Some(item.text.clone())
+        };
+        Ok(text
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| judge.rescore(&item.title, &t)))
+    }
+
     /// The reader's marks of a topic (`None`: the first), oldest first, as the store holds
     /// them.
     pub fn marks(&self, topic: Option<&str>) -> Result<Vec<Mark>, PipelineError> {
