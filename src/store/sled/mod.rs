@@ -147,7 +147,14 @@ impl SledStore {
     pub fn open(path: &Path) -> Result<SledStore> {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
+                // Private, as the systemd units make it (StateDirectoryMode=0700): the store
+                // holds the texts read and the alerts sent. An existing directory keeps its
+                // mode.
+                let mut dir = std::fs::DirBuilder::new();
+                dir.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+                dir.create(parent)
                     .map_err(|e| codec::io_err(&format!("creating {}", parent.display()), e))?;
             }
         }
@@ -318,6 +325,23 @@ mod tests {
         }
         let err = Store::open(&path).err().expect("must fail");
         assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_state_directory_is_private_and_an_existing_one_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let state = dir.path().join("new/state");
+        drop(Store::open(&state.join("db")).expect("open"));
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).expect("mkdir");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+        drop(Store::open(&shared.join("db")).expect("open"));
+        assert_eq!(mode(&shared), 0o750);
     }
 
     #[test]
