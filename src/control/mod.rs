@@ -335,8 +335,11 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 .filter(|(id, _)| topic.as_ref().is_none_or(|t| t == id))
                 .collect();
             // Only an item some topic decided far below its threshold needs the judges.
+            // Without them (a seed file unreadable, say) explain says what the store holds.
             let pipeline = if topics.iter().any(|(id, _)| report::far_below(&item, id)) {
-                Some(ctx.pipeline()?)
+                ctx.pipeline()
+                    .map_err(|e| tracing::warn!(error = %e.0, "explain: cannot score again"))
+                    .ok()
             } else {
                 None
             };
