@@ -388,11 +388,12 @@ fn main() {
             let a = stories.assign(&it.key, &it.title, &art.text, it.pubt);
             if verbose {
                 println!(
-                    "    story {} new {} sim {:.2} headline {:?} best_other {:?} | {}",
+                    "    story {} new {} sim {:.2} headline {:?} closeness {:?} best_other {:?} | {}",
                     &a.story_id[..a.story_id.len().min(8)],
                     a.new_story,
                     a.similarity,
                     a.headline,
+                    a.closeness,
                     a.best_other,
                     a.story_title.chars().take(50).collect::<String>()
                 );

@@ -307,6 +307,19 @@ url = "https://example.org/feed.xml"
     }
 
     #[test]
+    fn concurrency_is_bounded_both_ways() {
+        for v in ["0", "9223372036854775807"] {
+            let err = parse(&format!(
+                "[topic]\nname = \"t\"\n[fetch]\nper_host_concurrency = {v}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("fetch.per_host_concurrency"), "{v}: {err}");
+        }
+        assert!(parse("[topic]\nname = \"t\"\n[fetch]\nconcurrency = 64\n").is_ok());
+    }
+
+    #[test]
     fn bad_url_names_line() {
         let err = parse("[topic]\nname = \"t\"\n[[feeds]]\nurl = \"not a url\"\n")
             .unwrap_err()

@@ -27,6 +27,9 @@ impl InvalidSetting {
     }
 }
 
+/// The most requests `[fetch]` lets run at once, in all and per host.
+pub const MAX_CONCURRENCY: usize = 100_000;
+
 impl Config {
     pub(super) fn validate(&self) -> Result<(), InvalidSetting> {
         let f = &self.fetch;
@@ -39,16 +42,17 @@ impl Config {
         if f.interval.0 < Duration::from_secs(1) {
             return Err(InvalidSetting::new("fetch.interval", "must be at least 1s"));
         }
-        if f.concurrency == 0 {
+        // The upper bound keeps a typo from becoming a semaphore that cannot be built.
+        if f.concurrency == 0 || f.concurrency > MAX_CONCURRENCY {
             return Err(InvalidSetting::new(
                 "fetch.concurrency",
-                "must be at least 1",
+                format!("must be between 1 and {MAX_CONCURRENCY}"),
             ));
         }
-        if f.per_host_concurrency == 0 {
+        if f.per_host_concurrency == 0 || f.per_host_concurrency > MAX_CONCURRENCY {
             return Err(InvalidSetting::new(
                 "fetch.per_host_concurrency",
-                "must be at least 1",
+                format!("must be between 1 and {MAX_CONCURRENCY}"),
             ));
         }
         if f.max_body.0 < 1024 {

@@ -336,12 +336,23 @@ impl Judge {
             warn!(unreadable, "unreadable duplicate-index records skipped");
         }
         store.index_item_keys()?;
+        let mut unreadable_stories = 0usize;
         let summaries: Vec<StorySummary> = store
             .stories()?
             .into_iter()
             .filter(|s| s.topic == topic_id)
-            .filter_map(|s| serde_json::from_value(s.summary).ok())
+            .filter_map(|s| {
+                serde_json::from_value(s.summary)
+                    .map_err(|_| unreadable_stories += 1)
+                    .ok()
+            })
             .collect();
+        if unreadable_stories > 0 {
+            warn!(
+                unreadable = unreadable_stories,
+                "unreadable stories skipped: their next reports start new stories"
+            );
+        }
         let mut stories =
             StoryIndex::from_summaries(&topic, StoryParams::default(), summaries).salted(topic_id);
         stories.seed(seeds);

@@ -420,16 +420,30 @@ impl Polls {
     }
 }
 
+/// The longest entry id stored as the feed gives it ([`entry_id`]).
+pub const MAX_ENTRY_ID: usize = 512;
+
 /// The stable id of an entry within its feed: the guid, else the link, else a hash of the
 /// title and date (some feeds give neither guid nor link).
+///
+/// An id with control characters (PostgreSQL refuses a NUL in text) or longer than
+/// [`MAX_ENTRY_ID`] bytes (too long for an index) is replaced by its SHA-256, stable from one
+/// poll to the next.
 pub fn entry_id(entry: &Entry) -> Option<String> {
+    let storable = |id: &str| {
+        if id.len() <= MAX_ENTRY_ID && !id.chars().any(char::is_control) {
+            id.to_string()
+        } else {
+            format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
+        }
+    };
     if let Some(g) = entry
         .guid
         .as_deref()
         .map(str::trim)
         .filter(|g| !g.is_empty())
     {
-        return Some(g.to_string());
+        return Some(storable(g));
     }
     if let Some(l) = entry
         .link
@@ -437,7 +451,7 @@ pub fn entry_id(entry: &Entry) -> Option<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
     {
-        return Some(l.to_string());
+        return Some(storable(l));
     }
     let title = entry
         .title
@@ -470,13 +484,17 @@ pub fn feed_backoff(
     }
 }
 
+/// `d` as a chrono duration, at most a century: an interval set far out to park a feed
+/// ("1000000y") would otherwise overflow the date it is added to.
 fn chrono_dur(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1))
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    chrono::Duration::from_std(d.min(CENTURY)).unwrap_or(chrono::Duration::days(36_500))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
@@ -499,6 +517,13 @@ mod tests {
     }
 
     #[test]
+    fn a_parked_feed_is_due_in_a_century_not_an_overflow() {
+        let far = Duration::from_secs(u64::MAX / 4);
+        let next = Utc::now() + chrono_dur(far);
+        assert!(next.year() > 2100 && next.year() < 2200, "{next}");
+    }
+
+    #[test]
     fn entry_ids_prefer_guid_then_link_then_title() {
         let mut e = Entry {
             guid: Some(" g ".into()),
@@ -513,5 +538,14 @@ mod tests {
         assert!(entry_id(&e).is_some_and(|s| s.starts_with("title:")));
         e.title = None;
         assert_eq!(entry_id(&e), None);
+        // Ids no store can index are replaced by a stable digest.
+        for bad in ["a\u{0}b".to_string(), "x".repeat(MAX_ENTRY_ID + 1)] {
+            e.guid = Some(bad);
+            let id = entry_id(&e);
+            assert!(id
+                .as_deref()
+                .is_some_and(|s| s.starts_with("sha256:") && s.len() == 71));
+            assert_eq!(id, entry_id(&e));
+        }
     }
 }

@@ -22,6 +22,16 @@ pub(crate) fn backends() -> Vec<(&'static str, Box<dyn std::any::Any>, Store)> {
     out
 }
 
+/// The ids of the pending entries, in the order they are processed.
+pub(crate) fn pending_ids(store: &Store) -> Result<Vec<String>> {
+    Ok(store
+        .pending_order()?
+        .iter()
+        .filter_map(|k| store.pending_entry(k).ok().flatten())
+        .map(|r| r.id)
+        .collect())
+}
+
 fn entry(title: &str) -> Entry {
     Entry {
         guid: Some("g1".into()),
@@ -237,12 +247,7 @@ fn pending_order_is_oldest_first() -> Result<()> {
         store.upsert_entry("f", "a", &at(2), now)?;
         store.upsert_entry("f", "b", &entry("undated"), now)?;
         store.upsert_entry("f", "c", &at(3), now)?;
-        let ids: Vec<String> = store
-            .pending_order()?
-            .iter()
-            .filter_map(|k| store.pending_entry(k).ok().flatten())
-            .map(|r| r.id)
-            .collect();
+        let ids = pending_ids(&store)?;
         assert_eq!(ids, ["c", "a", "b"]);
         assert_eq!(store.pending_len(), 3);
     }

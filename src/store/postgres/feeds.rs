@@ -7,7 +7,7 @@ use crate::parse::Entry;
 use crate::store::records::{decode, encode, encode_entry, upserted};
 use crate::store::{
     EntryChange, EntryRecord, EntryStatus, FeedState, FeedStore, PendingKey, PollChanges, Result,
-    SeedRecord,
+    SeedRecord, StoreError,
 };
 
 /// The processing order of an entry: publication time (else first seen), then first seen.
@@ -84,9 +84,13 @@ impl PgStore {
                 let mut c = PollChanges::default();
                 for (id, entry) in &found {
                     // An unreadable stored version is replaced by the feed's.
-                    let old = stored
-                        .get(id)
-                        .and_then(|b| decode::<EntryRecord>("entry", b).ok());
+                    let old = stored.get(id).and_then(|b| {
+                        decode::<EntryRecord>("entry", b)
+                            .map_err(|e| {
+                                tracing::warn!(feed = %feed_id, entry = %id, error = %e, "unreadable stored entry replaced")
+                            })
+                            .ok()
+                    });
                     let Some((rec, change)) = upserted(old, &feed_id, id, entry, now) else {
                         continue;
                     };
@@ -214,12 +218,25 @@ impl FeedStore for PgStore {
         };
         let feed_id = String::from_utf8_lossy(&key.0[..cut]).into_owned();
         let id = String::from_utf8_lossy(&key.0[cut + 1..]).into_owned();
-        self.record(
+        match self.record(
             "entry",
             "reading entry",
             "SELECT rec FROM entries WHERE feed_id = $1 AND entry_id = $2 AND pending",
-            params![feed_id, id],
-        )
+            params![feed_id.clone(), id.clone()],
+        ) {
+            // An unreadable record must not hold up every entry behind it: it leaves the
+            // queue, and the feed's next listing of the entry stores it afresh.
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::warn!(feed = %feed_id, entry = %id, error = %e, "unreadable pending entry set aside");
+                self.execute(
+                    "setting an unreadable entry aside",
+                    "UPDATE entries SET pending = false WHERE feed_id = $1 AND entry_id = $2",
+                    params![feed_id, id],
+                )?;
+                Ok(None)
+            }
+            other => other,
+        }
     }
 
     fn pending_ages(&self) -> Result<Option<(std::time::Duration, std::time::Duration)>> {

@@ -753,6 +753,40 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_entry_neither_fails_its_feed_nor_holds_up_the_queue() -> Result<()> {
+        use crate::store::{FeedState, Store};
+        if !available("unreadable entry test") {
+            return Ok(());
+        }
+        let s = Scratch::new()?;
+        let store = Store::from_backend(s.store.clone());
+        let now = chrono::Utc::now();
+        let e = |title: &str| crate::parse::Entry {
+            guid: Some(title.into()),
+            title: Some(title.into()),
+            published: Some(now),
+            ..crate::parse::Entry::default()
+        };
+        let (a, b) = (e("a"), e("b"));
+        let found = [("a".to_string(), &a), ("b".to_string(), &b)];
+        store.record_poll("f", &found, now, &FeedState::default())?;
+        s.store.execute(
+            "corrupting an entry",
+            "UPDATE entries SET rec = '\\x017b6e6f74'::bytea WHERE entry_id = 'a'",
+            params![],
+        )?;
+        let mut read = Vec::new();
+        for k in store.pending_order()? {
+            read.extend(store.pending_entry(&k)?.map(|r| r.id));
+        }
+        assert_eq!(read, ["b"]);
+        assert_eq!(store.pending_order()?.len(), 1);
+        store.record_poll("f", &found[..1], now, &FeedState::default())?;
+        assert_eq!(store.pending_order()?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
     fn leases_and_claims_belong_to_one_worker_at_a_time() -> Result<()> {
         if !available("leases test") {
             return Ok(());

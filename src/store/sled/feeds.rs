@@ -173,10 +173,17 @@ impl FeedStore for SledStore {
     /// transaction), which saves a second tree lookup per entry.
     fn pending_entry(&self, key: &PendingKey) -> Result<Option<EntryRecord>> {
         match self.entries.get(&key.0).ctx("reading entry")? {
-            Some(v) => {
-                let rec: EntryRecord = decode("entry", &v)?;
-                Ok((rec.status == EntryStatus::Pending).then_some(rec))
-            }
+            Some(v) => match decode::<EntryRecord>("entry", &v) {
+                Ok(rec) => Ok((rec.status == EntryStatus::Pending).then_some(rec)),
+                // An unreadable record must not hold up every entry behind it: it leaves the
+                // queue, and the feed's next listing of the entry stores it afresh
+                // ([`upsert_in`]).
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable pending entry set aside");
+                    self.pending.remove(&key.0).ctx("removing pending entry")?;
+                    Ok(None)
+                }
+            },
             None => Ok(None),
         }
     }
@@ -233,14 +240,18 @@ fn upsert_in(
     entry: &Entry,
     now: DateTime<Utc>,
 ) -> std::result::Result<EntryChange, sled::transaction::ConflictableTransactionError<StoreError>> {
-    use sled::transaction::ConflictableTransactionError;
     let key = entry_key(feed_id, id);
+    // An unreadable stored version is replaced by the feed's (as on PostgreSQL): one bad
+    // record must not fail every poll of its feed.
     let stored = entries
         .get(&key)?
-        .map(|v| decode::<EntryRecord>("entry", &v));
-    let stored = stored
-        .transpose()
-        .map_err(ConflictableTransactionError::Abort)?;
+        .and_then(|v| match decode::<EntryRecord>("entry", &v) {
+            Ok(rec) => Some(rec),
+            Err(e) => {
+                tracing::warn!(feed = feed_id, entry = id, error = %e, "unreadable stored entry replaced");
+                None
+            }
+        });
     let Some((rec, change)) = upserted(stored, feed_id, id, entry, now) else {
         return Ok(EntryChange::Unchanged);
     };

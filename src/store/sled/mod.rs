@@ -353,6 +353,40 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_entry_neither_fails_its_feed_nor_holds_up_the_queue() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(&dir.path().join("db"))?;
+        let now = chrono::Utc::now();
+        let e = |title: &str| Entry {
+            guid: Some(title.into()),
+            title: Some(title.into()),
+            published: Some(now),
+            ..Entry::default()
+        };
+        store.upsert_entry("f", "a", &e("a"), now)?;
+        store.upsert_entry("f", "b", &e("b"), now)?;
+        store
+            .entries
+            .insert(entry_key("f", "a"), b"\x01{not json".as_slice())
+            .ctx("test")?;
+        let store = Store::from_backend(std::sync::Arc::new(store));
+        // The queue goes on past it: "a" is set aside, "b" is read.
+        let keys = store.pending_order()?;
+        let read: Vec<Option<String>> = keys
+            .iter()
+            .map(|k| store.pending_entry(k).map(|r| r.map(|r| r.id)))
+            .collect::<Result<_>>()?;
+        assert_eq!(read.iter().flatten().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(store.pending_order()?.len(), 1);
+        // The feed's next listing stores it afresh, pending again.
+        let found = [("a".to_string(), &e("a"))];
+        store.record_poll("f", &found, now, &FeedState::default())?;
+        let ids = crate::store::tests::pending_ids(&store)?;
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        Ok(())
+    }
+
+    #[test]
     fn pending_markers_of_older_stores_are_read() -> Result<()> {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(&dir.path().join("db"))?;
@@ -368,12 +402,7 @@ mod tests {
         // A pending marker as older versions wrote it (empty value): read from the entry.
         store.pending.insert(entry_key("f", "a"), &[]).ctx("test")?;
         let store = Store::from_backend(std::sync::Arc::new(store));
-        let ids: Vec<String> = store
-            .pending_order()?
-            .iter()
-            .filter_map(|k| store.pending_entry(k).ok().flatten())
-            .map(|r| r.id)
-            .collect();
+        let ids = crate::store::tests::pending_ids(&store)?;
         assert_eq!(ids, ["c", "a"]);
         Ok(())
     }
