@@ -387,6 +387,32 @@ mod tests {
     }
 
     #[test]
+    fn a_text_too_large_to_keep_does_not_cut_off_the_texts_after_it() -> Result<()> {
+        use crate::store::{texts, TextStore};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(&dir.path().join("db"))?;
+        let now = chrono::Utc::now();
+        let text = "A report. ".repeat(20);
+        // Cut at 64 KiB, this URL would end inside a character: an unreadable record.
+        let long = format!("https://a.example/{}", "é".repeat(40_000));
+        store.keep_text("https://a.example/1", now, &texts::pack(&text))?;
+        store.keep_text(&long, now, &texts::pack(&text))?;
+        store.keep_text("https://a.example/2", now, &texts::pack(&text))?;
+        drop(store);
+        let store = SledStore::open(&dir.path().join("db"))?;
+        store.keep_text("https://a.example/3", now, &texts::pack(&text))?;
+        for u in [
+            "https://a.example/1",
+            "https://a.example/2",
+            "https://a.example/3",
+        ] {
+            assert_eq!(store.kept_text(u)?.as_deref(), Some(text.as_str()), "{u}");
+        }
+        assert_eq!(store.kept_text(&long)?, None);
+        Ok(())
+    }
+
+    #[test]
     fn pending_markers_of_older_stores_are_read() -> Result<()> {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(&dir.path().join("db"))?;

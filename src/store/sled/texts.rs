@@ -62,6 +62,9 @@ fn segments(dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>> {
     Ok(out)
 }
 
+/// The largest record (time, URL and packed text) a segment holds.
+const MAX_RECORD: usize = 64 << 20;
+
 /// One record read back.
 struct Record {
     at: i64,
@@ -75,7 +78,7 @@ fn read_record(r: &mut impl Read) -> Option<Record> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).ok()?;
     let len = u32::from_le_bytes(len) as usize;
-    if !(10..=64 << 20).contains(&len) {
+    if !(10..=MAX_RECORD).contains(&len) {
         return None;
     }
     let mut body = vec![0u8; len + 4];
@@ -137,7 +140,16 @@ impl TextStore for SledStore {
             let path = segment(&self.texts_dir, day);
             // A torn tail (a crash mid-append) is cut off before appending after it.
             let valid = if path.exists() {
-                scan(&path, &mut |_| true)?
+                let valid = scan(&path, &mut |_| true)?;
+                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(valid);
+                if len > valid {
+                    tracing::warn!(
+                        file = %path.display(),
+                        cut = len - valid,
+                        "kept texts: an unreadable tail (a crash mid-append) cut off"
+                    );
+                }
+                valid
             } else {
                 0
             };
@@ -158,7 +170,13 @@ impl TextStore for SledStore {
         let Some(a) = app.as_mut() else {
             return Ok(());
         };
-        let url = &url.as_bytes()[..url.len().min(u16::MAX as usize)];
+        // What the reader would take for a torn tail, and cut off with all after it, is not
+        // written ([`read_record`]): such a text is simply not kept.
+        if url.len() > u16::MAX as usize || 10 + url.len() + packed.len() > MAX_RECORD {
+            tracing::warn!(url = %url.get(..200).unwrap_or("(long)"), bytes = packed.len(), "text too large to keep");
+            return Ok(());
+        }
+        let url = url.as_bytes();
         let mut body = Vec::with_capacity(10 + url.len() + packed.len());
         body.extend_from_slice(&at.timestamp_micros().to_le_bytes());
         body.extend_from_slice(&(url.len() as u16).to_le_bytes());
