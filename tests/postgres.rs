@@ -439,3 +439,69 @@ fn a_worker_waits_out_a_database_outage_and_loses_nothing() {
     assert_eq!(received.keys().cloned().collect::<BTreeSet<_>>(), ids);
     assert!(received.values().all(|t| t.len() == 1), "{received:?}");
 }
+
+/// Entries no index can hold as the feed gives them (a NUL in the id, a link of 3,000 bytes)
+/// are stored and judged on the shared store like the others, and the entries behind them
+/// are not held up.
+#[test]
+fn entries_with_unindexable_ids_and_links_are_judged_like_the_others() {
+    if !scratch::available("entries_with_unindexable_ids_and_links_are_judged_like_the_others") {
+        return;
+    }
+    // Random letters: PostgreSQL compresses a repetitive key below its index limit.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let noise: String = (0..3000)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
+        .collect();
+    let long = format!("/a/long-{noise}");
+    let feed = move |base: &str| {
+        serde_json::json!({
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "odd ids",
+            "items": [
+                {"id": "nul\u{0}id", "url": format!("{base}/a/nul"), "title": "An entry whose id holds a NUL",
+                 "content_text": "Microsoft weighs legal action against OpenAI and Amazon over the AWS deal."},
+                {"id": "long", "url": format!("{base}{long}"), "title": "An entry with a very long link",
+                 "content_text": "The committee met again and discussed the budget at length."},
+                {"id": "plain", "url": format!("{base}/a/plain"), "title": "A plain entry",
+                 "content_text": "The council approved the new library opening hours on Tuesday."}
+            ]
+        })
+        .to_string()
+    };
+    let addr = serve(axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let feed = feed.clone();
+            async move {
+                let host = headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("127.0.0.1")
+                    .to_string();
+                if uri.path() == "/feed.json" {
+                    feed(&format!("http://{host}"))
+                } else {
+                    String::new()
+                }
+            }
+        },
+    ));
+    let schema = scratch::schema_name();
+    let _drop = Schema(schema.clone());
+    let env = TestEnv::new(
+        "",
+        &format!(
+            "[[feeds]]\nname = \"odd\"\nurl = \"http://{addr}/feed.json\"\nfull_text = false\n[store]\nurl = \"{}\"\nschema = \"{schema}\"\n",
+            scratch::url()
+        ),
+    );
+    wirewatch_ok(&["once", "-c", env.config_str()]);
+    let st = status(&env);
+    assert_eq!(st["store"]["entries"], 3, "{st}");
+    assert_eq!(st["store"]["items"], 3, "{st}");
+    assert_eq!(st["store"]["pending"], 0, "{st}");
+    // Polled again, the same three: nothing new.
+    wirewatch_ok(&["once", "-c", env.config_str()]);
+    let st = status(&env);
+    assert_eq!(st["store"]["entries"], 3, "{st}");
+}

@@ -228,6 +228,10 @@ struct Identity {
     seen_under: Vec<String>,
 }
 
+/// The longest URL an item is keyed by ([`identify`]); browsers and servers stop near 2,000
+/// characters too.
+pub const MAX_ITEM_KEY: usize = 2048;
+
 /// Step 1 (for every topic at once, by the [`Panel`]): the item key of an entry (the page's declared canonical URL, else its link's
 /// canonical form, else an URN of the entry) and every URL it was seen under.
 fn identify(rec: &EntryRecord, text: &Text) -> Identity {
@@ -238,10 +242,13 @@ fn identify(rec: &EntryRecord, text: &Text) -> Identity {
     let declared = page_url
         .as_ref()
         .map(|p| dedup::url::prefer_declared(p, text.article.canonical_url.as_deref()));
+    // A URL no index can hold (PostgreSQL's refuses keys of about 2.7 KB) would fail the
+    // write of every item in its batch, pass after pass: such an item is keyed by its entry.
     let key = declared
         .as_ref()
         .or(link_canon.as_ref())
         .map(|u| u.to_string())
+        .filter(|k| k.len() <= MAX_ITEM_KEY)
         .unwrap_or_else(|| format!("urn:wirewatch:{}:{}", rec.feed_id, rec.id));
     let mut seen_under: Vec<String> = Vec::new();
     // The aggregator's link it came through, too ([`crate::parse::Entry::via`]).
