@@ -152,7 +152,7 @@ pub fn explain_topics(
                     "              scored again now, from the kept text, by the topic as it stands: {:.3} ({})",
                     r.score,
                     if r.score >= r.threshold {
-                        "it would alert now: `feedback --rejudge` judges it again"
+                        "it would alert now: `feedback URL --relevant --rejudge WINDOW` judges it again"
                     } else {
                         "still below"
                     }
