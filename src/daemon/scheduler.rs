@@ -190,6 +190,10 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
             }
             _ = tokio::time::sleep(sleep) => {}
             Some(done) = polls.next(), if !polls.is_empty() => {
+                // A poll fails only when the store does. That ends the daemon, on purpose:
+                // sled, after an I/O error (a full disk), fails every later call until it is
+                // opened again, so a clean exit and systemd's restart (`Restart=on-failure`)
+                // is the recovery; PostgreSQL waits out an outage inside the store instead.
                 let done = done?;
                 if let Some(i) = daemon.pipeline.feeds().index(&done.feed_id) {
                     let elsewhere = done

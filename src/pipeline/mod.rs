@@ -488,6 +488,34 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Adds one pass's counts of where a feed's texts came from to its stored ones. They are
+    /// statistics for `feeds` and the status page: a record that cannot be read starts over
+    /// from this pass, and one that cannot be written is skipped, each with a warning, rather
+    /// than failing a pass whose decisions are already committed.
+    fn count_texts(&self, feed_id: &str, pass: &store::FeedTexts) {
+        let key = store::FeedTexts::key(feed_id);
+        let mut all = match self.store.get_meta(&key) {
+            Ok(None) => store::FeedTexts::default(),
+            Ok(Some(v)) => serde_json::from_value(v).unwrap_or_else(|e| {
+                warn!(feed = %feed_id, error = %e, "unreadable text counts; counting again from this pass");
+                store::FeedTexts::default()
+            }),
+            Err(e) => {
+                warn!(feed = %feed_id, error = %e, "could not read text counts; this pass's are not added");
+                return;
+            }
+        };
+        all.page += pass.page;
+        all.feed += pass.feed;
+        all.none += pass.none;
+        let saved = serde_json::to_value(&all)
+            .map_err(|e| e.to_string())
+            .and_then(|v| self.store.put_meta(&key, &v).map_err(|e| e.to_string()));
+        if let Err(e) = saved {
+            warn!(feed = %feed_id, error = %e, "could not save text counts");
+        }
+    }
+
     /// Processes every pending entry (new, or changed by its feed, since it was last
     /// processed), oldest first. Returns what was decided.
     pub async fn process_pending(&self) -> Result<Tally, PipelineError> {
@@ -601,17 +629,7 @@ impl Pipeline {
         }
         self.panel.end_pass()?;
         for (feed_id, pass) in texts {
-            let key = store::FeedTexts::key(&feed_id);
-            let mut all: store::FeedTexts = self
-                .store
-                .get_meta(&key)?
-                .and_then(|v| serde_json::from_value(v).ok())
-                .unwrap_or_default();
-            all.page += pass.page;
-            all.feed += pass.feed;
-            all.none += pass.none;
-            self.store
-                .put_meta(&key, &serde_json::to_value(&all).unwrap_or_default())?;
+            self.count_texts(&feed_id, &pass);
         }
         if let Err(e) = self
             .store
