@@ -12,7 +12,7 @@
 //!
 //! Parameters come from the environment, defaulting to the judge's: `MIN_SCORE`; the names
 //! model (`IN_BODY`, `ONE`, `MISSING`, `SECBASE`, `FOREIGN`, `ESSEXP`, `LEDE`); stories
-//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`,
+//! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`, `ST_TOL`,
 //! `ST_HEAD`, `ST_GROUP`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
 //! `RESCUE_COV`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
@@ -180,6 +180,7 @@ fn main() {
         sp.core_discount = envf("ST_CORE", sp.core_discount);
         sp.seed_similarity = envf("ST_SEED", sp.seed_similarity);
         sp.seed_relative = envf("ST_REL", sp.seed_relative);
+        sp.seed_tolerance = envf("ST_TOL", sp.seed_tolerance);
         sp.headline_coverage = envf("ST_HEAD", sp.headline_coverage);
         sp.seed_grouping = envf("ST_GROUP", sp.seed_grouping);
         let mut stories = StoryIndex::new(&base, sp);

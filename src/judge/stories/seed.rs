@@ -6,9 +6,9 @@
 //! three bars is reached ([`StoryIndex::seed_candidate`]):
 //! - its cosine with the group's centroid, with no time decay
 //!   ([`StoryParams::seed_similarity`](super::StoryParams::seed_similarity));
-//! - its undiscounted cosine with the seeds' fixed [`reference()`], relative to how close the
+//! - its undiscounted cosine with the seeds' fixed [`reference()`], against how close the
 //!   seeds are to one another
-//!   ([`StoryParams::seed_relative`](super::StoryParams::seed_relative));
+//!   ([`StoryParams::seed_tolerance`](super::StoryParams::seed_tolerance));
 //! - its headline written in the seeds' headline words ([`StoryIndex::headline_coverage`]).
 //!
 //! Independent reports of one event, days apart and in their own words, so land in one
@@ -43,15 +43,15 @@ impl StoryIndex {
     /// is not: four outlets writing about a week of riots share far less than five rewrites
     /// of one agency report. So a group of two or more seeds also keeps its undiscounted
     /// centroid and how close its seeds are to one another (each seed's cosine with the sum
-    /// of the others, averaged), and an item whose undiscounted cosine with that centroid
-    /// reaches [`StoryParams::seed_relative`] of it reports the seeds' event too: it is about
-    /// as close to the seeds as they are to each other. The reference stays the seeds' own
+    /// of the others, averaged), and an item whose undiscounted cosine with that centroid is
+    /// at most [`StoryParams::seed_tolerance`] below it reports the seeds' event too: it is
+    /// about as close to the seeds as they are to each other. The reference stays the seeds' own
     /// (items that join do not move it), so the bar cannot drift.
     ///
     /// [`StoryParams::seed_similarity`]: super::StoryParams::seed_similarity
     /// [`StoryParams::headline_coverage`]: super::StoryParams::headline_coverage
     /// [`StoryParams::seed_grouping`]: super::StoryParams::seed_grouping
-    /// [`StoryParams::seed_relative`]: super::StoryParams::seed_relative
+    /// [`StoryParams::seed_tolerance`]: super::StoryParams::seed_tolerance
     pub fn seed(&mut self, seeds: &[(String, String)]) {
         let vectors: Vec<TermVector> = seeds.iter().map(|(t, x)| self.vector(t, x)).collect();
         let plain: Vec<TermVector> = seeds
@@ -172,10 +172,7 @@ impl StoryIndex {
         let (by_closeness, plain) =
             if self.params.seed_relative > 0.0 && s.reference_closeness > 0.0 {
                 let plain = cosine(p, &s.reference);
-                (
-                    plain / (self.params.seed_relative * s.reference_closeness),
-                    plain,
-                )
+                (plain / self.closeness_bar(s.reference_closeness), plain)
             } else {
                 (0.0, 0.0)
             };
@@ -191,6 +188,19 @@ impl StoryIndex {
             closeness: (by_closeness >= 1.0 && by_closeness == rel && by_closeness > by_terms)
                 .then_some((plain, s.reference_closeness)),
         }
+    }
+
+    /// The undiscounted cosine with a seed group's reference from which an item reports the
+    /// group's event, given how close its seeds are to one another
+    /// ([`StoryParams::seed_tolerance`] below it, [`StoryParams::seed_relative`] of it at
+    /// least).
+    ///
+    /// [`StoryParams::seed_tolerance`]: super::StoryParams::seed_tolerance
+    /// [`StoryParams::seed_relative`]: super::StoryParams::seed_relative
+    fn closeness_bar(&self, closeness: f32) -> f32 {
+        (closeness - self.params.seed_tolerance)
+            .max(self.params.seed_relative * closeness)
+            .max(1e-6)
     }
 
     /// The latent seed story closest to an item, if close enough to start.
@@ -298,6 +308,19 @@ mod tests {
             "a report of another event: its own story"
         );
         assert!(two.latent.iter().all(|s| !s.headline_terms.is_empty()));
+    }
+
+    #[test]
+    fn the_closeness_bar_is_a_fixed_tolerance_below_the_seeds_own_closeness() {
+        let (topic, _) = riot_seeds();
+        let idx = StoryIndex::new(&topic, StoryParams::default());
+        let bar = |c: f32| (idx.closeness_bar(c) * 1000.0).round() / 1000.0;
+        // Seeds by four outlets (ECB+: 0.44-0.72) and near-rewrites (our topic: 0.73): the
+        // same tolerance below each, not a share of it (0.9 x 0.5 = 0.45 was the bar).
+        assert_eq!(bar(0.5), 0.4);
+        assert_eq!(bar(0.733), 0.633);
+        // Seeds that hardly agree: the floor, 0.75 of their closeness, binds.
+        assert_eq!(bar(0.3), 0.225);
     }
 
     #[test]
