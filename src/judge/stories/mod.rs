@@ -63,7 +63,7 @@ pub use vector::{
 /// * `seed_tolerance = 0.10`, `seed_relative = 0.75`: an item also reports the seeds' event
 ///   when, on undiscounted vectors, its cosine with the seeds is at most 0.10 below how
 ///   close they are to one another, and at least 0.75 times that ([`StoryIndex::seed`]).
-///   Seeds written by different outlets days apart (ECB+: mean closeness 0.44-0.72) set a
+///   Seeds written by different outlets days apart (ECB+: mean closeness 0.35-0.78) set a
 ///   low bar, near-rewrites of one report (our topic's seeds: 0.73) a high one. On the ECB+
 ///   dev set, reports of the seeds' event that fall short of the other bars stand 0.06-0.25
 ///   below the seeds' closeness; on our scenario the other developments of the dispute
