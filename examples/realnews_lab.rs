@@ -14,7 +14,7 @@
 //! model (`IN_BODY`, `ONE`, `MISSING`, `SECBASE`, `FOREIGN`, `ESSEXP`, `LEDE`); stories
 //! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`, `ST_TOL`,
 //! `ST_HEAD`, `ST_GROUP`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
-//! `RESCUE_COV`);
+//! `RESCUE_COV`); `NEIGHBOURS=0` (no neighbours' check: `wirewatch::judge::neighbours`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
 //! each alert's cosine with the seeds' centroid with no, half and the full topic discount);
@@ -255,6 +255,16 @@ fn main() {
         let (mut tp, mut alerts, mut hard, mut off) = (0, 0, 0, 0);
         let mut pts = Vec::new();
         let mut missed = Vec::new();
+        let neighbours_on = std::env::var("NEIGHBOURS")
+            .map(|v| v != "0")
+            .unwrap_or(true);
+        let mut near = wirewatch::judge::neighbours::Neighbourhood::new(
+            &clean
+                .iter()
+                .map(|(t, x)| vectoriser.vector(t, x))
+                .collect::<Vec<_>>(),
+            Vec::new(),
+        );
         for it in &run.items {
             if it.copy_of.is_some() {
                 continue;
@@ -285,6 +295,7 @@ fn main() {
             let before = rel.is_relevant(min_score);
             // Pulled down by an off-topic mark: not rescued (as the judge does).
             let mut pulled_down = false;
+            let mut pulled_up = false;
             if !fb.is_empty() {
                 if let Some(m) = fb.adjust(
                     &vectoriser.vector(&it.title, &art.text),
@@ -293,6 +304,7 @@ fn main() {
                 ) {
                     rel.score = m.to;
                     pulled_down = !m.relevant;
+                    pulled_up = m.relevant;
                     if rel.is_relevant(min_score) != before {
                         if before {
                             moved_down += 1
@@ -351,6 +363,22 @@ fn main() {
                         .collect::<Vec<_>>()
                         .join(" ")
                 );
+            }
+            // The neighbours' check, as the judge runs it (`NEIGHBOURS=0`: without it).
+            if neighbours_on
+                && rel.score >= wirewatch::judge::neighbours::NEIGHBOUR_FLOOR
+                && rel.query != Some(false)
+            {
+                let v = vectoriser.vector(&it.title, &art.text);
+                if relevant && !pulled_up {
+                    if let Some(held) = near.check(&it.key, &v) {
+                        relevant = false;
+                        if verbose {
+                            println!("  HELD {} {} {:.3} {held}", it.role, it.key, rel.score);
+                        }
+                    }
+                }
+                near.remember(&it.key, chrono::Utc::now(), relevant, &v);
             }
             if !relevant {
                 if it.role == "target" {

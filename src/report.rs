@@ -307,11 +307,21 @@ fn explain_decision(
         } => {
             let _ = writeln!(
                 s,
-                "off-topic (score {score:.3} below min_score {threshold:.3}{}) — no alert",
+                "off-topic (score {score:.3} {} min_score {threshold:.3}{}{}) — no alert",
+                if score >= threshold {
+                    "reaches"
+                } else {
+                    "below"
+                },
                 match query {
                     Some(true) => "; query matched",
                     Some(false) => "; query did not match",
                     None => "",
+                },
+                if grounds.held_back.is_some() {
+                    "; held back by its neighbours"
+                } else {
+                    ""
                 }
             );
             if terms.is_empty() && grounds.is_empty() {
@@ -409,6 +419,9 @@ fn write_grounds(s: &mut String, g: &Grounds, evidence: Option<&Evidence>) {
     }
     if let Some(n) = &g.note {
         let _ = writeln!(s, "              note: {n}");
+    }
+    if let Some(h) = &g.held_back {
+        let _ = writeln!(s, "              {h}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! Judgement on real news: six representative runs of the ECB+ replay in
+//! Judgement on real news: seven representative runs of the ECB+ replay in
 //! `../shared/realnews` (third-party, CC BY 3.0; not copied into this repository), scored by
 //! the corpus's own `run.py` on the real binary, beside its keyword baseline:
 //!
@@ -16,6 +16,10 @@
 //!   outlets: a report that shares little with the others once the topic's names are
 //!   discounted, and stands a little below the seeds' closeness to one another, still joins
 //!   their story (it started a second one while the bar was 0.9 times that closeness);
+//! - `n-35_ecbplus`: a Chargers player's DUI arrest, with another Chargers player's DUI arrest
+//!   as the sister event: the sister reports that score over the threshold are held back,
+//!   because the texts most like them were judged off-topic (`judge::neighbours`; before it,
+//!   precision 0.83 and story F1 0.80);
 //! - `b-shootings`: a broad topic of four events of one kind, each its own story.
 //!
 //! Where the corpus is absent the test says so and passes (under `CI=true` it fails). The
@@ -28,7 +32,8 @@ use std::process::Command;
 use common::*;
 
 /// (run, minimum precision, recall, story pairwise F1) — a little under what was measured
-/// (1.0/0.88/1.0, 1.0/1.0/0.90, 1.0/1.0/1.0, 1.0/0.90/1.0, 1.0/1.0/1.0, 1.0/0.77/1.0), so
+/// (1.0/0.88/1.0, 1.0/1.0/0.90, 1.0/1.0/1.0, 1.0/0.90/1.0, 1.0/1.0/1.0, 1.0/0.71/1.0,
+/// 1.0/0.77/1.0), so
 /// that a real regression fails it and noise in the corpus's synthetic dates does not.
 const RUNS: &[(&str, f64, f64, f64)] = &[
     ("n-1_ecbplus", 0.9, 0.8, 0.9),
@@ -36,6 +41,7 @@ const RUNS: &[(&str, f64, f64, f64)] = &[
     ("n-41_ecb", 0.9, 0.75, 0.9),
     ("n-19_ecb", 0.9, 0.8, 0.9),
     ("n-39_ecbplus", 0.9, 0.9, 0.9),
+    ("n-35_ecbplus", 0.9, 0.65, 0.9),
     ("b-shootings", 0.9, 0.7, 0.9),
 ];
 

@@ -29,6 +29,7 @@
 pub mod dedup;
 mod dupindex;
 pub mod feedback;
+pub mod neighbours;
 mod panel;
 pub mod relevance;
 pub mod rescue;
@@ -62,6 +63,7 @@ use crate::store::{
 };
 use dedup::{DupParams, DupVerdict, Origin, Signature};
 use feedback::{Feedback, Moved};
+use neighbours::{Neighbourhood, NEIGHBOUR_FLOOR};
 use relevance::{Evidence, Mark, Relevance, TopicModel};
 use stories::{StoryIndex, StoryParams, StorySummary};
 
@@ -302,6 +304,8 @@ pub struct Judge {
     languages: Vec<&'static str>,
     /// The latest near misses, newest last (for the status page), and whether they changed.
     near_misses: Mutex<(std::collections::VecDeque<NearMiss>, bool)>,
+    /// The texts of the topic an alert must agree with ([`neighbours`]).
+    neighbours: Mutex<Neighbourhood>,
     min_score: f32,
     stories: Mutex<StoryIndex>,
     dup_params: DupParams,
@@ -370,6 +374,10 @@ impl Judge {
             seeds.iter().map(|(t, x)| vectoriser.vector(t, x)).collect();
         let feedback = Arc::new(Feedback::new(&evidence.marks, &seed_vectors));
         let near_misses = stored_near_misses(&store, topic_id)?.into();
+        let neighbours = Neighbourhood::new(
+            &seed_vectors,
+            stored_meta(&store, &neighbours::neighbours_key(topic_id))?,
+        );
         Ok(Judge {
             store,
             topic_id: topic_id.to_string(),
@@ -385,6 +393,7 @@ impl Judge {
             feedback: RwLock::new(feedback),
             languages: Vec::new(),
             near_misses: Mutex::new((near_misses, false)),
+            neighbours: Mutex::new(neighbours),
             min_score,
             stories: Mutex::new(stories),
             dup_params: DupParams::default(),
@@ -557,6 +566,7 @@ impl Judge {
                 self.save_near_misses(&mut near)?;
             }
         }
+        self.save_neighbours()?;
         if !self
             .evidence_dirty
             .swap(false, std::sync::atomic::Ordering::SeqCst)
@@ -564,6 +574,21 @@ impl Judge {
             return Ok(());
         }
         self.relearn()
+    }
+
+    /// Stores the topic's remembered texts ([`neighbours`]) when they changed. Once per pass:
+    /// a crash in mid-pass forgets that pass's texts (their decisions are kept), which only
+    /// leaves the next alerts fewer neighbours to agree with.
+    fn save_neighbours(&self) -> Result<(), StoreError> {
+        let mut near = self.neighbours.lock().unwrap_or_else(|p| p.into_inner());
+        if !near.dirty {
+            return Ok(());
+        }
+        near.dirty = false;
+        self.store.put_meta(
+            &neighbours::neighbours_key(&self.topic_id),
+            &serde_json::to_value(&near.items).unwrap_or_default(),
+        )
     }
 
     /// Rebuilds the scoring model and the marks' exemplars from the evidence, and stores
@@ -783,7 +808,23 @@ impl Judge {
         // A near miss an off-topic mark pulled down is not rescued by a story: the marked
         // alert's story is likely the very one it resembles.
         let rescuable = features.moved.as_ref().is_none_or(|m| m.relevant);
-        let sig = match self.relevance(&rel, &title, body, ts, signature, rescuable) {
+        let mut outcome = self.relevance(&rel, &title, body, ts, signature, rescuable);
+        // 2b. Neighbours: an item that would alert is held back when the texts most like it
+        // were judged off-topic (unless the reader's relevant mark moved its score). Every
+        // text that scored at least the floor is remembered with its final verdict.
+        if rel.score >= NEIGHBOUR_FLOOR && rel.query != Some(false) {
+            let v = self.vectoriser.vector(&title, body);
+            let mut near = self.neighbours.lock().unwrap_or_else(|p| p.into_inner());
+            if outcome.is_ok() && features.moved.as_ref().is_none_or(|m| !m.relevant) {
+                if let Some(held) = near.check(&key, &v) {
+                    info!(url = %key, score = rel.score, share = held.share, "held back by its neighbours");
+                    grounds.held_back = Some(held.to_string());
+                    outcome = outcome.and_then(|(sig, _)| Err(Some(sig)));
+                }
+            }
+            near.remember(&key, now, outcome.is_ok(), &v);
+        }
+        let sig = match outcome {
             Ok((sig, rescued_by)) => {
                 grounds.rescued_by = rescued_by;
                 sig
@@ -934,6 +975,7 @@ impl Judge {
             story: None,
             feedback: None,
             note: rel.note.clone(),
+            held_back: None,
         }
     }
 

@@ -50,6 +50,10 @@ pub struct Grounds {
     /// The relevance stage's note (too short, cut, another language, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Why an item that scored enough was held back: the texts most like it were judged
+    /// off-topic (see `judge::neighbours`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<String>,
 }
 
 impl Grounds {

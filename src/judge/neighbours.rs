@@ -1,0 +1,234 @@
+//! Neighbours: an alert must agree with how the items most like it were judged.
+//!
+//! A topic's relevance score judges each text on its own. On real news, the reports of a
+//! *sister* event (the other IE patch, the other player's DUI arrest, the other species
+//! rule) read like the seeds, and they score in a band around the threshold: most fall just
+//! under it, and now and then one lands just over it. That one is an outlier among its own
+//! kind: the texts most like it are its sister reports, judged off-topic. A report of the
+//! seeds' event instead has the seeds or earlier alerts among its closest texts.
+//!
+//! So the judge remembers the texts of the topic that scored at least [`NEIGHBOUR_FLOOR`]
+//! (their story vectors: rarer words first, the topic's own terms discounted, see
+//! [`crate::stories::vector`]), with how each was judged, and the seeds as relevant. An item
+//! that would alert is *held back* when, among its [`NEIGHBOUR_K`] closest remembered texts,
+//! those that alerted (or are seeds) carry less than [`NEIGHBOUR_SHARE`] of the similarity:
+//! it is judged off-topic, remembered as a near miss (the reader can mark it relevant) and
+//! `explain` names the neighbours. A reader's relevant mark that moved the item's score
+//! overrides the check.
+//!
+//! Each text is remembered with its final verdict: a held-back item counts as off-topic, so
+//! a republication of it is held back in turn.
+//!
+//! Measured on the ECB+ dev set with `examples/realnews_lab.rs` (narrow runs): of the 331
+//! items that alerted, 53 report the sister event. With the share at 0.25, 7 of them are held
+//! back and no report of the seeds' event; the shares of the reports of the seeds' event
+//! start at 0.29, those of the 7 are 0.21 at most. Precision went from 0.893 to 0.917, story
+//! F1 from 0.880 to 0.898, recall stayed 0.947, and both halves of the topics gained. The
+//! broad runs and our scenario did not change (the scenario's lowest share is 0.40). A share
+//! of 0.4 held back four reports of one boxing match whose sister fight had more reports,
+//! which is why the bar stays well under the lowest share seen on the seeds' event.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::stories::{cosine, TermVector};
+
+/// Texts scoring at least this are remembered (the lab's runs: 0.1 to 0.2 gave the same
+/// decisions; most of a feed list scores under 0.1, so few texts are vectorised for this).
+pub const NEIGHBOUR_FLOOR: f32 = 0.2;
+/// How many of the closest remembered texts vote.
+pub const NEIGHBOUR_K: usize = 5;
+/// The smallest share of the neighbours' similarity that alerted items (or seeds) must carry.
+pub const NEIGHBOUR_SHARE: f32 = 0.25;
+/// How many texts a topic remembers (the latest).
+pub const NEIGHBOURS: usize = 400;
+/// How long a text is remembered.
+pub const NEIGHBOUR_DAYS: i64 = 7;
+
+/// A remembered text of the topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Neighbour {
+    /// Its canonical URL.
+    pub url: String,
+    /// When it was judged.
+    pub at: DateTime<Utc>,
+    /// Whether it alerted.
+    pub relevant: bool,
+    /// Its story vector, sorted by term.
+    pub vector: Vec<(String, f32)>,
+}
+
+/// Why an item was held back: its closest neighbours and the share of the similarity the
+/// relevant ones carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldBack {
+    /// The share (0..1) of the closest neighbours' similarity carried by relevant ones.
+    pub share: f32,
+    /// The closest neighbours: URL (`seed` for a seed), similarity, relevant.
+    pub closest: Vec<(String, f32, bool)>,
+}
+
+impl std::fmt::Display for HeldBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "held back: the {} texts most like it were mostly judged off-topic (alerted ones carry {:.2} of their similarity, under {NEIGHBOUR_SHARE}): ",
+            self.closest.len(),
+            self.share
+        )?;
+        let list: Vec<String> = self
+            .closest
+            .iter()
+            .map(|(u, s, r)| format!("{u} ({s:.2}, {})", if *r { "alerted" } else { "off-topic" }))
+            .collect();
+        write!(f, "{}", list.join("; "))
+    }
+}
+
+/// A topic's remembered texts and its seeds.
+#[derive(Debug, Default)]
+pub struct Neighbourhood {
+    /// The remembered texts, oldest first.
+    pub items: VecDeque<Neighbour>,
+    /// The seeds' vectors, sorted by term.
+    seeds: Vec<Vec<(String, f32)>>,
+    /// Changed since last stored.
+    pub dirty: bool,
+}
+
+/// A vector sorted by term, as [`cosine`] takes its second argument.
+fn sorted(v: &TermVector) -> Vec<(String, f32)> {
+    let mut p: Vec<(String, f32)> = v.iter().map(|(t, w)| (t.clone(), *w)).collect();
+    p.sort_by(|a, b| a.0.cmp(&b.0));
+    p
+}
+
+impl Neighbourhood {
+    /// The neighbourhood of a topic with these seeds and these remembered texts.
+    pub fn new(seeds: &[TermVector], items: Vec<Neighbour>) -> Neighbourhood {
+        Neighbourhood {
+            items: items.into(),
+            seeds: seeds.iter().map(sorted).collect(),
+            dirty: false,
+        }
+    }
+
+    /// Whether an item with vector `v` is held back: `None` when its closest neighbours
+    /// (or too few to vote) do not say off-topic.
+    pub fn check(&self, url: &str, v: &TermVector) -> Option<HeldBack> {
+        let mut sims: Vec<(String, f32, bool)> = self
+            .seeds
+            .iter()
+            .map(|s| ("seed".to_string(), cosine(v, s), true))
+            .chain(
+                self.items
+                    .iter()
+                    .filter(|n| n.url != url)
+                    .map(|n| (n.url.clone(), cosine(v, &n.vector), n.relevant)),
+            )
+            .filter(|x| x.1 > 0.0)
+            .collect();
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
+        sims.truncate(NEIGHBOUR_K);
+        let total: f32 = sims.iter().map(|x| x.1).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let share = sims.iter().filter(|x| x.2).map(|x| x.1).sum::<f32>() / total;
+        (share < NEIGHBOUR_SHARE).then_some(HeldBack {
+            share,
+            closest: sims,
+        })
+    }
+
+    /// Remembers a judged text (replacing an earlier verdict on the same URL), forgetting
+    /// the ones judged more than [`NEIGHBOUR_DAYS`] ago and the oldest beyond [`NEIGHBOURS`].
+    pub fn remember(&mut self, url: &str, at: DateTime<Utc>, relevant: bool, v: &TermVector) {
+        self.items.retain(|n| n.url != url);
+        self.items.push_back(Neighbour {
+            url: url.to_string(),
+            at,
+            relevant,
+            vector: sorted(v),
+        });
+        let oldest = at - chrono::Duration::days(NEIGHBOUR_DAYS);
+        while self
+            .items
+            .front()
+            .is_some_and(|n| n.at < oldest || self.items.len() > NEIGHBOURS)
+        {
+            self.items.pop_front();
+        }
+        self.dirty = true;
+    }
+}
+
+/// Where a topic's remembered texts are stored (a meta value).
+pub fn neighbours_key(topic_id: &str) -> String {
+    format!("neighbours:{topic_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(terms: &[(&str, f32)]) -> TermVector {
+        terms.iter().map(|(t, w)| (t.to_string(), *w)).collect()
+    }
+
+    #[test]
+    fn an_item_like_the_texts_judged_off_topic_is_held_back() {
+        let seeds = [v(&[("jackson", 1.0), ("receiver", 0.8), ("dui", 0.5)])];
+        let mut n = Neighbourhood::new(&seeds, Vec::new());
+        let now = Utc::now();
+        // The sister event's reports, judged off-topic.
+        for i in 0..4 {
+            n.remember(
+                &format!("u{i}"),
+                now,
+                false,
+                &v(&[("williams", 1.0), ("tackle", 0.8), ("dui", 0.5)]),
+            );
+        }
+        let sister = v(&[("williams", 1.0), ("tackle", 0.7), ("dui", 0.6)]);
+        let held = n.check("x", &sister).expect("held back");
+        assert!(held.share < 0.1, "{held}");
+        assert_eq!(held.closest.len(), NEIGHBOUR_K);
+        // A report of the seeds' event is not, though the off-topic texts are many.
+        let report = v(&[("jackson", 1.0), ("receiver", 0.6), ("dui", 0.6)]);
+        assert_eq!(n.check("y", &report), None);
+        // Once reports of its kind alerted, the sister report is not held back either.
+        for i in 0..3 {
+            n.remember(&format!("a{i}"), now, true, &sister);
+        }
+        assert_eq!(n.check("x", &sister), None);
+    }
+
+    #[test]
+    fn old_and_surplus_texts_are_forgotten_and_a_url_is_remembered_once() {
+        let mut n = Neighbourhood::new(&[], Vec::new());
+        let now = Utc::now();
+        let t = v(&[("a", 1.0)]);
+        n.remember(
+            "old",
+            now - chrono::Duration::days(NEIGHBOUR_DAYS + 1),
+            false,
+            &t,
+        );
+        n.remember("new", now, false, &t);
+        n.remember("new", now, true, &t);
+        assert_eq!(n.items.len(), 1);
+        assert!(n.items[0].relevant);
+        for i in 0..NEIGHBOURS + 5 {
+            n.remember(&format!("u{i}"), now, false, &t);
+        }
+        assert_eq!(n.items.len(), NEIGHBOURS);
+        // An item alone in its neighbourhood, with nothing like it: nothing to say.
+        assert_eq!(
+            Neighbourhood::new(&[], Vec::new()).check("x", &v(&[("b", 1.0)])),
+            None
+        );
+    }
+}
