@@ -6,7 +6,8 @@
 //!    tracking variant, an update in place) is [`Verdict::KnownUrl`], never a second alert;
 //! 2. [`relevance`](Judge::relevance) — on topic? (the relevance stage scored the text once,
 //!    in [`Judge::features`]; a near miss that reports a story already alerted on is
-//!    rescued, [`rescue`]);
+//!    rescued, [`rescue`]); one that would alert is held back when the texts most like it
+//!    were judged off-topic ([`neighbours`]);
 //! 3. [`copies`](Judge::copies) — a copy of a seed or of an earlier relevant item? (the dedup
 //!    stage, through the in-memory [`DupIndex`]);
 //! 4. [`story`](Judge::story) — which story it joins or starts (the stories stage);
