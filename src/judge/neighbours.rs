@@ -126,6 +126,13 @@ impl Neighbourhood {
     /// Whether an item with vector `v` is held back: `None` when its closest neighbours
     /// (or too few to vote) do not say off-topic.
     pub fn check(&self, url: &str, v: &TermVector) -> Option<HeldBack> {
+        self.vote(url, v)
+            .filter(|h| h.closest.first().is_some_and(|x| !x.2) && h.share < NEIGHBOUR_SHARE)
+    }
+
+    /// How the closest neighbours of an item with vector `v` were judged, whatever they say
+    /// (`None` when nothing remembered shares a term with it).
+    pub fn vote(&self, url: &str, v: &TermVector) -> Option<HeldBack> {
         let mut sims: Vec<(String, f32, bool)> = self
             .seeds
             .iter()
@@ -145,8 +152,7 @@ impl Neighbourhood {
             return None;
         }
         let share = sims.iter().filter(|x| x.2).map(|x| x.1).sum::<f32>() / total;
-        let closest_off_topic = sims.first().is_some_and(|x| !x.2);
-        (closest_off_topic && share < NEIGHBOUR_SHARE).then_some(HeldBack {
+        Some(HeldBack {
             share,
             closest: sims,
         })
