@@ -43,6 +43,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::stories::vector::sorted;
 use super::stories::{cosine, TermVector};
 
 /// Texts scoring at least this are remembered (the lab's runs: 0.1 to 0.2 gave the same
@@ -106,13 +107,6 @@ pub struct Neighbourhood {
     seeds: Vec<Vec<(String, f32)>>,
     /// Changed since last stored.
     pub dirty: bool,
-}
-
-/// A vector sorted by term, as [`cosine`] takes its second argument.
-fn sorted(v: &TermVector) -> Vec<(String, f32)> {
-    let mut p: Vec<(String, f32)> = v.iter().map(|(t, w)| (t.clone(), *w)).collect();
-    p.sort_by(|a, b| a.0.cmp(&b.0));
-    p
 }
 
 impl Neighbourhood {

@@ -101,7 +101,7 @@ pub fn item_vector(
 
 /// A sparse vector as the sorted (term, weight) pairs (a fixed order, so sums are
 /// reproducible to the bit).
-pub(super) fn sorted(v: &TermVector) -> Vec<(String, f32)> {
+pub(crate) fn sorted(v: &TermVector) -> Vec<(String, f32)> {
     let mut p: Vec<(String, f32)> = v.iter().map(|(t, w)| (t.clone(), *w)).collect();
     p.sort_by(|a, b| a.0.cmp(&b.0));
     p
