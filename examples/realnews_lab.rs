@@ -15,6 +15,8 @@
 //! (`ST_MIN`, `ST_TIME`, `ST_CORE`, `ST_SEED`, `ST_REL`, `ST_TOL`,
 //! `ST_HEAD`, `ST_GROUP`); rescue (`RESCUE_FROM`, `RESCUE_SIM`,
 //! `RESCUE_COV`); `NEIGHBOURS=0` (no neighbours' check: `wirewatch::judge::neighbours`);
+//! `SHARES=1` (print every would-be alert's neighbours' vote: `SHARE role id score share
+//! closest-alerted`);
 //! `LEARN=0` (no learning from confident alerts); `FEEDBACK=1` (an oracle reader marks round
 //! 1's first false alert off-topic and its first missed target relevant); `SEEDSIM=1` (print
 //! each alert's cosine with the seeds' centroid with no, half and the full topic discount);
@@ -370,6 +372,15 @@ fn main() {
                 && rel.query != Some(false)
             {
                 let v = vectoriser.vector(&it.title, &art.text);
+                if relevant && std::env::var("SHARES").is_ok() {
+                    if let Some(h) = near.vote(&it.key, &v) {
+                        let closest = h.closest.first().is_some_and(|x| x.2);
+                        println!(
+                            "SHARE {} {} {:.3} {:.3} {closest}",
+                            it.role, it.key, rel.score, h.share
+                        );
+                    }
+                }
                 if relevant && !pulled_up {
                     if let Some(held) = near.check(&it.key, &v) {
                         relevant = false;
