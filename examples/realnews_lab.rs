@@ -372,8 +372,9 @@ fn main() {
                 && rel.query != Some(false)
             {
                 let v = vectoriser.vector(&it.title, &art.text);
+                let now = chrono::Utc::now();
                 if relevant && std::env::var("SHARES").is_ok() {
-                    if let Some(h) = near.vote(&it.key, &v) {
+                    if let Some(h) = near.vote(&it.key, &v, now) {
                         let closest = h.closest.first().is_some_and(|x| x.2);
                         println!(
                             "SHARE {} {} {:.3} {:.3} {closest}",
@@ -382,14 +383,14 @@ fn main() {
                     }
                 }
                 if relevant && !pulled_up {
-                    if let Some(held) = near.check(&it.key, &v) {
+                    if let Some(held) = near.check(&it.key, &v, now) {
                         relevant = false;
                         if verbose {
                             println!("  HELD {} {} {:.3} {held}", it.role, it.key, rel.score);
                         }
                     }
                 }
-                near.remember(&it.key, chrono::Utc::now(), relevant, &v);
+                near.remember(&it.key, now, relevant, &v);
             }
             if !relevant {
                 if it.role == "target" {

@@ -533,8 +533,18 @@ fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
     assert!(listed.contains("bedrock  (not in the config"), "{listed}");
     let all = wirewatch_ok(&["alerts", "--json", "-c", &cfg_s]);
     assert_eq!(all.lines().count(), n_dispute + n_bedrock, "{all}");
+    // What the topic remembered of its judged texts goes with it.
+    let remembered = |topic: &str| {
+        let store = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
+        let v = store
+            .get_meta(&wirewatch::judge::neighbours::neighbours_key(topic))
+            .expect("meta");
+        v.is_some()
+    };
+    assert!(remembered("bedrock") && remembered("dispute"));
     let pruned = wirewatch_ok(&["topics", "prune", "bedrock", "-c", &cfg_s]);
     assert!(pruned.contains(&format!("{n_bedrock} alerts")), "{pruned}");
+    assert!(!remembered("bedrock") && remembered("dispute"));
     let all = wirewatch_ok(&["alerts", "--json", "-c", &cfg_s]);
     assert_eq!(all.lines().count(), n_dispute, "{all}");
     let refused = wirewatch(&["topics", "prune", "dispute", "-c", &cfg_s]);

@@ -375,9 +375,15 @@ impl Judge {
             seeds.iter().map(|(t, x)| vectoriser.vector(t, x)).collect();
         let feedback = Arc::new(Feedback::new(&evidence.marks, &seed_vectors));
         let near_misses = stored_near_misses(&store, topic_id)?.into();
-        let neighbours = Neighbourhood::new(
+        let mut neighbours = Neighbourhood::new(
             &seed_vectors,
             stored_meta(&store, &neighbours::neighbours_key(topic_id))?,
+        );
+        neighbours.set_marks(
+            evidence
+                .marks
+                .values()
+                .map(|m| (m.url.as_str(), m.relevant)),
         );
         Ok(Judge {
             store,
@@ -558,8 +564,9 @@ impl Judge {
         }
     }
 
-    /// The end of a processing pass: the model that scores the next pass is rebuilt with
-    /// what the topic learned during this one, and that evidence is stored.
+    /// The end of a processing pass (or of one stopped in mid-course): the model that scores
+    /// the next pass is rebuilt with what the topic learned during this one, and that
+    /// evidence, the near misses and the remembered texts are stored.
     pub fn end_pass(&self) -> Result<(), StoreError> {
         {
             let mut near = self.near_misses.lock().unwrap_or_else(|p| p.into_inner());
@@ -577,19 +584,22 @@ impl Judge {
         self.relearn()
     }
 
-    /// Stores the topic's remembered texts ([`neighbours`]) when they changed. Once per pass:
-    /// a crash in mid-pass forgets that pass's texts (their decisions are kept), which only
-    /// leaves the next alerts fewer neighbours to agree with.
+    /// Stores the topic's remembered texts ([`neighbours`]) when they changed: at the end of
+    /// every pass, and when the daemon stops or reloads in mid-pass ([`Judge::end_pass`] is
+    /// called then too). A kill in mid-pass forgets that pass's texts (their decisions are
+    /// kept): the next alerts have fewer neighbours to agree with, and the pass's alerts are
+    /// missing among them, until texts like them are judged again.
     fn save_neighbours(&self) -> Result<(), StoreError> {
         let mut near = self.neighbours.lock().unwrap_or_else(|p| p.into_inner());
         if !near.dirty {
             return Ok(());
         }
-        near.dirty = false;
         self.store.put_meta(
             &neighbours::neighbours_key(&self.topic_id),
             &serde_json::to_value(&near.items).unwrap_or_default(),
-        )
+        )?;
+        near.dirty = false;
+        Ok(())
     }
 
     /// Rebuilds the scoring model and the marks' exemplars from the evidence, and stores
@@ -611,6 +621,10 @@ impl Judge {
         *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
         *self.feedback.write().unwrap_or_else(|p| p.into_inner()) =
             Arc::new(Feedback::new(&ev.marks, &self.seed_vectors));
+        self.neighbours
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_marks(ev.marks.values().map(|m| (m.url.as_str(), m.relevant)));
     }
 
     /// Takes up the reader's marks as the store holds them, when another process (a CLI
@@ -811,13 +825,19 @@ impl Judge {
         let rescuable = features.moved.as_ref().is_none_or(|m| m.relevant);
         let mut outcome = self.relevance(&rel, &title, body, ts, signature, rescuable);
         // 2b. Neighbours: an item that would alert is held back when the texts most like it
-        // were judged off-topic (unless the reader's relevant mark moved its score). Every
-        // text that scored at least the floor is remembered with its final verdict.
-        if rel.score >= NEIGHBOUR_FLOOR && rel.query != Some(false) {
+        // were judged off-topic (unless the reader marked it relevant, or a relevant mark
+        // lifted its score over the threshold: a mark that only nudged an item already over
+        // it does not exempt it). Every text that scored at least the floor (or the
+        // threshold, when a config sets it lower) is remembered with its verdict.
+        if rel.score >= NEIGHBOUR_FLOOR.min(self.min_score) && rel.query != Some(false) {
             let v = self.vectoriser.vector(&title, body);
             let mut near = self.neighbours.lock().unwrap_or_else(|p| p.into_inner());
-            if outcome.is_ok() && features.moved.as_ref().is_none_or(|m| !m.relevant) {
-                if let Some(held) = near.check(&key, &v) {
+            let lifted = features
+                .moved
+                .as_ref()
+                .is_some_and(|m| m.relevant && m.from < self.min_score);
+            if outcome.is_ok() && !lifted {
+                if let Some(held) = near.check(&key, &v, now) {
                     info!(url = %key, score = rel.score, share = held.share, "held back by its neighbours");
                     grounds.held_back = Some(held.to_string());
                     outcome = outcome.and_then(|(sig, _)| Err(Some(sig)));

@@ -25,7 +25,13 @@
 //! alerted text or seed at 0.31-0.87 of its similarity.
 //!
 //! Each text is remembered with its final verdict: a held-back item counts as off-topic, so
-//! a republication of it is held back in turn. `tests/neighbours.rs` runs it end to end: five
+//! a republication of it is held back in turn; a copy of a seed or of an alert counts as
+//! on-topic. The reader's marks overrule the remembered verdicts while they stand
+//! ([`Neighbourhood::set_marks`]): an alert marked off-topic votes off-topic, a held-back
+//! item marked relevant votes on-topic, and an item the reader marked relevant is never held
+//! back. A text judged again (`--rejudge`) keeps its place and its first judgement's time, so
+//! that re-judging a window does not push the alerts out of memory; texts older than
+//! [`NEIGHBOUR_DAYS`] never vote, whenever they were last pruned. `tests/neighbours.rs` runs it end to end: five
 //! reports of a sister event judged off-topic in one run of the binary, a sixth that scores
 //! over the threshold held back in the next, and released by the reader's relevant mark.
 //!
@@ -38,7 +44,7 @@
 //! of 0.4 held back four reports of one boxing match whose sister fight had more reports,
 //! which is why the bar stays well under the lowest share seen on the seeds' event.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -65,7 +71,7 @@ pub struct Neighbour {
     pub url: String,
     /// When it was judged.
     pub at: DateTime<Utc>,
-    /// Whether it alerted.
+    /// Whether it was judged on-topic (alerted, or a copy of a seed or of an alert).
     pub relevant: bool,
     /// Its story vector, sorted by term.
     pub vector: Vec<(String, f32)>,
@@ -77,7 +83,7 @@ pub struct Neighbour {
 pub struct HeldBack {
     /// The share (0..1) of the closest neighbours' similarity carried by relevant ones.
     pub share: f32,
-    /// The closest neighbours: URL (`seed` for a seed), similarity, relevant.
+    /// The closest neighbours: URL (`seed` for a seed), similarity, on-topic.
     pub closest: Vec<(String, f32, bool)>,
 }
 
@@ -85,14 +91,19 @@ impl std::fmt::Display for HeldBack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "held back: the {} texts most like it were mostly judged off-topic (alerted ones carry {:.2} of their similarity, under {NEIGHBOUR_SHARE}): ",
+            "held back: the {} texts most like it were mostly judged off-topic (on-topic ones carry {:.2} of their similarity, under {NEIGHBOUR_SHARE}): ",
             self.closest.len(),
             self.share
         )?;
         let list: Vec<String> = self
             .closest
             .iter()
-            .map(|(u, s, r)| format!("{u} ({s:.2}, {})", if *r { "alerted" } else { "off-topic" }))
+            .map(|(u, s, r)| {
+                format!(
+                    "{u} ({s:.2}, {})",
+                    if *r { "on-topic" } else { "off-topic" }
+                )
+            })
             .collect();
         write!(f, "{}", list.join("; "))
     }
@@ -105,6 +116,8 @@ pub struct Neighbourhood {
     pub items: VecDeque<Neighbour>,
     /// The seeds' vectors, sorted by term.
     seeds: Vec<Vec<(String, f32)>>,
+    /// The reader's marks standing, by item URL: relevant or not.
+    marks: HashMap<String, bool>,
     /// Changed since last stored.
     pub dirty: bool,
 }
@@ -115,20 +128,33 @@ impl Neighbourhood {
         Neighbourhood {
             items: items.into(),
             seeds: seeds.iter().map(sorted).collect(),
+            marks: HashMap::new(),
             dirty: false,
         }
     }
 
-    /// Whether an item with vector `v` is held back: `None` when its closest neighbours
-    /// (or too few to vote) do not say off-topic.
-    pub fn check(&self, url: &str, v: &TermVector) -> Option<HeldBack> {
-        self.vote(url, v)
+    /// The reader's marks as they stand now (URL, relevant): they overrule the remembered
+    /// verdicts of those URLs until cleared.
+    pub fn set_marks<'a>(&mut self, marks: impl IntoIterator<Item = (&'a str, bool)>) {
+        self.marks = marks.into_iter().map(|(u, r)| (u.to_string(), r)).collect();
+    }
+
+    /// Whether an item with vector `v`, judged at `now`, is held back: `None` when its
+    /// closest neighbours (or too few to vote) do not say off-topic, or when the reader
+    /// marked it relevant.
+    pub fn check(&self, url: &str, v: &TermVector, now: DateTime<Utc>) -> Option<HeldBack> {
+        if self.marks.get(url) == Some(&true) {
+            return None;
+        }
+        self.vote(url, v, now)
             .filter(|h| h.closest.first().is_some_and(|x| !x.2) && h.share < NEIGHBOUR_SHARE)
     }
 
     /// How the closest neighbours of an item with vector `v` were judged, whatever they say
-    /// (`None` when nothing remembered shares a term with it).
-    pub fn vote(&self, url: &str, v: &TermVector) -> Option<HeldBack> {
+    /// (`None` when nothing remembered within [`NEIGHBOUR_DAYS`] of `now` shares a term with
+    /// it).
+    pub fn vote(&self, url: &str, v: &TermVector, now: DateTime<Utc>) -> Option<HeldBack> {
+        let oldest = now - chrono::Duration::days(NEIGHBOUR_DAYS);
         let mut sims: Vec<(String, f32, bool)> = self
             .seeds
             .iter()
@@ -136,8 +162,11 @@ impl Neighbourhood {
             .chain(
                 self.items
                     .iter()
-                    .filter(|n| n.url != url)
-                    .map(|n| (n.url.clone(), cosine(v, &n.vector), n.relevant)),
+                    .filter(|n| n.url != url && n.at >= oldest)
+                    .map(|n| {
+                        let relevant = self.marks.get(&n.url).copied().unwrap_or(n.relevant);
+                        (n.url.clone(), cosine(v, &n.vector), relevant)
+                    }),
             )
             .filter(|x| x.1 > 0.0)
             .collect();
@@ -155,22 +184,28 @@ impl Neighbourhood {
         })
     }
 
-    /// Remembers a judged text (replacing an earlier verdict on the same URL), forgetting
-    /// the ones judged more than [`NEIGHBOUR_DAYS`] ago and the oldest beyond [`NEIGHBOURS`].
+    /// Remembers a text judged at `at`, forgetting the ones judged more than
+    /// [`NEIGHBOUR_DAYS`] before it and the oldest beyond [`NEIGHBOURS`]. A text remembered
+    /// already (judged again) takes the new verdict and vector in its place, with the time of
+    /// its first judgement: re-judging a window must not push the texts judged after it,
+    /// the alerts among them, out of memory, nor keep the window's texts longer.
     pub fn remember(&mut self, url: &str, at: DateTime<Utc>, relevant: bool, v: &TermVector) {
-        self.items.retain(|n| n.url != url);
-        self.items.push_back(Neighbour {
-            url: url.to_string(),
-            at,
-            relevant,
-            vector: sorted(v),
-        });
+        if let Some(n) = self.items.iter_mut().find(|n| n.url == url) {
+            n.relevant = relevant;
+            n.vector = sorted(v);
+        } else {
+            self.items.push_back(Neighbour {
+                url: url.to_string(),
+                at,
+                relevant,
+                vector: sorted(v),
+            });
+        }
+        // By age wherever they stand (a clock set back leaves later times in front), then
+        // the oldest beyond the bound.
         let oldest = at - chrono::Duration::days(NEIGHBOUR_DAYS);
-        while self
-            .items
-            .front()
-            .is_some_and(|n| n.at < oldest || self.items.len() > NEIGHBOURS)
-        {
+        self.items.retain(|n| n.at >= oldest);
+        while self.items.len() > NEIGHBOURS {
             self.items.pop_front();
         }
         self.dirty = true;
@@ -205,17 +240,17 @@ mod tests {
             );
         }
         let sister = v(&[("williams", 1.0), ("tackle", 0.7), ("dui", 0.6)]);
-        let held = n.check("x", &sister).expect("held back");
+        let held = n.check("x", &sister, now).expect("held back");
         assert!(held.share < 0.1, "{held}");
         assert_eq!(held.closest.len(), NEIGHBOUR_K);
         // A report of the seeds' event is not, though the off-topic texts are many.
         let report = v(&[("jackson", 1.0), ("receiver", 0.6), ("dui", 0.6)]);
-        assert_eq!(n.check("y", &report), None);
+        assert_eq!(n.check("y", &report, now), None);
         // Once reports of its kind alerted, the sister report is not held back either.
         for i in 0..3 {
             n.remember(&format!("a{i}"), now, true, &sister);
         }
-        assert_eq!(n.check("x", &sister), None);
+        assert_eq!(n.check("x", &sister, now), None);
     }
 
     #[test]
@@ -233,11 +268,11 @@ mod tests {
             );
         }
         let item = v(&[("preview", 1.0), ("agents", 0.5), ("breach", 0.6)]);
-        assert_eq!(n.check("x", &item), None);
+        assert_eq!(n.check("x", &item, now), None);
         // Without the seed closest, the same neighbours hold it back.
         let mut far = Neighbourhood::new(&[v(&[("agents", 1.0), ("memory", 1.0)])], Vec::new());
         far.items = n.items.clone();
-        assert!(far.check("x", &item).is_some());
+        assert!(far.check("x", &item, now).is_some());
     }
 
     #[test]
@@ -259,10 +294,61 @@ mod tests {
             n.remember(&format!("u{i}"), now, false, &t);
         }
         assert_eq!(n.items.len(), NEIGHBOURS);
+        // Judged again: the verdict changes in place, with the first judgement's time.
+        let first = n.items[10].clone();
+        n.remember(&first.url, now + chrono::Duration::hours(1), true, &t);
+        assert_eq!(n.items[10].url, first.url);
+        assert_eq!(n.items[10].at, first.at);
+        assert!(n.items[10].relevant);
+        assert_eq!(n.items.len(), NEIGHBOURS);
         // An item alone in its neighbourhood, with nothing like it: nothing to say.
         assert_eq!(
-            Neighbourhood::new(&[], Vec::new()).check("x", &v(&[("b", 1.0)])),
+            Neighbourhood::new(&[], Vec::new()).check("x", &v(&[("b", 1.0)]), now),
             None
         );
+    }
+
+    #[test]
+    fn the_readers_marks_overrule_the_remembered_verdicts() {
+        let seeds = [v(&[("jackson", 1.0), ("receiver", 0.8)])];
+        let mut n = Neighbourhood::new(&seeds, Vec::new());
+        let now = Utc::now();
+        let sister = v(&[("williams", 1.0), ("tackle", 0.8), ("dui", 0.5)]);
+        // Sister reports that alerted: the next one is not held back...
+        for i in 0..4 {
+            n.remember(&format!("a{i}"), now, true, &sister);
+        }
+        assert_eq!(n.check("x", &sister, now), None);
+        // ... until the reader marks them off-topic.
+        n.set_marks((0..4).map(|i| (["a0", "a1", "a2", "a3"][i], false)));
+        let held = n.check("x", &sister, now).expect("held back");
+        assert!(held.closest.iter().all(|x| !x.2), "{held}");
+        assert!(held.to_string().contains("a0 ("), "{held}");
+        // An item the reader marked relevant is never held back; clearing the marks
+        // restores the verdicts.
+        n.set_marks([
+            ("x", true),
+            ("a0", false),
+            ("a1", false),
+            ("a2", false),
+            ("a3", false),
+        ]);
+        assert_eq!(n.check("x", &sister, now), None);
+        n.set_marks([]);
+        assert_eq!(n.check("x", &sister, now), None);
+    }
+
+    #[test]
+    fn texts_older_than_the_window_do_not_vote() {
+        let mut n = Neighbourhood::new(&[v(&[("jackson", 1.0)])], Vec::new());
+        let then = Utc::now();
+        let sister = v(&[("williams", 1.0), ("tackle", 0.8)]);
+        for i in 0..4 {
+            n.remember(&format!("u{i}"), then, false, &sister);
+        }
+        assert!(n.check("x", &sister, then).is_some());
+        // Nothing judged since: a week and a day later they are past voting.
+        let later = then + chrono::Duration::days(NEIGHBOUR_DAYS + 1);
+        assert_eq!(n.check("x", &sister, later), None);
     }
 }
