@@ -63,33 +63,51 @@ impl Daemon {
         if new.state_dir != self.pipeline.config().state_dir {
             warn!("state_dir cannot change on reload; restart to move the store");
         }
-        let pipeline = match Pipeline::with_metrics(
+        // The running tasks stop first, so that the new judges are built from the store as
+        // the last pass left it: built beside a pass still running, they would miss what it
+        // decided next (its stories, the copies to catch, what the topics learned). A stopped
+        // pass stores what its judges keep; its undecided entries stay pending.
+        if let Some(old) = self.tasks.take() {
+            old.stop().await;
+        }
+        let built = match Pipeline::with_metrics(
             new.clone(),
             self.pipeline.store().clone(),
             self.pipeline.metrics().clone(),
         ) {
-            Ok(p) => p,
+            Ok(p) => match Plan::new(&p) {
+                Ok(plan) => Ok((p, plan)),
+                Err(e) => {
+                    error!(error = %e, "new config unusable; keeping the running one");
+                    Err(())
+                }
+            },
             Err(e) => {
                 error!(error = %e, "new config rejected; keeping the running one");
-                return false;
+                Err(())
             }
         };
-        let plan = match Plan::new(&pipeline) {
-            Ok(p) => p,
-            Err(e) => {
-                error!(error = %e, "new config unusable; keeping the running one");
-                return false;
+        let (pipeline, plan, config) = match built {
+            Ok((p, plan)) => (p, plan, Some(new.clone())),
+            Err(()) => {
+                // The running config's tasks start again, on its own judges (which decided
+                // everything the store holds).
+                match Plan::new(&self.pipeline) {
+                    Ok(plan) => (self.pipeline.clone(), plan, None),
+                    Err(e) => {
+                        error!(error = %e, "the running config's tasks cannot start again");
+                        return false;
+                    }
+                }
             }
         };
+        let accepted = config.is_some();
         let context = Context {
-            config: new.clone(),
+            config: config.unwrap_or_else(|| self.control.borrow().config.clone()),
             store: pipeline.store().clone(),
             deliverer: Some(plan.deliverer().clone()),
             pipeline: Some(pipeline.clone()),
         };
-        if let Some(old) = self.tasks.take() {
-            old.stop().await;
-        }
         match Tasks::start(plan, &self.heartbeat, &signals.shutdown, false).await {
             Ok(t) => self.tasks = Some(t),
             Err(e) => {
@@ -97,6 +115,9 @@ impl Daemon {
                 error!(error = %e, "tasks of the new config did not start");
                 return false;
             }
+        }
+        if !accepted {
+            return false;
         }
         self.control.send_replace(context);
         self.pipeline = pipeline;

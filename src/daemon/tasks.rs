@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::shutdown::Task;
 use crate::config::Config;
@@ -172,7 +172,14 @@ async fn process(mut pipeline: Pipeline, wake: Arc<Notify>, token: CancellationT
             }
         }
         tokio::select! {
-            _ = token.cancelled() => return,
+            _ = token.cancelled() => {
+                // Stopped in mid-pass: its decisions so far are committed, and what the
+                // judges keep for the next pass (near misses, remembered texts) is stored too.
+                if let Err(e) = pipeline.save_pass_state() {
+                    warn!(error = %e, "could not store what the judges kept of the pass");
+                }
+                return;
+            }
             r = pipeline.process_settled() => match r {
                 Ok(tally) if tally.decided() > 0 => {
                     crate::store::work::decided(tally.decided());

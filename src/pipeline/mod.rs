@@ -356,6 +356,18 @@ impl Pipeline {
         Ok(p)
     }
 
+    /// Stores what the judges keep between passes (near misses, remembered texts, what the
+    /// topics learned), as the end of a pass does: for a pass stopped in mid-course (SIGTERM,
+    /// a reload). On a shared store, only while this worker holds the judge lease: a worker
+    /// that lost it must not overwrite what the new holder stored.
+    pub fn save_pass_state(&self) -> Result<(), PipelineError> {
+        if self.store.is_shared() && self.store.judge_lease()?.is_none() {
+            return Ok(());
+        }
+        self.panel.end_pass()?;
+        Ok(())
+    }
+
     /// The metrics registry.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
@@ -627,7 +639,7 @@ impl Pipeline {
             // it.
             self.late_rescues(&mut unwritten, &mut tally)?;
         }
-        self.panel.end_pass()?;
+        self.save_pass_state()?;
         for (feed_id, pass) in texts {
             self.count_texts(&feed_id, &pass);
         }
