@@ -18,7 +18,8 @@ grep -E '^(SUMMARY|BASELINE)' "$OUT/new.log" | sed 's/^/realnews new /'
 # The same alerts counted over distinct reports: the corpus's word-for-word copies of a seed
 # or of another target are one report (see benches/realnews_distinct.py).
 python3 benches/realnews_distinct.py "$SHARED/realnews/data/dev" "$OUT/new.json" \
-    | grep -E '^(BASELINE_)?DISTINCT' | sed 's/^/realnews new /'
+    > "$OUT/distinct.log"
+grep -E '^(BASELINE_)?DISTINCT' "$OUT/distinct.log" | sed 's/^/realnews new /'
 if [ -n "${OLD_BIN:-}" ]; then
     python3 "$SHARED/realnews/run.py" "$OLD_BIN" dev --json "$OUT/old.json" > "$OUT/old.log" 2>&1
     grep -E '^SUMMARY' "$OUT/old.log" | sed 's/^/realnews old /'

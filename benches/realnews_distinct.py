@@ -3,9 +3,10 @@
 
 The ECB+ corpus holds some articles twice: one wire text carried by two outlets, word for
 word (Jaccard 1.0 on 4-word shingles in most cases), or a seed's text again as a target.
-run.py counts each copy as a target to alert on, and also counts wirewatch's alert on a
-republication as false; wirewatch suppresses both kinds alike (a second alert on the same
-text is what its users asked not to get). This script says how much of run.py's recall gap
+run.py counts each such copy as a target to alert on, while it counts an alert on one of its
+own republications (the `copy_of_*` items it adds to every run) as false; wirewatch
+suppresses both kinds alike (a second alert on the same text is what its users asked not to
+get). This script says how much of run.py's recall gap
 that is: it groups each run's seeds and targets into copies (the smaller text at least 90%
 inside the larger, on 4-word shingles of the body) and counts a group of targets as found
 when any of its members alerted; groups holding a seed are not expected to alert at all.
@@ -79,7 +80,8 @@ def report(who, scored, runs, arts):
     for row in scored:
         w = row.get(who) or {}
         run = runs.get(row["run"])
-        if run is None or "missed" not in w:
+        # As run.py's means: a run without a recall (no target) is left out.
+        if run is None or "missed" not in w or w.get("recall") is None:
             continue
         targets = [x["id"] for x in run["world"] if x["role"] == "target"]
         seeds = list(run["seeds"])
@@ -96,8 +98,10 @@ def report(who, scored, runs, arts):
         seed_copies = sum(
             1 for i in targets if any(copies(sh[i], sh[s]) for s in seeds)
         )
-        recall = found / expected if expected else 1.0
-        full = w.get("recall") or 0.0
+        if not expected:
+            continue
+        recall = found / expected
+        full = w["recall"]
         kind = run["kind"]
         s = sums.setdefault(kind, [0, 0.0, 0.0, 0, 0])
         s[0] += 1
