@@ -8,7 +8,8 @@
 //! whose opening recaps the Microsoft-OpenAI-Amazon dispute: it scores over the threshold,
 //! and the texts most like it are the round-1 reports. Each round is a separate run of the
 //! binary, so the remembered texts come from the store. The control serves the round-2 report
-//! alone: it alerts.
+//! alone: it alerts. A second test stops a daemon in mid-pass and finds round 1's texts
+//! remembered in the store all the same.
 
 mod common;
 
@@ -106,4 +107,99 @@ fn a_report_like_the_ones_judged_off_topic_is_held_back_until_marked() {
         matches!(d, Some(Decision::Alert { .. })),
         "marked relevant and judged again, it alerts: {d:?}"
     );
+}
+
+/// A daemon stopped in mid-pass stores what its judges remembered so far, though the end of
+/// the pass never comes: round 1's reports are judged, then the pass waits on a page that
+/// never answers (listed last, so judged last), and SIGTERM stops it.
+#[test]
+fn a_pass_stopped_midway_keeps_the_texts_it_remembered() {
+    let world = load_world("neighbours/world.json");
+    let pages = serve_world(world.clone());
+    // The feed: round 1's reports, then one whose page is held open.
+    let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asked = held.clone();
+    let mut items = String::new();
+    for (i, a) in world.rounds[0].iter().enumerate() {
+        items.push_str(&format!(
+            "<item><title>{}</title><link>{pages}/a/{s}</link><guid>{s}</guid>\
+             <pubDate>Mon, 02 Nov 2026 1{i}:00:00 GMT</pubDate></item>",
+            common::world::esc(&a.title),
+            s = a.slug,
+        ));
+    }
+    let feed_host = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let fh = feed_host.clone();
+    let app = axum::Router::new()
+        .route(
+            "/feed.xml",
+            axum::routing::get(move || {
+                let base = fh.get().cloned().unwrap_or_default();
+                let items = format!(
+                    "{items}<item><title>Held open</title><link>{base}/held</link>\
+                     <guid>held</guid><pubDate>Mon, 02 Nov 2026 19:00:00 GMT</pubDate></item>"
+                );
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/rss+xml")],
+                        format!(
+                            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+                             <link>{base}/</link><description>d</description>{items}</channel></rss>"
+                        ),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/held",
+            axum::routing::get(move || {
+                asked.store(true, Ordering::SeqCst);
+                async {
+                    tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+                    "too late"
+                }
+            }),
+        );
+    let addr = serve(app);
+    let base = format!("http://{addr}");
+    feed_host.set(base.clone()).expect("once");
+    let env = TestEnv::new(
+        "",
+        &format!("[[feeds]]\nname = \"F\"\nurl = \"{base}/feed.xml\"\n"),
+    );
+    // The held page must outlast the test, not time out and end the pass.
+    let text = std::fs::read_to_string(&env.config)
+        .expect("config")
+        .replace("timeout = \"3s\"", "timeout = \"300s\"");
+    std::fs::write(&env.config, text).expect("config");
+
+    let log = env.dir.path().join("daemon.log");
+    let daemon = spawn_daemon(&env, &log);
+    let n = world.rounds[0].len();
+    wait_for_log(&log, "off-topic; no alert", n, 60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !held.load(Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the held page was never asked for"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    stop_daemon(daemon);
+
+    let remembered = env
+        .store()
+        .metas_under("neighbours:")
+        .expect("metas")
+        .into_iter()
+        .next()
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
+    for a in &world.rounds[0] {
+        assert!(
+            remembered.contains(&format!("{pages}/a/{}", a.slug)),
+            "{} remembered after the stop: {remembered}",
+            a.slug
+        );
+    }
 }
