@@ -882,7 +882,10 @@ impl Judge {
             &key,
             doc_id,
             (body, &sig),
-            grounds.rescued_by.is_none(),
+            (
+                grounds.rescued_by.is_none(),
+                arrival_order(item.published, item.first_seen),
+            ),
             unwritten,
         )? {
             item.decisions.insert(self.topic_id.clone(), decision);
@@ -1006,6 +1009,10 @@ impl Judge {
     /// A copy of an off-topic near miss (indexed so that a copy is never *rescued*: see
     /// [`Judge::relevance`]) that is relevant on its own (`relevant`) is not a repeat: it
     /// alerts as the first relevant version of its text, as before near misses were indexed.
+    /// Nor is an item judged again (a late rescue, `--rejudge`) whose off-topic copy comes
+    /// after it in the order judging follows (`order`: [`arrival_order`]): that copy was not
+    /// there when it was first judged, and two copies rescued together would otherwise each
+    /// be a repeat of the other, and neither alert.
     ///
     /// The index decides on samples of the texts' shingles (one in eight), which can err near
     /// the bars of [`DupParams`]; a copy verdict is checked on every shingle of both texts
@@ -1016,7 +1023,7 @@ impl Judge {
         key: &str,
         doc_id: u64,
         (text, sig): (&str, &Signature),
-        relevant: bool,
+        (relevant, order): (bool, (DateTime<Utc>, DateTime<Utc>)),
         unwritten: &Unwritten,
     ) -> Result<Option<(Decision, Option<ItemRecord>, Verdict)>, StoreError> {
         // This text's full sketch, made for the first candidate that needs it.
@@ -1029,6 +1036,17 @@ impl Judge {
                     return None;
                 }
             };
+            // An off-topic near miss this item need not repeat (see above): the next
+            // candidate is tried (an alerted copy of the same text, say).
+            if let Some(url) = target.strip_prefix("item:") {
+                if let Ok(Some(o)) = unwritten.item(&self.store, url) {
+                    if matches!(o.decision(&self.topic_id), Some(Decision::OffTopic { .. }))
+                        && (relevant || arrival_order(o.published, o.first_seen) > order)
+                    {
+                        return Some(None);
+                    }
+                }
+            }
             let other = self.stored_text(&target)?;
             let full = full.get_or_insert_with(|| Signature::full_sketch(text));
             let exact = dedup::confirm(full, &other, &self.dup_params);
@@ -1080,11 +1098,10 @@ impl Judge {
             Origin::Item => {
                 let of_url = target.strip_prefix("item:").unwrap_or(&target).to_string();
                 let original = unwritten.item(&self.store, &of_url)?;
-                if relevant
-                    && original.as_ref().is_some_and(|o| {
-                        matches!(o.decision(&self.topic_id), Some(Decision::OffTopic { .. }))
-                    })
-                {
+                if original.as_ref().is_some_and(|o| {
+                    matches!(o.decision(&self.topic_id), Some(Decision::OffTopic { .. }))
+                        && (relevant || arrival_order(o.published, o.first_seen) > order)
+                }) {
                     return Ok(None);
                 }
                 let original = original.map(|mut o| {
@@ -1347,6 +1364,15 @@ fn stored_meta<T: serde::de::DeserializeOwned + Default>(
         }),
         None => T::default(),
     })
+}
+
+/// The order in which items are judged: by publication (when the feed gives one), then by
+/// when they were first seen.
+fn arrival_order(
+    published: Option<DateTime<Utc>>,
+    first_seen: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    (published.unwrap_or(first_seen), first_seen)
 }
 
 /// Where a topic's evidence is kept in the store's meta values.

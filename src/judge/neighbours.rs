@@ -29,9 +29,11 @@
 //! on-topic. The reader's marks overrule the remembered verdicts while they stand
 //! ([`Neighbourhood::set_marks`]): an alert marked off-topic votes off-topic, a held-back
 //! item marked relevant votes on-topic, and an item the reader marked relevant is never held
-//! back. A text judged again (`--rejudge`) keeps its place and its first judgement's time, so
-//! that re-judging a window does not push the alerts out of memory; texts older than
-//! [`NEIGHBOUR_DAYS`] never vote, whenever they were last pruned. `tests/neighbours.rs` runs it end to end: five
+//! back. A text judged again (a late rescue, `--rejudge`) keeps its place and its first
+//! judgement's time, so that re-judging a window does not push the alerts out of memory, and
+//! only the texts judged up to that time vote on it (as when it was first judged: a copy of
+//! it that came later must not hold it back); texts older than [`NEIGHBOUR_DAYS`] never vote,
+//! whenever they were last pruned. `tests/neighbours.rs` runs it end to end: five
 //! reports of a sister event judged off-topic in one run of the binary, a sixth that scores
 //! over the threshold held back in the next, and released by the reader's relevant mark.
 //!
@@ -152,9 +154,12 @@ impl Neighbourhood {
 
     /// How the closest neighbours of an item with vector `v` were judged, whatever they say
     /// (`None` when nothing remembered within [`NEIGHBOUR_DAYS`] of `now` shares a term with
-    /// it).
+    /// it). An item judged again (a late rescue, `--rejudge`) is voted on by the texts judged
+    /// up to its first judgement, as judging in order of arrival did: the texts that came
+    /// after it, its own copies among them, have no say.
     pub fn vote(&self, url: &str, v: &TermVector, now: DateTime<Utc>) -> Option<HeldBack> {
         let oldest = now - chrono::Duration::days(NEIGHBOUR_DAYS);
+        let first = self.items.iter().find(|n| n.url == url).map(|n| n.at);
         let mut sims: Vec<(String, f32, bool)> = self
             .seeds
             .iter()
@@ -162,7 +167,7 @@ impl Neighbourhood {
             .chain(
                 self.items
                     .iter()
-                    .filter(|n| n.url != url && n.at >= oldest)
+                    .filter(|n| n.url != url && n.at >= oldest && first.is_none_or(|f| n.at <= f))
                     .map(|n| {
                         let relevant = self.marks.get(&n.url).copied().unwrap_or(n.relevant);
                         (n.url.clone(), cosine(v, &n.vector), relevant)
@@ -336,6 +341,28 @@ mod tests {
         assert_eq!(n.check("x", &sister, now), None);
         n.set_marks([]);
         assert_eq!(n.check("x", &sister, now), None);
+    }
+
+    #[test]
+    fn an_item_judged_again_is_voted_on_by_the_texts_judged_before_it() {
+        let mut n = Neighbourhood::new(&[v(&[("jackson", 1.0)])], Vec::new());
+        let then = Utc::now() - chrono::Duration::hours(2);
+        let text = v(&[("williams", 1.0), ("tackle", 0.8)]);
+        n.remember("x", then, false, &text);
+        // Its copies, judged off-topic after it.
+        for i in 0..4 {
+            n.remember(
+                &format!("copy{i}"),
+                then + chrono::Duration::hours(1),
+                false,
+                &text,
+            );
+        }
+        // Judged again, it has no earlier neighbour to hold it back...
+        assert_eq!(n.check("x", &text, Utc::now()), None);
+        // ... while a new text like them is held back by them all.
+        let held = n.check("y", &text, Utc::now()).expect("held back");
+        assert_eq!(held.closest.len(), 5);
     }
 
     #[test]

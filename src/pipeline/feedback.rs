@@ -458,6 +458,14 @@ impl Pipeline {
                 without_text += 1;
                 continue;
             };
+            // As it stands now: judging an earlier one again may have updated it (a copy's
+            // list) or decided it (a repeat of it), in this group or already written.
+            let Some(item) = unwritten.item(&self.store, &item.url)? else {
+                continue;
+            };
+            if !pick(&item) {
+                continue;
+            }
             let span = tracing::info_span!("rejudge", url = %item.url);
             let _g = span.enter();
             tally.count(judge.rejudge(item, text, &mut unwritten)?);

@@ -354,13 +354,18 @@ impl StoryIndex {
         item_vector(&self.discount, title, text, strength)
     }
 
-    /// The started story an item is closest to, with the time-adjusted similarity (cosine with
-    /// its centroid, decayed as in [`StoryParams`]): how the judge tells whether a near miss
-    /// reports a development already alerted on.
+    /// The story an item published at `published` is closest to among those started by then,
+    /// with the time-adjusted similarity (cosine with its centroid, decayed as in
+    /// [`StoryParams`]): how the judge tells whether a near miss reports a development already
+    /// alerted on. A story started after the item was published is not one it could report
+    /// when it came out: judged in order of publication it would not have been there (an item
+    /// fetched late, a late rescue, `--rejudge`); on real news such rescues were mostly a
+    /// sister event's reports (see [`crate::judge::Judge::late_rescues`]).
     pub fn closest(&self, title: &str, text: &str, published: i64) -> Option<(&StorySummary, f32)> {
         let v = self.vector(title, text);
         self.stories
             .iter()
+            .filter(|s| s.first <= published)
             .map(|s| {
                 let gap = (published - s.last).max(s.first - published).max(0) as f32 / DAY;
                 (
