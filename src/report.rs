@@ -254,7 +254,9 @@ fn explain_decision(
             match (decision, m.relevant) {
                 (Decision::Alert { .. }, false) => " (after it alerted: the alert stays sent)",
                 (Decision::Alert { .. }, true) => "",
-                (_, true) => " (judged before the mark; `feedback --rejudge` judges it again)",
+                (Decision::OffTopic { .. }, true) => {
+                    " (judged before the mark; `feedback --rejudge` judges it again)"
+                }
                 _ => "",
             }
         );

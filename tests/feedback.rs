@@ -548,4 +548,26 @@ async fn queued_rejudges_each_get_their_answer_once() {
         .expect("read")
         .expect("answered");
     assert_eq!(answer.expect("no error").alerts, 0, "nothing new to alert");
+
+    // A request for a topic this config lacks (another worker's config has it, as
+    // `queue_rejudge` would write it there): answered with why, not left waiting for good.
+    let store = pipeline.store();
+    store
+        .put_meta(
+            "rejudge:ghost\nt1",
+            &serde_json::json!({ "since": now.to_rfc3339() }),
+        )
+        .expect("queue");
+    pipeline.run_queued_rejudges().await.expect("run");
+    assert!(store.get_meta("rejudge:ghost\nt1").expect("read").is_none());
+    let answer = store
+        .get_meta("rejudged:ghost\nt1")
+        .expect("read")
+        .expect("answered");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no topic ghost")),
+        "{answer}"
+    );
 }

@@ -90,8 +90,9 @@ enum Command {
         /// Undo the mark on this item.
         #[arg(long)]
         clear: bool,
-        /// Then judge again the items decided within this long ago ("48h") that did not
-        /// alert: those the marks now make relevant alert as usual.
+        /// Then judge again the items decided off-topic within this long ago ("48h") whose
+        /// texts are kept (`[store] keep_text`): those the marks now make relevant alert as
+        /// usual. Copies, unreadable and other-language items are not judged again.
         #[arg(long, value_name = "DURATION", conflicts_with = "list")]
         rejudge: Option<humantime::Duration>,
         /// List the marks.

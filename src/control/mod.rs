@@ -500,8 +500,14 @@ async fn feedback(
                     " (it alerted: the alert stays sent; explain and the digest show the mark)"
                 }
                 (Some(crate::store::Decision::Alert { .. }), true) => " (it alerted already)",
-                (_, true) if rejudge_secs.is_none() => {
+                (Some(crate::store::Decision::OffTopic { .. }), true)
+                    if rejudge_secs.is_none() =>
+                {
                     " (it did not alert; add --rejudge to judge it and its window again)"
+                }
+                (Some(crate::store::Decision::OffTopic { .. }), true) => "",
+                (Some(_), true) => {
+                    " (it was decided a copy, unreadable or in another language: --rejudge does not judge it again)"
                 }
                 _ => "",
             };

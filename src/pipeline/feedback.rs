@@ -284,6 +284,37 @@ impl Pipeline {
     /// that fails is answered with its error (and logged): the pass goes on.
     pub(super) async fn queued_rejudges(&self) -> Result<Tally, PipelineError> {
         let mut all = Tally::default();
+        // Requests for a topic this worker's config does not have (the workers' configs
+        // differ): nobody would ever run them, so they are answered with why.
+        let prefix = queue_key("", "");
+        let prefix = prefix.trim_end_matches('\n');
+        for (name, _) in self.store.metas_under(prefix)? {
+            let Some((topic, ticket)) = name.get(prefix.len()..).and_then(|r| r.split_once('\n'))
+            else {
+                continue;
+            };
+            if self.panel.judges().iter().any(|j| j.topic_id() == topic) {
+                continue;
+            }
+            let now = Utc::now();
+            warn!(
+                topic,
+                "a re-judge was asked for a topic this worker does not judge; answered as failed"
+            );
+            let done = RejudgeDone {
+                since: now,
+                tally: Tally::default(),
+                error: Some(format!(
+                    "the worker that judges has no topic {topic} in its config"
+                )),
+                at: now,
+            };
+            self.store.put_meta(
+                &done_key(topic, ticket),
+                &serde_json::to_value(&done).unwrap_or_default(),
+            )?;
+            self.store.delete_meta(&name)?;
+        }
         for judge in self.panel.judges() {
             let id = judge.topic_id();
             let queued = self.store.metas_under(&queue_key(id, ""))?;
@@ -337,13 +368,15 @@ impl Pipeline {
                 self.store.put_meta(&done_key(id, ticket), &answer)?;
                 self.store.delete_meta(name)?;
             }
-            // Answers nobody came for (the asker gave up waiting, or died).
-            for (name, v) in self.store.metas_under(&done_key(id, ""))? {
-                let stale = serde_json::from_value::<RejudgeDone>(v)
-                    .map_or(true, |d| now - d.at > ANSWER_KEPT);
-                if stale {
-                    self.store.delete_meta(&name)?;
-                }
+        }
+        // Answers nobody came for (the asker gave up waiting, or died), of every topic.
+        let now = Utc::now();
+        let answers = done_key("", "");
+        for (name, v) in self.store.metas_under(answers.trim_end_matches('\n'))? {
+            let stale =
+                serde_json::from_value::<RejudgeDone>(v).map_or(true, |d| now - d.at > ANSWER_KEPT);
+            if stale {
+                self.store.delete_meta(&name)?;
             }
         }
         Ok(all)
