@@ -123,6 +123,7 @@ pub(crate) fn render(st: &AppState) -> Result<String, StoreError> {
         let marks = crate::judge::stored_evidence(&st.store, &topic_id)?.marks;
         let mut near = crate::judge::stored_near_misses(&st.store, &topic_id)?;
         near.reverse();
+        near.truncate(crate::judge::NEAR_MISSES);
         if st.config.topics.len() > 1 {
             let _ = write!(
                 h,

@@ -303,8 +303,12 @@ pub struct Judge {
     seed_vectors: Vec<stories::TermVector>,
     /// The languages followed (ISO 639-1 where there is a code); empty: all.
     languages: Vec<&'static str>,
-    /// The latest near misses, newest last (for the status page), and whether they changed.
+    /// The latest near misses, newest last (for the status page and late rescues), and
+    /// whether they changed.
     near_misses: Mutex<(std::collections::VecDeque<NearMiss>, bool)>,
+    /// Whether the store keeps every judged text (`[store] keep_text`): a near miss's text
+    /// is then read from there for a late rescue rather than kept with it.
+    texts_kept: bool,
     /// The texts of the topic an alert must agree with ([`neighbours`]).
     neighbours: Mutex<Neighbourhood>,
     min_score: f32,
@@ -400,6 +404,7 @@ impl Judge {
             feedback: RwLock::new(feedback),
             languages: Vec::new(),
             near_misses: Mutex::new((near_misses, false)),
+            texts_kept: false,
             neighbours: Mutex::new(neighbours),
             min_score,
             stories: Mutex::new(stories),
@@ -428,6 +433,12 @@ impl Judge {
             .iter()
             .filter_map(|l| crate::text::lang::normalise(l))
             .collect();
+        self
+    }
+
+    /// Whether the store keeps every judged text (the [`Panel`] says so when it keeps them).
+    pub(crate) fn keeping_texts(mut self, kept: bool) -> Judge {
+        self.texts_kept = kept;
         self
     }
 

@@ -28,6 +28,10 @@ impl Panel {
     /// A panel of judges (one per topic, in config order) over `store`, keeping every judged
     /// text for `keep_text`.
     pub fn new(store: Store, judges: Vec<Judge>, keep_text: std::time::Duration) -> Panel {
+        let judges = judges
+            .into_iter()
+            .map(|j| j.keeping_texts(!keep_text.is_zero()))
+            .collect();
         Panel {
             store,
             judges,

@@ -7,11 +7,13 @@
 //! lets it alert when it is ([`RESCUE_SIMILARITY`]) and names the protagonists
 //! ([`RESCUE_COVERAGE`]: without them, the closeness is that of an event of the same kind).
 //!
-//! The judge remembers the latest near misses ([`NearMiss`], [`NEAR_MISSES`], in the store):
-//! the status page lists them for a reader looking for a missed article, and
-//! [`Judge::late_rescues`] looks at them again when a story starts after they were judged
-//! (feeds are polled in no set order), so that the decision is the one judging in order of
-//! publication gives.
+//! The judge remembers the near misses ([`NearMiss`], in the store): those of the last
+//! [`LATE_RESCUE_WINDOW`] (at most [`NEAR_MISSES_KEPT`]), and the latest [`NEAR_MISSES`]
+//! whatever their age. The status page lists the latest for a reader looking for a missed
+//! article, and [`Judge::late_rescues`] looks at those of the window again when a story starts
+//! after they were judged (feeds are polled in no set order), so that the decision is the one
+//! judging in order of publication gives. Their texts are read from the texts the store keeps
+//! (`[store] keep_text`), or kept with them when the store keeps none.
 
 use chrono::{DateTime, Utc};
 use tracing::debug;
@@ -101,9 +103,25 @@ impl Judge {
             score,
             at: item.decided_at,
             published: item.published,
-            text: text.to_string(),
+            // The store keeps every judged text (read back for a late rescue): a copy here
+            // would be rewritten with the whole list at every near miss.
+            text: if self.texts_kept {
+                String::new()
+            } else {
+                text.to_string()
+            },
         });
-        while near.0.len() > NEAR_MISSES {
+        // Those of the rescue window (at most NEAR_MISSES_KEPT), and the latest NEAR_MISSES
+        // whatever their age (for the status page).
+        let since = chrono::Utc::now() - LATE_RESCUE_WINDOW;
+        let latest_from = near.0.len().saturating_sub(NEAR_MISSES);
+        let mut i = 0;
+        near.0.retain(|m| {
+            let latest = i >= latest_from;
+            i += 1;
+            latest || m.at >= since
+        });
+        while near.0.len() > NEAR_MISSES_KEPT {
             near.0.pop_front();
         }
         near.1 = false;
@@ -143,14 +161,21 @@ impl Judge {
             .unwrap_or_else(|p| p.into_inner())
             .0
             .iter()
-            .filter(|n| n.at >= since && !n.text.is_empty())
+            .filter(|n| n.at >= since)
             .cloned()
             .collect();
         if candidates.is_empty() {
             return Ok(tally);
         }
         unwritten.write(&self.store)?;
-        for n in candidates {
+        for mut n in candidates {
+            if n.text.is_empty() {
+                // Kept by the store (see the module doc); gone once `keep_text` is past.
+                match self.store.kept_text(&n.url)? {
+                    Some(t) => n.text = t,
+                    None => continue,
+                }
+            }
             let published = n.published.unwrap_or(n.at).timestamp();
             let closest = self
                 .stories
@@ -192,8 +217,12 @@ impl Judge {
     }
 }
 
-/// How many of the latest near misses are remembered for the status page.
+/// How many of the latest near misses are remembered whatever their age (the status page
+/// lists them).
 pub const NEAR_MISSES: usize = 20;
+/// How many near misses of the [`LATE_RESCUE_WINDOW`] are remembered at most (for a late
+/// rescue; the oldest go first).
+pub const NEAR_MISSES_KEPT: usize = 500;
 
 /// An item that scored close to the threshold without alerting ([`RESCUE_FROM`]): what a
 /// reader looks through for a missed article.
@@ -212,7 +241,7 @@ pub struct NearMiss {
     /// When it was published, if its feed said.
     #[serde(default)]
     pub published: Option<DateTime<Utc>>,
-    /// Its text (for a late rescue: [`Judge::late_rescues`]).
+    /// Its text, when the store keeps none (for a late rescue: [`Judge::late_rescues`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
 }

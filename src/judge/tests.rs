@@ -154,3 +154,51 @@ fn marks_an_older_version_kept_inside_the_evidence_move_out_once() -> Result<(),
     }
     Ok(())
 }
+
+/// The near misses kept: every one of the late-rescue window (not only the latest twenty of
+/// the status page), and the latest twenty whatever their age; their texts left to the
+/// store when it keeps texts.
+#[test]
+fn near_misses_of_the_rescue_window_are_all_kept() -> Result<(), StoreError> {
+    for (backend, _keep, store) in backends() {
+        let judge = judge(&store)?.keeping_texts(true);
+        let mut unwritten = Unwritten::default();
+        let now = Utc::now();
+        let old = now - LATE_RESCUE_WINDOW - chrono::Duration::hours(1);
+        for (i, at) in (0..30).map(|i| (i, old)).chain((30..60).map(|i| (i, now))) {
+            let mut it = item(&format!("https://example.org/n{i}"), "Lohan");
+            it.decided_at = at;
+            judge.note_near_miss(&it, 0.4, "Lindsay Lohan text", &mut unwritten);
+        }
+        let near = judge
+            .near_misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone();
+        // The 30 of the window; none of the older ones (the latest twenty are of the window).
+        assert_eq!(near.len(), 30, "{backend}");
+        assert!(near.iter().all(|n| n.at == now), "{backend}");
+        assert!(near.iter().all(|n| n.text.is_empty()), "{backend}");
+        // A quiet topic keeps its latest twenty for the page, however old.
+        let quiet = judge_quiet(&store)?;
+        for i in 0..30 {
+            let mut it = item(&format!("https://example.org/q{i}"), "Lohan");
+            it.decided_at = old;
+            quiet.note_near_miss(&it, 0.4, "Lindsay Lohan text", &mut unwritten);
+        }
+        let near = quiet.near_misses.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(near.0.len(), NEAR_MISSES, "{backend}");
+        assert_eq!(
+            near.0.back().map(|n| n.url.as_str()),
+            Some("https://example.org/q29")
+        );
+        assert!(near.0.iter().all(|n| !n.text.is_empty()), "{backend}");
+    }
+    Ok(())
+}
+
+/// A judge over a store that keeps no texts.
+fn judge_quiet(store: &Store) -> Result<Judge, StoreError> {
+    Ok(judge(store)?.keeping_texts(false))
+}
