@@ -390,7 +390,7 @@ fn main() {
                         }
                     }
                 }
-                near.remember(&it.key, now, relevant, &v);
+                near.remember(&it.key, (now, None), relevant, &v);
             }
             if !relevant {
                 if it.role == "target" {

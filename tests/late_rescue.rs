@@ -111,8 +111,9 @@ fn a_near_miss_is_rescued_by_a_story_that_starts_later() {
 }
 
 /// Two outlets' copies of the review, both near misses before the story starts: the late
-/// rescue alerts on the first and makes the second a repeat of it (each was once found to be
-/// a repeat of the other, and neither alerted).
+/// rescue alerts on the first published and makes the other a repeat of it (each was once
+/// found to be a repeat of the other, and neither alerted). Both ways: fetched in
+/// publication order, and the later copy fetched a round before the first.
 #[test]
 fn of_two_copies_rescued_late_the_first_alerts_and_the_second_repeats_it() {
     let world = load_world("late_rescue/world.json");
@@ -120,37 +121,45 @@ fn of_two_copies_rescued_late_the_first_alerts_and_the_second_repeats_it() {
     let mut copy = review.clone();
     copy.slug = format!("{REVIEW}-syndicated");
     copy.published = Some("Thu, 02 Apr 2026 15:40:00 GMT".to_string());
-    let mut round2 = world.rounds[1].clone();
-    round2.push(copy.clone());
-    let world = World::new(vec![vec![review, copy.clone()], round2]);
-    let base = serve_world(world.clone());
-    let env = TestEnv::new(
-        "",
-        &format!("[[feeds]]\nname = \"World\"\nurl = \"{base}/feed.xml\"\n"),
-    );
-    let url = |slug: &str| format!("{base}/a/{slug}");
-    wirewatch_ok(&["once", "-c", env.config_str()]);
-    world.round.store(1, Ordering::SeqCst);
-    wirewatch_ok(&["once", "-c", env.config_str()]);
-
-    let store = env.store();
-    let decision = |slug: &str| {
-        store
-            .item(&url(slug))
-            .expect("store")
-            .and_then(|i| i.first_decision().cloned())
-    };
-    let d = decision(REVIEW);
-    assert!(
-        matches!(&d, Some(Decision::Alert { grounds, .. }) if grounds.rescued_by.is_some()),
-        "the first copy is rescued: {d:?}"
-    );
-    let d = decision(&copy.slug);
-    assert!(
-        matches!(&d, Some(Decision::Repeat { of, .. }) if *of == url(REVIEW)),
-        "the second repeats it: {d:?}"
-    );
-    drop(store);
-    let alerts = wirewatch_ok(&["alerts", "--json", "-c", env.config_str()]);
-    assert_eq!(alerts.lines().count(), 3, "{alerts}");
+    let mut last = world.rounds[1].clone();
+    last.push(copy.clone());
+    let both = vec![review.clone(), copy.clone()];
+    for rounds in [
+        vec![both.clone(), last.clone()],
+        vec![vec![copy.clone()], both, last],
+    ] {
+        let world = World::new(rounds);
+        let base = serve_world(world.clone());
+        let env = TestEnv::new(
+            "",
+            &format!("[[feeds]]\nname = \"World\"\nurl = \"{base}/feed.xml\"\n"),
+        );
+        let url = |slug: &str| format!("{base}/a/{slug}");
+        for r in 0..world.rounds.len() {
+            world.round.store(r, Ordering::SeqCst);
+            wirewatch_ok(&["once", "-c", env.config_str()]);
+        }
+        let store = env.store();
+        let decision = |slug: &str| {
+            store
+                .item(&url(slug))
+                .expect("store")
+                .and_then(|i| i.first_decision().cloned())
+        };
+        let d = decision(REVIEW);
+        assert!(
+            matches!(&d, Some(Decision::Alert { grounds, .. }) if grounds.rescued_by.is_some()),
+            "{} rounds: the first copy is rescued: {d:?}",
+            world.rounds.len()
+        );
+        let d = decision(&copy.slug);
+        assert!(
+            matches!(&d, Some(Decision::Repeat { of, .. }) if *of == url(REVIEW)),
+            "{} rounds: the second repeats it: {d:?}",
+            world.rounds.len()
+        );
+        drop(store);
+        let alerts = wirewatch_ok(&["alerts", "--json", "-c", env.config_str()]);
+        assert_eq!(alerts.lines().count(), 3, "{alerts}");
+    }
 }

@@ -116,10 +116,12 @@ impl Daemon {
                 return false;
             }
         }
+        // The control socket runs `alerts --retry` beside the running delivery loop, with
+        // the tasks' own deliverer, the restarted old config's as well.
+        self.control.send_replace(context);
         if !accepted {
             return false;
         }
-        self.control.send_replace(context);
         self.pipeline = pipeline;
         // A topic added by this reload starts with its backfill, if it asks for one.
         if let Err(e) = self.pipeline.backfill_topics().await {

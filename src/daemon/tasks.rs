@@ -14,9 +14,9 @@ use crate::http::{AppState, Heartbeat};
 use crate::notify::{Deliverer, Digester};
 use crate::pipeline::Pipeline;
 
-/// What a config's tasks are made from: built (and so checked) before any running task is
-/// stopped, so that a reload to a config whose webhooks or digest are unusable keeps the
-/// running one.
+/// What a config's tasks are made from: built (and so checked) before the tasks start; on a
+/// reload, once the running tasks stopped, and when the new config's webhooks or digest are
+/// unusable the running config's plan is built again and its tasks restarted.
 pub struct Plan {
     pipeline: Pipeline,
     deliverer: Deliverer,
@@ -173,8 +173,9 @@ async fn process(mut pipeline: Pipeline, wake: Arc<Notify>, token: CancellationT
         }
         tokio::select! {
             _ = token.cancelled() => {
-                // Stopped in mid-pass: its decisions so far are committed, and what the
-                // judges keep for the next pass (near misses, remembered texts) is stored too.
+                // Stopped in mid-pass: the decisions written so far stay (those staged since
+                // stay pending and are judged again), and what the judges keep for the next
+                // pass (near misses, remembered texts) is stored too.
                 if let Err(e) = pipeline.save_pass_state() {
                     warn!(error = %e, "could not store what the judges kept of the pass");
                 }

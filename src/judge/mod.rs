@@ -811,7 +811,8 @@ impl Judge {
 
         // 2. Relevance.
         let rel = features.relevance;
-        let ts = published.unwrap_or(now).timestamp();
+        // Without a feed date, when it was first seen (a re-judged item: not today).
+        let ts = published.unwrap_or(item.first_seen).timestamp();
         // Without a signature the text cannot alert here: off-topic, far below the threshold,
         // and its decision is kept small (see the decision), so its grounds are not gathered
         // (unless a reader's mark moved its score: explain shows where).
@@ -854,7 +855,7 @@ impl Judge {
                     outcome = outcome.and_then(|(sig, _)| Err(Some(sig)));
                 }
             }
-            near.remember(&key, now, outcome.is_ok(), &v);
+            near.remember(&key, (now, published), outcome.is_ok(), &v);
         }
         let sig = match outcome {
             Ok((sig, rescued_by)) => {
@@ -1018,12 +1019,13 @@ impl Judge {
     /// (updated with this copy) and the verdict.
     ///
     /// A copy of an off-topic near miss (indexed so that a copy is never *rescued*: see
-    /// [`Judge::relevance`]) that is relevant on its own (`relevant`) is not a repeat: it
-    /// alerts as the first relevant version of its text, as before near misses were indexed.
-    /// Nor is an item judged again (a late rescue, `--rejudge`) whose off-topic copy comes
-    /// after it in the order judging follows (`order`: [`arrival_order`]): that copy was not
-    /// there when it was first judged, and two copies rescued together would otherwise each
-    /// be a repeat of the other, and neither alert.
+    /// [`Judge::relevance`]), or of a repeat of one, that is relevant on its own (`relevant`)
+    /// is not a repeat of it: it alerts as the first relevant version of its text, as before
+    /// near misses were indexed. Nor is a rescued item whose off-topic copy comes after it
+    /// in publication order (`order`: [`arrival_order`]), as judging in that order would have
+    /// it (a late rescue or `--rejudge` looks at both again; two copies rescued together
+    /// would otherwise each be a repeat of the other, and neither alert). In both cases the
+    /// next candidate is tried: an alerted copy of the text makes it a repeat all the same.
     ///
     /// The index decides on samples of the texts' shingles (one in eight), which can err near
     /// the bars of [`DupParams`]; a copy verdict is checked on every shingle of both texts
@@ -1047,13 +1049,27 @@ impl Judge {
                     return None;
                 }
             };
-            // An off-topic near miss this item need not repeat (see above): the next
-            // candidate is tried (an alerted copy of the same text, say).
+            // An off-topic near miss this item need not repeat (see above), nor a copy that
+            // repeats it or this item: the next candidate is tried (an alerted copy of the
+            // same text, say).
             if let Some(url) = target.strip_prefix("item:") {
                 if let Ok(Some(o)) = unwritten.item(&self.store, url) {
-                    if matches!(o.decision(&self.topic_id), Some(Decision::OffTopic { .. }))
-                        && (relevant || arrival_order(o.published, o.first_seen) > order)
-                    {
+                    let off_topic = match o.decision(&self.topic_id) {
+                        Some(Decision::OffTopic { .. }) => true,
+                        Some(Decision::Repeat { of, .. }) if of == key => return Some(None),
+                        Some(Decision::Repeat { of, .. }) => {
+                            matches!(
+                                unwritten
+                                    .item(&self.store, of)
+                                    .ok()
+                                    .flatten()
+                                    .and_then(|r| r.decision(&self.topic_id).cloned()),
+                                Some(Decision::OffTopic { .. })
+                            )
+                        }
+                        _ => false,
+                    };
+                    if off_topic && (relevant || arrival_order(o.published, o.first_seen) > order) {
                         return Some(None);
                     }
                 }

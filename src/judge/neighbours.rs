@@ -31,9 +31,10 @@
 //! item marked relevant votes on-topic, and an item the reader marked relevant is never held
 //! back. A text judged again (a late rescue, `--rejudge`) keeps its place and its first
 //! judgement's time, so that re-judging a window does not push the alerts out of memory, and
-//! only the texts judged up to that time vote on it (as when it was first judged: a copy of
-//! it that came later must not hold it back); texts older than [`NEIGHBOUR_DAYS`] never vote,
-//! whenever they were last pruned. `tests/neighbours.rs` runs it end to end: five
+//! only the texts published up to it vote on it (as judging in order of publication would
+//! have it: a copy of it that came out later must not hold it back, the reports of the story
+//! that rescues it do vote); texts older than [`NEIGHBOUR_DAYS`] never vote, whenever they
+//! were last pruned. `tests/neighbours.rs` runs it end to end: five
 //! reports of a sister event judged off-topic in one run of the binary, a sixth that scores
 //! over the threshold held back in the next, and released by the reader's relevant mark.
 //!
@@ -73,6 +74,9 @@ pub struct Neighbour {
     pub url: String,
     /// When it was judged.
     pub at: DateTime<Utc>,
+    /// When it was published, if its feed said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
     /// Whether it was judged on-topic (alerted, or a copy of a seed or of an alert).
     pub relevant: bool,
     /// Its story vector, sorted by term.
@@ -154,12 +158,14 @@ impl Neighbourhood {
 
     /// How the closest neighbours of an item with vector `v` were judged, whatever they say
     /// (`None` when nothing remembered within [`NEIGHBOUR_DAYS`] of `now` shares a term with
-    /// it). An item judged again (a late rescue, `--rejudge`) is voted on by the texts judged
-    /// up to its first judgement, as judging in order of arrival did: the texts that came
-    /// after it, its own copies among them, have no say.
+    /// it). An item judged again (a late rescue, `--rejudge`) is voted on by the texts
+    /// published up to it, as judging in order of publication would have it: those that came
+    /// out after it, its own later copies among them, have no say; the reports of the story
+    /// that rescues it, published before it though judged after, have.
     pub fn vote(&self, url: &str, v: &TermVector, now: DateTime<Utc>) -> Option<HeldBack> {
         let oldest = now - chrono::Duration::days(NEIGHBOUR_DAYS);
-        let first = self.items.iter().find(|n| n.url == url).map(|n| n.at);
+        let when = |n: &Neighbour| n.published.unwrap_or(n.at);
+        let first = self.items.iter().find(|n| n.url == url).map(when);
         let mut sims: Vec<(String, f32, bool)> = self
             .seeds
             .iter()
@@ -167,7 +173,9 @@ impl Neighbourhood {
             .chain(
                 self.items
                     .iter()
-                    .filter(|n| n.url != url && n.at >= oldest && first.is_none_or(|f| n.at <= f))
+                    .filter(|n| {
+                        n.url != url && n.at >= oldest && first.is_none_or(|f| when(n) <= f)
+                    })
                     .map(|n| {
                         let relevant = self.marks.get(&n.url).copied().unwrap_or(n.relevant);
                         (n.url.clone(), cosine(v, &n.vector), relevant)
@@ -189,12 +197,19 @@ impl Neighbourhood {
         })
     }
 
-    /// Remembers a text judged at `at`, forgetting the ones judged more than
-    /// [`NEIGHBOUR_DAYS`] before it and the oldest beyond [`NEIGHBOURS`]. A text remembered
-    /// already (judged again) takes the new verdict and vector in its place, with the time of
-    /// its first judgement: re-judging a window must not push the texts judged after it,
-    /// the alerts among them, out of memory, nor keep the window's texts longer.
-    pub fn remember(&mut self, url: &str, at: DateTime<Utc>, relevant: bool, v: &TermVector) {
+    /// Remembers a text judged at `at` (published at `published`, if its feed said),
+    /// forgetting the ones judged more than [`NEIGHBOUR_DAYS`] before it and the oldest beyond
+    /// [`NEIGHBOURS`]. A text remembered already (judged again) takes the new verdict and
+    /// vector in its place, with the time of its first judgement: re-judging a window must
+    /// not push the texts judged after it, the alerts among them, out of memory, nor keep the
+    /// window's texts longer.
+    pub fn remember(
+        &mut self,
+        url: &str,
+        (at, published): (DateTime<Utc>, Option<DateTime<Utc>>),
+        relevant: bool,
+        v: &TermVector,
+    ) {
         if let Some(n) = self.items.iter_mut().find(|n| n.url == url) {
             n.relevant = relevant;
             n.vector = sorted(v);
@@ -202,6 +217,7 @@ impl Neighbourhood {
             self.items.push_back(Neighbour {
                 url: url.to_string(),
                 at,
+                published,
                 relevant,
                 vector: sorted(v),
             });
@@ -239,7 +255,7 @@ mod tests {
         for i in 0..4 {
             n.remember(
                 &format!("u{i}"),
-                now,
+                (now, None),
                 false,
                 &v(&[("williams", 1.0), ("tackle", 0.8), ("dui", 0.5)]),
             );
@@ -253,7 +269,7 @@ mod tests {
         assert_eq!(n.check("y", &report, now), None);
         // Once reports of its kind alerted, the sister report is not held back either.
         for i in 0..3 {
-            n.remember(&format!("a{i}"), now, true, &sister);
+            n.remember(&format!("a{i}"), (now, None), true, &sister);
         }
         assert_eq!(n.check("x", &sister, now), None);
     }
@@ -267,7 +283,7 @@ mod tests {
         for i in 0..4 {
             n.remember(
                 &format!("other{i}"),
-                now,
+                (now, None),
                 false,
                 &v(&[("preview", 0.6), ("breach", 1.0), ("notice", 0.8)]),
             );
@@ -287,21 +303,26 @@ mod tests {
         let t = v(&[("a", 1.0)]);
         n.remember(
             "old",
-            now - chrono::Duration::days(NEIGHBOUR_DAYS + 1),
+            (now - chrono::Duration::days(NEIGHBOUR_DAYS + 1), None),
             false,
             &t,
         );
-        n.remember("new", now, false, &t);
-        n.remember("new", now, true, &t);
+        n.remember("new", (now, None), false, &t);
+        n.remember("new", (now, None), true, &t);
         assert_eq!(n.items.len(), 1);
         assert!(n.items[0].relevant);
         for i in 0..NEIGHBOURS + 5 {
-            n.remember(&format!("u{i}"), now, false, &t);
+            n.remember(&format!("u{i}"), (now, None), false, &t);
         }
         assert_eq!(n.items.len(), NEIGHBOURS);
         // Judged again: the verdict changes in place, with the first judgement's time.
         let first = n.items[10].clone();
-        n.remember(&first.url, now + chrono::Duration::hours(1), true, &t);
+        n.remember(
+            &first.url,
+            (now + chrono::Duration::hours(1), None),
+            true,
+            &t,
+        );
         assert_eq!(n.items[10].url, first.url);
         assert_eq!(n.items[10].at, first.at);
         assert!(n.items[10].relevant);
@@ -321,7 +342,7 @@ mod tests {
         let sister = v(&[("williams", 1.0), ("tackle", 0.8), ("dui", 0.5)]);
         // Sister reports that alerted: the next one is not held back...
         for i in 0..4 {
-            n.remember(&format!("a{i}"), now, true, &sister);
+            n.remember(&format!("a{i}"), (now, None), true, &sister);
         }
         assert_eq!(n.check("x", &sister, now), None);
         // ... until the reader marks them off-topic.
@@ -344,25 +365,31 @@ mod tests {
     }
 
     #[test]
-    fn an_item_judged_again_is_voted_on_by_the_texts_judged_before_it() {
+    fn an_item_judged_again_is_voted_on_by_the_texts_published_before_it() {
         let mut n = Neighbourhood::new(&[v(&[("jackson", 1.0)])], Vec::new());
         let then = Utc::now() - chrono::Duration::hours(2);
+        let hour = chrono::Duration::hours(1);
         let text = v(&[("williams", 1.0), ("tackle", 0.8)]);
-        n.remember("x", then, false, &text);
-        // Its copies, judged off-topic after it.
+        n.remember("x", (then, Some(then)), false, &text);
+        // Its copies, published and judged off-topic after it.
         for i in 0..4 {
-            n.remember(
-                &format!("copy{i}"),
-                then + chrono::Duration::hours(1),
-                false,
-                &text,
-            );
+            let at = then + hour;
+            n.remember(&format!("copy{i}"), (at, Some(at)), false, &text);
         }
         // Judged again, it has no earlier neighbour to hold it back...
         assert_eq!(n.check("x", &text, Utc::now()), None);
         // ... while a new text like them is held back by them all.
         let held = n.check("y", &text, Utc::now()).expect("held back");
         assert_eq!(held.closest.len(), 5);
+        // An off-topic text published before it votes on it, though judged after; and so
+        // does a report that alerted, published before it and judged after (the story that
+        // rescues a near miss).
+        let sister = v(&[("williams", 1.0), ("tackle", 0.7)]);
+        n.remember("early", (then + hour, Some(then - hour)), false, &sister);
+        assert!(n.check("x", &text, Utc::now()).is_some());
+        let report = v(&[("williams", 1.0), ("tackle", 0.9)]);
+        n.remember("story", (then + hour, Some(then - hour)), true, &report);
+        assert_eq!(n.check("x", &text, Utc::now()), None);
     }
 
     #[test]
@@ -371,7 +398,7 @@ mod tests {
         let then = Utc::now();
         let sister = v(&[("williams", 1.0), ("tackle", 0.8)]);
         for i in 0..4 {
-            n.remember(&format!("u{i}"), then, false, &sister);
+            n.remember(&format!("u{i}"), (then, None), false, &sister);
         }
         assert!(n.check("x", &sister, then).is_some());
         // Nothing judged since: a week and a day later they are past voting.

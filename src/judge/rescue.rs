@@ -121,7 +121,13 @@ impl Judge {
             i += 1;
             latest || m.at >= since
         });
-        while near.0.len() > NEAR_MISSES_KEPT {
+        // With their texts in the list (a store that keeps none), the latest only.
+        let bound = if self.texts_kept {
+            NEAR_MISSES_KEPT
+        } else {
+            NEAR_MISSES
+        };
+        while near.0.len() > bound {
             near.0.pop_front();
         }
         near.1 = false;
@@ -136,11 +142,12 @@ impl Judge {
         &self,
         near: &mut (std::collections::VecDeque<NearMiss>, bool),
     ) -> Result<(), StoreError> {
-        near.1 = false;
         self.store.put_meta(
             &near_misses_key(&self.topic_id),
             &serde_json::to_value(&near.0).unwrap_or_default(),
-        )
+        )?;
+        near.1 = false;
+        Ok(())
     }
 
     /// Near misses that report a story started after they were judged alert now: the
@@ -155,7 +162,7 @@ impl Judge {
     pub fn late_rescues(&self, unwritten: &mut Unwritten) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
         let since = Utc::now() - LATE_RESCUE_WINDOW;
-        let candidates: Vec<NearMiss> = self
+        let mut candidates: Vec<NearMiss> = self
             .near_misses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -164,6 +171,12 @@ impl Judge {
             .filter(|n| n.at >= since)
             .cloned()
             .collect();
+        // In publication order, as judging in order would have met them (of two copies, the
+        // first is the original; the URL breaks ties, so the order is the same every time).
+        candidates.sort_by(|a, b| {
+            let key = |n: &NearMiss| (n.published.unwrap_or(n.at), n.at);
+            key(a).cmp(&key(b)).then_with(|| a.url.cmp(&b.url))
+        });
         if candidates.is_empty() {
             return Ok(tally);
         }
@@ -221,7 +234,8 @@ impl Judge {
 /// lists them).
 pub const NEAR_MISSES: usize = 20;
 /// How many near misses of the [`LATE_RESCUE_WINDOW`] are remembered at most (for a late
-/// rescue; the oldest go first).
+/// rescue; the oldest go first), when the store keeps their texts; when it keeps none, the
+/// texts go with the list and only the latest [`NEAR_MISSES`] are kept.
 pub const NEAR_MISSES_KEPT: usize = 500;
 
 /// An item that scored close to the threshold without alerting ([`RESCUE_FROM`]): what a

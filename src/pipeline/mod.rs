@@ -242,6 +242,9 @@ pub struct Pipeline {
     /// Seed files new or changed when this pipeline was built.
     seeds_changed: usize,
     processing: Arc<tokio::sync::Mutex<()>>,
+    /// On a shared store, the judge lease's epoch the last pass judged under (see
+    /// [`Pipeline::save_pass_state`]).
+    judging_epoch: Arc<std::sync::atomic::AtomicU64>,
     /// Whether this process looked at the near misses once already ([`Pipeline::process_pending`]).
     late_rescues_looked: Arc<std::sync::atomic::AtomicBool>,
     delivery_wake: Arc<tokio::sync::Notify>,
@@ -336,6 +339,7 @@ impl Pipeline {
             endpoints,
             seeds_changed,
             processing: Arc::new(tokio::sync::Mutex::new(())),
+            judging_epoch: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
             late_rescues_looked: Arc::default(),
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
             google_ids: Arc::default(),
@@ -358,11 +362,15 @@ impl Pipeline {
 
     /// Stores what the judges keep between passes (near misses, remembered texts, what the
     /// topics learned), as the end of a pass does: for a pass stopped in mid-course (SIGTERM,
-    /// a reload). On a shared store, only while this worker holds the judge lease: a worker
-    /// that lost it must not overwrite what the new holder stored.
+    /// a reload). On a shared store, only while this worker holds the judge lease it judged
+    /// the pass under: a worker that lost it meanwhile (even if it took it again since) must
+    /// not overwrite what another holder stored.
     pub fn save_pass_state(&self) -> Result<(), PipelineError> {
-        if self.store.is_shared() && self.store.judge_lease()?.is_none() {
-            return Ok(());
+        if self.store.is_shared() {
+            let judged_under = self.judging_epoch.load(std::sync::atomic::Ordering::SeqCst);
+            if self.store.judge_lease()? != Some(judged_under) {
+                return Ok(());
+            }
         }
         self.panel.end_pass()?;
         Ok(())
@@ -548,9 +556,16 @@ impl Pipeline {
         let _one_at_a_time = self.processing.lock().await;
         // On a shared store only the holder of the judge lease judges (`once` beside running
         // workers leaves the entries to their judge).
-        if self.store.is_shared() && self.store.judge_lease()?.is_none() {
-            debug!("another worker judges; entries left to it");
-            return Ok(Tally::default());
+        if self.store.is_shared() {
+            match self.store.judge_lease()? {
+                Some(epoch) => self
+                    .judging_epoch
+                    .store(epoch, std::sync::atomic::Ordering::SeqCst),
+                None => {
+                    debug!("another worker judges; entries left to it");
+                    return Ok(Tally::default());
+                }
+            }
         }
         if settle {
             if let Some((oldest, newest)) = self.store.pending_ages()? {
