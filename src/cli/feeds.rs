@@ -153,7 +153,7 @@ pub async fn test(config: &Config, url: &Url, topic: Option<&str>) -> anyhow::Re
     }
     println!("{}\n", report.summary());
     let mut items = store.items()?;
-    items.sort_by_key(|i| (i.published.unwrap_or(i.first_seen), i.first_seen));
+    items.sort_by_key(|i| i.arrival_order());
     for item in &mut items {
         if item.lang.is_none() {
             let text = match store.kept_text(&item.url)? {

@@ -894,10 +894,7 @@ impl Judge {
             &key,
             doc_id,
             (body, &sig),
-            (
-                grounds.rescued_by.is_none(),
-                arrival_order(item.published, item.first_seen),
-            ),
+            (grounds.rescued_by.is_none(), item.arrival_order()),
             unwritten,
         )? {
             item.decisions.insert(self.topic_id.clone(), decision);
@@ -1022,10 +1019,11 @@ impl Judge {
     /// [`Judge::relevance`]), or of a repeat of one, that is relevant on its own (`relevant`)
     /// is not a repeat of it: it alerts as the first relevant version of its text, as before
     /// near misses were indexed. Nor is a rescued item whose off-topic copy comes after it
-    /// in publication order (`order`: [`arrival_order`]), as judging in that order would have
-    /// it (a late rescue or `--rejudge` looks at both again; two copies rescued together
-    /// would otherwise each be a repeat of the other, and neither alert). In both cases the
-    /// next candidate is tried: an alerted copy of the text makes it a repeat all the same.
+    /// in publication order (`order`: [`ItemRecord::arrival_order`]), as judging in that
+    /// order would have it (a late rescue or `--rejudge` looks at both again; two copies
+    /// rescued together would otherwise each be a repeat of the other, and neither alert).
+    /// In both cases the next candidate is tried: an alerted copy of the text makes it a
+    /// repeat all the same.
     ///
     /// The index decides on samples of the texts' shingles (one in eight), which can err near
     /// the bars of [`DupParams`]; a copy verdict is checked on every shingle of both texts
@@ -1069,7 +1067,7 @@ impl Judge {
                         }
                         _ => false,
                     };
-                    if off_topic && (relevant || arrival_order(o.published, o.first_seen) > order) {
+                    if off_topic && (relevant || o.arrival_order() > order) {
                         return Some(None);
                     }
                 }
@@ -1127,7 +1125,7 @@ impl Judge {
                 let original = unwritten.item(&self.store, &of_url)?;
                 if original.as_ref().is_some_and(|o| {
                     matches!(o.decision(&self.topic_id), Some(Decision::OffTopic { .. }))
-                        && (relevant || arrival_order(o.published, o.first_seen) > order)
+                        && (relevant || o.arrival_order() > order)
                 }) {
                     return Ok(None);
                 }
@@ -1391,15 +1389,6 @@ fn stored_meta<T: serde::de::DeserializeOwned + Default>(
         }),
         None => T::default(),
     })
-}
-
-/// The order in which items are judged: by publication (when the feed gives one), then by
-/// when they were first seen.
-fn arrival_order(
-    published: Option<DateTime<Utc>>,
-    first_seen: DateTime<Utc>,
-) -> (DateTime<Utc>, DateTime<Utc>) {
-    (published.unwrap_or(first_seen), first_seen)
 }
 
 /// Where a topic's evidence is kept in the store's meta values.

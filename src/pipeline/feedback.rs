@@ -466,8 +466,9 @@ impl Pipeline {
         // Oldest first (the URL breaks ties: the order, and so the decisions, are the same
         // every time).
         items.sort_by(|a, b| {
-            let key = |i: &ItemRecord| (i.published.unwrap_or(i.first_seen), i.first_seen);
-            key(a).cmp(&key(b)).then_with(|| a.url.cmp(&b.url))
+            a.arrival_order()
+                .cmp(&b.arrival_order())
+                .then_with(|| a.url.cmp(&b.url))
         });
         // Their texts, in one pass over the texts kept since the oldest of them.
         let mut texts: std::collections::HashMap<String, Option<String>> =

@@ -284,6 +284,12 @@ mod decisions_codec {
 }
 
 impl ItemRecord {
+    /// The order items are judged in: by publication (when the feed gives one), then by when
+    /// they were first seen.
+    pub fn arrival_order(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.published.unwrap_or(self.first_seen), self.first_seen)
+    }
+
     /// The decision for a topic, if that topic judged it.
     pub fn decision(&self, topic: &str) -> Option<&Decision> {
         self.decisions.get(topic)
