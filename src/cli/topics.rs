@@ -133,7 +133,12 @@ pub fn prune_topic(store: &Store, id: &str) -> anyhow::Result<(usize, usize, usi
     store.delete_meta(&format!("evidence:{id}.unreadable"))?;
     store.delete_meta(&crate::judge::neighbours::neighbours_key(id))?;
     let [queued, answered] = crate::pipeline::feedback::rejudge_prefixes(id);
-    for prefix in [crate::judge::mark_key(id, ""), queued, answered] {
+    for prefix in [
+        crate::judge::mark_key(id, ""),
+        crate::judge::lessons_prefix(id),
+        queued,
+        answered,
+    ] {
         for (key, _) in store.metas_under(&prefix)? {
             store.delete_meta(&key)?;
         }

@@ -613,12 +613,37 @@ impl Judge {
         Ok(())
     }
 
+    /// Learns from a confident alert (used from the next pass on): the lesson is journaled
+    /// at once, a small record, and the whole evidence stored at the end of the pass
+    /// ([`Judge::relearn`]); a judge started after a crash replays the journal.
+    fn learn_from(&self, url: &str, title: &str, text: &str, group: u16) -> Result<(), StoreError> {
+        let lesson = relevance::Lesson::of(url, title, text, group);
+        let mut ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        ev.apply(&lesson);
+        self.store.put_meta(
+            &lesson_key(&self.topic_id, ev.alerts),
+            &serde_json::to_value(&lesson).unwrap_or_default(),
+        )?;
+        drop(ev);
+        self.evidence_dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Rebuilds the scoring model and the marks' exemplars from the evidence, and stores
     /// what was learned from alerts (the marks are stored one by one, as they are made).
     fn relearn(&self) -> Result<(), StoreError> {
         self.rebuild();
         let ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
-        put_learned(&self.store, &self.topic_id, &ev)
+        put_learned(&self.store, &self.topic_id, &ev)?;
+        // The journaled lessons are in the evidence stored now.
+        let prefix = lessons_prefix(&self.topic_id);
+        for (name, _) in self.store.metas_under(&prefix)? {
+            if lesson_number(&prefix, &name).is_none_or(|n| n <= ev.alerts) {
+                self.store.delete_meta(&name)?;
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds the scoring model and the marks' exemplars from the evidence in memory.
@@ -933,15 +958,10 @@ impl Judge {
                 && self.base.is_confident(&rel, self.min_score),
             rel.group,
         ) {
-            let mut ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
-            ev.learn(&key, &title, body, group);
-            // Stored before the alert is committed: a crash after the commit must not lose
-            // the lesson (the alert is never judged again, so it would never be relearned),
-            // while a crash before it only learns the same alert twice when it is judged again.
-            put_learned(&self.store, &self.topic_id, &ev)?;
-            drop(ev);
-            self.evidence_dirty
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            // Before the alert is committed: a crash after the commit must not lose the
+            // lesson (the alert is never judged again, so it would never be relearned), while
+            // a crash before it only learns the same alert twice when it is judged again.
+            self.learn_from(&key, &title, body, group)?;
         }
         item.text = body.to_string();
         let decision = Decision::Alert {
@@ -1291,7 +1311,49 @@ pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreE
     // Marks inside the evidence record are an older version's, moved out when a judge first
     // opened the store (see `load_evidence`): the records are the marks.
     ev.marks = stored_marks(store, topic_id)?;
+    replay_lessons(store, topic_id, &mut ev)?;
     Ok(ev)
+}
+
+/// Applies the journaled lessons (see [`relevance::Lesson`]) that the stored evidence does
+/// not hold yet, in order: those of a pass that stopped (a crash, a kill) before it stored
+/// the whole evidence. A lesson is numbered with the count of alerts learned from once it is
+/// applied, so the evidence holds those numbered up to its count.
+fn replay_lessons(store: &Store, topic_id: &str, ev: &mut Evidence) -> Result<(), StoreError> {
+    let prefix = lessons_prefix(topic_id);
+    let mut last = ev.alerts;
+    for (name, v) in store.metas_under(&prefix)? {
+        let Some(n) = lesson_number(&prefix, &name) else {
+            continue;
+        };
+        if n <= ev.alerts {
+            continue;
+        }
+        match serde_json::from_value::<relevance::Lesson>(v) {
+            Ok(lesson) => {
+                ev.apply(&lesson);
+                last = last.max(n);
+            }
+            Err(e) => warn!(error = %e, name, "a lesson of the topic unreadable; skipped"),
+        }
+    }
+    // The next lesson is numbered after every one seen.
+    ev.alerts = ev.alerts.max(last);
+    Ok(())
+}
+
+/// Where a topic's lessons are journaled: `lessons:<topic>:<number>`, zero-padded so that
+/// the store lists them in order.
+pub fn lessons_prefix(topic_id: &str) -> String {
+    format!("lessons:{topic_id}:")
+}
+
+fn lesson_key(topic_id: &str, n: u32) -> String {
+    format!("{}{n:010}", lessons_prefix(topic_id))
+}
+
+fn lesson_number(prefix: &str, name: &str) -> Option<u32> {
+    name.strip_prefix(prefix)?.parse().ok()
 }
 
 /// The evidence a judge starts from. Earlier versions kept the reader's marks inside the
@@ -1330,6 +1392,7 @@ fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> 
         info!(topic = %topic_id, marks = ev.marks.len(), "the reader's marks moved to records of their own");
     }
     ev.marks = stored_marks(store, topic_id)?;
+    replay_lessons(store, topic_id, &mut ev)?;
     Ok(ev)
 }
 

@@ -155,6 +155,64 @@ fn marks_an_older_version_kept_inside_the_evidence_move_out_once() -> Result<(),
     Ok(())
 }
 
+/// What a confident alert teaches is journaled at once and survives a crash before the end
+/// of the pass; once the pass stores the whole evidence, the journal goes, and nothing is
+/// learned twice.
+#[test]
+fn lessons_survive_a_crash_before_the_end_of_the_pass() -> Result<(), StoreError> {
+    for (backend, _keep, store) in backends() {
+        let lesson = |j: &Judge, i: u32| {
+            j.learn_from(
+                &format!("https://example.org/a{i}"),
+                "Lohan moves to Malibu clinic",
+                "Lindsay Lohan moved to the Cliffside clinic in Malibu, her lawyer Mark Heller said.",
+                0,
+            )
+        };
+        let first = judge(&store)?;
+        lesson(&first, 1)?;
+        lesson(&first, 2)?;
+        // Killed before the end of its pass: the evidence record was never written.
+        assert!(store.get_meta("evidence:lohan")?.is_none(), "{backend}");
+        drop(first);
+        let second = judge(&store)?;
+        let ev = second.evidence();
+        assert_eq!(ev.alerts, 2, "{backend}");
+        assert_eq!(
+            ev.names.get("cliffside").map(|s| s.count),
+            Some(2),
+            "{backend}"
+        );
+        assert_eq!(stored_evidence(&store, "lohan")?.alerts, 2, "{backend}");
+        // It learns once more and ends its pass: all three in the record, the journal gone.
+        lesson(&second, 3)?;
+        second.end_pass()?;
+        assert!(store.metas_under("lessons:lohan:")?.is_empty(), "{backend}");
+        let stored = store.get_meta("evidence:lohan")?.unwrap_or_default();
+        assert_eq!(stored["alerts"], 3, "{backend}: {stored}");
+        // A lesson the record holds already (a crash between the record and the journal's
+        // deletion) is not learned again.
+        store.put_meta(
+            "lessons:lohan:0000000003",
+            &serde_json::to_value(relevance::Lesson::of(
+                "https://example.org/a3",
+                "Lohan",
+                "Lohan",
+                0,
+            ))
+            .unwrap_or_default(),
+        )?;
+        let third = judge(&store)?;
+        assert_eq!(third.evidence().alerts, 3, "{backend}");
+        assert_eq!(
+            third.evidence().names.get("cliffside").map(|s| s.count),
+            Some(3),
+            "{backend}"
+        );
+    }
+    Ok(())
+}
+
 /// The near misses kept: every one of the late-rescue window (not only the latest twenty of
 /// the status page), and the latest twenty whatever their age; their texts left to the
 /// store when it keeps texts.

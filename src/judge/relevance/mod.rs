@@ -59,7 +59,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use background::Background;
-pub use evidence::{Evidence, Mark};
+pub use evidence::{Evidence, Lesson, Mark};
 use index::TermIndex;
 pub use names::Name;
 use query::Query;
