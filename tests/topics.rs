@@ -542,9 +542,27 @@ fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
         v.is_some()
     };
     assert!(remembered("bedrock") && remembered("dispute"));
+    // A lesson journaled by a pass that never ended (a crash): it goes with its topic too.
+    let journaled = |topic: &str| {
+        let store = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
+        !store
+            .metas_under(&wirewatch::judge::lessons_prefix(topic))
+            .expect("meta")
+            .is_empty()
+    };
+    {
+        let store = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
+        for topic in ["bedrock", "dispute"] {
+            let lesson = serde_json::json!({"url": "https://x.test/a", "group": 0, "words": ["preview"], "names": []});
+            let key = format!("{}0000000000", wirewatch::judge::lessons_prefix(topic));
+            store.put_meta(&key, &lesson).expect("meta");
+        }
+    }
+    assert!(journaled("bedrock") && journaled("dispute"));
     let pruned = wirewatch_ok(&["topics", "prune", "bedrock", "-c", &cfg_s]);
     assert!(pruned.contains(&format!("{n_bedrock} alerts")), "{pruned}");
     assert!(!remembered("bedrock") && remembered("dispute"));
+    assert!(!journaled("bedrock") && journaled("dispute"));
     let all = wirewatch_ok(&["alerts", "--json", "-c", &cfg_s]);
     assert_eq!(all.lines().count(), n_dispute, "{all}");
     let refused = wirewatch(&["topics", "prune", "dispute", "-c", &cfg_s]);

@@ -181,10 +181,20 @@ impl Judge {
             return Ok(tally);
         }
         unwritten.write(&self.store)?;
+        // Kept by the store (see the module doc), read together; gone once `keep_text` is past.
+        let wanted: Vec<&str> = candidates
+            .iter()
+            .filter(|n| n.text.is_empty())
+            .map(|n| n.url.as_str())
+            .collect();
+        let mut kept = if wanted.is_empty() {
+            Default::default()
+        } else {
+            self.store.kept_texts(&wanted)?
+        };
         for mut n in candidates {
             if n.text.is_empty() {
-                // Kept by the store (see the module doc); gone once `keep_text` is past.
-                match self.store.kept_text(&n.url)? {
+                match kept.remove(&n.url) {
                     Some(t) => n.text = t,
                     None => continue,
                 }

@@ -394,6 +394,19 @@ pub trait TextStore {
     fn keep_text(&self, url: &str, at: DateTime<Utc>, packed: &[u8]) -> Result<()>;
     /// An item's kept text (the latest kept). May scan: for the reader's commands.
     fn kept_text(&self, url: &str) -> Result<Option<String>>;
+    /// The kept texts of several items, by URL (those found): what the judge reads after a
+    /// pass, its near misses for a late rescue. The default reads each in turn; a backend
+    /// whose single read scans (the embedded store's segment files) reads them all in one
+    /// scan.
+    fn kept_texts(&self, urls: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for url in urls {
+            if let Some(t) = self.kept_text(url)? {
+                out.insert((*url).to_string(), t);
+            }
+        }
+        Ok(out)
+    }
     /// Calls `f` with every text kept since `since` (URL, when, packed text), oldest first; a
     /// URL kept twice comes twice, the latest last.
     fn for_each_kept_text(&self, since: DateTime<Utc>, f: &mut KeptTextVisitor<'_>) -> Result<()>;

@@ -275,6 +275,23 @@ fn kept_texts_are_read_back_replaced_and_pruned() -> Result<()> {
             Some(new.as_str())
         );
         assert_eq!(store.kept_text("https://a.example/none")?, None);
+        // Several at once: the latest of each, those found.
+        let mut many: Vec<(String, String)> = store
+            .kept_texts(&[
+                "https://a.example/3",
+                "https://a.example/none",
+                "https://a.example/1",
+            ])?
+            .into_iter()
+            .collect();
+        many.sort();
+        assert_eq!(
+            many,
+            [
+                ("https://a.example/1".to_string(), old.clone()),
+                ("https://a.example/3".to_string(), new.clone())
+            ]
+        );
         let bytes = store.kept_texts_bytes()?;
         assert!(
             bytes > 0 && bytes < (old.len() * 3) as u64 / 4,

@@ -219,6 +219,40 @@ impl TextStore for SledStore {
         Ok(None)
     }
 
+    /// One scan, newest day first, for all of them: a read of each in turn scanned the days
+    /// once per URL (hundreds of near misses after every pass that alerted). A text that does
+    /// not inflate gives way to an older copy, else is left out, and said.
+    fn kept_texts(&self, urls: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        self.flush_texts()?;
+        let mut want: std::collections::HashSet<&str> = urls.iter().copied().collect();
+        let mut out = std::collections::HashMap::new();
+        for (_, path) in segments(&self.texts_dir)?.into_iter().rev() {
+            if want.is_empty() {
+                break;
+            }
+            // Within a day the last record wins (a text kept again).
+            let mut found: std::collections::HashMap<String, Vec<u8>> = Default::default();
+            scan(&path, &mut |r| {
+                if want.contains(r.url.as_str()) {
+                    found.insert(r.url, r.packed);
+                }
+                true
+            })?;
+            for (url, packed) in found {
+                match crate::store::texts::unpack(&packed) {
+                    Some(text) => {
+                        want.remove(url.as_str());
+                        out.insert(url, text);
+                    }
+                    None => {
+                        tracing::warn!(url, "a kept text does not inflate; looking further back")
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn for_each_kept_text(&self, since: DateTime<Utc>, f: &mut KeptTextVisitor<'_>) -> Result<()> {
         self.flush_texts()?;
         let since_us = since.timestamp_micros();
