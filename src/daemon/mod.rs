@@ -68,7 +68,7 @@ impl Daemon {
         // decided next (its stories, the copies to catch, what the topics learned). A stopped
         // pass stores what its judges keep; its undecided entries stay pending.
         if let Some(old) = self.tasks.take() {
-            old.stop().await;
+            old.stop_for_reload(&signals.shutdown).await;
         }
         let built = match Pipeline::with_metrics(
             new.clone(),

@@ -105,4 +105,72 @@ impl Task {
             tracing::warn!(task = self.name, "task did not stop in time; abandoning it");
         }
     }
+
+    /// Cancels the task and waits for it to end however long that takes, saying so every
+    /// [`GRACE`]: for what must not overlap what comes next (a reload builds the new judges
+    /// from the store only once the running pass has stopped; abandoned, a pass caught in a
+    /// long synchronous step would go on deciding beside them). A shutdown signal meanwhile
+    /// bounds the wait to one more [`GRACE`], as [`Task::stop`] does.
+    pub async fn stop_and_wait(self, shutdown: &CancellationToken) {
+        self.token.cancel();
+        let mut handle = self.handle;
+        loop {
+            tokio::select! {
+                _ = &mut handle => return,
+                _ = tokio::time::sleep(GRACE) => {
+                    tracing::warn!(task = self.name, "task still stopping; waiting for it to end");
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        if tokio::time::timeout(GRACE, handle).await.is_err() {
+            tracing::warn!(task = self.name, "task did not stop in time; abandoning it");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// A task that ignores its token and ends after `long`, setting the flag.
+    fn stubborn(parent: &CancellationToken, long: Duration) -> (Task, Arc<AtomicBool>) {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let task = Task::spawn("stubborn", parent, move |_token| async move {
+            tokio::time::sleep(long).await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        (task, done)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_before_a_reload_waits_for_the_task_to_end() {
+        let root = CancellationToken::new();
+        // `stop` gives up after the grace period, the task still running...
+        let (task, done) = stubborn(&root, GRACE * 3);
+        task.stop().await;
+        assert!(!done.load(Ordering::SeqCst));
+        // ... `stop_and_wait` returns once it has ended.
+        let (task, done) = stubborn(&root, GRACE * 3);
+        task.stop_and_wait(&root).await;
+        assert!(done.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shutdown_bounds_the_wait_before_a_reload() {
+        let root = CancellationToken::new();
+        let (task, done) = stubborn(&root, GRACE * 100);
+        let shutdown = root.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GRACE * 2).await;
+            shutdown.cancel();
+        });
+        let started = tokio::time::Instant::now();
+        task.stop_and_wait(&root).await;
+        assert!(!done.load(Ordering::SeqCst));
+        assert!(started.elapsed() <= GRACE * 4, "{:?}", started.elapsed());
+    }
 }

@@ -119,7 +119,20 @@ impl Tasks {
 
     /// Stops every task (the processor first: its unfinished entries stay pending).
     pub async fn stop(self) {
-        self.processor.stop().await;
+        self.stop_with(None).await;
+    }
+
+    /// [`Tasks::stop`] before a reload: the processor is waited for until it ends (see
+    /// [`Task::stop_and_wait`]), unless `shutdown` comes meanwhile.
+    pub async fn stop_for_reload(self, shutdown: &CancellationToken) {
+        self.stop_with(Some(shutdown)).await;
+    }
+
+    async fn stop_with(self, reload: Option<&CancellationToken>) {
+        match reload {
+            Some(shutdown) => self.processor.stop_and_wait(shutdown).await,
+            None => self.processor.stop().await,
+        }
         self.delivery.stop().await;
         if let Some(d) = self.digest {
             d.stop().await;
