@@ -68,7 +68,20 @@ impl Daemon {
         // decided next (its stories, the copies to catch, what the topics learned). A stopped
         // pass stores what its judges keep; its undecided entries stay pending.
         if let Some(old) = self.tasks.take() {
-            old.stop_for_reload(&signals.shutdown).await;
+            // The wait can be long: the daemon is alive meanwhile, and says so to systemd's
+            // watchdog and the status page as the scheduler loop would.
+            let (heartbeat, watchdog) = (self.heartbeat.clone(), self.watchdog);
+            let alive = move || {
+                heartbeat.beat();
+                if watchdog {
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+            };
+            old.stop_for_reload(&signals.shutdown, &alive).await;
+        }
+        if signals.shutdown.is_cancelled() {
+            // Stopping: no new tasks beside a pass that may still be running.
+            return false;
         }
         let built = match Pipeline::with_metrics(
             new.clone(),

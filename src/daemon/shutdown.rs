@@ -110,8 +110,13 @@ impl Task {
     /// [`GRACE`]: for what must not overlap what comes next (a reload builds the new judges
     /// from the store only once the running pass has stopped; abandoned, a pass caught in a
     /// long synchronous step would go on deciding beside them). A shutdown signal meanwhile
-    /// bounds the wait to one more [`GRACE`], as [`Task::stop`] does.
-    pub async fn stop_and_wait(self, shutdown: &CancellationToken) {
+    /// bounds the wait to one more [`GRACE`], as [`Task::stop`] does. `alive` is called at
+    /// every warning (the daemon's watchdog ping: the wait may outlast it).
+    pub async fn stop_and_wait(
+        self,
+        shutdown: &CancellationToken,
+        alive: &(dyn Fn() + Send + Sync),
+    ) {
         self.token.cancel();
         let mut handle = self.handle;
         loop {
@@ -119,6 +124,7 @@ impl Task {
                 _ = &mut handle => return,
                 _ = tokio::time::sleep(GRACE) => {
                     tracing::warn!(task = self.name, "task still stopping; waiting for it to end");
+                    alive();
                 }
                 _ = shutdown.cancelled() => break,
             }
@@ -155,8 +161,14 @@ mod tests {
         assert!(!done.load(Ordering::SeqCst));
         // ... `stop_and_wait` returns once it has ended.
         let (task, done) = stubborn(&root, GRACE * 3);
-        task.stop_and_wait(&root).await;
+        let pings = std::sync::atomic::AtomicUsize::new(0);
+        task.stop_and_wait(&root, &|| {
+            pings.fetch_add(1, Ordering::SeqCst);
+        })
+        .await;
         assert!(done.load(Ordering::SeqCst));
+        // Kept alive while waiting (the watchdog would kill a silent daemon).
+        assert!(pings.load(Ordering::SeqCst) >= 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -169,7 +181,7 @@ mod tests {
             shutdown.cancel();
         });
         let started = tokio::time::Instant::now();
-        task.stop_and_wait(&root).await;
+        task.stop_and_wait(&root, &|| {}).await;
         assert!(!done.load(Ordering::SeqCst));
         assert!(started.elapsed() <= GRACE * 4, "{:?}", started.elapsed());
     }

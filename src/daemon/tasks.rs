@@ -123,14 +123,18 @@ impl Tasks {
     }
 
     /// [`Tasks::stop`] before a reload: the processor is waited for until it ends (see
-    /// [`Task::stop_and_wait`]), unless `shutdown` comes meanwhile.
-    pub async fn stop_for_reload(self, shutdown: &CancellationToken) {
-        self.stop_with(Some(shutdown)).await;
+    /// [`Task::stop_and_wait`], `alive` called as it waits), unless `shutdown` comes meanwhile.
+    pub async fn stop_for_reload(
+        self,
+        shutdown: &CancellationToken,
+        alive: &(dyn Fn() + Send + Sync),
+    ) {
+        self.stop_with(Some((shutdown, alive))).await;
     }
 
-    async fn stop_with(self, reload: Option<&CancellationToken>) {
+    async fn stop_with(self, reload: Option<(&CancellationToken, &(dyn Fn() + Send + Sync))>) {
         match reload {
-            Some(shutdown) => self.processor.stop_and_wait(shutdown).await,
+            Some((shutdown, alive)) => self.processor.stop_and_wait(shutdown, alive).await,
             None => self.processor.stop().await,
         }
         self.delivery.stop().await;

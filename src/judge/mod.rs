@@ -372,7 +372,7 @@ impl Judge {
         let mut stories =
             StoryIndex::from_summaries(&topic, StoryParams::default(), summaries).salted(topic_id);
         stories.seed(seeds);
-        let evidence = load_evidence(&store, topic_id)?;
+        let (evidence, journaled) = load_evidence(&store, topic_id)?;
         let model = Arc::new(topic.with_evidence(&evidence));
         let vectoriser = StoryIndex::new(&topic, StoryParams::default());
         let seed_vectors: Vec<stories::TermVector> =
@@ -400,7 +400,9 @@ impl Judge {
             base: topic,
             model: RwLock::new(model),
             evidence: Mutex::new(evidence),
-            evidence_dirty: std::sync::atomic::AtomicBool::new(false),
+            // Lessons replayed from the journal are stored (and it is cleared) at the end of
+            // the first pass.
+            evidence_dirty: std::sync::atomic::AtomicBool::new(journaled),
             feedback: RwLock::new(feedback),
             languages: Vec::new(),
             near_misses: Mutex::new((near_misses, false)),
@@ -619,11 +621,14 @@ impl Judge {
     fn learn_from(&self, url: &str, title: &str, text: &str, group: u16) -> Result<(), StoreError> {
         let lesson = relevance::Lesson::of(url, title, text, group);
         let mut ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
-        ev.apply(&lesson);
+        // Journaled first: a write that fails leaves the evidence in memory as it was.
+        let n = ev.lessons + 1;
         self.store.put_meta(
-            &lesson_key(&self.topic_id, ev.alerts),
+            &lesson_key(&self.topic_id, n),
             &serde_json::to_value(&lesson).unwrap_or_default(),
         )?;
+        ev.apply(&lesson);
+        ev.lessons = n;
         drop(ev);
         self.evidence_dirty
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -636,10 +641,10 @@ impl Judge {
         self.rebuild();
         let ev = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
         put_learned(&self.store, &self.topic_id, &ev)?;
-        // The journaled lessons are in the evidence stored now.
+        // The journaled lessons it holds are in the evidence stored now.
         let prefix = lessons_prefix(&self.topic_id);
         for (name, _) in self.store.metas_under(&prefix)? {
-            if lesson_number(&prefix, &name).is_none_or(|n| n <= ev.alerts) {
+            if lesson_number(&prefix, &name).is_some_and(|n| n <= ev.lessons) {
                 self.store.delete_meta(&name)?;
             }
         }
@@ -1317,35 +1322,37 @@ pub fn stored_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreE
 
 /// Applies the journaled lessons (see [`relevance::Lesson`]) that the stored evidence does
 /// not hold yet, in order: those of a pass that stopped (a crash, a kill) before it stored
-/// the whole evidence. A lesson is numbered with the count of alerts learned from once it is
-/// applied, so the evidence holds those numbered up to its count.
-fn replay_lessons(store: &Store, topic_id: &str, ev: &mut Evidence) -> Result<(), StoreError> {
+/// the whole evidence, numbered past the last one it holds ([`Evidence::lessons`]). The
+/// evidence then holds every lesson journaled, readable or not, and the next is numbered
+/// past them all. Returns whether the journal had any (the judge then stores the evidence at
+/// the end of its next pass, which clears the journal).
+fn replay_lessons(store: &Store, topic_id: &str, ev: &mut Evidence) -> Result<bool, StoreError> {
     let prefix = lessons_prefix(topic_id);
-    let mut last = ev.alerts;
+    let held = ev.lessons;
+    let mut any = false;
     for (name, v) in store.metas_under(&prefix)? {
         let Some(n) = lesson_number(&prefix, &name) else {
             continue;
         };
-        if n <= ev.alerts {
+        any = true;
+        if n <= held {
+            // Stored in the evidence; the journal was not cleared (a crash in between).
             continue;
         }
         match serde_json::from_value::<relevance::Lesson>(v) {
-            Ok(lesson) => {
-                ev.apply(&lesson);
-                last = last.max(n);
-            }
+            Ok(lesson) => ev.apply(&lesson),
             Err(e) => warn!(error = %e, name, "a lesson of the topic unreadable; skipped"),
         }
+        ev.lessons = ev.lessons.max(n);
     }
-    // The next lesson is numbered after every one seen.
-    ev.alerts = ev.alerts.max(last);
-    Ok(())
+    Ok(any)
 }
 
-/// Where a topic's lessons are journaled: `lessons:<topic>:<number>`, zero-padded so that
-/// the store lists them in order.
+/// Where a topic's lessons are journaled: `lessons:<topic>` and a newline (a topic id may
+/// hold a colon, not a newline), then the lesson's number zero-padded, so that the store
+/// lists them in order.
 pub fn lessons_prefix(topic_id: &str) -> String {
-    format!("lessons:{topic_id}:")
+    format!("lessons:{topic_id}\n")
 }
 
 fn lesson_key(topic_id: &str, n: u32) -> String {
@@ -1363,7 +1370,7 @@ fn lesson_number(prefix: &str, name: &str) -> Option<u32> {
 /// the old shape has its marks copied out once (`marks_moved:<topic>` says it was done, so a
 /// mark cleared since never comes back); the old copy inside the evidence is ignored, and
 /// goes with the judge's next lesson.
-fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> {
+fn load_evidence(store: &Store, topic_id: &str) -> Result<(Evidence, bool), StoreError> {
     let mut ev: Evidence = match store.get_meta(&evidence_key(topic_id))? {
         Some(v) => match serde_json::from_value(v.clone()) {
             Ok(ev) => ev,
@@ -1392,8 +1399,8 @@ fn load_evidence(store: &Store, topic_id: &str) -> Result<Evidence, StoreError> 
         info!(topic = %topic_id, marks = ev.marks.len(), "the reader's marks moved to records of their own");
     }
     ev.marks = stored_marks(store, topic_id)?;
-    replay_lessons(store, topic_id, &mut ev)?;
-    Ok(ev)
+    let journaled = replay_lessons(store, topic_id, &mut ev)?;
+    Ok((ev, journaled))
 }
 
 /// Stores what a topic learned from its alerts (its marks are not part of it).

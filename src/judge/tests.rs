@@ -187,26 +187,56 @@ fn lessons_survive_a_crash_before_the_end_of_the_pass() -> Result<(), StoreError
         // It learns once more and ends its pass: all three in the record, the journal gone.
         lesson(&second, 3)?;
         second.end_pass()?;
-        assert!(store.metas_under("lessons:lohan:")?.is_empty(), "{backend}");
+        assert!(
+            store.metas_under(&lessons_prefix("lohan"))?.is_empty(),
+            "{backend}"
+        );
         let stored = store.get_meta("evidence:lohan")?.unwrap_or_default();
         assert_eq!(stored["alerts"], 3, "{backend}: {stored}");
         // A lesson the record holds already (a crash between the record and the journal's
         // deletion) is not learned again.
+        let stray = relevance::Lesson::of("https://example.org/a3", "Lohan", "Lohan", 0);
         store.put_meta(
-            "lessons:lohan:0000000003",
-            &serde_json::to_value(relevance::Lesson::of(
-                "https://example.org/a3",
-                "Lohan",
-                "Lohan",
-                0,
-            ))
-            .unwrap_or_default(),
+            &lesson_key("lohan", 3),
+            &serde_json::to_value(&stray).unwrap_or_default(),
         )?;
         let third = judge(&store)?;
         assert_eq!(third.evidence().alerts, 3, "{backend}");
         assert_eq!(
             third.evidence().names.get("cliffside").map(|s| s.count),
             Some(3),
+            "{backend}"
+        );
+        // ... and that stray record goes at the end of the next pass.
+        third.end_pass()?;
+        assert!(
+            store.metas_under(&lessons_prefix("lohan"))?.is_empty(),
+            "{backend}"
+        );
+        // Evidence unreadable, lessons journaled after it: learned anew from those alone,
+        // the count theirs, and the next lesson numbered past them.
+        lesson(&third, 4)?;
+        lesson(&third, 5)?;
+        store.put_meta("evidence:lohan", &serde_json::json!({"alerts": "many"}))?;
+        let fourth = judge(&store)?;
+        assert_eq!(fourth.evidence().alerts, 2, "{backend}");
+        lesson(&fourth, 6)?;
+        assert!(
+            store.get_meta(&lesson_key("lohan", 6))?.is_some(),
+            "{backend}"
+        );
+        // Another topic whose id extends this one's with a colon keeps its journal.
+        store.put_meta(
+            &lesson_key("lohan:b", 1),
+            &serde_json::to_value(&stray).unwrap_or_default(),
+        )?;
+        fourth.end_pass()?;
+        assert!(
+            store.metas_under(&lessons_prefix("lohan"))?.is_empty(),
+            "{backend}"
+        );
+        assert!(
+            store.get_meta(&lesson_key("lohan:b", 1))?.is_some(),
             "{backend}"
         );
     }

@@ -95,6 +95,9 @@ pub struct Evidence {
     /// The reader's marks, by item URL.
     #[serde(default)]
     pub marks: BTreeMap<String, Mark>,
+    /// The number of the last journaled lesson this evidence holds (see [`Lesson`]).
+    #[serde(default)]
+    pub lessons: u32,
 }
 
 /// What was learned, as the model uses it.
@@ -136,7 +139,9 @@ pub fn headline_words(title: &str, text: &str) -> (Vec<String>, Vec<String>) {
 
 /// What one confident alert teaches: its URL, the protagonists' group it matched, and the
 /// distinctive words and names of its headline and lede ([`headline_words`]). The judge
-/// stores each as it learns it (a few hundred bytes), and the whole evidence once a pass:
+/// journals each as it learns it (a few hundred bytes, numbered one past
+/// [`Evidence::lessons`]), and stores the whole evidence once a pass, with the number of the
+/// last lesson it holds:
 /// rewriting the whole evidence (up to some hundreds of kilobytes) at every confident alert
 /// cost 1.8% of the CPU of a 10,000-feed cycle (`benches/e2e.sh`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +177,7 @@ pub struct LearnedPart<'a> {
     alerts: u32,
     names: &'a BTreeMap<String, Seen>,
     terms: &'a BTreeMap<String, Seen>,
+    lessons: u32,
 }
 
 impl Evidence {
@@ -181,6 +187,7 @@ impl Evidence {
             alerts: self.alerts,
             names: &self.names,
             terms: &self.terms,
+            lessons: self.lessons,
         }
     }
 
