@@ -1,5 +1,6 @@
 //! The commands a user of the service runs beside it (`alerts` with `--json`, `--failed` and
-//! `--retry`, `explain`, `digest --preview` and `--send`), run while a real `wirewatch run`
+//! `--retry`, `explain`, `digest --preview` and `--send`, `status`, `topics list`), run while
+//! a real `wirewatch run`
 //! holds the store: each goes through the daemon's control socket and prints what the same
 //! command prints offline on the same store. `once` and a second `run` beside it are refused
 //! with one line naming the daemon's pid.
@@ -146,6 +147,9 @@ fn store_commands_go_through_a_running_daemon() {
         vec!["alerts", "--failed"],
         vec!["alerts", "--failed", "--json"],
         vec!["explain", &url],
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["topics", "list"],
     ];
     let run = |args: &[&str]| {
         let mut a = args.to_vec();
@@ -273,12 +277,19 @@ fn an_open_status_page_is_warned_about() {
         "-c",
         cfg.to_str().expect("path")
     ])));
-    let cfg = write("0.0.0.0:0", "token_env = \"WW_TEST_TOKEN\"\n");
-    assert!(!warned(&wirewatch(&[
-        "check",
-        "-c",
-        cfg.to_str().expect("path")
-    ])));
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken\n").expect("token");
+    let cfg = write(
+        "0.0.0.0:0",
+        &format!("token_file = \"{}\"\n", token.display()),
+    );
+    let out = wirewatch(&["check", "-c", cfg.to_str().expect("path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!warned(&out));
     // `run` says it too.
     let cfg = write("0.0.0.0:0", "");
     let log = dir.path().join("run.log");

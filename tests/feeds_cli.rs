@@ -85,7 +85,7 @@ fn feeds_add_discovers_and_feeds_test_stores_nothing() {
     let cfg = env.config_str();
 
     let out = wirewatch_ok(&["feeds", "add", &format!("{announced}/"), "-c", cfg]);
-    assert!(out.contains("1 feeds added"), "{out}");
+    assert!(out.contains("1 feed added"), "{out}");
     let out = wirewatch_ok(&["feeds", "add", &format!("{usual}/"), "-c", cfg]);
     assert!(out.contains(&format!("found    {usual}/rss.xml")), "{out}");
     // A feed URL itself; already there.

@@ -2,6 +2,7 @@
 //! its feed discovered) append to the config file, keeping its text; `test` polls one feed
 //! once and shows what wirewatch would make of each entry, storing nothing.
 
+use crate::cli::output::outln;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,21 +26,21 @@ pub fn import(config_path: &Path, file: &Path) -> anyhow::Result<()> {
 
 fn print_report(config_path: &Path, r: &ImportReport) {
     for f in &r.added {
-        println!(
+        outln!(
             "added    {}  {}",
             f.url,
             f.title.as_deref().unwrap_or_default()
         );
     }
     for f in &r.already_present {
-        println!("present  {}", f.url);
+        outln!("present  {}", f.url);
     }
     for x in &r.rejected {
-        println!("skipped  {}  ({})", x.xml_url, x.reason);
+        outln!("skipped  {}  ({})", x.xml_url, x.reason);
     }
-    println!(
-        "{} feeds added to {}, {} already present, {} skipped{}",
-        r.added.len(),
+    outln!(
+        "{} added to {}, {} already present, {} skipped{}",
+        crate::report::status::plural(r.added.len(), "feed"),
         config_path.display(),
         r.already_present.len(),
         r.rejected.len(),
@@ -82,7 +83,7 @@ pub async fn add(config_path: &Path, config: &Config, url: &Url) -> anyhow::Resu
                     continue;
                 };
                 if let Some(feed) = parsed(&r) {
-                    println!("found    {candidate} (from {url})");
+                    outln!("found    {candidate} (from {url})");
                     found = Some((candidate, feed));
                     break;
                 }
@@ -96,7 +97,7 @@ pub async fn add(config_path: &Path, config: &Config, url: &Url) -> anyhow::Resu
              <link rel=\"alternate\">, none at the usual paths)"
         );
     };
-    println!(
+    outln!(
         "feed     {} ({:?}, {} entries)",
         feed.title.as_deref().unwrap_or("untitled"),
         feed.format,
@@ -151,7 +152,10 @@ pub async fn test(config: &Config, url: &Url, topic: Option<&str>) -> anyhow::Re
             anyhow::bail!("{url}: {e}");
         }
     }
-    println!("{}\n", report.summary());
+    outln!(
+        "a dry run into a scratch store: nothing is kept or sent, and the alert and story ids below exist only in it\n"
+    );
+    outln!("{}\n", report.summary());
     let mut items = store.items()?;
     items.sort_by_key(|i| i.arrival_order());
     for item in &mut items {
@@ -163,13 +167,13 @@ pub async fn test(config: &Config, url: &Url, topic: Option<&str>) -> anyhow::Re
             item.lang = crate::text::lang::detect(&text).map(|l| l.code.to_string());
         }
         let rescore = |id: &str| pipeline.rescore(item, id).ok().flatten();
-        println!(
+        outln!(
             "{}",
             crate::report::explain_topics(&store, item, &topics, &rescore)?
         );
     }
     if items.is_empty() {
-        println!("(the feed has no entries)");
+        outln!("(the feed has no entries)");
     }
     Ok(())
 }

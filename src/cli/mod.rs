@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod feeds;
+pub(crate) mod output;
 mod store;
 mod topics;
 
@@ -20,6 +21,7 @@ use crate::logging::{self, LogFormat};
 use crate::notify::outbox::Deliverer;
 use crate::pipeline::{self, Pipeline};
 use crate::store::StoreError;
+use output::{out, outln};
 
 /// Watches news feeds for new coverage of one story.
 #[derive(Parser, Debug)]
@@ -199,19 +201,41 @@ enum FeedsCommand {
     /// `<link rel="alternate">`, then the usual paths).
     Add {
         /// The feed's URL, or a page of the site.
+        #[arg(value_parser = web_url)]
         url: url::Url,
     },
     /// Poll one feed once, storing nothing, and show for each entry the URL it resolved to,
     /// where its text came from, its language and what the judge would decide, with why.
     Test {
         /// The feed's URL.
+        #[arg(value_parser = web_url)]
         url: url::Url,
     },
 }
 
+/// An http(s) URL from the command line; a path or another scheme is refused with what to
+/// give instead (url's own "relative URL without a base" puzzled users who gave a path).
+fn web_url(s: &str) -> Result<url::Url, String> {
+    match url::Url::parse(s) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+        Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase) => Err(format!(
+            "{s:?} is not an http(s) URL: give the feed's address, such as https://example.org/feed.xml"
+        )),
+        Err(e) => Err(format!("{s:?} is not a valid URL: {e}")),
+    }
+}
+
 /// Parses the command line and runs the command; the process's exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let code = command(&Cli::parse());
+    if output::failed() {
+        return ExitCode::FAILURE;
+    }
+    code
+}
+
+/// Runs the parsed command; its exit code.
+fn command(cli: &Cli) -> ExitCode {
     // Logs and the config, for every command but the demo (which has its own world and
     // output): logs at `default` unless RUST_LOG says otherwise; an unusable config exits 2.
     let with_config = |default: &str, run: &dyn Fn(PathBuf, Arc<Config>) -> ExitCode| {
@@ -238,13 +262,18 @@ pub fn main() -> ExitCode {
         } => with_config("warn", &|path, config| {
             exit_code(block_on(feeds::add(&path, &config, url)))
         }),
+        // A failed poll is the command's error, said once: not also a warning of a retry
+        // that a test never makes.
         Command::Feeds {
             action: FeedsCommand::Test { url },
-        } => with_config("warn", &|_, config| {
+        } => with_config("error", &|_, config| {
             exit_code(block_on(feeds::test(&config, url, cli.topic.as_deref())))
         }),
         Command::Status { json } => with_config("warn", &|_, config| {
-            exit_code(store::status(&config, *json))
+            exit_code(block_on(print_store_command(
+                config,
+                Request::Status { json: *json },
+            )))
         }),
         Command::Store {
             action: StoreCommand::Migrate { to, schema },
@@ -253,7 +282,9 @@ pub fn main() -> ExitCode {
         }),
         Command::Topics {
             action: TopicsCommand::List,
-        } => with_config("warn", &|_, config| exit_code(topics::list(&config))),
+        } => with_config("warn", &|_, config| {
+            exit_code(block_on(print_store_command(config, Request::Topics)))
+        }),
         Command::Topics {
             action: TopicsCommand::Prune { id },
         } => with_config("warn", &|_, config| exit_code(topics::prune(&config, id))),
@@ -262,7 +293,7 @@ pub fn main() -> ExitCode {
         } => with_config("warn", &|_, config| {
             exit_code(
                 crate::opml::export(&config)
-                    .map(|x| print!("{x}"))
+                    .map(|x| out!("{x}"))
                     .map_err(Into::into),
             )
         }),
@@ -338,14 +369,25 @@ pub fn main() -> ExitCode {
                 cli.topic.clone(),
             )))
         }),
-        Command::Extract { json, url, inputs } => with_config("warn", &|_, config| {
-            exit_code(block_on(extract(
-                config,
-                *json,
-                url.clone(),
-                inputs.clone(),
-            )))
-        }),
+        Command::Extract { json, url, inputs } => {
+            let run = |sites: &[crate::extract::SiteRule], fetch: &crate::config::FetchConfig| {
+                exit_code(block_on(extract(
+                    sites,
+                    fetch,
+                    *json,
+                    url.clone(),
+                    inputs.clone(),
+                )))
+            };
+            // Extracting a page needs no topic or feeds: with no config named and none at the
+            // default path, the default settings (no site rules) serve.
+            let named = cli.config.is_some() || std::env::var_os("WIREWATCH_CONFIG").is_some();
+            if !named && !pipeline::config_path(None).exists() {
+                logging::init(cli.log_format, "warn");
+                return run(&[], &crate::config::FetchConfig::default());
+            }
+            with_config("warn", &|_, config| run(&config.sites, &config.fetch))
+        }
     }
 }
 
@@ -357,13 +399,36 @@ fn check(path: &std::path::Path, config: &Config) -> ExitCode {
         return ExitCode::from(2);
     }
     for t in &config.topics {
-        if let Err(e) = topics::seed_files(t) {
+        if let Err(e) = t.seed_files() {
             eprintln!("error: invalid config file {}: {e}", path.display());
             return ExitCode::from(2);
         }
+        if let Some(q) = t.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            if let Err(e) = crate::relevance::query::Query::parse(q) {
+                eprintln!(
+                    "error: invalid config file {}: topic {}: query: {e}",
+                    path.display(),
+                    t.id()
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // Secrets come from the environment or files, not the config: say which are missing
+    // here, where the daemon would stop (or a digest fail) on them later.
+    let missing = config.unreadable_secrets();
+    for e in &missing {
+        eprintln!("error: {e}");
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "error: {} of the config's secrets cannot be read (run `check` where the service runs, with its environment)",
+            missing.len()
+        );
+        return ExitCode::from(2);
     }
     crate::daemon::warn_if_open(config);
-    println!("config {} is valid\n{}", path.display(), config.describe());
+    outln!("config {} is valid\n{}", path.display(), config.describe());
     ExitCode::SUCCESS
 }
 
@@ -381,10 +446,25 @@ fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause said once: many errors already end with
+/// their cause's message (`store connecting to ...: error connecting to server: ...`), and
+/// anyhow's `{:#}` would repeat it.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    line
 }
 
 /// Runs a store command here, or through the running daemon when it holds the store.
@@ -415,7 +495,7 @@ async fn store_command(config: Arc<Config>, req: Request) -> anyhow::Result<Repl
 
 /// Runs a store command (see [`store_command`]) and prints its output.
 async fn print_store_command(config: Arc<Config>, req: Request) -> anyhow::Result<()> {
-    print!("{}", store_command(config, req).await?.stdout);
+    out!("{}", store_command(config, req).await?.stdout);
     Ok(())
 }
 
@@ -433,9 +513,9 @@ async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
     report.delivery = deliverer.deliver_due().await?;
     pipeline.store().flush().await?;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("{}", report.summary());
+        outln!("{}", report.summary());
     }
     Ok(())
 }
@@ -461,7 +541,7 @@ async fn digest(
         let txt = path.with_extension("txt");
         std::fs::write(&txt, file("text"))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", txt.display()))?;
-        println!(
+        outln!(
             "{}\nwrote {} and {}",
             r.stdout,
             path.display(),
@@ -476,13 +556,14 @@ async fn digest(
 }
 
 async fn extract(
-    config: Arc<Config>,
+    sites: &[crate::extract::SiteRule],
+    fetch: &crate::config::FetchConfig,
     json: bool,
     url: Option<url::Url>,
     inputs: Vec<String>,
 ) -> anyhow::Result<()> {
-    let extractor = crate::extract::Extractor::new(&config.sites)?;
-    let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
+    let extractor = crate::extract::Extractor::new(sites)?;
+    let fetcher = crate::fetch::Fetcher::new(fetch)?;
     let mut failures = 0;
     for input in &inputs {
         let (body, ctype, page_url) =
@@ -517,7 +598,7 @@ async fn extract(
             };
         let art = extractor.extract_page(&body, ctype.as_deref(), page_url.as_ref());
         if json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "input": input,
@@ -528,23 +609,52 @@ async fn extract(
             );
         } else {
             if inputs.len() > 1 {
-                println!("==> {input} <==");
+                outln!("==> {input} <==");
             }
             if let Some(t) = &art.title {
-                println!("{t}\n");
+                outln!("{t}\n");
             }
             if art.text.is_empty() {
-                println!(
+                outln!(
                     "(no text: {})",
                     art.empty_reason.as_deref().unwrap_or("unknown")
                 );
             } else {
-                println!("{}", art.text);
+                outln!("{}", art.text);
             }
         }
     }
-    if failures == inputs.len() {
-        anyhow::bail!("no input could be read");
+    if failures > 0 {
+        anyhow::bail!(
+            "{failures} of {} inputs could not be read (said above)",
+            inputs.len()
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_of_an_error_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        // A cause its context already quotes (the store's errors end with their cause's
+        // message): once.
+        let e = anyhow::Error::new(io).context("store connecting to x: connection refused");
+        assert_eq!(error_chain(&e), "store connecting to x: connection refused");
+        // A cause it does not quote: appended, as `{:#}` would.
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e = anyhow::Error::new(io).context("store connecting to x");
+        assert_eq!(error_chain(&e), "store connecting to x: connection refused");
+    }
+
+    #[test]
+    fn feed_urls_on_the_command_line_are_web_urls() {
+        assert!(web_url("https://example.org/feed.xml").is_ok());
+        let path = web_url("/tmp/feed.xml").unwrap_err();
+        assert!(path.contains("is not an http(s) URL"), "{path}");
+        assert!(web_url("ftp://example.org/feed").is_err());
+    }
 }

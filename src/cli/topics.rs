@@ -5,77 +5,12 @@
 //! readable (`alerts --topic ID`, the digest's history) until `topics prune ID` deletes them:
 //! nothing a reader may still want is dropped by an edit of the config alone.
 
-use std::collections::BTreeMap;
+use crate::cli::output::outln;
 
 use chrono::Utc;
 
-use crate::config::{Config, TopicConfig};
+use crate::config::Config;
 use crate::store::{DeliveryState, Store};
-
-/// The seed files of a topic's seed directory (plain files, not hidden); an error naming the
-/// topic when there are none or the directory cannot be read.
-pub fn seed_files(t: &TopicConfig) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let rd = std::fs::read_dir(&t.seeds).map_err(|e| {
-        anyhow::anyhow!(
-            "topic {:?} ({}): cannot read its seed directory {}: {e}",
-            t.name,
-            t.id(),
-            t.seeds.display()
-        )
-    })?;
-    let files: Vec<_> = rd
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    if files.is_empty() {
-        anyhow::bail!(
-            "topic {:?} ({}): its seed directory {} holds no seed article",
-            t.name,
-            t.id(),
-            t.seeds.display()
-        );
-    }
-    Ok(files)
-}
-
-/// Alerts per topic id in a store.
-fn alerts_by_topic(store: &Store) -> anyhow::Result<BTreeMap<String, usize>> {
-    let mut n = BTreeMap::new();
-    for a in store.alerts()? {
-        *n.entry(a.topic).or_insert(0) += 1;
-    }
-    Ok(n)
-}
-
-/// `wirewatch topics list`.
-pub fn list(config: &Config) -> anyhow::Result<()> {
-    let store = crate::control::open_store_alone(config, "stop it to list the topics")?;
-    let mut alerts = alerts_by_topic(&store)?;
-    for t in &config.topics {
-        let id = t.id();
-        println!(
-            "{id}  {}  ({} seeds in {}, {} alerts{})",
-            t.name,
-            seed_files(t).map(|f| f.len()).unwrap_or(0),
-            t.seeds.display(),
-            alerts.remove(&id).unwrap_or(0),
-            match &t.webhooks {
-                Some(w) => format!(", webhooks {}", w.join(", ")),
-                None => String::new(),
-            }
-        );
-    }
-    for (id, n) in alerts {
-        println!("{id}  (not in the config: {n} alerts kept; `wirewatch topics prune {id}` deletes them)");
-    }
-    Ok(())
-}
 
 /// `wirewatch topics prune ID`: deletes what a topic no longer configured left in the store.
 pub fn prune(config: &Config, id: &str) -> anyhow::Result<()> {
@@ -84,9 +19,17 @@ pub fn prune(config: &Config, id: &str) -> anyhow::Result<()> {
     }
     let store = crate::control::open_store_alone(config, "stop it to prune a topic")?;
     let counts = prune_topic(&store, id)?;
-    println!(
+    if counts == (0, 0, 0, 0) {
+        anyhow::bail!(
+            "the store holds no alerts, stories or decisions of a topic {id:?}: is the id right? (`wirewatch topics list` shows the topics it holds)"
+        );
+    }
+    outln!(
         "topic {id} pruned: {} alerts, {} stories, {} decisions, {} pending deliveries",
-        counts.0, counts.1, counts.2, counts.3
+        counts.0,
+        counts.1,
+        counts.2,
+        counts.3
     );
     Ok(())
 }

@@ -72,13 +72,13 @@ impl Config {
         }
         let _ = writeln!(
             s,
-            "fetch:      every {}, timeout {}, {} in flight ({} per host, {} apart), body cap {} bytes, private networks {}",
+            "fetch:      every {}, timeout {}, {} in flight ({} per host, {} apart), body cap {}, private networks {}",
             f.interval,
             f.timeout,
             f.concurrency,
             f.per_host_concurrency,
             f.per_host_interval,
-            f.max_body.0,
+            f.max_body,
             if f.allow_private_networks {
                 "allowed".to_string()
             } else if f.allow_private_hosts.is_empty() {
@@ -170,7 +170,7 @@ impl Config {
         }
         let _ = writeln!(
             s,
-            "store:      texts of judged items kept {}",
+            "texts:      judged items' texts kept for {}",
             if self.store.keep_text.0.is_zero() {
                 "never (feedback works on alerted items only)".to_string()
             } else {
@@ -213,9 +213,10 @@ pub fn redact_url(u: &Url) -> String {
     let first = u.path_segments().and_then(|mut s| s.next()).unwrap_or("");
     let rest = u.path().len() > first.len() + 1 || u.query().is_some();
     format!(
-        "{}://{}/{}{}",
+        "{}://{}{}/{}{}",
         u.scheme(),
         u.host_str().unwrap_or(""),
+        u.port().map(|p| format!(":{p}")).unwrap_or_default(),
         first,
         if rest { "/…" } else { "" }
     )

@@ -12,6 +12,7 @@
 mod describe;
 pub mod fetch;
 pub mod http;
+mod lines;
 pub mod notify;
 mod secret;
 pub mod store;
@@ -58,13 +59,20 @@ pub enum ConfigError {
         message: String,
     },
     /// The file parsed but a value is not acceptable.
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}{}: {source}", at_line(*.line))]
     Invalid {
         /// The path of the file.
         path: PathBuf,
+        /// The line of the key, when it is written in the file.
+        line: Option<usize>,
         /// Which key, and what is wrong with it.
         source: InvalidSetting,
     },
+}
+
+/// ", line N" for an error's message, or nothing.
+fn at_line(line: Option<usize>) -> String {
+    line.map(|n| format!(", line {n}")).unwrap_or_default()
 }
 
 /// The whole configuration file.
@@ -132,6 +140,7 @@ impl Config {
             (Some(_), false) => {
                 return Err(ConfigError::Invalid {
                     path: path.to_path_buf(),
+                    line: lines::line_of(text, "topic"),
                     source: InvalidSetting::new(
                         "topic",
                         "[topic] and [[topics]] together: write the one topic as [[topics]]",
@@ -142,6 +151,7 @@ impl Config {
             (None, true) => {
                 return Err(ConfigError::Invalid {
                     path: path.to_path_buf(),
+                    line: None,
                     source: InvalidSetting::new(
                         "topics",
                         "no topic: add a [topic] table (or [[topics]] tables)",
@@ -167,6 +177,7 @@ impl Config {
             // address (`config/wirewatch@.service`).
             cfg.http.listen = listen.parse().map_err(|e| ConfigError::Invalid {
                 path: path.to_path_buf(),
+                line: None,
                 source: InvalidSetting::new(
                     "http.listen",
                     format!("$WIREWATCH_HTTP_LISTEN {listen:?}: {e}"),
@@ -175,6 +186,7 @@ impl Config {
         }
         cfg.validate().map_err(|source| ConfigError::Invalid {
             path: path.to_path_buf(),
+            line: lines::line_of(text, &source.key),
             source,
         })?;
         Ok(cfg)

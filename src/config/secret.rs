@@ -59,3 +59,45 @@ pub fn read_secret(
     }
     Ok(None)
 }
+
+impl super::Config {
+    /// The configured secrets that cannot be read here and now: what would stop the daemon
+    /// at start (the HTTP token, a webhook's signing key, the store's password) or fail a
+    /// digest at sending time (the SMTP password). `wirewatch check` reports them, so that a
+    /// missing variable shows before the service starts rather than when it is needed.
+    pub fn unreadable_secrets(&self) -> Vec<SecretError> {
+        let mut wanted: Vec<(Option<&str>, Option<&Path>, String)> = Vec::new();
+        if self.http.enabled {
+            wanted.push((
+                self.http.token_env.as_deref(),
+                self.http.token_file.as_deref(),
+                "http token".into(),
+            ));
+        }
+        for w in &self.webhooks {
+            wanted.push((
+                w.secret_env.as_deref(),
+                w.secret_file.as_deref(),
+                format!("webhook {} secret", w.display_name()),
+            ));
+        }
+        if let Some(smtp) = &self.smtp {
+            wanted.push((
+                smtp.password_env.as_deref(),
+                smtp.password_file.as_deref(),
+                "smtp password".into(),
+            ));
+        }
+        if self.store.url.is_some() {
+            wanted.push((
+                self.store.password_env.as_deref(),
+                self.store.password_file.as_deref(),
+                "[store] password".into(),
+            ));
+        }
+        wanted
+            .into_iter()
+            .filter_map(|(env, file, what)| read_secret(env, file, &what).err())
+            .collect()
+    }
+}

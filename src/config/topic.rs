@@ -47,6 +47,38 @@ fn default_seeds() -> PathBuf {
 }
 
 impl TopicConfig {
+    /// The seed files of a topic's seed directory (plain files, not hidden); an error naming the
+    /// topic when there are none or the directory cannot be read.
+    pub fn seed_files(&self) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        let rd = std::fs::read_dir(&self.seeds).map_err(|e| {
+            anyhow::anyhow!(
+                "topic {:?} ({}): cannot read its seed directory {}: {e}",
+                self.name,
+                self.id(),
+                self.seeds.display()
+            )
+        })?;
+        let files: Vec<_> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        if files.is_empty() {
+            anyhow::bail!(
+                "topic {:?} ({}): its seed directory {} holds no seed article",
+                self.name,
+                self.id(),
+                self.seeds.display()
+            );
+        }
+        Ok(files)
+    }
+
     /// The topic's stable id: its name in lower case, runs of anything but letters and digits
     /// as one `-` ("Microsoft vs OpenAI" → `microsoft-vs-openai`).
     pub fn id(&self) -> String {

@@ -97,8 +97,13 @@ impl Config {
                 return Err(InvalidSetting::new(
                     at("id"),
                     format!(
-                        "topic {:?}: the id {id:?} is another topic's too; give one an `id`",
-                        topic.name
+                        "topic {:?}: the id {id:?} is another topic's too; {}",
+                        topic.name,
+                        if topic.id.is_some() {
+                            "give each topic its own `id`"
+                        } else {
+                            "give one an `id` (it defaults to the name, simplified)"
+                        }
                     ),
                 ));
             }

@@ -58,6 +58,20 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// As it would be written in the config: "10MiB", "512KiB", else in bytes.
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        if n > 0 && n.is_multiple_of(1 << 20) {
+            write!(f, "{}MiB", n >> 20)
+        } else if n > 0 && n.is_multiple_of(1 << 10) {
+            write!(f, "{}KiB", n >> 10)
+        } else {
+            write!(f, "{n} bytes")
+        }
+    }
+}
+
 impl Serialize for ByteSize {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(self.0)

@@ -1,5 +1,6 @@
 //! The commands that read or change the store beside the daemon: `alerts` (with `--failed`
-//! and `--retry`), `explain`, `digest --preview` and `--send`, `feedback`.
+//! and `--retry`), `explain`, `digest --preview` and `--send`, `feedback`, `status` and
+//! `topics list` ([`report::status`]).
 //!
 //! The embedded store is one process's at a time. So a command first tries to open the store
 //! itself; when a running daemon holds it, the command goes through the daemon instead, over a
@@ -105,6 +106,14 @@ pub enum Request {
     },
     /// `wirewatch digest --send`: send the digest now and record it.
     DigestSend,
+    /// `wirewatch status`: what the store holds ([`report::status::status`]).
+    Status {
+        /// One JSON object.
+        #[serde(default)]
+        json: bool,
+    },
+    /// `wirewatch topics list`: the topics and their alerts ([`report::status::topics`]).
+    Topics,
     /// `wirewatch feedback URL --relevant | --off-topic | --clear [--rejudge DURATION]`.
     Feedback {
         /// Any URL the item was seen under.
@@ -359,7 +368,7 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
         }
         Request::DigestPreview { day, topic } => {
             check_topic(&ctx.config, topic.as_deref())?;
-            let digester = Digester::new(&ctx.config, store.clone())
+            let digester = Digester::for_preview(&ctx.config, store.clone())
                 .map_err(CommandError::from_display)?
                 .only_topic(topic.clone());
             let r = digester.preview(*day).map_err(CommandError::from_display)?;
@@ -367,6 +376,13 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 stdout: r.subject,
                 files: vec![("html".into(), r.html), ("text".into(), r.text)],
             });
+        }
+        Request::Status { json } => {
+            out = report::status::status(&ctx.config, store, *json)
+                .map_err(CommandError::from_display)?;
+        }
+        Request::Topics => {
+            out = report::status::topics(&ctx.config, store).map_err(CommandError::from_display)?;
         }
         Request::DigestSend => {
             let digester =

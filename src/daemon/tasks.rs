@@ -201,7 +201,16 @@ async fn process(mut pipeline: Pipeline, wake: Arc<Notify>, token: CancellationT
             r = pipeline.process_settled() => match r {
                 Ok(tally) if tally.decided() > 0 => {
                     crate::store::work::decided(tally.decided());
-                    info!(?tally, "entries processed")
+                    info!(
+                        alerts = tally.alerts,
+                        seed_copies = tally.seed_duplicates,
+                        repeats = tally.repeats,
+                        off_topic = tally.off_topic,
+                        unreadable = tally.unreadable,
+                        known_url = tally.known_url,
+                        deferred = tally.deferred,
+                        "entries processed"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => error!(error = %e, "processing entries failed; will retry"),

@@ -10,6 +10,7 @@
 //! Decisions are printed by a tracing layer that listens to the pipeline's own decision
 //! events and looks the item up in the store: the pipeline stays unaware of the demo.
 
+use crate::cli::output::outln;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -400,7 +401,7 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
     let printer = install_printer(&store, &world);
     let pipeline = Pipeline::new(config.clone(), store.clone())?;
 
-    println!(
+    outln!(
         "wirewatch demo: topic \"{}\"\n{} seed articles; {} outlets served from {base} (loopback, offline)\n",
         world.topic,
         SEEDS.len(),
@@ -415,16 +416,16 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
             .filter(|i| i.round == r)
             .map(|i| format!("    {} — {}", i.title, outlet_name(&world, &i.outlet)))
             .collect();
-        println!(
+        outln!(
             "round {r}: {} new articles published\n{}",
             published.len(),
             published.join("\n")
         );
-        println!("decisions:");
+        outln!("decisions:");
         let report = pipeline.poll_once().await?;
         printer.print();
         alerts += report.decided.alerts;
-        println!("\n{}\n", report.summary());
+        outln!("\n{}\n", report.summary());
     }
     store.flush().await?;
     server.abort();
@@ -439,7 +440,7 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
         .with_context(|| format!("cannot write {}", digest.display()))?;
     std::fs::write(dir.join("digest.txt"), &preview.text)
         .with_context(|| format!("cannot write {}", dir.join("digest.txt").display()))?;
-    println!(
+    outln!(
         "{alerts} alerts. Digest preview (\"{}\"): {}\n\nThe demo's config and store are in {}; look around with\n  wirewatch -c {} alerts\n  wirewatch -c {} explain URL",
         preview.subject,
         digest.display(),

@@ -85,12 +85,12 @@ pub enum PipelineError {
     #[error("config: {0}")]
     Sites(#[from] crate::extract::ExtractError),
     /// A topic's query does not parse.
-    #[error("config: topic {topic}: query: {source}")]
+    #[error("config: topic {topic}: query: {error}")]
     TopicQuery {
         /// The topic's id.
         topic: String,
-        /// The parser's message.
-        source: crate::relevance::query::QueryError,
+        /// The parser's message (in the message itself, not a separate cause).
+        error: crate::relevance::query::QueryError,
     },
     /// A webhook's signing secret cannot be read.
     #[error(transparent)]
@@ -285,7 +285,7 @@ impl Pipeline {
                 Some(q) if !q.is_empty() => {
                     Some(Query::parse(q).map_err(|e| PipelineError::TopicQuery {
                         topic: id.clone(),
-                        source: e,
+                        error: e,
                     })?)
                 }
                 _ => None,

@@ -32,7 +32,9 @@ const RETRY_CAP: Duration = Duration::from_secs(30 * 60);
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
     /// No `[digest]` / `[smtp]` in the config.
-    #[error("no [digest] and [smtp] sections in the config")]
+    #[error(
+        "no [digest] section in the config (and [smtp] to send through): see config/wirewatch.toml"
+    )]
     NotConfigured,
     /// A setting is unusable.
     #[error(transparent)]
@@ -94,6 +96,24 @@ impl Digester {
                 .collect(),
             first: config.first_topic().id(),
         })
+    }
+
+    /// The digester for `digest --preview`: the config's `[digest]`, or its defaults (08:00
+    /// UTC) when there is none. A preview sends nothing, so it needs neither recipients nor
+    /// SMTP: a reader can look at what the digest would say before setting up mail.
+    pub fn for_preview(config: &Config, store: Store) -> Result<Digester, DigestError> {
+        if config.digest.is_some() {
+            return Digester::new(config, store);
+        }
+        let mut with_defaults = config.clone();
+        with_defaults.digest = Some(DigestConfig {
+            at: "08:00".into(),
+            timezone: "UTC".into(),
+            to: Vec::new(),
+            from: "wirewatch@localhost".into(),
+            send_empty: false,
+        });
+        Digester::new(&with_defaults, store)
     }
 
     /// Only this topic's section (`digest --preview --topic ID`); every topic's for `None`.

@@ -140,13 +140,22 @@ impl PgStore {
             }
             cfg.options(format!("-c search_path={schema}"));
         }
+        let ports = cfg.get_ports();
         let label = format!(
             "postgres://{}/{}",
             cfg.get_hosts()
                 .iter()
-                .map(|h| match h {
-                    tokio_postgres::config::Host::Tcp(h) => h.clone(),
-                    tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                .enumerate()
+                .map(|(i, h)| {
+                    let host = match h {
+                        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                        tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                    };
+                    // One port for all hosts, or one each (libpq's rules).
+                    match ports.get(i).or(ports.first()) {
+                        Some(p) => format!("{host}:{p}"),
+                        None => host,
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(","),

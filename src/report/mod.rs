@@ -1,7 +1,10 @@
-//! Read-only views of the store for people: `wirewatch alerts` and `wirewatch explain`.
+//! Read-only views of the store for people: `wirewatch alerts` and `wirewatch explain`
+//! here, `wirewatch status` and `topics list` in [`status`].
 //!
 //! Kept apart from the pipeline so that the CLI and the HTTP API render the same facts the
 //! same way.
+
+pub mod status;
 
 use std::fmt::Write;
 
