@@ -1,6 +1,6 @@
 //! The command line's manners, run as the real binary: `check` rejects what would stop the
-//! daemon (a query that does not parse, a secret that cannot be read) and names the line of a
-//! bad value; output into a pipe closed early (`| head`) ends quietly instead of a panic; a
+//! daemon (a query that does not parse; with `--strict`, a secret that cannot be read) and
+//! names the line of a bad value; output into a pipe closed early (`| head`) ends quietly instead of a panic; a
 //! command that failed for some of its inputs says so in its exit code; a preview of the
 //! digest needs no mail settings; a typo in `topics prune` is an error, not a success.
 
@@ -57,7 +57,17 @@ fn check_rejects_what_would_stop_the_daemon() {
     let hook = "[[webhooks]]\nurl = \"http://127.0.0.1:8799/hook\"\nformat = \"json\"\nsecret_env = \"WW_TEST_UNSET_SECRET\"\n";
     let cfg = config(dir.path(), "");
     std::fs::write(&cfg, std::fs::read_to_string(&cfg).expect("read") + hook).expect("write");
+    // By default a warning (this shell may lack the service's environment), the config still
+    // shown; with --strict, exit 2.
     let out = wirewatch(&["check", "-c", &cfg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: webhook") && stderr(&out).contains("WW_TEST_UNSET_SECRET"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is valid"));
+    let out = wirewatch(&["check", "--strict", "-c", &cfg]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("WW_TEST_UNSET_SECRET"),
@@ -65,7 +75,7 @@ fn check_rejects_what_would_stop_the_daemon() {
         stderr(&out)
     );
     let out = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args(["check", "-c", &cfg])
+        .args(["check", "--strict", "-c", &cfg])
         .env("WW_TEST_UNSET_SECRET", "s3cret")
         .env_remove("STATE_DIRECTORY")
         .output()
@@ -98,11 +108,17 @@ fn check_rejects_what_would_stop_the_daemon() {
 fn output_into_a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().expect("tmp");
     let page = dir.path().join("page.html");
+    let paragraph = "<p>One paragraph of text that a reader would want to read, long enough to be an article.</p>";
     std::fs::write(
         &page,
-        "<html><head><title>A page</title></head><body><article><h1>A page</h1><p>One paragraph of text that a reader would want to read, long enough to be an article.</p></article></body></html>",
+        format!(
+            "<html><head><title>A page</title></head><body><article><h1>A page</h1>{}</article></body></html>",
+            paragraph.repeat(20)
+        ),
     )
     .expect("page");
+    // About 400 KB of output, several times a pipe's buffer: the writes fail even if the
+    // first ones went out before the reader closed.
     let inputs: Vec<String> = (0..200).map(|_| page.display().to_string()).collect();
     // No config here or named: `extract` runs on the defaults. The reader goes away before
     // the command writes anything (`| head -0`); before, the first line panicked (101).
@@ -179,4 +195,40 @@ fn a_digest_preview_needs_no_mail_settings_and_prune_knows_its_topics() {
     let out = wirewatch(&["topics", "prune", "no-such-topic", "-c", &cfg]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("no-such-topic"), "{}", stderr(&out));
+}
+
+/// A daemon started from an older binary (upgraded, not yet restarted) answers a command it
+/// does not know with a parse error; the command says what that means and what to do.
+#[test]
+fn a_daemon_older_than_the_command_is_named() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config(dir.path(), "");
+    // The daemon holds the store ...
+    let _held = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
+    // ... and answers on its control socket as the older daemon does: with the reason its
+    // parser gave for a request it has no variant for.
+    let listener = std::os::unix::net::UnixListener::bind(dir.path().join("state/control.sock"))
+        .expect("socket");
+    let old_daemon = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let mut request = String::new();
+        BufReader::new(&stream)
+            .read_line(&mut request)
+            .expect("request");
+        let reply = serde_json::json!({ "Err": "unreadable control request: unknown variant `status`, expected one of `alerts`, `failed`, `retry`, `explain` at line 1 column 19" });
+        (&stream)
+            .write_all(format!("{reply}\n").as_bytes())
+            .expect("reply");
+        request
+    });
+    let out = wirewatch(&["status", "-c", &cfg]);
+    let request = old_daemon.join().expect("old daemon");
+    assert!(request.contains("\"status\""), "{request}");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("older than this wirewatch") && err.contains("restart"),
+        "{err}"
+    );
 }

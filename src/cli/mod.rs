@@ -52,7 +52,13 @@ enum Command {
         json: bool,
     },
     /// Validate the config and print what was understood.
-    Check,
+    Check {
+        /// Also fail (exit 2) when a configured secret cannot be read here: run it so where
+        /// the service's environment is (by default, a warning: an admin shell, CI or a
+        /// packaging step rarely has the service's secrets).
+        #[arg(long)]
+        strict: bool,
+    },
     /// List alerts (or dead letters with --failed; requeue them with --retry).
     Alerts {
         /// One JSON object per line.
@@ -253,7 +259,9 @@ fn command(cli: &Cli) -> ExitCode {
         Command::Demo { dir } => exit_code(block_on(async {
             crate::demo::run(dir.clone()).await.map(|_| ())
         })),
-        Command::Check => with_config("warn", &|path, config| check(&path, &config)),
+        Command::Check { strict } => {
+            with_config("warn", &|path, config| check(&path, &config, *strict))
+        }
         Command::Feeds {
             action: FeedsCommand::Import { file },
         } => with_config("warn", &|path, _| exit_code(feeds::import(&path, file))),
@@ -262,11 +270,11 @@ fn command(cli: &Cli) -> ExitCode {
         } => with_config("warn", &|path, config| {
             exit_code(block_on(feeds::add(&path, &config, url)))
         }),
-        // A failed poll is the command's error, said once: not also a warning of a retry
-        // that a test never makes.
+        // A failed poll is the command's error, said once: not also the poll's warning of
+        // a retry that a test never makes (other warnings stay).
         Command::Feeds {
             action: FeedsCommand::Test { url },
-        } => with_config("error", &|_, config| {
+        } => with_config("warn,wirewatch::pipeline::poll=error", &|_, config| {
             exit_code(block_on(feeds::test(&config, url, cli.topic.as_deref())))
         }),
         Command::Status { json } => with_config("warn", &|_, config| {
@@ -393,7 +401,7 @@ fn command(cli: &Cli) -> ExitCode {
 
 /// `wirewatch check`: the config as understood, or why it is not usable. Site rules are
 /// compiled by the extract stage, once, here as in the pipeline.
-fn check(path: &std::path::Path, config: &Config) -> ExitCode {
+fn check(path: &std::path::Path, config: &Config, strict: bool) -> ExitCode {
     if let Err(e) = crate::extract::Extractor::new(&config.sites) {
         eprintln!("error: invalid config file {}: {e}", path.display());
         return ExitCode::from(2);
@@ -414,18 +422,23 @@ fn check(path: &std::path::Path, config: &Config) -> ExitCode {
             }
         }
     }
-    // Secrets come from the environment or files, not the config: say which are missing
-    // here, where the daemon would stop (or a digest fail) on them later.
+    // Secrets come from the environment or files, not the config: say which cannot be read
+    // here, where the daemon would stop (or a digest fail) on them. A warning unless
+    // `--strict`: this shell may not have the service's environment (EnvironmentFile=,
+    // credentials, a container's secrets).
     let missing = config.unreadable_secrets();
+    let level = if strict { "error" } else { "warning" };
     for e in &missing {
-        eprintln!("error: {e}");
+        eprintln!("{level}: {e}");
     }
     if !missing.is_empty() {
         eprintln!(
-            "error: {} of the config's secrets cannot be read (run `check` where the service runs, with its environment)",
+            "{level}: {} of the config's secrets cannot be read here; the service needs them where it runs (`check --strict` in its environment makes this an error)",
             missing.len()
         );
-        return ExitCode::from(2);
+        if strict {
+            return ExitCode::from(2);
+        }
     }
     crate::daemon::warn_if_open(config);
     outln!("config {} is valid\n{}", path.display(), config.describe());
@@ -446,10 +459,18 @@ fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
+            // Not eprintln!: a closed stderr (`2>&1 | head`) must not turn this into a panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `error: MESSAGE` on stderr; a closed stderr is not a panic.
+fn say_error(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "error: {message}");
 }
 
 /// An error and its causes on one line, each cause said once: many errors already end with
@@ -459,7 +480,7 @@ fn error_chain(e: &anyhow::Error) -> String {
     let mut line = e.to_string();
     for cause in e.chain().skip(1) {
         let c = cause.to_string();
-        if !line.contains(&c) {
+        if !line.ends_with(&c) {
             line.push_str(": ");
             line.push_str(&c);
         }
@@ -479,6 +500,19 @@ async fn store_command(config: Arc<Config>, req: Request) -> anyhow::Result<Repl
         Err(StoreError::Busy { .. }) => {
             match control::client::request(&control::socket_path(&config), &req).await {
                 Ok(r) => Ok(r),
+                // A daemon started from an older binary (upgraded, not yet restarted) does
+                // not know a command added since.
+                Err(control::client::ClientError::Command(e))
+                    if e.0.starts_with("unreadable control request") =>
+                {
+                    anyhow::bail!(
+                        "the running daemon{} is older than this wirewatch and does not know this command: restart it (systemctl restart wirewatch) ({})",
+                        control::daemon_pid(&config.state_dir)
+                            .map(|p| format!(" (pid {p})"))
+                            .unwrap_or_default(),
+                        e.0
+                    )
+                }
                 Err(control::client::ClientError::NoDaemon { .. }) => anyhow::bail!(
                     "another wirewatch process{} is using the store in {}, and no daemon answers on its control socket",
                     control::daemon_pid(&config.state_dir)
@@ -566,6 +600,10 @@ async fn extract(
     let fetcher = crate::fetch::Fetcher::new(fetch)?;
     let mut failures = 0;
     for input in &inputs {
+        if output::closed() {
+            // Nobody reads on: fetching the remaining pages would be wasted.
+            break;
+        }
         let (body, ctype, page_url) =
             if input.starts_with("http://") || input.starts_with("https://") {
                 let u = url::Url::parse(input)?;
@@ -581,7 +619,7 @@ async fn extract(
                 {
                     Ok(r) => (r.body.to_vec(), r.content_type, Some(r.final_url)),
                     Err(e) => {
-                        eprintln!("error: {input}: {e}");
+                        say_error(&format!("{input}: {e}"));
                         failures += 1;
                         continue;
                     }
@@ -590,7 +628,7 @@ async fn extract(
                 match std::fs::read(input) {
                     Ok(b) => (b, None, url.clone()),
                     Err(e) => {
-                        eprintln!("error: {input}: {e}");
+                        say_error(&format!("{input}: {e}"));
                         failures += 1;
                         continue;
                     }

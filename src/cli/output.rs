@@ -4,7 +4,8 @@
 //! panic (exit 101, a backtrace with `RUST_BACKTRACE` set) as soon as `head` had its line.
 //! Here a reader that has gone away (a broken pipe) silently ends the output: the command
 //! finishes its work (exiting on the spot would skip the store's last flush) and exits as it
-//! would have. Any other write error (a full disk under `> file`) is reported once on stderr
+//! would have (one that would only fetch more to print, `extract`, stops: [`closed`]). Any
+//! other write error (a full disk under `> file`) is reported once on stderr
 //! and makes the command exit 1 ([`failed`]).
 //!
 //! Why by hand: the usual alternative, restoring `SIGPIPE`'s default action so the process
@@ -36,8 +37,13 @@ fn note(e: &io::Error) {
     if e.kind() == io::ErrorKind::BrokenPipe {
         STATE.store(CLOSED, Ordering::Relaxed);
     } else if STATE.swap(FAILED, Ordering::Relaxed) != FAILED {
-        eprintln!("error: cannot write the output: {e}");
+        let _ = writeln!(io::stderr(), "error: cannot write the output: {e}");
     }
+}
+
+/// Whether the reader has gone: a command with more to fetch and print may stop early.
+pub(crate) fn closed() -> bool {
+    STATE.load(Ordering::Relaxed) == CLOSED
 }
 
 /// Whether some output could not be written for another reason than a closed reader.

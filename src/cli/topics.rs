@@ -18,12 +18,13 @@ pub fn prune(config: &Config, id: &str) -> anyhow::Result<()> {
         anyhow::bail!("topic {id} is in the config; remove it from the config first");
     }
     let store = crate::control::open_store_alone(config, "stop it to prune a topic")?;
-    let counts = prune_topic(&store, id)?;
-    if counts == (0, 0, 0, 0) {
+    // A mistyped id must not look like a success; asked before anything is deleted.
+    if !holds_topic(&store, id)? {
         anyhow::bail!(
-            "the store holds no alerts, stories or decisions of a topic {id:?}: is the id right? (`wirewatch topics list` shows the topics it holds)"
+            "the store holds nothing of a topic {id:?}: is the id right? (`wirewatch topics list` shows the topics it holds alerts of)"
         );
     }
+    let counts = prune_topic(&store, id)?;
     outln!(
         "topic {id} pruned: {} alerts, {} stories, {} decisions, {} pending deliveries",
         counts.0,
@@ -32,6 +33,36 @@ pub fn prune(config: &Config, id: &str) -> anyhow::Result<()> {
         counts.3
     );
     Ok(())
+}
+
+/// Whether the store holds anything of a topic: alerts, stories, what it learned, the
+/// reader's marks or journaled lessons, or (the one full scan, last) decisions on items.
+fn holds_topic(store: &Store, id: &str) -> anyhow::Result<bool> {
+    if store.alerts()?.iter().any(|a| a.topic == id)
+        || store.stories()?.iter().any(|s| s.topic == id)
+    {
+        return Ok(true);
+    }
+    for key in ["evidence", "near_misses", "backfilled", "marks_moved"] {
+        if store.get_meta(&format!("{key}:{id}"))?.is_some() {
+            return Ok(true);
+        }
+    }
+    if store
+        .get_meta(&crate::judge::neighbours::neighbours_key(id))?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    for prefix in [
+        crate::judge::mark_key(id, ""),
+        crate::judge::lessons_prefix(id),
+    ] {
+        if !store.metas_under(&prefix)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(store.items()?.iter().any(|i| i.decisions.contains_key(id)))
 }
 
 /// Deletes a topic's alerts (their pending deliveries finished as dead first), stories,

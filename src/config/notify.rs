@@ -113,11 +113,13 @@ pub struct DigestConfig {
     pub send_empty: bool,
 }
 
-fn default_digest_at() -> String {
+/// The digest's send time when `at` is not set.
+pub fn default_digest_at() -> String {
     "08:00".into()
 }
 
-fn default_tz() -> String {
+/// The digest's time zone when `timezone` is not set.
+pub fn default_tz() -> String {
     "UTC".into()
 }
 

@@ -107,8 +107,8 @@ impl Digester {
         }
         let mut with_defaults = config.clone();
         with_defaults.digest = Some(DigestConfig {
-            at: "08:00".into(),
-            timezone: "UTC".into(),
+            at: crate::config::notify::default_digest_at(),
+            timezone: crate::config::notify::default_tz(),
             to: Vec::new(),
             from: "wirewatch@localhost".into(),
             send_empty: false,
