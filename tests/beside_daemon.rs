@@ -160,8 +160,10 @@ fn store_commands_go_through_a_running_daemon() {
         .iter()
         .map(|a| stdout_ok(&run(a), &a.join(" ")))
         .collect();
+    // The webhook named as the config names it (a json webhook on the receiver's address).
     assert!(
-        through_daemon[3].contains("after 1 attempts"),
+        through_daemon[3].contains("after 1 attempt:")
+            && through_daemon[3].contains("webhook json 127.0.0.1:"),
         "{}",
         through_daemon[3]
     );

@@ -2,7 +2,8 @@
 //! daemon (a query that does not parse; with `--strict`, a secret that cannot be read) and
 //! names the line of a bad value; output into a pipe closed early (`| head`) ends quietly instead of a panic; a
 //! command that failed for some of its inputs says so in its exit code; a preview of the
-//! digest needs no mail settings; a typo in `topics prune` is an error, not a success.
+//! digest needs no mail settings; a typo in `topics prune` is an error, not a success; a
+//! flag that would be ignored beside another is refused.
 
 mod common;
 
@@ -231,4 +232,29 @@ fn a_daemon_older_than_the_command_is_named() {
         err.contains("older than this wirewatch") && err.contains("restart"),
         "{err}"
     );
+}
+
+#[test]
+fn a_flag_that_means_nothing_with_a_verdict_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config(dir.path(), "");
+    // `--json` shapes the list of marks only: beside a verdict it would be silently ignored.
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args([
+            "feedback",
+            "http://example.com/a",
+            "--relevant",
+            "--json",
+            "-c",
+            &cfg,
+        ])
+        .output()
+        .expect("feedback");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["feedback", "--list", "--json", "-c", &cfg])
+        .output()
+        .expect("feedback");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -107,7 +107,9 @@ enum Command {
         #[arg(long)]
         list: bool,
         /// With --list: one JSON object per line.
-        #[arg(long, requires = "list")]
+        // `requires = "list"` alone lets `URL --relevant --json` through (clap checks it
+        // loosely inside the required group), so the other verdicts are ruled out by name.
+        #[arg(long, requires = "list", conflicts_with_all = ["relevant", "off_topic", "clear"])]
         json: bool,
     },
     /// Render the daily digest to a file, or send it now.

@@ -285,6 +285,14 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
         }
         Request::Failed { json } => {
             let dead = store.dead_letters().map_err(CommandError::from_display)?;
+            // The webhook by the name the config gives it (the outbox keeps only its id).
+            let webhook = |endpoint: &str| {
+                ctx.config
+                    .webhooks
+                    .iter()
+                    .find(|w| w.endpoint_id() == endpoint)
+                    .map(|w| w.display_name())
+            };
             for d in &dead {
                 let alert = store.alert(&d.alert).map_err(CommandError::from_display)?;
                 if *json {
@@ -292,7 +300,8 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                         out,
                         "{}",
                         serde_json::json!({
-                            "alert": d.alert, "endpoint": d.endpoint, "attempts": d.attempts,
+                            "alert": d.alert, "endpoint": d.endpoint, "webhook": webhook(&d.endpoint),
+                            "attempts": d.attempts,
                             "error": d.last_error, "created": d.created, "given_up": d.finished,
                             "url": alert.as_ref().map(|a| a.url.clone()),
                             "title": alert.as_ref().map(|a| a.title.clone()),
@@ -301,11 +310,14 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 } else {
                     let _ = writeln!(
                         out,
-                        "{}  {}  endpoint {}  after {} attempts: {}\n      {}",
+                        "{}  {}  {}  after {}: {}\n      {}",
                         d.created.format("%Y-%m-%d %H:%M"),
                         d.alert,
-                        d.endpoint,
-                        d.attempts,
+                        webhook(&d.endpoint).map_or_else(
+                            || format!("endpoint {} (no longer configured)", d.endpoint),
+                            |name| format!("webhook {name}")
+                        ),
+                        crate::report::status::plural(d.attempts as usize, "attempt"),
                         d.last_error.as_deref().unwrap_or("?"),
                         alert.map(|a| a.title).unwrap_or_default()
                     );
