@@ -235,26 +235,32 @@ fn a_daemon_older_than_the_command_is_named() {
 }
 
 #[test]
-fn a_flag_that_means_nothing_with_a_verdict_is_refused() {
+fn a_flag_that_would_be_ignored_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = config(dir.path(), "");
-    // `--json` shapes the list of marks only: beside a verdict it would be silently ignored.
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args([
-            "feedback",
-            "http://example.com/a",
-            "--relevant",
+    // Each command, its exit code, and what stderr must say (if anything).
+    let cases: [(&[&str], i32, &str); 5] = [
+        // `--json` shapes the list of marks only: beside a verdict it would be ignored.
+        (
+            &["feedback", "http://example.com/a", "--relevant", "--json"],
+            2,
             "--json",
-            "-c",
-            &cfg,
-        ])
-        .output()
-        .expect("feedback");
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
-        .args(["feedback", "--list", "--json", "-c", &cfg])
-        .output()
-        .expect("feedback");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        ),
+        (&["feedback", "--list", "--json"], 0, ""),
+        // `--topic` is global, but `status` shows every topic: asked for one, it refuses
+        // rather than pass every topic's figures off as that one's.
+        (&["status", "--topic", "t"], 2, "not to `status`"),
+        (&["alerts", "--topic", "t"], 0, ""),
+        // A digest with neither --preview nor --send is a usage error, as clap's others.
+        (&["digest"], 2, "--preview"),
+    ];
+    for (args, code, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+            .args(args)
+            .args(["-c", &cfg])
+            .output()
+            .expect("wirewatch");
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
 }

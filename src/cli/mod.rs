@@ -113,6 +113,7 @@ enum Command {
         json: bool,
     },
     /// Render the daily digest to a file, or send it now.
+    #[command(group(clap::ArgGroup::new("what").args(["preview", "send"]).required(true)))]
     Digest {
         /// Write the HTML rendering to this file instead of sending (the plain-text part goes
         /// beside it, with a .txt extension).
@@ -235,11 +236,47 @@ fn web_url(s: &str) -> Result<url::Url, String> {
 
 /// Parses the command line and runs the command; the process's exit code.
 pub fn main() -> ExitCode {
-    let code = command(&Cli::parse());
+    let cli = Cli::parse();
+    if let Some(name) = cli.topic.as_ref().and_then(|_| ignores_topic(&cli.command)) {
+        // A global flag that a command does not read would be silently ignored: a reader
+        // who asked `status --topic x` would take every topic's figures for x's.
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--topic applies to alerts, explain, feedback, digest --preview and feeds \
+                     test, not to `{name}`"
+                ),
+            )
+            .exit();
+    }
+    let code = command(&cli);
     if output::failed() {
         return ExitCode::FAILURE;
     }
     code
+}
+
+/// The name of a command that does not read `--topic`, if `command` is one.
+fn ignores_topic(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Alerts { .. } | Command::Explain { .. } | Command::Feedback { .. } => None,
+        Command::Digest { send: false, .. } => None,
+        Command::Feeds {
+            action: FeedsCommand::Test { .. },
+        } => None,
+        Command::Digest { .. } => Some("digest --send"),
+        Command::Run => Some("run"),
+        Command::Once { .. } => Some("once"),
+        Command::Check { .. } => Some("check"),
+        Command::Feeds { .. } => Some("feeds"),
+        Command::Status { .. } => Some("status"),
+        Command::Store { .. } => Some("store"),
+        Command::Topics { .. } => Some("topics"),
+        Command::Demo { .. } => Some("demo"),
+        Command::Extract { .. } => Some("extract"),
+    }
 }
 
 /// Runs the parsed command; its exit code.
