@@ -239,7 +239,7 @@ fn a_flag_that_would_be_ignored_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = config(dir.path(), "");
     // Each command, its exit code, and what stderr must say (if anything).
-    let cases: [(&[&str], i32, &str); 5] = [
+    let cases: [(&[&str], i32, &str); 7] = [
         // `--json` shapes the list of marks only: beside a verdict it would be ignored.
         (
             &["feedback", "http://example.com/a", "--relevant", "--json"],
@@ -251,6 +251,17 @@ fn a_flag_that_would_be_ignored_is_refused() {
         // rather than pass every topic's figures off as that one's.
         (&["status", "--topic", "t"], 2, "not to `status`"),
         (&["alerts", "--topic", "t"], 0, ""),
+        // Dead letters are every topic's: `--retry --topic` would redeliver all of them.
+        (
+            &["alerts", "--retry", "--topic", "t"],
+            2,
+            "not to `alerts --retry`",
+        ),
+        (
+            &["feeds", "export", "--topic", "t"],
+            2,
+            "not to `feeds export`",
+        ),
         // A digest with neither --preview nor --send is a usage error, as clap's others.
         (&["digest"], 2, "--preview"),
     ];

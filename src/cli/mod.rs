@@ -65,7 +65,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Only alerts decided within this long ago ("24h", "7d").
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", conflicts_with_all = ["failed", "retry"])]
         since: Option<humantime::Duration>,
         /// List deliveries that were given up (dead letters).
         #[arg(long, conflicts_with = "retry")]
@@ -245,8 +245,8 @@ pub fn main() -> ExitCode {
             .error(
                 clap::error::ErrorKind::ArgumentConflict,
                 format!(
-                    "--topic applies to alerts, explain, feedback, digest --preview and feeds \
-                     test, not to `{name}`"
+                    "--topic applies to alerts (the list), explain, feedback, digest --preview and \
+                     feeds test, not to `{name}`"
                 ),
             )
             .exit();
@@ -261,19 +261,27 @@ pub fn main() -> ExitCode {
 /// The name of a command that does not read `--topic`, if `command` is one.
 fn ignores_topic(command: &Command) -> Option<&'static str> {
     match command {
+        // Dead letters are every topic's: `--retry --topic x` would redeliver all of them.
+        Command::Alerts { failed: true, .. } => Some("alerts --failed"),
+        Command::Alerts { retry: true, .. } => Some("alerts --retry"),
         Command::Alerts { .. } | Command::Explain { .. } | Command::Feedback { .. } => None,
         Command::Digest { send: false, .. } => None,
-        Command::Feeds {
-            action: FeedsCommand::Test { .. },
-        } => None,
         Command::Digest { .. } => Some("digest --send"),
         Command::Run => Some("run"),
         Command::Once { .. } => Some("once"),
         Command::Check { .. } => Some("check"),
-        Command::Feeds { .. } => Some("feeds"),
+        Command::Feeds { action } => match action {
+            FeedsCommand::Test { .. } => None,
+            FeedsCommand::Import { .. } => Some("feeds import"),
+            FeedsCommand::Export => Some("feeds export"),
+            FeedsCommand::Add { .. } => Some("feeds add"),
+        },
         Command::Status { .. } => Some("status"),
-        Command::Store { .. } => Some("store"),
-        Command::Topics { .. } => Some("topics"),
+        Command::Store { .. } => Some("store migrate"),
+        Command::Topics { action } => Some(match action {
+            TopicsCommand::List => "topics list",
+            TopicsCommand::Prune { .. } => "topics prune",
+        }),
         Command::Demo { .. } => Some("demo"),
         Command::Extract { .. } => Some("extract"),
     }

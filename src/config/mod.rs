@@ -310,6 +310,20 @@ url = "https://example.org/feed.xml"
     }
 
     #[test]
+    fn one_endpoint_listed_twice_is_refused() {
+        let hook = "[[webhooks]]\nformat = \"json\"\nurl = \"https://hooks.example/a\"\n";
+        let twice = format!("{MINIMAL}{hook}name = \"one\"\n{hook}name = \"two\"\n");
+        let err = parse(&twice).unwrap_err().to_string();
+        assert!(err.contains("webhooks[1].url"), "{err}");
+        assert!(err.contains("same format and url"), "{err}");
+        // The same URL in another format is another endpoint.
+        let other = format!(
+            "{MINIMAL}{hook}[[webhooks]]\nformat = \"slack\"\nurl = \"https://hooks.example/a\"\n"
+        );
+        parse(&other).expect("two formats, two endpoints");
+    }
+
+    #[test]
     fn bad_duration_names_line() {
         let err = parse("[topic]\nname = \"t\"\n[fetch]\ninterval = \"15 parsecs\"\n")
             .unwrap_err()

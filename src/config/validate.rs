@@ -149,6 +149,19 @@ impl Config {
             }
             names.push(name);
         }
+        // The outbox keys a delivery by the endpoint (format and URL): two entries for one
+        // endpoint would share their deliveries and dead letters under either's name.
+        for (i, w) in self.webhooks.iter().enumerate() {
+            if let Some(j) = self.webhooks[..i]
+                .iter()
+                .position(|o| o.endpoint_id() == w.endpoint_id())
+            {
+                return Err(InvalidSetting::new(
+                    format!("webhooks[{i}].url"),
+                    format!("webhooks[{j}] has the same format and url: list an endpoint once"),
+                ));
+            }
+        }
         for (i, w) in self.webhooks.iter().enumerate() {
             if !matches!(w.url.scheme(), "http" | "https") {
                 return Err(InvalidSetting::new(
