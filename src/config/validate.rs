@@ -138,29 +138,25 @@ impl Config {
                 }
             }
         }
-        let mut names: Vec<String> = Vec::new();
+        // Each webhook by a name of its own and, since the outbox keys a delivery by the
+        // endpoint (format and URL), at an endpoint of its own: two entries for one endpoint
+        // would share their deliveries and dead letters under either's name.
+        let mut seen: Vec<(String, String)> = Vec::new();
         for (i, w) in self.webhooks.iter().enumerate() {
-            let name = w.display_name();
-            if names.contains(&name) {
+            let (name, id) = (w.display_name(), w.endpoint_id());
+            if seen.iter().any(|(n, _)| *n == name) {
                 return Err(InvalidSetting::new(
                     format!("webhooks[{i}].name"),
                     format!("another webhook is named {name:?} too (a name defaults to the format and host): give each a unique `name`"),
                 ));
             }
-            names.push(name);
-        }
-        // The outbox keys a delivery by the endpoint (format and URL): two entries for one
-        // endpoint would share their deliveries and dead letters under either's name.
-        for (i, w) in self.webhooks.iter().enumerate() {
-            if let Some(j) = self.webhooks[..i]
-                .iter()
-                .position(|o| o.endpoint_id() == w.endpoint_id())
-            {
+            if let Some(j) = seen.iter().position(|(_, e)| *e == id) {
                 return Err(InvalidSetting::new(
                     format!("webhooks[{i}].url"),
                     format!("webhooks[{j}] has the same format and url: list an endpoint once"),
                 ));
             }
+            seen.push((name, id));
         }
         for (i, w) in self.webhooks.iter().enumerate() {
             if !matches!(w.url.scheme(), "http" | "https") {
