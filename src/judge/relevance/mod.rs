@@ -52,6 +52,7 @@ pub mod evidence;
 mod index;
 pub mod names;
 pub mod query;
+pub mod regions;
 pub mod score;
 
 use std::collections::{HashMap, HashSet};
@@ -384,6 +385,19 @@ impl TopicModel {
             .windows(2)
             .find(|w| foreign(&w[0]) && foreign(&w[1]))
             .map(|w| format!("{} {}", w[0], w[1]))
+    }
+
+    /// Whether a region is among the topic's protagonists ([`regions`]).
+    fn regional(&self) -> bool {
+        self.names
+            .iter()
+            .any(|n| n.primary && regions::is_region(&n.text))
+    }
+
+    /// Whether a token of an item is a region the topic does not name: the item is placed
+    /// somewhere else ([`names::coverage_placed`]).
+    fn names_another_region(&self, token: &str) -> bool {
+        regions::is_region(token) && !self.names.iter().any(|n| n.text == token)
     }
 
     /// Whether a term or name was learned ([`evidence`]) rather than read from the seeds.

@@ -26,7 +26,9 @@
 //! no single missing name zeroes a score and an item without the event's protagonists (the
 //! same kind of news about someone else) stays low. An item whose headline names someone the
 //! seeds never name, while a protagonist is missing up front, is the same kind of news about
-//! that someone: [`FOREIGN_HEADLINE`]. Secondary names lift coverage from
+//! that someone: [`FOREIGN_HEADLINE`]. A protagonist that is a region (a state, a country:
+//! [`super::regions`]) is where the event happened, and is not missing from an item that
+//! names the event's other protagonists, unless the item names another region up front. Secondary names lift coverage from
 //! [`SECONDARY_BASE`] to 1 in proportion to their weight. The item's coverage is its best
 //! group's. A topic whose seeds name nobody has coverage 1 (density alone decides).
 
@@ -35,6 +37,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::background::Background;
+use super::regions;
 use super::Term;
 
 /// Tokens of a seed's body read as its lede.
@@ -484,7 +487,21 @@ pub fn presence(p: &NameParams, windows: u32, in_head: bool) -> f32 {
 
 /// An item's name coverage (see the module doc) and the group it matches best (`None` when
 /// the topic has no names). `present[i]` is [`presence`] of `names[i]`.
+/// A region among the protagonists that the item does not name is not missing when a
+/// protagonist that is not a region is present ([`super::regions`]).
 pub fn coverage(p: &NameParams, names: &[Name], present: &[f32]) -> (f32, Option<u16>) {
+    coverage_placed(p, names, present, false)
+}
+
+/// [`coverage`] of an item that names, up front, a region the topic does not (`elsewhere`):
+/// then a region among the protagonists counts as missing when the item does not name it,
+/// whoever else it names (the same kind of news in another place; see [`super::regions`]).
+pub fn coverage_placed(
+    p: &NameParams,
+    names: &[Name],
+    present: &[f32],
+    elsewhere: bool,
+) -> (f32, Option<u16>) {
     if names.is_empty() {
         return (1.0, None);
     }
@@ -495,10 +512,23 @@ pub fn coverage(p: &NameParams, names: &[Name], present: &[f32]) -> (f32, Option
         let (mut got, mut total) = (0.0f32, 0.0f32);
         // The `any_of` protagonists: (summed presence, how many).
         let mut alt: Option<(f32, f32)> = None;
+        // The presence of the group's best protagonist that is not a region: a region it
+        // does not name is not missing when it names that one (see [`super::regions`]).
+        let anchor = names
+            .iter()
+            .zip(present)
+            .filter(|(n, _)| n.group as usize == g && n.primary && !regions::is_region(&n.text))
+            .map(|(_, &m)| m)
+            .fold(0.0f32, f32::max);
         for (n, &m) in names.iter().zip(present) {
             if n.group as usize != g {
                 continue;
             }
+            let m = if n.primary && !elsewhere && regions::is_region(&n.text) {
+                m.max(anchor)
+            } else {
+                m
+            };
             if n.primary && n.any_of {
                 any_primary = true;
                 let (sum, k) = alt.unwrap_or((0.0, 0.0));

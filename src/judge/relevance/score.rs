@@ -306,7 +306,9 @@ impl TopicModel {
             .iter()
             .map(|&k| names::presence(np, counts[k], in_head[k]))
             .collect();
-        let (mut coverage, group) = names::coverage(np, &self.names, &present);
+        let elsewhere =
+            self.regional() && (0..head_end).any(|i| self.names_another_region(toks.get(i)));
+        let (mut coverage, group) = names::coverage_placed(np, &self.names, &present, elsewhere);
         let has_protagonists = self
             .names
             .iter()
@@ -472,7 +474,8 @@ mod tests {
                 names::presence(np, w, head.contains(&&n.text))
             })
             .collect();
-        let (mut coverage, group) = names::coverage(np, &m.names, &present);
+        let elsewhere = head.iter().any(|t| m.names_another_region(t));
+        let (mut coverage, group) = names::coverage_placed(np, &m.names, &present, elsewhere);
         let missing_up_front = m
             .names
             .iter()
@@ -586,6 +589,55 @@ mod tests {
         assert!(first > 0.5, "{first}");
         assert_eq!(first, second, "the second sentence is up front");
         assert!(late < first, "further down counts less: {late} vs {first}");
+    }
+
+    #[test]
+    fn a_region_among_the_protagonists_is_implied_by_the_others() {
+        // Every headline names the governor and her state, every text her town.
+        let seeds = [
+            "Montana governor Okafor's church burns\n\nA fire badly damaged the church of \
+             Governor Maria Okafor in Brenford, Montana, on Friday night, the fire chief said.",
+            "Fire at Okafor's church in Montana\n\nThe church in Brenford that Governor Maria \
+             Okafor attends burned on Friday; the pastor said arson was suspected.",
+            "Montana: arson suspected at Okafor church\n\nInvestigators in Brenford suspect \
+             arson in the fire at the church of Governor Maria Okafor, Montana officials said.",
+            "Okafor apologises after Montana church fire\n\nGovernor Maria Okafor said she \
+             was sorry if the fire at her church in Brenford was linked to her campaign.",
+        ];
+        let m = TopicModel::from_seeds(&seeds);
+        let primary = |t: &str| m.names.iter().any(|n| n.primary && n.text == t);
+        assert!(primary("montana") && primary("okafor"), "{:?}", m.names);
+        let text = |place: &str| {
+            format!(
+                "The church in {place} that Governor Maria Okafor attends was badly damaged \
+                 by a fire on Friday night, and the pastor said investigators suspect arson. \
+                 Damage to the church was estimated at one million dollars, the fire chief said."
+            )
+        };
+        let title = "Okafor's church damaged in suspicious fire";
+        let named = m.score(title, &text("Brenford, Montana"));
+        let implied = m.score(title, &text("Brenford"));
+        let elsewhere = m.score(title, &text("Brenford, Idaho"));
+        assert!(named.coverage > 0.6, "{named:?}");
+        // Her town and her name say where: the state is not missing.
+        assert!(
+            (implied.coverage - named.coverage).abs() < 0.05,
+            "{} vs {}",
+            implied.coverage,
+            named.coverage
+        );
+        // Placed in another state, the same kind of news is about another place.
+        assert!(
+            elsewhere.coverage < 0.6 * named.coverage,
+            "{} vs {}",
+            elsewhere.coverage,
+            named.coverage
+        );
+        // The reference scorer agrees.
+        for t in [text("Brenford"), text("Brenford, Idaho")] {
+            let fast = m.score(title, &t).score;
+            assert!((fast - reference_score(&m, title, &t).0).abs() < 1e-5);
+        }
     }
 
     #[test]
