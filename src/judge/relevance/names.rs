@@ -28,9 +28,10 @@
 //! seeds never name, while a protagonist is missing up front, is the same kind of news about
 //! that someone: [`FOREIGN_HEADLINE`]. A protagonist that is a region (a state, a country:
 //! [`super::regions`]) is where the event happened, and is not missing from an item that
-//! names the event's other protagonists, unless the item names another region up front. Secondary names lift coverage from
-//! [`SECONDARY_BASE`] to 1 in proportion to their weight. The item's coverage is its best
-//! group's. A topic whose seeds name nobody has coverage 1 (density alone decides).
+//! names the event's other protagonists, unless the item names another region up front.
+//! Secondary names lift coverage from [`SECONDARY_BASE`] to 1 in proportion to their weight.
+//! The item's coverage is its best group's. A topic whose seeds name nobody has coverage 1
+//! (density alone decides).
 
 use std::collections::{HashMap, HashSet};
 
