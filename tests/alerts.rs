@@ -617,3 +617,46 @@ fn digest_waits_out_an_smtp_outage() {
         "bounded log volume during the outage: {failures} lines"
     );
 }
+
+/// An alert record that can no longer be read (a disk error, a hand-edited store) is one dead
+/// letter that says so: the endpoint's queue goes on past it, and the other endpoint is not
+/// held up by it either.
+#[test]
+fn an_unreadable_alert_is_a_dead_letter_not_a_stuck_queue() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let (base, st) = receiver(Mode::Fail500);
+    let hooks = format!(
+        "[[webhooks]]\nname = \"one\"\nurl = \"{base}/one\"\n\
+         [[webhooks]]\nname = \"two\"\nurl = \"{base}/two\"\n"
+    );
+    let env = TestEnv::new("", &format!("{}{hooks}", sc.feeds_toml()));
+    once(&env);
+    let alerts = alert_ids(&env);
+    assert!(alerts.len() >= 2, "round 1 alerts: {alerts:?}");
+    let mut ordered = alerts.clone();
+    ordered.sort();
+    let broken = ordered[0].clone();
+    {
+        let db = sled::open(env.db_path()).expect("open sled");
+        let tree = db.open_tree("alerts").expect("alerts tree");
+        assert!(tree.get(broken.as_bytes()).expect("get").is_some());
+        tree.insert(broken.as_bytes(), &b"\xff\xfe not a record"[..])
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    *st.mode.lock().expect("lock") = Mode::Ok;
+    std::thread::sleep(Duration::from_millis(6500));
+    let r = once(&env);
+    for path in ["/one", "/two"] {
+        let mut got = delivered_to(&st, path);
+        got.sort();
+        let want: Vec<String> = ordered[1..].to_vec();
+        assert_eq!(got, want, "{path}: every readable alert delivered: {r}");
+    }
+    let failed = wirewatch_ok(&["alerts", "--failed", "-c", env.config_str()]);
+    assert_eq!(
+        failed.matches("alert record unreadable").count(),
+        2,
+        "one dead letter per endpoint, with its reason: {failed}"
+    );
+}

@@ -294,7 +294,11 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                     .map(|w| w.display_name())
             };
             for d in &dead {
-                let alert = store.alert(&d.alert).map_err(CommandError::from_display)?;
+                // A dead letter whose alert is unreadable is listed with its own reason.
+                let alert = match store.alert(&d.alert) {
+                    Err(crate::store::StoreError::Corrupt { .. }) => None,
+                    other => other.map_err(CommandError::from_display)?,
+                };
                 if *json {
                     let _ = writeln!(
                         out,

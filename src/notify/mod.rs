@@ -30,7 +30,8 @@ pub use digest::Digester;
 pub use outbox::{Deliverer, DeliveryReport, Endpoint};
 pub use smtp::{send_mail, send_mail_with_roots, SmtpSettings};
 pub use webhook::{
-    ntfy_target, post_webhook, render_webhook, signature, DeliveryOutcome, WebhookRequest,
+    ntfy_target, post_webhook, redirect_policy, render_webhook, signature, DeliveryOutcome,
+    WebhookRequest,
 };
 
 /// Longest excerpt of an article carried by an alert and shown in the digest (characters).

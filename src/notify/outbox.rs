@@ -149,7 +149,7 @@ impl Deliverer {
     ) -> Result<Deliverer, OutboxError> {
         let client = reqwest::Client::builder()
             .user_agent(config.fetch.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(notify::redirect_policy())
             .connect_timeout(Duration::from_secs(10))
             .build()?;
         Ok(Deliverer {
@@ -177,15 +177,24 @@ impl Deliverer {
             let span = tracing::info_span!("webhook", endpoint = %ep.name);
             set.spawn(async move { me.deliver_endpoint(&ep).await }.instrument(span));
         }
+        // One endpoint's store error must not cut the others short: every task runs to its
+        // end (dropping the set would abort them mid-request), then the first error is told.
         let mut total = DeliveryReport::default();
+        let mut first_error = None;
         while let Some(r) = set.join_next().await {
             match r {
                 Ok(Ok(rep)) => total.add(rep),
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) => {
+                    error!(error = %e, "delivery to one endpoint stopped");
+                    first_error.get_or_insert(e);
+                }
                 Err(e) => error!(error = %e, "delivery task failed"),
             }
         }
-        Ok(total)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
     }
 
     /// Sends one endpoint's due rows in order. Stops at the first row that is not due or fails
@@ -226,13 +235,15 @@ impl Deliverer {
 
     async fn attempt(&self, ep: &Endpoint, mut d: DeliveryRecord) -> Result<Step, StoreError> {
         let now = Utc::now();
-        let Some(alert) = self.store.alert(&d.alert)? else {
-            warn!(alert = %d.alert, "outbox row without its alert; dropping it");
-            d.state = DeliveryState::Dead;
-            d.last_error = Some("alert record missing".into());
-            d.finished = Some(now);
-            self.store.finish_delivery(&d)?;
-            return Ok(Step::Dead);
+        // A row whose alert is gone or unreadable can never be sent: a dead letter that says
+        // why, not an error that would stop this endpoint's queue at the same row every pass.
+        let alert = match self.store.alert(&d.alert) {
+            Ok(Some(alert)) => alert,
+            Ok(None) => return self.dead_row(d, "alert record missing".into()),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                return self.dead_row(d, format!("alert record unreadable: {e}"))
+            }
+            Err(e) => return Err(e),
         };
         if self.store.was_delivered(&d.alert, &d.endpoint)? {
             // Already delivered (a crash between the 2xx and removing the row): finish it.
@@ -304,6 +315,16 @@ impl Deliverer {
         }
     }
 
+    /// Finishes a row that can never be delivered as a dead letter with its reason.
+    fn dead_row(&self, mut d: DeliveryRecord, reason: String) -> Result<Step, StoreError> {
+        warn!(alert = %d.alert, error = %reason, "outbox row cannot be delivered; dead letter");
+        d.state = DeliveryState::Dead;
+        d.last_error = Some(reason);
+        d.finished = Some(Utc::now());
+        self.store.finish_delivery(&d)?;
+        Ok(Step::Dead)
+    }
+
     /// The daemon's delivery loop: a pass whenever new alerts are decided (`wake`), or when
     /// the earliest retry is due, until shutdown.
     pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
@@ -353,11 +374,13 @@ enum Step {
 }
 
 /// Delay before the next attempt. The receiver's `Retry-After`, when it sent one, is the
-/// time it asked for, and that is when it gets the next try (at most 6 hours away); without
-/// one, [`crate::backoff`]: 5 s doubling per attempt, capped at an hour, ±20 % jitter.
+/// time it asked for, and that is when it gets the next try (at most 6 hours away, at least
+/// 5 s: a `Retry-After: 0`, or a date already past on a skewed clock, would otherwise have
+/// the endpoint hammered every few milliseconds until `max_age`); without one,
+/// [`crate::backoff`]: 5 s doubling per attempt, capped at an hour, ±20 % jitter.
 pub fn retry_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
     match retry_after {
-        Some(ra) => ra.min(RETRY_AFTER_MAX),
+        Some(ra) => ra.clamp(RETRY_BASE, RETRY_AFTER_MAX),
         None => crate::backoff::backoff(RETRY_BASE, attempts, RETRY_CAP),
     }
 }
@@ -377,9 +400,12 @@ mod tests {
         );
         // The time the receiver asked for, even when our own backoff would wait longer.
         assert_eq!(
-            retry_delay(8, Some(Duration::from_secs(2))),
-            Duration::from_secs(2)
+            retry_delay(8, Some(Duration::from_secs(9))),
+            Duration::from_secs(9)
         );
+        // Never sooner than the first backoff step: "Retry-After: 0" is not a busy loop.
+        assert_eq!(retry_delay(8, Some(Duration::ZERO)), RETRY_BASE);
+        assert_eq!(retry_delay(1, Some(Duration::from_secs(2))), RETRY_BASE);
         assert_eq!(
             retry_delay(1, Some(Duration::from_secs(86_400))),
             RETRY_AFTER_MAX

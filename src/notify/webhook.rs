@@ -473,6 +473,23 @@ fn status_text(status: reqwest::StatusCode) -> String {
     }
 }
 
+/// The redirects a webhook client follows: 307 and 308, which keep the method and the body,
+/// up to three hops. A 301, 302 or 303 is not followed (clients turn the POST into a GET and
+/// drop the body there); [`post_webhook`] then reports it as a permanent failure naming the
+/// new address, so the reader updates the URL and retries the dead letters.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let keeps_body = matches!(attempt.status().as_u16(), 307 | 308);
+        if !keeps_body {
+            attempt.stop()
+        } else if attempt.previous().len() > 3 {
+            attempt.error("more than 3 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// POSTs the request once with a timeout and classifies the answer.
 ///
 /// Connection errors, timeouts, 408, 429 and 5xx give [`DeliveryOutcome::Retry`]
@@ -481,8 +498,9 @@ fn status_text(status: reqwest::StatusCode) -> String {
 /// [`DeliveryOutcome::Permanent`] with a snippet of the response body; 2xx gives
 /// [`DeliveryOutcome::Delivered`]. Reasons name the endpoint by scheme, host and
 /// port only, because chat webhook URLs carry their secret in the path.
-/// Build `client` with `redirect::Policy::none()` if redirects should not be
-/// followed (a followed 301/302 turns the POST into a GET).
+/// Build `client` with [`redirect_policy`]: a followed 301/302/303 would turn the POST
+/// into a GET without its body, and a receiver's landing page answering that GET with 200
+/// would count as a delivery that never happened.
 pub async fn post_webhook(
     client: &reqwest::Client,
     req: &WebhookRequest,
@@ -537,7 +555,13 @@ pub async fn post_webhook(
         .headers()
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .map(|l| format!(" (redirect to {})", truncate_chars(&one_line(l), 200)))
+        .map(|l| {
+            format!(
+                " (redirect to {}: not followed, it would turn the POST into a GET; set the \
+                 webhook's url to the new address)",
+                truncate_chars(&one_line(l), 200)
+            )
+        })
         .unwrap_or_default();
     let snippet = body_snippet(resp).await;
     DeliveryOutcome::Permanent {

@@ -1,6 +1,6 @@
 //! post_webhook against a real HTTP server (axum) on loopback that records
 //! requests and fails on demand: 200, 500, 429/503 with Retry-After, 408, 404,
-//! 410, a slow answer, and a port nobody listens on.
+//! 410, a slow answer, redirects, and a port nobody listens on.
 
 use crate::common;
 
@@ -73,6 +73,31 @@ async fn slow() -> StatusCode {
     StatusCode::OK
 }
 
+/// What a receiver's landing page answers to a GET: a 200 that must never count as delivery.
+async fn landing(State(rec): State<Recorded>, headers: HeaderMap) -> StatusCode {
+    rec.0
+        .lock()
+        .expect("lock")
+        .push((headers, Bytes::from_static(b"GET")));
+    StatusCode::OK
+}
+
+async fn moved_permanently() -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [("Location", "/landing")]).into_response()
+}
+
+async fn found() -> Response {
+    (StatusCode::FOUND, [("Location", "/landing")]).into_response()
+}
+
+async fn temporary_to_ok() -> Response {
+    (StatusCode::TEMPORARY_REDIRECT, [("Location", "/ok")]).into_response()
+}
+
+async fn permanent_to_ok() -> Response {
+    (StatusCode::PERMANENT_REDIRECT, [("Location", "/ok")]).into_response()
+}
+
 async fn start_server() -> (String, Recorded) {
     let rec = Recorded::default();
     let app = Router::new()
@@ -86,6 +111,11 @@ async fn start_server() -> (String, Recorded) {
         .route("/missing/{token}", post(missing))
         .route("/gone", post(gone))
         .route("/slow", post(slow))
+        .route("/landing", axum::routing::get(landing))
+        .route("/moved", post(moved_permanently))
+        .route("/found", post(found))
+        .route("/temporary", post(temporary_to_ok))
+        .route("/permanent", post(permanent_to_ok))
         .with_state(rec.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -344,4 +374,40 @@ async fn unsendable_request_is_permanent() {
         }
         other => panic!("bad header is permanent, got {other:?}"),
     }
+}
+
+/// The client the outbox builds: 307 and 308 are followed with the body; 301 and 302, which
+/// every client turns into a GET without the body, are dead letters naming the new address,
+/// never a "delivery" to the landing page's 200.
+#[tokio::test]
+async fn redirects_keep_the_post_or_fail_loudly() {
+    let (base, rec) = start_server().await;
+    let client = reqwest::Client::builder()
+        .redirect(wirewatch::notify::redirect_policy())
+        .build()
+        .expect("client");
+    for path in ["/temporary", "/permanent"] {
+        let req = request(&base, path, WebhookFormat::Json);
+        assert_eq!(
+            post_webhook(&client, &req, TIMEOUT).await,
+            DeliveryOutcome::Delivered { status: 200 },
+            "{path}"
+        );
+        let got = rec.0.lock().expect("lock").pop().expect("the POST arrived");
+        assert_eq!(got.1, req.body, "{path}: the body followed the redirect");
+    }
+    for path in ["/moved", "/found"] {
+        match post_webhook(&client, &request(&base, path, WebhookFormat::Json), TIMEOUT).await {
+            DeliveryOutcome::Permanent { reason } => {
+                eprintln!("outcome: {reason}");
+                assert!(reason.contains("redirect to /landing"), "{reason}");
+                assert!(reason.contains("set the webhook's url"), "{reason}");
+            }
+            other => panic!("{path}: a redirect that drops the body is permanent, got {other:?}"),
+        }
+    }
+    assert!(
+        rec.0.lock().expect("lock").is_empty(),
+        "the landing page was never fetched"
+    );
 }
