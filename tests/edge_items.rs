@@ -248,3 +248,47 @@ fn off_topic_texts_are_not_indexed_for_copies() {
     assert!(seeds > 0);
     assert_eq!(store.dup_len(), seeds, "only the seeds are indexed");
 }
+
+/// A feed that gives every item the same `<guid>` (here the site's home page, a common
+/// mistake): each item is still stored and judged, and the next poll of the same document
+/// finds nothing new.
+#[test]
+fn items_sharing_one_guid_are_each_judged_once() {
+    let item = |n: u32| {
+        format!(
+            "<item><title>Report {n}</title><link>http://example.org/news/{n}</link>\
+             <guid>http://example.org/</guid><pubDate>Mon, 0{n} Nov 2026 08:00:00 GMT</pubDate>\
+             <content:encoded><![CDATA[<p>Council report number {n} on the harbour budget.</p>]]>\
+             </content:encoded></item>"
+        )
+    };
+    let doc = rss(&format!("{}{}{}", item(1), item(2), item(3)));
+    let env = two_feeds(doc, rss(""));
+    // One poll: the whole report and feed a's part of it.
+    let run = || -> (serde_json::Value, serde_json::Value) {
+        let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+        let r: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+        let a = r["feeds"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["name"] == "a"))
+            .cloned()
+            .expect("feed a");
+        (r, a)
+    };
+    let (r, a) = run();
+    assert_eq!(a["entries_new"], 3, "{r}");
+    let urls: Vec<String> = env
+        .store()
+        .items()
+        .expect("items")
+        .into_iter()
+        .map(|i| i.url)
+        .collect();
+    for n in 1..=3 {
+        let want = format!("http://example.org/news/{n}");
+        assert!(urls.contains(&want), "{want} judged: {urls:?}");
+    }
+    let (r, a) = run();
+    assert_eq!(a["entries_new"], 0, "the same ids on the next poll: {r}");
+    assert_eq!(a["entries_updated"], 0, "{r}");
+}

@@ -187,6 +187,10 @@ impl Pipeline {
                                 };
                                 found.push((eid, entry));
                             }
+                            let shared = unique_entry_ids(&mut found);
+                            if shared > 0 {
+                                warn!(feed = %name, shared, "entries share ids; each told apart by its link");
+                            }
                             state.etag = resp.etag.clone();
                             state.last_modified = resp.last_modified.clone();
                             self.record_success(&mut state, &mut report, interval);
@@ -430,13 +434,7 @@ pub const MAX_ENTRY_ID: usize = 512;
 /// [`MAX_ENTRY_ID`] bytes (too long for an index) is replaced by its SHA-256, stable from one
 /// poll to the next.
 pub fn entry_id(entry: &Entry) -> Option<String> {
-    let storable = |id: &str| {
-        if id.len() <= MAX_ENTRY_ID && !id.chars().any(char::is_control) {
-            id.to_string()
-        } else {
-            format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
-        }
-    };
+    let storable = storable_id;
     if let Some(g) = entry
         .guid
         .as_deref()
@@ -464,6 +462,64 @@ pub fn entry_id(entry: &Entry) -> Option<String> {
         h.update(p.to_rfc3339().as_bytes());
     }
     Some(format!("title:{}", hex::encode(&h.finalize()[..12])))
+}
+
+/// An id as the store can index it: itself, or its SHA-256 when too long or not printable.
+fn storable_id(id: &str) -> String {
+    if id.len() <= MAX_ENTRY_ID && !id.chars().any(char::is_control) {
+        id.to_string()
+    } else {
+        format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
+    }
+}
+
+/// Makes the ids of one document's entries unique. A feed that gives several different
+/// entries one id (every `<guid>` the site's home page, one guid for all, no guid or link and
+/// titles without dates) would have the store keep only the last of them: the others would
+/// never be judged. Each entry of such a group gets the shared id qualified by its own link
+/// (or, without one, its title and date), which stays the same from poll to poll while the feed
+/// keeps sharing the id. Entries that are the same item listed twice stay one (the first).
+/// Returns how many ids were shared.
+pub fn unique_entry_ids(found: &mut Vec<(String, &Entry)>) -> usize {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (id, _) in found.iter() {
+        *count.entry(id.as_str()).or_default() += 1;
+    }
+    let shared: std::collections::HashSet<String> = count
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    if shared.is_empty() {
+        return 0;
+    }
+    let own_key = |e: &Entry| -> String {
+        match e.link.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            Some(link) => link.to_string(),
+            None => {
+                let mut h = Sha256::new();
+                h.update(e.title.as_deref().unwrap_or_default().trim().as_bytes());
+                if let Some(p) = e.published {
+                    h.update(p.to_rfc3339().as_bytes());
+                }
+                format!("title:{}", hex::encode(&h.finalize()[..12]))
+            }
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(found.len());
+    for (id, entry) in found.drain(..) {
+        if !shared.contains(&id) {
+            out.push((id, entry));
+            continue;
+        }
+        let qualified = storable_id(&format!("{id}#{}", own_key(entry)));
+        if seen.insert(qualified.clone()) {
+            out.push((qualified, entry));
+        }
+    }
+    *found = out;
+    shared.len()
 }
 
 /// When a failing feed is polled again: [`crate::backoff`] from its interval (held between 30 s
@@ -521,6 +577,51 @@ mod tests {
         let far = Duration::from_secs(u64::MAX / 4);
         let next = Utc::now() + chrono_dur(far);
         assert!(next.year() > 2100 && next.year() < 2200, "{next}");
+    }
+
+    #[test]
+    fn shared_ids_are_told_apart_by_link_and_repeats_stay_one() {
+        let e = |guid: &str, link: &str| Entry {
+            guid: Some(guid.into()),
+            link: Some(link.into()),
+            title: Some(format!("about {link}")),
+            ..Entry::default()
+        };
+        let entries = [
+            e("https://site.example/", "https://site.example/a"),
+            e("https://site.example/", "https://site.example/b"),
+            e("own", "https://site.example/c"),
+            e("https://site.example/", "https://site.example/a"),
+        ];
+        let ids = |entries: &[Entry]| {
+            let mut found: Vec<(String, &Entry)> = entries
+                .iter()
+                .filter_map(|e| Some((entry_id(e)?, e)))
+                .collect();
+            let shared = unique_entry_ids(&mut found);
+            (
+                shared,
+                found.into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
+        };
+        let (shared, got) = ids(&entries);
+        assert_eq!(shared, 1);
+        assert_eq!(
+            got,
+            [
+                "https://site.example/#https://site.example/a",
+                "https://site.example/#https://site.example/b",
+                "own",
+            ]
+        );
+        // The same ids on the next poll, whatever the order; unique ids are left alone.
+        let mut reversed = entries.clone();
+        reversed.reverse();
+        let (_, again) = ids(&reversed);
+        for id in &got {
+            assert!(again.contains(id), "{id} stable: {again:?}");
+        }
+        assert_eq!(ids(&entries[2..3]), (0, vec!["own".to_string()]));
     }
 
     #[test]
