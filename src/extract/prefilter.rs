@@ -127,15 +127,39 @@ const BREAKOUT: &[&[u8]] = &[
     b"var",
 ];
 
-/// Whether an `<svg>`'s body (up to its `</svg`, which `closed` says was found) is drawing
-/// only, so that dropping it drops nothing the parser would have read as HTML.
-fn plain_svg(body: &[u8], closed: bool) -> bool {
-    closed
-        && !memchr::memchr_iter(b'<', body).any(|lt| {
-            let tag = &body[lt + 1..];
+/// The position of the first tag at or after `from` that breaks out of an SVG (an HTML tag
+/// the parser would read as HTML there).
+fn next_breakout(b: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr_iter(b'<', b.get(from..)?)
+        .map(|lt| from + lt)
+        .find(|&lt| {
+            let tag = &b[lt + 1..];
             let name = tag_name(tag.strip_prefix(b"/").unwrap_or(tag));
             BREAKOUT.iter().any(|t| t.eq_ignore_ascii_case(name))
         })
+}
+
+/// The answer of the last forward search from a position: reused while the scan has not
+/// passed it. A page of thousands of unclosed `<svg>` tags would otherwise have each of them
+/// search the rest of the page for its `</svg` (or for HTML inside), which is quadratic.
+#[derive(Default)]
+struct Ahead {
+    from: usize,
+    found: Option<Option<usize>>,
+}
+
+impl Ahead {
+    fn next(&mut self, from: usize, search: impl FnOnce(usize) -> Option<usize>) -> Option<usize> {
+        if let Some(found) = self.found {
+            if from >= self.from && found.is_none_or(|f| f >= from) {
+                return found;
+            }
+        }
+        let found = search(from);
+        self.from = from;
+        self.found = Some(found);
+        found
+    }
 }
 
 /// Returns the filtered page and whether the tag cap cut it short.
@@ -147,6 +171,7 @@ pub(crate) fn filter(src: &str) -> (String, bool) {
     let mut truncated = false;
     let mut depth = 0usize;
     let mut suppressed = 0usize;
+    let (mut svg_close, mut svg_breakout) = (Ahead::default(), Ahead::default());
     while i < b.len() {
         let Some(rel) = memchr::memchr(b'<', &b[i..]) else {
             out.push_str(&src[i..]);
@@ -192,8 +217,21 @@ pub(crate) fn filter(src: &str) -> (String, bool) {
             };
             let gt = lt + gt_rel;
             let open = &src[lt..=gt];
-            let end = find_ci(b, gt + 1, close).unwrap_or(b.len());
-            if !is_script && close == b"</svg" && !plain_svg(&b[gt + 1..end], end < b.len()) {
+            let is_svg = close == b"</svg";
+            let end = if is_svg {
+                svg_close.next(gt + 1, |from| find_ci(b, from, close))
+            } else {
+                find_ci(b, gt + 1, close)
+            }
+            .unwrap_or(b.len());
+            // Drawing only: closed, and no HTML tag before the close.
+            let mut plain_svg = || {
+                end < b.len()
+                    && svg_breakout
+                        .next(gt + 1, |from| next_breakout(b, from))
+                        .is_none_or(|at| at >= end)
+            };
+            if is_svg && !plain_svg() {
                 // HTML inside, or no end: the parser would break out of the SVG and keep
                 // that text, so the tags go through as they are.
                 out.push('<');
@@ -285,5 +323,22 @@ mod tests {
         ] {
             assert_eq!(filter(page).0, page);
         }
+    }
+
+    /// The answers searched ahead for one `<svg>` serve the next ones: thousands of icons left
+    /// open, or with HTML inside, go through as they are, and a closed plain icon after them
+    /// is still dropped. (The search once ran to the page's end for each of them.)
+    #[test]
+    fn many_open_icons_are_decided_from_one_search() {
+        let open = "<svg><path d=\"M0\"/>".repeat(5_000);
+        let broken = "<svg><p>x</p>".repeat(2_000);
+        let page = format!(
+            "{open}<p>text</p>{broken}<svg><g></g><p>html</p></svg><svg><path/></svg><p>end</p>"
+        );
+        let (out, cut) = filter(&page);
+        assert!(!cut);
+        let want =
+            format!("{open}<p>text</p>{broken}<svg><g></g><p>html</p></svg><svg></svg><p>end</p>");
+        assert_eq!(out, want);
     }
 }

@@ -7,6 +7,8 @@
 //! item yields nothing; after this pass it yields the ten items. quick-xml reports the errors
 //! but cannot fix them, so the bookkeeping (a stack of open element names) is written here.
 
+use std::collections::HashMap;
+
 use quick_xml::events::{BytesEnd, Event};
 use quick_xml::{Reader, Writer};
 
@@ -82,6 +84,10 @@ pub fn rebuild(text: &str) -> Rebuilt {
     }
     let mut writer = Writer::new(Vec::with_capacity(text.len() + 64));
     let mut stack: Vec<String> = Vec::new();
+    // How many of each name are open: an end tag that matches none is dropped at once, not
+    // after a scan of the whole stack (thousands of stray end tags under thousands of open
+    // elements would make the repair quadratic).
+    let mut open: HashMap<String, usize> = HashMap::new();
     let mut root_closed = false;
     let mut closed_at_eof = 0usize;
     let mut dropped_ends = 0usize;
@@ -115,7 +121,9 @@ pub fn rebuild(text: &str) -> Rebuilt {
                     trailing_dropped = true;
                     break;
                 }
-                stack.push(s.name().into_inner().to_string());
+                let name = s.name().into_inner().to_string();
+                *open.entry(name.clone()).or_default() += 1;
+                stack.push(name);
                 writer.write_event(Event::Start(s))
             }
             Event::Empty(s) => {
@@ -127,15 +135,22 @@ pub fn rebuild(text: &str) -> Rebuilt {
             }
             Event::End(e) => {
                 let name = e.name().into_inner().to_string();
-                match stack.iter().rposition(|n| *n == name) {
+                let is_open = open.get(&name).is_some_and(|&n| n > 0);
+                match is_open
+                    .then(|| stack.iter().rposition(|n| *n == name))
+                    .flatten()
+                {
                     Some(depth) => {
                         let mut r = Ok(());
                         while stack.len() > depth {
-                            let Some(open) = stack.pop() else { break };
+                            let Some(open_name) = stack.pop() else { break };
+                            if let Some(n) = open.get_mut(&open_name) {
+                                *n = n.saturating_sub(1);
+                            }
                             if stack.len() > depth {
                                 implied_ends += 1;
                             }
-                            r = r.and(write_end(&mut writer, &open));
+                            r = r.and(write_end(&mut writer, &open_name));
                         }
                         if stack.is_empty() {
                             root_closed = true;
@@ -238,6 +253,26 @@ mod tests {
         let r = rebuild("<a><b><c>x</b></d></a>");
         assert_eq!(r.text, "<a><b><c>x</c></b></a>");
         assert_eq!(r.repairs.len(), 2, "{:?}", r.repairs);
+    }
+
+    /// Stray end tags under many open elements are dropped without searching the stack for
+    /// each (the count of open names answers); an end tag that does match still closes what
+    /// it skips, after elements of its name were opened and closed before.
+    #[test]
+    fn many_stray_end_tags_under_many_open_elements() {
+        let n = 20_000;
+        let doc = format!(
+            "<r>{}{}<c></c><c><d></c>",
+            "<a>".repeat(n),
+            "</b>".repeat(n)
+        );
+        let r = rebuild(&doc);
+        let want = format!(
+            "<r>{}<c></c><c><d></d></c>{}</r>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        );
+        assert_eq!(r.text, want);
     }
 
     #[test]
