@@ -292,3 +292,79 @@ fn items_sharing_one_guid_are_each_judged_once() {
     assert_eq!(a["entries_new"], 0, "the same ids on the next poll: {r}");
     assert_eq!(a["entries_updated"], 0, "{r}");
 }
+
+/// An article page that fails transiently (a 503) is tried again later, not at the very next
+/// pass: passes come every few seconds in a busy daemon, and spending the attempts on one short
+/// outage of the publisher's site would judge the item on its feed's summary. Until its time
+/// the entry stays pending, untouched; then its page is fetched and judged.
+#[test]
+fn a_failing_page_is_retried_after_a_wait_not_at_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let page_hits = Arc::new(AtomicUsize::new(0));
+    let hits = page_hits.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let feed = rss(&format!(
+        "<item><title>Lawyers study the contract</title><link>{base}/page</link>\
+         <guid>p1</guid><description>Short summary.</description></item>"
+    ));
+    let addr = serve_listener(
+        listener,
+        axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (hits, feed) = (hits.clone(), feed.clone());
+            async move {
+                if uri.path() != "/page" {
+                    return ([(header::CONTENT_TYPE, "application/rss+xml")], feed).into_response();
+                }
+                if hits.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+                }
+                let body = format!(
+                    "<html><body><article><h1>Lawyers study the contract</h1>{ON_TOPIC}</article></body></html>"
+                );
+                ([(header::CONTENT_TYPE, "text/html")], body).into_response()
+            }
+        }),
+    );
+    let env = TestEnv::new(
+        "",
+        &format!("[[feeds]]\nname = \"a\"\nurl = \"http://{addr}/feed.xml\"\n"),
+    );
+    let once = || -> serde_json::Value {
+        let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+        serde_json::from_str(out.trim()).expect("json")
+    };
+    let r = once();
+    assert_eq!(r["decided"]["deferred"], 1, "{r}");
+    assert_eq!(page_hits.load(Ordering::SeqCst), 1);
+    // The next pass, at once: the page is left alone, the entry still pending.
+    once();
+    assert_eq!(
+        page_hits.load(Ordering::SeqCst),
+        1,
+        "not retried before its time"
+    );
+    let store = env.store();
+    let keys = store.pending_order().expect("pending");
+    assert_eq!(keys.len(), 1);
+    let mut rec = store
+        .pending_entry(&keys[0])
+        .expect("read")
+        .expect("pending entry");
+    let wait = rec.retry_at.expect("a retry time") - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::seconds(15) && wait <= chrono::Duration::seconds(36),
+        "about 30 s: {wait}"
+    );
+    // Its time comes (the clock moved on): the page is fetched and the item judged on it.
+    rec.retry_at = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    store.put_entry(&rec).expect("write");
+    drop(store);
+    let r = once();
+    assert_eq!(page_hits.load(Ordering::SeqCst), 2, "{r}");
+    assert_eq!(r["decided"]["deferred"], 0, "{r}");
+    let items = env.store().items().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].text_source, wirewatch::store::TextSource::Page);
+}

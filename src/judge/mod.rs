@@ -158,10 +158,10 @@ pub struct Text {
 }
 
 /// Why an entry's text must wait for a later cycle: its page failed in a way worth another
-/// try (the host may come back).
+/// try (the host may come back), and how long to leave it before that try.
 #[derive(Debug, thiserror::Error)]
 #[error("page fetch failed: {0}")]
-pub struct Deferred(pub crate::fetch::FetchError);
+pub struct Deferred(pub crate::fetch::FetchError, pub std::time::Duration);
 
 /// What the judges compute from a text alone, once per entry, before judging in order: it
 /// does not depend on earlier decisions, and it is the costliest part of judging. The

@@ -96,12 +96,15 @@ impl Panel {
             Err(why) => {
                 rec.attempts += 1;
                 rec.note = Some(why.to_string());
+                rec.retry_at =
+                    Some(Utc::now() + chrono::Duration::from_std(why.1).unwrap_or_default());
                 self.store.put_entry(&rec)?;
-                warn!(reason = %why, attempt = rec.attempts, "deferred to the next cycle");
+                warn!(reason = %why, attempt = rec.attempts, retry_in_s = why.1.as_secs(), "deferred to a later pass");
                 return Ok(vec![Verdict::Deferred; self.judges.len()]);
             }
         };
         rec.status = EntryStatus::Done;
+        rec.retry_at = None;
         rec.note = text.note.clone();
 
         // 1. URL identity.

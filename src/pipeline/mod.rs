@@ -679,6 +679,10 @@ impl Pipeline {
         let Some(rec) = self.store.pending_entry(key)? else {
             return Ok(None);
         };
+        if rec.retry_at.is_some_and(|t| t > chrono::Utc::now()) {
+            // Its page is tried again later; it stays pending until then.
+            return Ok(None);
+        }
         let span = tracing::info_span!("item", feed = %rec.feed_id, id = %rec.id);
         let text = self.obtain_text(&rec).instrument(span).await;
         let features = text.as_ref().ok().and_then(|t| {

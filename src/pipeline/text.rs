@@ -17,9 +17,27 @@ use crate::judge::{Deferred, Text};
 use crate::parse::aggregator::{self, Aggregated};
 use crate::store::{EntryRecord, TextSource};
 
-/// How many times a page fetch that failed transiently is tried (once per cycle) before the
-/// item is judged on its feed text.
-const PAGE_ATTEMPTS: u32 = 3;
+/// How many times a page fetch that failed transiently is tried before the item is judged on
+/// its feed text.
+const PAGE_ATTEMPTS: u32 = 4;
+
+/// The wait before a page that failed transiently is tried again: [`crate::backoff`] from
+/// 30 s (30 s, 1 min, 2 min: about three and a half minutes in all, ±20 %), or the host's
+/// `Retry-After` when longer (at most 15 min). Passes come every few seconds in a busy daemon,
+/// so "the next pass" alone would spend the attempts on one short outage of the publisher's
+/// site and judge the item on its feed's summary.
+fn page_retry_delay(
+    attempts: u32,
+    retry_after: Option<std::time::Duration>,
+) -> std::time::Duration {
+    use std::time::Duration;
+    let wait = crate::backoff::backoff(Duration::from_secs(30), attempts, Duration::from_secs(240));
+    wait.max(
+        retry_after
+            .unwrap_or_default()
+            .min(Duration::from_secs(900)),
+    )
+}
 
 impl Pipeline {
     /// Gets an entry's text (see the module doc), or why it must wait for a later cycle.
@@ -83,7 +101,8 @@ impl Pipeline {
                     });
                 }
                 Err(e) if is_retryable(&e) && rec.attempts + 1 < PAGE_ATTEMPTS => {
-                    return Err(Deferred(e));
+                    let wait = page_retry_delay(rec.attempts + 1, e.retry_after());
+                    return Err(Deferred(e, wait));
                 }
                 Err(e) => note = Some(format!("page fetch failed: {e}")),
             }

@@ -151,6 +151,10 @@ pub struct EntryRecord {
     /// this hash of it, enough to notice an in-place change. `None` while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_hash: Option<u64>,
+    /// Not to be processed before this time: its page failed transiently and is tried again
+    /// then (see `pipeline::text`). `None` once the feed changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// One seed article of the topic, cleaned.
@@ -242,6 +246,7 @@ pub(crate) fn upserted(
                 note: None,
                 attempts: 0,
                 body_hash: None,
+                retry_at: None,
             },
             EntryChange::New,
         )),
@@ -255,6 +260,7 @@ pub(crate) fn upserted(
             rec.revisions += 1;
             rec.status = EntryStatus::Pending;
             rec.attempts = 0;
+            rec.retry_at = None;
             Some((rec, EntryChange::Updated))
         }
     }
