@@ -202,6 +202,25 @@ fn body_hash(e: &Entry) -> u64 {
 /// An entry record as stored. A processed (`Done`) entry is only ever read again to notice
 /// in-place changes, so its feed text (summary, content: most of its bytes) is replaced by
 /// [`body_hash`]; a pending one keeps it, since processing may fall back to it.
+/// The bytes that show a stored entry record is at `rec`'s revision: `"revisions":N,` as our
+/// encoder writes it (compact JSON, fields in declaration order, `status` after
+/// `revisions`; a title quoting those words is escaped and cannot match).
+///
+/// A judge reads a pending entry, and writes it back done minutes later; a poll that stored a
+/// changed version meanwhile (revision N+1, pending again) must not be overwritten by the older
+/// one marked done, or the change is never judged. Both stores write an entry back only while
+/// the stored record still carries this marker (or there is none), checked inside the write's
+/// transaction; matching bytes rather than decoding keeps the check as cheap as the write.
+pub(crate) fn revision_marker(rec: &EntryRecord) -> Vec<u8> {
+    format!("\"revisions\":{},", rec.revisions).into_bytes()
+}
+
+/// Whether a stored entry record (as encoded) may be replaced by `rec`'s version: it is at
+/// the same revision ([`revision_marker`]).
+pub(crate) fn same_revision(stored: &[u8], rec: &EntryRecord) -> bool {
+    memchr::memmem::find(stored, &revision_marker(rec)).is_some()
+}
+
 pub(crate) fn encode_entry(rec: &EntryRecord) -> Vec<u8> {
     if rec.status != EntryStatus::Done || rec.body_hash.is_some() {
         return encode(rec);

@@ -191,6 +191,66 @@ fn a_poll_is_recorded_whole_with_the_feed_state_and_in_chunks_when_huge() -> Res
     Ok(())
 }
 
+/// A judge reads a pending entry and writes it back done (or deferred) later; a poll that
+/// stored a changed version in between keeps it, pending, whichever way the judge writes.
+#[test]
+fn a_version_stored_while_the_judge_worked_is_not_overwritten() -> Result<()> {
+    for (backend, _dir, store) in backends() {
+        let now = Utc::now();
+        let (v1, v2) = (entry("first version"), entry("second version"));
+        let state = FeedState::default();
+        store.record_poll("f", &[("g1".to_string(), &v1)], now, &state)?;
+        let key = store.pending_order()?.pop().ok_or(missing("pending"))?;
+        let read = store.pending_entry(&key)?.ok_or(missing("entry"))?;
+        // The feed changes the entry while the judge works on the first version.
+        let c = store.record_poll("f", &[("g1".to_string(), &v2)], now, &state)?;
+        assert_eq!(c.updated, 1, "{backend}");
+        let title = |store: &Store| -> Result<Option<String>> {
+            Ok(store.entry("f", "g1")?.ok_or(missing("entry"))?.entry.title)
+        };
+        // Deferred: the newer version stays.
+        let mut deferred = read.clone();
+        deferred.attempts += 1;
+        store.put_entry(&deferred)?;
+        assert_eq!(
+            title(&store)?.as_deref(),
+            Some("second version"),
+            "{backend}"
+        );
+        // Decided, alone or among others: the newer version stays, pending.
+        let mut done = read.clone();
+        done.status = EntryStatus::Done;
+        store.commit_decisions(std::slice::from_ref(&done), &[], &[])?;
+        let item = ItemRecord::for_test("https://example.org/a", now);
+        store.commit_item(&ItemCommit {
+            entry: Some(&done),
+            item: &item,
+            dup: None,
+            story: None,
+            alert: None,
+            endpoints: &[],
+        })?;
+        assert_eq!(
+            title(&store)?.as_deref(),
+            Some("second version"),
+            "{backend}"
+        );
+        assert_eq!(store.pending_len(), 1, "{backend}: judged next");
+        // The judge's own version, once it is the stored one, is written as ever.
+        let second = store.pending_entry(&key)?.ok_or(missing("entry"))?;
+        let mut done = second.clone();
+        done.status = EntryStatus::Done;
+        store.commit_decisions(std::slice::from_ref(&done), &[], &[])?;
+        assert_eq!(store.pending_len(), 0, "{backend}");
+        assert_eq!(
+            store.entry("f", "g1")?.ok_or(missing("entry"))?.status,
+            EntryStatus::Done,
+            "{backend}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn processed_entries_keep_a_hash_of_their_text_and_still_notice_changes() -> Result<()> {
     for (_backend, _dir, store) in backends() {

@@ -33,6 +33,15 @@ const UPSERT_ENTRY: &str =
      ON CONFLICT (feed_id, entry_id) DO UPDATE SET rec = EXCLUDED.rec, pending = EXCLUDED.pending,
          order_at = EXCLUDED.order_at, first_seen = EXCLUDED.first_seen, stored_at = now()";
 
+/// [`UPSERT_ENTRY`] for a record the pipeline read and writes back: only while the stored one
+/// is at the same revision ($7: `records::revision_marker`).
+const PUT_ENTRY: &str =
+    "INSERT INTO entries (feed_id, entry_id, rec, pending, order_at, first_seen)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (feed_id, entry_id) DO UPDATE SET rec = EXCLUDED.rec, pending = EXCLUDED.pending,
+         order_at = EXCLUDED.order_at, first_seen = EXCLUDED.first_seen, stored_at = now()
+     WHERE position($7::bytea in entries.rec) > 0";
+
 /// The upsert statement's parameters for a record.
 fn entry_params(rec: &EntryRecord) -> super::Params {
     let (at, first) = order_of(rec);
@@ -186,7 +195,10 @@ impl FeedStore for PgStore {
     }
 
     fn put_entry(&self, rec: &EntryRecord) -> Result<()> {
-        self.execute("writing entry", UPSERT_ENTRY, entry_params(rec))?;
+        // Not over a newer version a poll stored meanwhile (`records::revision_marker`).
+        let mut p = entry_params(rec);
+        p.push(Box::new(crate::store::records::revision_marker(rec)));
+        self.execute("writing entry", PUT_ENTRY, p)?;
         Ok(())
     }
 

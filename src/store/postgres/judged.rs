@@ -19,9 +19,10 @@ const INSERT_DELIVERY: &str =
      ON CONFLICT (alert, endpoint) DO NOTHING";
 const UPSERT_DUP: &str = "INSERT INTO dup_docs (doc_id, key, record) VALUES ($1, $2, $3)
      ON CONFLICT (doc_id) DO UPDATE SET key = EXCLUDED.key, record = EXCLUDED.record";
-/// An entry's done status, written with its decision (its record slimmed as sled's is).
+/// An entry's done status, written with its decision (its record slimmed as sled's is), unless
+/// a poll stored a newer version meanwhile (`records::revision_marker`): that one stays pending.
 const DONE_ENTRY: &str = "UPDATE entries SET rec = $3, pending = false
-     WHERE feed_id = $1 AND entry_id = $2";
+     WHERE feed_id = $1 AND entry_id = $2 AND position($4::bytea in rec) > 0";
 
 fn item_params(i: &ItemRecord) -> Params {
     params![i.url.clone(), doc_i64(i.doc_id), encode(i)]
@@ -35,7 +36,8 @@ fn done_params(e: &EntryRecord) -> Params {
     params![
         e.feed_id.clone(),
         e.id.clone(),
-        crate::store::records::encode_entry(e)
+        crate::store::records::encode_entry(e),
+        crate::store::records::revision_marker(e)
     ]
 }
 

@@ -9,7 +9,7 @@ use super::codec::{
 };
 use super::SledStore;
 use crate::parse::Entry;
-use crate::store::records::{encode_entry, upserted};
+use crate::store::records::{encode_entry, same_revision, upserted};
 use crate::store::{
     Backend, EntryChange, EntryRecord, EntryStatus, FeedState, FeedStore, PendingKey, PollChanges,
     Result, SeedRecord, StoreError,
@@ -127,6 +127,13 @@ impl FeedStore for SledStore {
         let done = rec.status == EntryStatus::Done;
         (&self.entries, &self.pending)
             .transaction(|(entries, pending)| {
+                // A newer version stored by a poll meanwhile stays (see `revision_marker`).
+                if entries
+                    .get(key.as_slice())?
+                    .is_some_and(|cur| !same_revision(&cur, rec))
+                {
+                    return Ok(());
+                }
                 entries.insert(key.as_slice(), value.as_slice())?;
                 if done {
                     pending.remove(key.as_slice())?;

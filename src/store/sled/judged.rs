@@ -6,7 +6,7 @@ use super::codec::{
     all_recs, decode, encode, entry_key, get_rec, key_hash, outbox_key, Ctx, TxExt, TxResult,
 };
 use super::SledStore;
-use crate::store::records::encode_entry;
+use crate::store::records::{encode_entry, same_revision};
 use crate::store::{
     AlertRecord, DeliveryRecord, DupEntry, DupStore, EntryRecord, ItemCommit, ItemRecord,
     JudgedStore, Result, StoryRecord,
@@ -24,7 +24,7 @@ impl JudgedStore for SledStore {
         let item_v = encode(c.item);
         let entry_kv = c
             .entry
-            .map(|e| (entry_key(&e.feed_id, &e.id), encode_entry(e)));
+            .map(|e| (entry_key(&e.feed_id, &e.id), encode_entry(e), e));
         let story_kv = c.story.map(|s| (s.id.clone(), encode(s)));
         let mut outbox_rows = Vec::new();
         if let Some(a) = c.alert {
@@ -46,9 +46,16 @@ impl JudgedStore for SledStore {
             .transaction(
                 |(items, entries, pending, stories, alerts, outbox)| -> TxResult {
                     items.insert(c.item.url.as_bytes(), item_v.as_slice())?;
-                    if let Some((k, v)) = &entry_kv {
-                        entries.insert(k.as_slice(), v.as_slice())?;
-                        pending.remove(k.as_slice())?;
+                    if let Some((k, v, e)) = &entry_kv {
+                        // Not over a newer version a poll stored meanwhile (see
+                        // `revision_marker`): that one stays pending.
+                        let newer = entries
+                            .get(k.as_slice())?
+                            .is_some_and(|cur| !same_revision(&cur, e));
+                        if !newer {
+                            entries.insert(k.as_slice(), v.as_slice())?;
+                            pending.remove(k.as_slice())?;
+                        }
                     }
                     if let Some((k, v)) = &story_kv {
                         stories.insert(k.as_bytes(), v.as_slice())?;
@@ -79,9 +86,9 @@ impl JudgedStore for SledStore {
         for d in dups {
             self.index_text(d)?;
         }
-        let entry_kvs: Vec<(Vec<u8>, Vec<u8>)> = entries
+        let entry_kvs: Vec<(Vec<u8>, Vec<u8>, &EntryRecord)> = entries
             .iter()
-            .map(|e| (entry_key(&e.feed_id, &e.id), encode_entry(e)))
+            .map(|e| (entry_key(&e.feed_id, &e.id), encode_entry(e), e))
             .collect();
         let item_kvs: Vec<(&[u8], Vec<u8>)> = items
             .iter()
@@ -95,7 +102,14 @@ impl JudgedStore for SledStore {
                 for (k, v) in &item_kvs {
                     it.insert(*k, v.as_slice())?;
                 }
-                for (k, v) in &entry_kvs {
+                for (k, v, e) in &entry_kvs {
+                    // As in `commit_item`: a newer version stays pending.
+                    if en
+                        .get(k.as_slice())?
+                        .is_some_and(|cur| !same_revision(&cur, e))
+                    {
+                        continue;
+                    }
                     en.insert(k.as_slice(), v.as_slice())?;
                     pe.remove(k.as_slice())?;
                 }
