@@ -252,11 +252,13 @@ fn webhooks_get_every_alert_once_through_outages_and_dead_letters() {
     );
 }
 
-/// A deliberately slow webhook receiver on raw TCP (each answer takes `delay`): records the
-/// delivery id and the instant of every 2xx it writes. Returns the base URL and the records.
+/// A deliberately slow webhook receiver on raw TCP (the n-th request, from 0, is answered
+/// after `delay(n)`): records the delivery id and the instant of every 2xx it writes. Returns
+/// the base URL and the records.
 #[allow(clippy::type_complexity)]
-fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
+fn slow_raw_receiver(delay: fn(usize) -> Duration) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let got = Arc::new(Mutex::new(Vec::new()));
     let rec = got.clone();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -275,7 +277,7 @@ fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, Instant
                 let Ok((mut sock, _)) = l.accept().await else {
                     continue;
                 };
-                let rec = rec.clone();
+                let (rec, requests) = (rec.clone(), requests.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     loop {
@@ -306,7 +308,8 @@ fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, Instant
                             }
                         }
                         buf.drain(..head_end + len);
-                        tokio::time::sleep(delay).await;
+                        let n = requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(delay(n)).await;
                         // A client killed while we waited has closed its socket (EOF): it
                         // gets no answer, so a redelivery is no duplicate.
                         let mut probe = [0u8; 1];
@@ -338,7 +341,7 @@ fn slow_raw_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, Instant
 #[test]
 fn kill_9_in_mid_delivery_loses_and_doubles_nothing() {
     let sc = Scenario::start(&["--faults", "none", "--round", "3"]);
-    let (base, got) = slow_raw_receiver(Duration::from_millis(250));
+    let (base, got) = slow_raw_receiver(|_| Duration::from_millis(250));
     let hooks = format!("[[webhooks]]\nurl = \"{base}/hook\"\n");
     let env = TestEnv::new("interval = \"1h\"", &format!("{}{hooks}", sc.feeds_toml()));
     let mut kills = 0u64;
@@ -658,5 +661,105 @@ fn an_unreadable_alert_is_a_dead_letter_not_a_stuck_queue() {
         failed.matches("alert record unreadable").count(),
         2,
         "one dead letter per endpoint, with its reason: {failed}"
+    );
+}
+
+/// A reload (SIGHUP) while a webhook answers slowly, more slowly than the grace a stopping
+/// task is given: the delivery in flight ends before the new tasks start, so no alert is
+/// sent twice and every one arrives. (The old delivery task was abandoned after 10 s and went
+/// on beside the new one, which sent the same head row again.)
+#[test]
+fn a_reload_during_a_slow_delivery_sends_nothing_twice() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let (base, got) = slow_raw_receiver(|n| {
+        if n == 0 {
+            Duration::from_secs(13)
+        } else {
+            Duration::from_millis(20)
+        }
+    });
+    let hooks = format!("[[webhooks]]\nurl = \"{base}/hook\"\ntimeout = \"30s\"\n");
+    let env = TestEnv::new("interval = \"1h\"", &format!("{}{hooks}", sc.feeds_toml()));
+    let log = env.dir.path().join("daemon.log");
+    let child = spawn_daemon(&env, &log);
+    wait_for_log(&log, "entries processed", 1, 60);
+    // The first delivery is in flight, its answer 13 s away: reload now.
+    std::thread::sleep(Duration::from_secs(2));
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    wait_for_log(&log, "config reloaded", 1, 60);
+    let alerts = alert_ids(&env);
+    assert!(alerts.len() >= 2, "alerts decided: {alerts:?}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.lock().expect("lock").len() < alerts.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Time for a second copy of the head row to arrive, if one was sent.
+    std::thread::sleep(Duration::from_secs(2));
+    stop_daemon(child);
+    let mut received: Vec<String> = got
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|r| r.0.clone())
+        .collect();
+    received.sort();
+    let n = received.len();
+    received.dedup();
+    assert_eq!(n, received.len(), "an alert arrived twice: {received:?}");
+    let mut want: Vec<String> = alerts.iter().map(|a| a.to_lowercase()).collect();
+    want.sort();
+    assert_eq!(received, want, "every alert arrived");
+}
+
+/// A first digest that reaches one recipient group and fails for another (a transient 451) is
+/// retried for that group only: the group already served is not mailed again. (Without a
+/// previous digest, the window once started a day before each try, so each try looked new.)
+#[test]
+fn a_retried_first_digest_mails_each_group_once() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let smtp = SmtpServer::start_with(
+        &tmp.path().join("mail"),
+        0,
+        &["--refuse-rcpt", "second@example.org"],
+    );
+    let env = TestEnv::new("", "");
+    let config = format!(
+        "state_dir = \"{state}\"\n\
+         [[topics]]\nname = \"first\"\nseeds = \"{seeds}\"\n\
+         [[topics]]\nname = \"second\"\nseeds = \"{seeds}\"\ndigest_to = [\"second@example.org\"]\n\
+         [fetch]\ntimeout = \"3s\"\nallow_private_networks = true\nper_host_interval = \"0s\"\n\
+         [digest]\nat = \"00:00\"\ntimezone = \"UTC\"\nto = [\"reader@example.org\"]\n\
+         from = \"wirewatch@example.org\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n{feeds}",
+        state = env.dir.path().join("state").display(),
+        seeds = seeds_dir().display(),
+        port = smtp.port,
+        feeds = sc.feeds_toml(),
+    );
+    std::fs::write(&env.config, config).expect("config");
+    once(&env);
+    assert!(!alert_ids(&env).is_empty());
+    let first = wirewatch(&["digest", "--send", "-c", env.config_str()]);
+    assert!(
+        !first.status.success(),
+        "the second group's mail was refused"
+    );
+    assert_eq!(smtp.messages().len(), 1, "the first group's mail went out");
+    std::thread::sleep(Duration::from_millis(1100));
+    wirewatch_ok(&["digest", "--send", "-c", env.config_str()]);
+    let mails = smtp.messages();
+    let to_second = mails
+        .iter()
+        .filter(|m| m.contains("second@example.org"))
+        .count();
+    assert_eq!(
+        (mails.len(), to_second),
+        (2, 1),
+        "each group mailed once: {} mails",
+        mails.len()
     );
 }

@@ -134,12 +134,23 @@ impl Tasks {
 
     async fn stop_with(self, reload: Option<(&CancellationToken, &(dyn Fn() + Send + Sync))>) {
         match reload {
-            Some((shutdown, alive)) => self.processor.stop_and_wait(shutdown, alive).await,
-            None => self.processor.stop().await,
-        }
-        self.delivery.stop().await;
-        if let Some(d) = self.digest {
-            d.stop().await;
+            Some((shutdown, alive)) => {
+                // Before a reload every sender ends too: abandoned in mid-send (a slow webhook,
+                // a mail server taking its time), it would go on beside the new one, which
+                // reads the same head row of the outbox and sends it again.
+                self.processor.stop_and_wait(shutdown, alive).await;
+                self.delivery.stop_and_wait(shutdown, alive).await;
+                if let Some(d) = self.digest {
+                    d.stop_and_wait(shutdown, alive).await;
+                }
+            }
+            None => {
+                self.processor.stop().await;
+                self.delivery.stop().await;
+                if let Some(d) = self.digest {
+                    d.stop().await;
+                }
+            }
         }
         if let Some(h) = self.http {
             h.stop().await;

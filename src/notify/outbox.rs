@@ -138,6 +138,9 @@ pub struct Deliverer {
     /// The name of the first topic: what alerts of single-topic versions name.
     topic: String,
     user_agent: String,
+    /// Cancelled when the daemon stops or reloads: a pass ends after the row in flight (its
+    /// outcome recorded) instead of draining the whole backlog first.
+    stop: CancellationToken,
 }
 
 impl Deliverer {
@@ -159,6 +162,7 @@ impl Deliverer {
             endpoints,
             topic: config.first_topic().name.clone(),
             user_agent: config.fetch.user_agent.clone(),
+            stop: CancellationToken::new(),
         })
     }
 
@@ -207,7 +211,7 @@ impl Deliverer {
                 return Ok(rep);
             }
             for d in batch {
-                if d.next_try > Utc::now() {
+                if d.next_try > Utc::now() || self.stop.is_cancelled() {
                     return Ok(rep);
                 }
                 // Of several workers on one store, one delivers an endpoint's next row; the
@@ -328,6 +332,14 @@ impl Deliverer {
     /// The daemon's delivery loop: a pass whenever new alerts are decided (`wake`), or when
     /// the earliest retry is due, until shutdown.
     pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let me = Deliverer {
+            stop: shutdown.clone(),
+            ..self
+        };
+        me.run_until(wake, shutdown).await
+    }
+
+    async fn run_until(self, wake: Arc<Notify>, shutdown: CancellationToken) {
         loop {
             if let Err(e) = self.deliver_due().await {
                 error!(error = %e, "delivery pass failed");
