@@ -345,6 +345,24 @@ url = "https://example.org/feed.xml"
         assert!(parse("[topic]\nname = \"t\"\n[fetch]\nconcurrency = 64\n").is_ok());
     }
 
+    /// A topic's own digest recipients are checked at start, as `[digest] to` is: a bad one
+    /// would otherwise fail that group's digest at every send.
+    #[test]
+    fn a_topic_digest_recipient_must_be_an_address() {
+        let topics = |to: &str| {
+            format!(
+                "[[topics]]\nname = \"a\"\n[[topics]]\nname = \"b\"\ndigest_to = [\"{to}\"]\n\
+                 [[feeds]]\nurl = \"https://example.org/feed.xml\"\n"
+            )
+        };
+        let err = parse(&topics("bob at example.org"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("topics[1].digest_to[0]"), "{err}");
+        assert!(err.contains("not an email address"), "{err}");
+        parse(&topics("bob@example.org")).expect("a good address");
+    }
+
     #[test]
     fn bad_url_names_line() {
         let err = parse("[topic]\nname = \"t\"\n[[feeds]]\nurl = \"not a url\"\n")

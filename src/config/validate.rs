@@ -126,6 +126,16 @@ impl Config {
                     ));
                 }
             }
+            // A recipient the mail library cannot parse would fail that group's digest every
+            // day, at send time: said here, at start and on reload, instead.
+            for (i, a) in topic.digest_to.iter().flatten().enumerate() {
+                if a.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(InvalidSetting::new(
+                        at(&format!("digest_to[{i}]")),
+                        format!("{a:?} is not an email address"),
+                    ));
+                }
+            }
             for (i, w) in topic.webhooks.iter().flatten().enumerate() {
                 if !self.webhooks.iter().any(|h| &h.display_name() == w) {
                     return Err(InvalidSetting::new(

@@ -253,6 +253,11 @@ impl SmtpServer {
 
     /// Like [`SmtpServer::start`] on a given port (0: a free one).
     pub fn start_on(out: &Path, port: u16) -> SmtpServer {
+        Self::start_with(out, port, &[])
+    }
+
+    /// Like [`SmtpServer::start_on`] with more arguments for `smtp_server.py` (see its doc).
+    pub fn start_with(out: &Path, port: u16, args: &[&str]) -> SmtpServer {
         std::fs::create_dir_all(out).expect("smtp out dir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/notify/smtp_server.py");
         let mut child = Command::new("python3")
@@ -261,6 +266,7 @@ impl SmtpServer {
             .arg(out)
             .arg("--port")
             .arg(port.to_string())
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -10,7 +10,9 @@ accepted message as DIR/msg-<n>.eml (the raw bytes received) plus
 DIR/msg-<n>.json ({"mail_from", "rcpt_tos"}), both written before the server
 answers 250. With --tls-cert/--tls-key it offers STARTTLS (or, with
 --implicit-tls, speaks TLS from the first byte); with --user it
-requires AUTH (PLAIN/LOGIN) with that password. Exits when stdin closes, so
+requires AUTH (PLAIN/LOGIN) with that password. With --refuse-rcpt ADDR it
+answers RCPT TO that address with a transient 451 the first --refuse-times
+times (default 1). Exits when stdin closes, so
 it never outlives the test that started it.
 """
 
@@ -27,9 +29,18 @@ from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Recorder:
-    def __init__(self, out):
+    def __init__(self, out, refuse_rcpt=None, refuse_times=0):
         self.out = out
         self.count = 0
+        self.refuse_rcpt = (refuse_rcpt or "").lower()
+        self.refuse_left = refuse_times
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_left > 0 and address.lower() == self.refuse_rcpt:
+            self.refuse_left -= 1
+            return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
@@ -64,6 +75,8 @@ async def main():
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
     ap.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    ap.add_argument("--refuse-rcpt")
+    ap.add_argument("--refuse-times", type=int, default=1)
     args = ap.parse_args()
     # Expected failures (e.g. a client rejecting our self-signed certificate)
     # would otherwise print tracebacks into the test output.
@@ -74,7 +87,7 @@ async def main():
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
 
-    handler = Recorder(args.out)
+    handler = Recorder(args.out, args.refuse_rcpt, args.refuse_times if args.refuse_rcpt else 0)
     # --implicit-tls: TLS from the first byte (port 465 style) instead of STARTTLS.
     implicit = tls_context if args.implicit_tls else None
     kwargs = {"hostname": "localhost", "tls_context": None if implicit else tls_context}

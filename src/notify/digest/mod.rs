@@ -236,12 +236,19 @@ impl Digester {
         })
     }
 
-    /// Where the next digest's window starts: where the last one ended, else a day before
-    /// `until`.
-    fn window_start(&self, until: DateTime<Utc>) -> Result<DateTime<Utc>, DigestError> {
+    /// Where the digest of `day` starts, sent at `until`: where the last one ended, else a day
+    /// before the day's send time (or `until`, if earlier). Not a day before `until` itself:
+    /// the window's start keys the mails already sent ([`Digester::send`]), and a first digest
+    /// retried after a failure must find the mails it sent, not a new window each try that
+    /// mails the recipients already served again.
+    fn window_start(
+        &self,
+        day: NaiveDate,
+        until: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, DigestError> {
         Ok(match self.store.last_digest()? {
             Some(d) if d.covered_until < until => d.covered_until,
-            _ => until - chrono::Duration::days(1),
+            _ => self.send_time(day).min(until) - chrono::Duration::days(1),
         })
     }
 
@@ -251,7 +258,10 @@ impl Digester {
     pub fn preview(&self, day: Option<NaiveDate>) -> Result<RenderedDigest, DigestError> {
         let now = Utc::now();
         let (day, since, until) = match day {
-            None => (self.local_day(now), self.window_start(now)?, now),
+            None => {
+                let day = self.local_day(now);
+                (day, self.window_start(day, now)?, now)
+            }
             Some(d) => {
                 let until = self.send_time(d).min(now);
                 (d, until - chrono::Duration::days(1), until)
@@ -284,7 +294,7 @@ impl Digester {
     pub async fn send(&self, day: NaiveDate, force: bool) -> Result<DigestRecord, DigestError> {
         let smtp = self.smtp.as_ref().ok_or(DigestError::NotConfigured)?;
         let until = Utc::now();
-        let since = self.window_start(until)?;
+        let since = self.window_start(day, until)?;
         let (sections, n) = self.build(day, since, until)?;
         let record = DigestRecord {
             day: day.to_string(),
