@@ -368,3 +368,43 @@ fn a_failing_page_is_retried_after_a_wait_not_at_once() {
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].text_source, wirewatch::store::TextSource::Page);
 }
+
+/// A feed's stored state that can no longer be read (a disk error, a hand-edited store) costs
+/// that feed its validators and backoff, not its polls: the run goes on, the feed is polled and
+/// its entries, already stored, are not new again. (It once failed every poll of the feed, and
+/// the daemon at start.)
+#[test]
+fn an_unreadable_feed_state_starts_the_feed_afresh() {
+    let item = |n: u32| {
+        rss_item(
+            &format!("e{n}"),
+            &format!("http://example.org/e{n}"),
+            n,
+            "<p>Text.</p>",
+        )
+    };
+    let env = two_feeds(rss(&format!("{}{}", item(1), item(2))), rss(""));
+    let run = || -> serde_json::Value {
+        let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+        serde_json::from_str(out.trim()).expect("json")
+    };
+    let r = run();
+    assert_eq!(r["feeds"][0]["entries_new"], 2, "{r}");
+    {
+        let db = sled::open(env.db_path()).expect("open sled");
+        let feeds = db.open_tree("feeds").expect("feeds tree");
+        let keys: Vec<_> = feeds.iter().keys().map(|k| k.expect("key")).collect();
+        assert_eq!(keys.len(), 2);
+        for k in keys {
+            feeds.insert(k, &b"\xff garbled"[..]).expect("insert");
+        }
+        db.flush().expect("flush");
+    }
+    let r = run();
+    for f in r["feeds"].as_array().expect("feeds") {
+        assert!(f["error"].is_null(), "{r}");
+        assert_eq!(f["entries_new"], 0, "entries kept: {r}");
+    }
+    let states = env.store().feed_states().expect("states readable again");
+    assert_eq!(states.len(), 2, "{states:?}");
+}

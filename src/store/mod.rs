@@ -56,6 +56,20 @@ pub use records::{EntryRecord, EntryStatus, FeedState, FeedTexts, SeedRecord};
 
 use crate::parse::Entry;
 
+/// A feed's state read back, with an unreadable record (a disk error, a record of a future
+/// version) as none, said once in the log: the feed starts afresh (its validators and backoff
+/// are lost, its entries are kept) instead of failing every poll of it, or the daemon at
+/// start. The next poll writes a good record.
+pub(crate) fn readable_or_none<T>(r: Result<Option<T>>, feed_id: &str) -> Result<Option<T>> {
+    match r {
+        Err(e @ StoreError::Corrupt { .. }) => {
+            tracing::warn!(feed = feed_id, error = %e, "unreadable feed state; the feed starts afresh");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
 /// A store failure, with what was being done.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

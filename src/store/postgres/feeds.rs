@@ -129,11 +129,14 @@ impl PgStore {
 
 impl FeedStore for PgStore {
     fn feed_state(&self, feed_id: &str) -> Result<Option<FeedState>> {
-        self.record(
-            "feed",
-            "reading feed state",
-            "SELECT state FROM feeds WHERE feed_id = $1",
-            params![feed_id.to_string()],
+        crate::store::readable_or_none(
+            self.record(
+                "feed",
+                "reading feed state",
+                "SELECT state FROM feeds WHERE feed_id = $1",
+                params![feed_id.to_string()],
+            ),
+            feed_id,
         )
     }
 
@@ -154,7 +157,13 @@ impl FeedStore for PgStore {
             params![],
         )?
         .iter()
-        .map(|r| Ok((r.get::<_, String>(0), decode("feed", r.get::<_, &[u8]>(1))?)))
+        .filter_map(|r| {
+            let id = r.get::<_, String>(0);
+            let state = decode("feed", r.get::<_, &[u8]>(1)).map(Some);
+            crate::store::readable_or_none(state, &id)
+                .transpose()
+                .map(|s| s.map(|s| (id, s)))
+        })
         .collect()
     }
 

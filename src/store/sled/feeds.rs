@@ -18,7 +18,10 @@ use crate::store::{
 impl FeedStore for SledStore {
     /// The state of a feed, if it was ever polled.
     fn feed_state(&self, feed_id: &str) -> Result<Option<FeedState>> {
-        get_rec(&self.feeds, feed_id, "feed", "reading feed state")
+        super::super::readable_or_none(
+            get_rec(&self.feeds, feed_id, "feed", "reading feed state"),
+            feed_id,
+        )
     }
 
     /// Saves the state of a feed.
@@ -34,10 +37,11 @@ impl FeedStore for SledStore {
         let mut out = Vec::new();
         for kv in self.feeds.iter() {
             let (k, v) = kv.ctx("reading feeds")?;
-            out.push((
-                String::from_utf8_lossy(&k).into_owned(),
-                decode("feed", &v)?,
-            ));
+            let id = String::from_utf8_lossy(&k).into_owned();
+            if let Some(state) = super::super::readable_or_none(decode("feed", &v).map(Some), &id)?
+            {
+                out.push((id, state));
+            }
         }
         Ok(out)
     }
