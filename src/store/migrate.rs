@@ -46,7 +46,7 @@ pub fn copy_all(from: &Store, to: &Store) -> Result<Copied> {
         n.feeds += 1;
     }
     for e in from.entries()? {
-        to.put_entry(&e)?;
+        to.copy_entry(&e)?;
         n.entries += 1;
     }
     for s in from.seeds()? {

@@ -256,8 +256,13 @@ pub trait FeedStore {
     ) -> Result<PollChanges>;
     /// One stored entry.
     fn entry(&self, feed_id: &str, id: &str) -> Result<Option<EntryRecord>>;
-    /// Replaces a stored entry record; its status says whether it is still pending.
+    /// Writes back an entry record the pipeline read; its status says whether it is still
+    /// pending. Left alone when a poll stored a newer version meanwhile
+    /// (`records::revision_marker`).
     fn put_entry(&self, rec: &EntryRecord) -> Result<()>;
+    /// Writes an entry record as it is, whatever the stored one: a store copy ([`migrate`]),
+    /// where the source is the truth.
+    fn copy_entry(&self, rec: &EntryRecord) -> Result<()>;
     /// All stored entries, in key order (feed, then id). Processed ones may be in a slim form
     /// (their feed text replaced by [`EntryRecord::body_hash`]).
     fn entries(&self) -> Result<Vec<EntryRecord>>;

@@ -548,6 +548,30 @@ fn fill(store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// A copy run again after the source changed brings the change over: the copy writes the
+/// source's records as they are (not through the pipeline's revision check).
+#[test]
+fn a_copy_again_after_a_change_takes_the_change() -> Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = Store::open(&dir.path().join("from"))?;
+    let now = Utc::now();
+    let state = FeedState::default();
+    let poll = |title: &str| -> Result<()> {
+        let e = entry(title);
+        from.record_poll("f", &[("g1".to_string(), &e)], now, &state)?;
+        Ok(())
+    };
+    for (backend, _keep, to) in backends() {
+        poll("first version")?;
+        migrate::copy_all(&from, &to)?;
+        poll("second version")?;
+        migrate::copy_all(&from, &to)?;
+        let title = to.entry("f", "g1")?.ok_or(missing("entry"))?.entry.title;
+        assert_eq!(title.as_deref(), Some("second version"), "{backend}");
+    }
+    Ok(())
+}
+
 #[test]
 fn a_store_migrates_into_another_whole_and_twice_is_harmless() -> Result<()> {
     let backends = backends();

@@ -211,6 +211,11 @@ impl FeedStore for PgStore {
         Ok(())
     }
 
+    fn copy_entry(&self, rec: &EntryRecord) -> Result<()> {
+        self.execute("copying entry", UPSERT_ENTRY, entry_params(rec))?;
+        Ok(())
+    }
+
     fn entries(&self) -> Result<Vec<EntryRecord>> {
         self.records(
             "entry",

@@ -125,28 +125,11 @@ impl FeedStore for SledStore {
 
     /// Replaces a stored entry record (after processing).
     fn put_entry(&self, rec: &EntryRecord) -> Result<()> {
-        let key = entry_key(&rec.feed_id, &rec.id);
-        let value = encode_entry(rec);
-        let order = pending_order_key(rec);
-        let done = rec.status == EntryStatus::Done;
-        (&self.entries, &self.pending)
-            .transaction(|(entries, pending)| {
-                // A newer version stored by a poll meanwhile stays (see `revision_marker`).
-                if entries
-                    .get(key.as_slice())?
-                    .is_some_and(|cur| !same_revision(&cur, rec))
-                {
-                    return Ok(());
-                }
-                entries.insert(key.as_slice(), value.as_slice())?;
-                if done {
-                    pending.remove(key.as_slice())?;
-                } else {
-                    pending.insert(key.as_slice(), &order)?;
-                }
-                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
-            })
-            .tx("writing entry")
+        self.write_entry(rec, true)
+    }
+
+    fn copy_entry(&self, rec: &EntryRecord) -> Result<()> {
+        self.write_entry(rec, false)
     }
 
     /// All stored entries, in key order (feed, then id). Processed ones are in their slim
@@ -239,6 +222,36 @@ impl FeedStore for SledStore {
             }
         }
         Ok(removed)
+    }
+}
+
+impl SledStore {
+    /// Writes an entry record and its place in the pending queue; with `guarded`, only over a
+    /// stored record at the same revision (see `revision_marker`).
+    fn write_entry(&self, rec: &EntryRecord, guarded: bool) -> Result<()> {
+        let key = entry_key(&rec.feed_id, &rec.id);
+        let value = encode_entry(rec);
+        let order = pending_order_key(rec);
+        let done = rec.status == EntryStatus::Done;
+        (&self.entries, &self.pending)
+            .transaction(|(entries, pending)| {
+                // A newer version stored by a poll meanwhile stays.
+                if guarded
+                    && entries
+                        .get(key.as_slice())?
+                        .is_some_and(|cur| !same_revision(&cur, rec))
+                {
+                    return Ok(());
+                }
+                entries.insert(key.as_slice(), value.as_slice())?;
+                if done {
+                    pending.remove(key.as_slice())?;
+                } else {
+                    pending.insert(key.as_slice(), &order)?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+            })
+            .tx("writing entry")
     }
 }
 
