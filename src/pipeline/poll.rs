@@ -451,17 +451,21 @@ pub fn entry_id(entry: &Entry) -> Option<String> {
     {
         return Some(storable(l));
     }
-    let title = entry
+    entry
         .title
         .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())?;
+        .is_some_and(|t| !t.trim().is_empty())
+        .then(|| title_id(entry))
+}
+
+/// An id from an entry's title and date (for entries with neither guid nor link).
+fn title_id(entry: &Entry) -> String {
     let mut h = Sha256::new();
-    h.update(title.as_bytes());
+    h.update(entry.title.as_deref().unwrap_or_default().trim().as_bytes());
     if let Some(p) = entry.published {
         h.update(p.to_rfc3339().as_bytes());
     }
-    Some(format!("title:{}", hex::encode(&h.finalize()[..12])))
+    format!("title:{}", hex::encode(&h.finalize()[..12]))
 }
 
 /// An id as the store can index it: itself, or its SHA-256 when too long or not printable.
@@ -496,14 +500,7 @@ pub fn unique_entry_ids(found: &mut Vec<(String, &Entry)>) -> usize {
     let own_key = |e: &Entry| -> String {
         match e.link.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
             Some(link) => link.to_string(),
-            None => {
-                let mut h = Sha256::new();
-                h.update(e.title.as_deref().unwrap_or_default().trim().as_bytes());
-                if let Some(p) = e.published {
-                    h.update(p.to_rfc3339().as_bytes());
-                }
-                format!("title:{}", hex::encode(&h.finalize()[..12]))
-            }
+            None => title_id(e),
         }
     };
     let mut seen = std::collections::HashSet::new();
