@@ -86,6 +86,19 @@ pub(super) type TxResult<T = ()> =
     std::result::Result<T, sled::transaction::ConflictableTransactionError<StoreError>>;
 
 /// The in-memory hash of an item key.
+/// Whether the entries tree holds, under `key`, a newer version of `rec` than the one being
+/// written back (a poll stored it meanwhile; see `records::revision_marker`): read inside the
+/// writing transaction, so the answer holds for the write.
+pub(super) fn newer_stored(
+    entries: &sled::transaction::TransactionalTree,
+    key: &[u8],
+    rec: &EntryRecord,
+) -> std::result::Result<bool, sled::transaction::UnabortableTransactionError> {
+    Ok(entries
+        .get(key)?
+        .is_some_and(|cur| !crate::store::records::same_revision(&cur, rec)))
+}
+
 pub(super) fn key_hash(url: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault};
     BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(url)

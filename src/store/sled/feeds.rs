@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 
 use super::codec::{
-    all_recs, decode, decode_order_key, encode, entry_key, get_rec, pending_order_key, tx, Ctx,
-    TxExt,
+    all_recs, decode, decode_order_key, encode, entry_key, get_rec, newer_stored,
+    pending_order_key, tx, Ctx, TxExt,
 };
 use super::SledStore;
 use crate::parse::Entry;
-use crate::store::records::{encode_entry, same_revision, upserted};
+use crate::store::records::{encode_entry, upserted};
 use crate::store::{
     Backend, EntryChange, EntryRecord, EntryStatus, FeedState, FeedStore, PendingKey, PollChanges,
     Result, SeedRecord, StoreError,
@@ -236,11 +236,7 @@ impl SledStore {
         (&self.entries, &self.pending)
             .transaction(|(entries, pending)| {
                 // A newer version stored by a poll meanwhile stays.
-                if guarded
-                    && entries
-                        .get(key.as_slice())?
-                        .is_some_and(|cur| !same_revision(&cur, rec))
-                {
+                if guarded && newer_stored(entries, &key, rec)? {
                     return Ok(());
                 }
                 entries.insert(key.as_slice(), value.as_slice())?;

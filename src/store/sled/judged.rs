@@ -3,10 +3,11 @@
 use sled::Transactional;
 
 use super::codec::{
-    all_recs, decode, encode, entry_key, get_rec, key_hash, outbox_key, Ctx, TxExt, TxResult,
+    all_recs, decode, encode, entry_key, get_rec, key_hash, newer_stored, outbox_key, Ctx, TxExt,
+    TxResult,
 };
 use super::SledStore;
-use crate::store::records::{encode_entry, same_revision};
+use crate::store::records::encode_entry;
 use crate::store::{
     AlertRecord, DeliveryRecord, DupEntry, DupStore, EntryRecord, ItemCommit, ItemRecord,
     JudgedStore, Result, StoryRecord,
@@ -49,10 +50,7 @@ impl JudgedStore for SledStore {
                     if let Some((k, v, e)) = &entry_kv {
                         // Not over a newer version a poll stored meanwhile (see
                         // `revision_marker`): that one stays pending.
-                        let newer = entries
-                            .get(k.as_slice())?
-                            .is_some_and(|cur| !same_revision(&cur, e));
-                        if !newer {
+                        if !newer_stored(entries, k, e)? {
                             entries.insert(k.as_slice(), v.as_slice())?;
                             pending.remove(k.as_slice())?;
                         }
@@ -104,10 +102,7 @@ impl JudgedStore for SledStore {
                 }
                 for (k, v, e) in &entry_kvs {
                     // As in `commit_item`: a newer version stays pending.
-                    if en
-                        .get(k.as_slice())?
-                        .is_some_and(|cur| !same_revision(&cur, e))
-                    {
+                    if newer_stored(en, k, e)? {
                         continue;
                     }
                     en.insert(k.as_slice(), v.as_slice())?;
