@@ -662,6 +662,23 @@ fn an_unreadable_alert_is_a_dead_letter_not_a_stuck_queue() {
         2,
         "one dead letter per endpoint, with its reason: {failed}"
     );
+    // What lists alerts goes on past the unreadable one: the digest, `alerts`, `status`.
+    let preview = env.dir.path().join("digest.html");
+    let said = wirewatch_ok(&[
+        "digest",
+        "--preview",
+        preview.to_str().expect("utf-8 path"),
+        "-c",
+        env.config_str(),
+    ]);
+    assert!(said.contains("wrote"), "{said}");
+    let listed = wirewatch_ok(&["alerts", "--json", "-c", env.config_str()]);
+    assert_eq!(
+        listed.lines().count(),
+        alerts.len() - 1,
+        "every readable alert listed: {listed}"
+    );
+    wirewatch_ok(&["status", "-c", env.config_str()]);
 }
 
 /// A reload (SIGHUP) while a webhook answers slowly, more slowly than the grace a stopping
@@ -761,5 +778,79 @@ fn a_retried_first_digest_mails_each_group_once() {
         (2, 1),
         "each group mailed once: {} mails",
         mails.len()
+    );
+}
+
+/// A recipient group the mail server refuses outright (550, no such mailbox) that sorts
+/// before another: the other group's digest still goes out at once (it used to wait behind
+/// the refused one, retried forever), and once `[digest] give_up_after` has passed the day's
+/// digest is recorded with the refused group noted, in `status` too, not retried for ever.
+#[test]
+fn a_refused_recipient_holds_up_no_one_and_is_given_up() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let smtp = SmtpServer::start_with(
+        &tmp.path().join("mail"),
+        0,
+        &[
+            "--refuse-rcpt",
+            "aaa-gone@example.org",
+            "--refuse-code",
+            "550",
+            "--refuse-times",
+            "100",
+        ],
+    );
+    let env = TestEnv::new("", "");
+    let config = |give_up: &str| {
+        format!(
+            "state_dir = \"{state}\"\n\
+             [[topics]]\nname = \"first\"\nseeds = \"{seeds}\"\n\
+             [[topics]]\nname = \"second\"\nseeds = \"{seeds}\"\ndigest_to = [\"aaa-gone@example.org\"]\n\
+             [fetch]\ntimeout = \"3s\"\nallow_private_networks = true\nper_host_interval = \"0s\"\n\
+             [digest]\nat = \"00:00\"\ntimezone = \"UTC\"\nto = [\"reader@example.org\"]\n\
+             from = \"wirewatch@example.org\"\n{give_up}\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n{feeds}",
+            state = env.dir.path().join("state").display(),
+            seeds = seeds_dir().display(),
+            port = smtp.port,
+            feeds = sc.feeds_toml(),
+        )
+    };
+    std::fs::write(&env.config, config("")).expect("config");
+    once(&env);
+    assert!(!alert_ids(&env).is_empty());
+    let first = wirewatch(&["digest", "--send", "-c", env.config_str()]);
+    let said = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(
+        !first.status.success() && said.contains("aaa-gone@example.org"),
+        "the refusal is reported, naming the recipient: {said}"
+    );
+    let mails = smtp.messages();
+    assert_eq!(
+        (
+            mails.len(),
+            mails.iter().any(|m| m.contains("reader@example.org"))
+        ),
+        (1, true),
+        "the reader's digest went out despite the refused group before it"
+    );
+    let status = wirewatch_ok(&["status", "-c", env.config_str()]);
+    assert!(
+        !status.contains("digest "),
+        "no digest recorded while the refused mail is still retried: {status}"
+    );
+    std::fs::write(&env.config, config("give_up_after = \"0s\"")).expect("config");
+    let given_up = wirewatch_ok(&["digest", "--send", "-c", env.config_str()]);
+    assert!(
+        given_up.contains("not delivered (given up): aaa-gone@example.org"),
+        "{given_up}"
+    );
+    assert_eq!(smtp.messages().len(), 1, "the reader is not mailed again");
+    let status = wirewatch_ok(&["status", "-c", env.config_str()]);
+    assert!(
+        status.contains("digest     last for")
+            && status.contains("not delivered (the mail server refused it): aaa-gone@example.org"),
+        "{status}"
     );
 }

@@ -111,6 +111,17 @@ pub struct DigestConfig {
     /// Send even when there is nothing new.
     #[serde(default)]
     pub send_empty: bool,
+    /// How long a mail the server refuses outright (a 5xx reply: an unknown mailbox, bad
+    /// credentials) is tried again before that day's digest is given up for its recipients
+    /// (and noted in `wirewatch status`). Time to fix a password; a refused mailbox must not
+    /// hold up the digest for days.
+    #[serde(default = "default_give_up_after")]
+    pub give_up_after: Dur,
+}
+
+/// How long a refused digest mail is retried when `give_up_after` is not set.
+pub fn default_give_up_after() -> Dur {
+    Dur(Duration::from_secs(3600))
 }
 
 /// The digest's send time when `at` is not set.

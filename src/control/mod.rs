@@ -409,6 +409,9 @@ pub async fn execute(req: &Request, ctx: &Context) -> Result<Reply, CommandError
                 .await
                 .map_err(CommandError::from_display)?;
             let _ = writeln!(out, "digest for {} sent: {} alerts", rec.day, rec.alerts);
+            for u in &rec.undelivered {
+                let _ = writeln!(out, "not delivered (given up): {u}");
+            }
         }
         Request::Feedback {
             url,

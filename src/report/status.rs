@@ -15,12 +15,14 @@ use crate::store::Store;
 pub fn status(config: &Config, store: &Store, json: bool) -> anyhow::Result<String> {
     let stats = store.stats()?;
     let workers = store.workers()?;
+    let digest = store.last_digest()?;
     let mut out = String::new();
     if json {
         writeln!(
             out,
             "{}",
-            serde_json::json!({ "store": stats, "shared": store.is_shared(), "workers": workers })
+            serde_json::json!({ "store": stats, "shared": store.is_shared(), "workers": workers,
+                "last_digest": digest })
         )?;
         return Ok(out);
     }
@@ -37,6 +39,18 @@ pub fn status(config: &Config, store: &Store, json: bool) -> anyhow::Result<Stri
         "holds      {} feeds, {} entries ({} pending), {} items, {} stories, {} alerts, {} deliveries waiting, {} dead",
         stats.feeds, stats.entries, stats.pending, stats.items, stats.stories, stats.alerts, stats.outbox, stats.dead
     )?;
+    if let Some(d) = &digest {
+        writeln!(
+            out,
+            "digest     last for {}, sent {}, {}",
+            d.day,
+            d.sent_at.format("%Y-%m-%d %H:%M UTC"),
+            plural(d.alerts, "alert")
+        )?;
+        for u in &d.undelivered {
+            writeln!(out, "  not delivered (the mail server refused it): {u}")?;
+        }
+    }
     if store.is_shared() {
         writeln!(
             out,

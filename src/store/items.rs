@@ -459,6 +459,9 @@ pub struct DigestRecord {
     pub alerts: usize,
     /// The alerts it covered up to (exclusive upper bound of `created`).
     pub covered_until: DateTime<Utc>,
+    /// The mails given up because the server refused them: "recipients: reason" each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undelivered: Vec<String>,
 }
 
 #[cfg(test)]

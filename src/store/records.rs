@@ -45,6 +45,37 @@ pub(crate) fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> R
     }
 }
 
+/// Every record of a scan that can be read, in scan order; the unreadable ones are skipped
+/// with one warning saying how many and why the first failed. One damaged record (a torn
+/// write, a disk fault, a record of a newer wirewatch) must not stop everything that lists
+/// records: the daily digest, the status page, the judge's start-up, `store migrate`. A
+/// failure to *read* the store is still an error.
+pub(crate) fn decode_readable<T, B>(
+    what: &'static str,
+    rows: impl IntoIterator<Item = Result<B>>,
+) -> Result<Vec<T>>
+where
+    T: DeserializeOwned,
+    B: AsRef<[u8]>,
+{
+    let mut out = Vec::new();
+    let mut skipped = 0usize;
+    let mut first: Option<StoreError> = None;
+    for row in rows {
+        match decode(what, row?.as_ref()) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                skipped += 1;
+                first.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first {
+        tracing::warn!(what, skipped, first_error = %e, "unreadable records skipped");
+    }
+    Ok(out)
+}
+
 /// What wirewatch remembers about one feed between polls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -282,5 +313,35 @@ pub(crate) fn upserted(
             rec.retry_at = None;
             Some((rec, EntryChange::Updated))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_skips_unreadable_records_but_not_a_failing_store() {
+        let good = |n: u32| encode(&serde_json::json!({ "n": n }));
+        let rows: Vec<Result<Vec<u8>>> = vec![
+            Ok(good(1)),
+            Ok(b"\xff\xfe not a record".to_vec()),
+            Ok(vec![9, b'{', b'}']),
+            Ok(Vec::new()),
+            Ok(good(2)),
+        ];
+        let got: Vec<serde_json::Value> = decode_readable("test", rows).expect("readable");
+        assert_eq!(
+            got,
+            vec![serde_json::json!({"n": 1}), serde_json::json!({"n": 2})]
+        );
+        let failing: Vec<Result<Vec<u8>>> = vec![
+            Ok(good(1)),
+            Err(StoreError::Corrupt {
+                what: "test",
+                message: "stand-in for a read error".into(),
+            }),
+        ];
+        assert!(decode_readable::<serde_json::Value, _>("test", failing).is_err());
     }
 }

@@ -542,6 +542,7 @@ fn fill(store: &Store) -> Result<()> {
         sent_at: now,
         alerts: 1,
         covered_until: now,
+        undelivered: vec!["gone@example.org: 550 no such mailbox".into()],
     })?;
     store.put_meta("evidence:t", &serde_json::json!({"alerts": 1}))?;
     store.keep_text("https://example.org/off", now, &texts::pack("kept text"))?;

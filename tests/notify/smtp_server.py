@@ -11,8 +11,8 @@ DIR/msg-<n>.json ({"mail_from", "rcpt_tos"}), both written before the server
 answers 250. With --tls-cert/--tls-key it offers STARTTLS (or, with
 --implicit-tls, speaks TLS from the first byte); with --user it
 requires AUTH (PLAIN/LOGIN) with that password. With --refuse-rcpt ADDR it
-answers RCPT TO that address with a transient 451 the first --refuse-times
-times (default 1). Exits when stdin closes, so
+answers RCPT TO that address with a transient 451 (or --refuse-code 550: a
+permanent refusal) the first --refuse-times times (default 1). Exits when stdin closes, so
 it never outlives the test that started it.
 """
 
@@ -29,8 +29,9 @@ from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Recorder:
-    def __init__(self, out, refuse_rcpt=None, refuse_times=0):
+    def __init__(self, out, refuse_rcpt=None, refuse_times=0, refuse_code=451):
         self.out = out
+        self.refuse_code = refuse_code
         self.count = 0
         self.refuse_rcpt = (refuse_rcpt or "").lower()
         self.refuse_left = refuse_times
@@ -38,6 +39,8 @@ class Recorder:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse_left > 0 and address.lower() == self.refuse_rcpt:
             self.refuse_left -= 1
+            if self.refuse_code == 550:
+                return "550 5.1.1 No such mailbox"
             return "451 4.3.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -77,6 +80,7 @@ async def main():
     ap.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     ap.add_argument("--refuse-rcpt")
     ap.add_argument("--refuse-times", type=int, default=1)
+    ap.add_argument("--refuse-code", type=int, choices=(451, 550), default=451)
     args = ap.parse_args()
     # Expected failures (e.g. a client rejecting our self-signed certificate)
     # would otherwise print tracebacks into the test output.
@@ -87,7 +91,9 @@ async def main():
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
 
-    handler = Recorder(args.out, args.refuse_rcpt, args.refuse_times if args.refuse_rcpt else 0)
+    handler = Recorder(
+        args.out, args.refuse_rcpt, args.refuse_times if args.refuse_rcpt else 0, args.refuse_code
+    )
     # --implicit-tls: TLS from the first byte (port 465 style) instead of STARTTLS.
     implicit = tls_context if args.implicit_tls else None
     kwargs = {"hostname": "localhost", "tls_context": None if implicit else tls_context}

@@ -5,7 +5,9 @@
 //! Exactly once per local day: the day's digest is recorded (and flushed) as soon as the mail
 //! server accepted it, and a day already recorded is never sent again, so a restart never
 //! sends twice. If the daemon was down at the set time, the day's digest goes out on start-up.
-//! An SMTP failure is logged and retried with backoff. This module decides *what* and *when*;
+//! An SMTP failure is logged and retried with backoff; one recipient's failure does not hold
+//! up the others, and a mail the server keeps refusing (a 5xx reply) is given up after
+//! `[digest] give_up_after` and noted in `wirewatch status`. This module decides *what* and *when*;
 //! [`render`] writes it, [`schedule`] computes the times, [`crate::notify::smtp`] sends it.
 
 pub mod render;
@@ -27,6 +29,11 @@ use crate::store::{Decision, DigestRecord, Store};
 const RETRY_BASE: Duration = Duration::from_secs(15);
 /// Longest wait between two send attempts.
 const RETRY_CAP: Duration = Duration::from_secs(30 * 60);
+/// Meta keys of the mails of a digest in flight that are done (sent or given up), by day,
+/// window and recipients.
+const SENT: &str = "digest_sent:";
+/// Meta keys of when the server first refused a mail of a digest in flight.
+const REFUSED: &str = "digest_refused:";
 
 /// Why a digest could not be built or sent.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +119,7 @@ impl Digester {
             to: Vec::new(),
             from: "wirewatch@localhost".into(),
             send_empty: false,
+            give_up_after: crate::config::notify::default_give_up_after(),
         });
         Digester::new(&with_defaults, store)
     }
@@ -290,21 +298,21 @@ impl Digester {
     /// Each recipient gets one mail with a section per topic routed to them; a topic with
     /// nothing new says so in one line, or is left out without `send_empty`. A mail sent is
     /// remembered at once (under the day and its recipients), so a retry after a failure
-    /// sends only the mails that were not.
+    /// sends only the mails that were not. One mail failing does not hold up the others: they
+    /// are sent, then the failure is returned and the caller retries. A mail the server
+    /// refuses outright (a 5xx reply) is tried again for `[digest] give_up_after`, then given
+    /// up for this digest and noted in its record ([`DigestRecord::undelivered`]).
     pub async fn send(&self, day: NaiveDate, force: bool) -> Result<DigestRecord, DigestError> {
         let smtp = self.smtp.as_ref().ok_or(DigestError::NotConfigured)?;
         let until = Utc::now();
         let since = self.window_start(day, until)?;
         let (sections, n) = self.build(day, since, until)?;
-        let record = DigestRecord {
-            day: day.to_string(),
-            sent_at: until,
-            alerts: n,
-            covered_until: until,
-        };
         let send_empty = self.digest.send_empty || force;
+        // Keyed by the window too: a retry of this digest skips what it sent, a later
+        // `digest --send` (a new window) does not.
+        let this_digest = format!("{day}:{}:", since.timestamp_micros());
         let mut settings: Option<SmtpSettings> = None;
-        let mut sent_keys = Vec::new();
+        let mut failed: Vec<String> = Vec::new();
         for (to, topics) in self.mailings() {
             let mine: Vec<DigestInput> = topics
                 .iter()
@@ -316,14 +324,8 @@ impl Digester {
                 info!(%day, to = ?to, "nothing new; digest skipped (send_empty = false)");
                 continue;
             }
-            // Keyed by the window too: a retry of this digest skips what it sent, a later
-            // `digest --send` (a new window) does not.
-            let sent_key = format!(
-                "digest_sent:{day}:{}:{}",
-                since.timestamp_micros(),
-                to.join(",")
-            );
-            sent_keys.push(sent_key.clone());
+            let who = to.join(",");
+            let sent_key = format!("{SENT}{this_digest}{who}");
             if self.store.get_meta(&sent_key)?.is_some() {
                 continue;
             }
@@ -347,19 +349,83 @@ impl Digester {
             let Some(settings) = settings.as_ref() else {
                 continue;
             };
-            notify::send_mail(settings, &self.digest.from, &to, &rendered)
-                .await
-                .map_err(|e| DigestError::Send(e.to_string()))?;
-            self.store
-                .put_meta(&sent_key, &serde_json::Value::String(until.to_rfc3339()))?;
-            self.store.flush_blocking()?;
-            info!(%day, alerts = n, to = ?to, topics = mine.len(), "digest sent");
+            let Err(e) = notify::send_mail(settings, &self.digest.from, &to, &rendered).await
+            else {
+                self.mark_sent(&sent_key, serde_json::Value::String(until.to_rfc3339()))?;
+                info!(%day, alerts = n, to = %who, topics = mine.len(), "digest sent");
+                continue;
+            };
+            if e.is_transient()
+                || !self.refused_long_enough(&format!("{REFUSED}{this_digest}{who}"))?
+            {
+                warn!(%day, to = %who, error = %e, "digest mail not sent");
+                failed.push(format!("{who}: {e}"));
+                continue;
+            }
+            error!(%day, to = %who, error = %e, give_up_after = %self.digest.give_up_after,
+                "digest given up for these recipients: the mail server refused it all this time \
+                 (`wirewatch status` notes it; `wirewatch alerts` lists the alerts)");
+            self.mark_sent(
+                &sent_key,
+                serde_json::json!({ "undelivered": format!("{who}: {e}") }),
+            )?;
         }
+        if !failed.is_empty() {
+            return Err(DigestError::Send(failed.join("; ")));
+        }
+        let undelivered = self
+            .store
+            .metas_under(&format!("{SENT}{this_digest}"))?
+            .into_iter()
+            .filter_map(|(_, v)| Some(v.get("undelivered")?.as_str()?.to_string()))
+            .collect();
+        let record = DigestRecord {
+            day: day.to_string(),
+            sent_at: until,
+            alerts: n,
+            covered_until: until,
+            undelivered,
+        };
         self.store.put_digest(&record)?;
-        for k in sent_keys {
-            self.store.delete_meta(&k)?;
+        // This digest's markers, and any an earlier day's left when it never completed (its
+        // alerts went into a later day's window).
+        for prefix in [SENT, REFUSED] {
+            for (k, _) in self.store.metas_under(prefix)? {
+                self.store.delete_meta(&k)?;
+            }
         }
         Ok(record)
+    }
+
+    /// Remembers a mail of the digest in flight as done (sent, or given up), durably: a
+    /// restart or a retry must not send it again.
+    fn mark_sent(&self, key: &str, v: serde_json::Value) -> Result<(), DigestError> {
+        self.store.put_meta(key, &v)?;
+        self.store.flush_blocking()?;
+        Ok(())
+    }
+
+    /// Whether a mail refused now (and remembered under `key` since its first refusal) has
+    /// been refused for `[digest] give_up_after`.
+    fn refused_long_enough(&self, key: &str) -> Result<bool, DigestError> {
+        let now = Utc::now();
+        let first = self
+            .store
+            .get_meta(key)?
+            .and_then(|v| {
+                v.as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            })
+            .map(|t| t.with_timezone(&Utc));
+        let first = match first {
+            Some(t) => t,
+            None => {
+                self.store
+                    .put_meta(key, &serde_json::Value::String(now.to_rfc3339()))?;
+                now
+            }
+        };
+        Ok((now - first).to_std().unwrap_or_default() >= self.digest.give_up_after.0)
     }
 
     /// Sends today's digest if its time has passed and it was not sent yet. Returns the record

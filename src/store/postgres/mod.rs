@@ -416,7 +416,8 @@ impl PgStore {
         }
     }
 
-    /// Every row's first column, decoded as records.
+    /// Every row's first column, decoded as records (unreadable ones skipped with a warning:
+    /// [`super::records::decode_readable`]).
     pub(crate) fn records<T: serde::de::DeserializeOwned>(
         &self,
         what: &'static str,
@@ -424,10 +425,8 @@ impl PgStore {
         sql: &'static str,
         params: Params,
     ) -> Result<Vec<T>> {
-        self.query(context, sql, params)?
-            .iter()
-            .map(|row| super::records::decode(what, row.get::<_, &[u8]>(0)))
-            .collect()
+        let rows = self.query(context, sql, params)?;
+        super::records::decode_readable(what, rows.iter().map(|row| Ok(row.get::<_, &[u8]>(0))))
     }
 
     /// A count (the first column of the first row, a bigint).

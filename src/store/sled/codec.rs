@@ -35,15 +35,17 @@ pub(super) fn get_rec<T: DeserializeOwned>(
         .transpose()
 }
 
-/// Reads and decodes every record of a tree, in key order.
+/// Reads and decodes every readable record of a tree, in key order (an unreadable one is
+/// skipped with a warning: [`crate::store::records::decode_readable`]).
 pub(super) fn all_recs<T: DeserializeOwned>(
     tree: &sled::Tree,
     what: &'static str,
     context: &str,
 ) -> Result<Vec<T>> {
-    tree.iter()
-        .map(|kv| decode(what, &kv.ctx(context)?.1))
-        .collect()
+    crate::store::records::decode_readable(
+        what,
+        tree.iter().map(|kv| kv.ctx(context).map(|(_, v)| v)),
+    )
 }
 
 /// The result of a sled transaction whose closure aborts with a [`StoreError`]: the abort as

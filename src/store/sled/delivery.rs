@@ -45,11 +45,13 @@ impl DeliveryStore for SledStore {
     fn outbox_for(&self, endpoint: &str, limit: usize) -> Result<Vec<DeliveryRecord>> {
         let mut prefix = endpoint.as_bytes().to_vec();
         prefix.push(0);
-        self.outbox
-            .scan_prefix(prefix)
-            .take(limit)
-            .map(|kv| decode("delivery", &kv.ctx("reading outbox")?.1))
-            .collect()
+        crate::store::records::decode_readable(
+            "delivery",
+            self.outbox
+                .scan_prefix(prefix)
+                .take(limit)
+                .map(|kv| kv.ctx("reading outbox").map(|(_, v)| v)),
+        )
     }
 
     /// All pending deliveries.

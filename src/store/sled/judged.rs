@@ -3,8 +3,7 @@
 use sled::Transactional;
 
 use super::codec::{
-    all_recs, decode, encode, entry_key, get_rec, key_hash, newer_stored, outbox_key, Ctx, TxExt,
-    TxResult,
+    all_recs, encode, entry_key, get_rec, key_hash, newer_stored, outbox_key, Ctx, TxExt, TxResult,
 };
 use super::SledStore;
 use crate::store::records::encode_entry;
@@ -206,11 +205,7 @@ impl JudgedStore for SledStore {
 
     /// All alerts, oldest first.
     fn alerts(&self) -> Result<Vec<AlertRecord>> {
-        let mut v: Vec<AlertRecord> = self
-            .alerts
-            .iter()
-            .map(|kv| decode("alert", &kv.ctx("reading alerts")?.1))
-            .collect::<Result<_>>()?;
+        let mut v: Vec<AlertRecord> = all_recs(&self.alerts, "alert", "reading alerts")?;
         v.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
         Ok(v)
     }
