@@ -433,7 +433,10 @@ pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<DemoReport> {
     let digester = crate::notify::Digester::new(&config, store.clone())?;
     // The digest the next send would carry: everything since the demo started.
     let now = Utc::now();
-    let (input, _) = digester.build(digester.local_day(now), started, now)?;
+    let (input, _, _) = digester.build(
+        digester.local_day(now),
+        &crate::notify::digest::Window::between(started, now),
+    )?;
     let preview = crate::notify::render_digest_sections(&input);
     let digest = dir.join("digest.html");
     std::fs::write(&digest, &preview.html)

@@ -370,6 +370,34 @@ pub struct AlertRecord {
     pub duplicates: Vec<String>,
 }
 
+#[cfg(test)]
+impl AlertRecord {
+    /// An alert of `topic` for tests: story "s1", score 0.9, titled by its id.
+    pub(crate) fn for_test(
+        id: &str,
+        topic: &str,
+        url: &str,
+        created: DateTime<Utc>,
+    ) -> AlertRecord {
+        AlertRecord {
+            id: id.into(),
+            topic: topic.into(),
+            topic_name: "T".into(),
+            created,
+            url: url.into(),
+            title: id.into(),
+            source: "s".into(),
+            published: None,
+            story: "s1".into(),
+            story_title: "A story".into(),
+            new_story: true,
+            score: 0.9,
+            excerpt: "x".into(),
+            duplicates: Vec::new(),
+        }
+    }
+}
+
 /// Where a delivery stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -462,6 +490,10 @@ pub struct DigestRecord {
     /// The mails given up because the server refused them: "recipients: reason" each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undelivered: Vec<String>,
+    /// The alerts it listed that were created shortly before `covered_until`: the next digest
+    /// looks back past `covered_until` for alerts committed late, and skips these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tail: Vec<String>,
 }
 
 #[cfg(test)]

@@ -502,22 +502,7 @@ fn fill(store: &Store) -> Result<()> {
         items: vec![alerted.url.clone()],
         summary: serde_json::Value::Null,
     };
-    let alert = AlertRecord {
-        id: "al_1".into(),
-        topic: "t".into(),
-        topic_name: "T".into(),
-        created: now,
-        url: alerted.url.clone(),
-        title: "Hit".into(),
-        source: "s".into(),
-        published: None,
-        story: "s1".into(),
-        story_title: "A story".into(),
-        new_story: true,
-        score: 0.9,
-        excerpt: "x".into(),
-        duplicates: Vec::new(),
-    };
+    let alert = AlertRecord::for_test("al_1", "t", &alerted.url, now);
     store.commit_item(&ItemCommit {
         entry: None,
         item: &alerted,
@@ -543,6 +528,7 @@ fn fill(store: &Store) -> Result<()> {
         alerts: 1,
         covered_until: now,
         undelivered: vec!["gone@example.org: 550 no such mailbox".into()],
+        tail: vec!["a1".into()],
     })?;
     store.put_meta("evidence:t", &serde_json::json!({"alerts": 1}))?;
     store.keep_text("https://example.org/off", now, &texts::pack("kept text"))?;

@@ -29,6 +29,39 @@ use crate::store::{Decision, DigestRecord, Store};
 const RETRY_BASE: Duration = Duration::from_secs(15);
 /// Longest wait between two send attempts.
 const RETRY_CAP: Duration = Duration::from_secs(30 * 60);
+/// How long after its `created` stamp an alert may become visible: the judge stamps it, then
+/// writes it with its story in one transaction. A digest reads this far back past the end of
+/// the previous one, less the alerts that one listed, so an alert committed just after a
+/// digest read the store is in the next one instead of in neither.
+fn settle() -> chrono::Duration {
+    chrono::Duration::minutes(5)
+}
+
+/// The alerts a digest covers: created in `[since, until)`, less those an earlier digest
+/// listed; the suppressed items it counts: decided in `[counted_from, until)`.
+pub struct Window {
+    /// The earliest `created` read.
+    pub since: DateTime<Utc>,
+    /// Where the previous digest ended (or `since`): items decided from here on are counted.
+    pub counted_from: DateTime<Utc>,
+    /// The end (exclusive).
+    pub until: DateTime<Utc>,
+    /// Alerts the previous digest listed that `[since, until)` holds again.
+    pub listed: std::collections::HashSet<String>,
+}
+
+impl Window {
+    /// Everything in `[since, until)`.
+    pub fn between(since: DateTime<Utc>, until: DateTime<Utc>) -> Window {
+        Window {
+            since,
+            counted_from: since,
+            until,
+            listed: Default::default(),
+        }
+    }
+}
+
 /// Meta keys of the mails of a digest in flight that are done (sent or given up), by day,
 /// window and recipients.
 const SENT: &str = "digest_sent:";
@@ -156,32 +189,42 @@ impl Digester {
         t.with_timezone(&self.tz).date_naive()
     }
 
-    /// The digest of `day` covering alerts created in `[since, until)`: one section per
-    /// topic, in config order, and the number of alerts.
+    /// The digest of `day` covering the alerts of `window`: one section per topic, in config
+    /// order, the number of alerts, and the ids of those created within [`SETTLE`] of its
+    /// end (the next digest's [`Window::listed`]).
     pub fn build(
         &self,
         day: NaiveDate,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<(Vec<DigestInput>, usize), DigestError> {
-        let alerts: Vec<AlertRecord> = self
+        window: &Window,
+    ) -> Result<(Vec<DigestInput>, usize, Vec<String>), DigestError> {
+        let in_window: Vec<AlertRecord> = self
             .store
             .alerts()?
             .into_iter()
-            .filter(|a| a.created >= since && a.created < until)
+            .filter(|a| a.created >= window.since && a.created < window.until)
+            .collect();
+        let tail = in_window
+            .iter()
+            .filter(|a| a.created >= window.until - settle())
+            .map(|a| a.id.clone())
+            .collect();
+        let alerts: Vec<&AlertRecord> = in_window
+            .iter()
+            .filter(|a| !window.listed.contains(&a.id))
             .collect();
         let mut sections: Vec<DigestInput> = Vec::with_capacity(self.topics.len());
         let mut n = 0;
         for (id, name, _) in &self.topics {
             let mine: Vec<&AlertRecord> = alerts
                 .iter()
+                .copied()
                 .filter(|a| a.topic == *id || (a.topic.is_empty() && *id == self.first))
                 .collect();
             n += mine.len();
             sections.push(self.section(day, id, name, &mine)?);
         }
         for item in self.store.items()? {
-            if item.decided_at < since || item.decided_at >= until {
+            if item.decided_at < window.counted_from || item.decided_at >= window.until {
                 continue;
             }
             for ((id, _, _), sec) in self.topics.iter().zip(sections.iter_mut()) {
@@ -194,7 +237,7 @@ impl Digester {
                 }
             }
         }
-        Ok((sections, n))
+        Ok((sections, n, tail))
     }
 
     /// One topic's section: its alerts grouped by story, newest story first.
@@ -244,19 +287,23 @@ impl Digester {
         })
     }
 
-    /// Where the digest of `day` starts, sent at `until`: where the last one ended, else a day
-    /// before the day's send time (or `until`, if earlier). Not a day before `until` itself:
-    /// the window's start keys the mails already sent ([`Digester::send`]), and a first digest
-    /// retried after a failure must find the mails it sent, not a new window each try that
-    /// mails the recipients already served again.
-    fn window_start(
-        &self,
-        day: NaiveDate,
-        until: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, DigestError> {
+    /// The window of the digest of `day` sent at `until`: from where the last one ended,
+    /// else from a day before the day's send time (or `until`, if earlier). Not a day before
+    /// `until` itself: the window's start keys the mails already sent ([`Digester::send`]),
+    /// and a first digest retried after a failure must find the mails it sent, not a new
+    /// window each try that mails the recipients already served again.
+    fn window(&self, day: NaiveDate, until: DateTime<Utc>) -> Result<Window, DigestError> {
         Ok(match self.store.last_digest()? {
-            Some(d) if d.covered_until < until => d.covered_until,
-            _ => self.send_time(day).min(until) - chrono::Duration::days(1),
+            Some(d) if d.covered_until < until => Window {
+                since: d.covered_until - settle(),
+                counted_from: d.covered_until,
+                until,
+                listed: d.tail.into_iter().collect(),
+            },
+            _ => Window::between(
+                self.send_time(day).min(until) - chrono::Duration::days(1),
+                until,
+            ),
         })
     }
 
@@ -265,17 +312,17 @@ impl Digester {
     /// hours before its send time).
     pub fn preview(&self, day: Option<NaiveDate>) -> Result<RenderedDigest, DigestError> {
         let now = Utc::now();
-        let (day, since, until) = match day {
+        let (day, window) = match day {
             None => {
                 let day = self.local_day(now);
-                (day, self.window_start(day, now)?, now)
+                (day, self.window(day, now)?)
             }
             Some(d) => {
                 let until = self.send_time(d).min(now);
-                (d, until - chrono::Duration::days(1), until)
+                (d, Window::between(until - chrono::Duration::days(1), until))
             }
         };
-        let (sections, _) = self.build(day, since, until)?;
+        let (sections, _, _) = self.build(day, &window)?;
         Ok(notify::render_digest_sections(&sections))
     }
 
@@ -305,12 +352,12 @@ impl Digester {
     pub async fn send(&self, day: NaiveDate, force: bool) -> Result<DigestRecord, DigestError> {
         let smtp = self.smtp.as_ref().ok_or(DigestError::NotConfigured)?;
         let until = Utc::now();
-        let since = self.window_start(day, until)?;
-        let (sections, n) = self.build(day, since, until)?;
+        let window = self.window(day, until)?;
+        let (sections, n, tail) = self.build(day, &window)?;
         let send_empty = self.digest.send_empty || force;
         // Keyed by the window too: a retry of this digest skips what it sent, a later
         // `digest --send` (a new window) does not.
-        let this_digest = format!("{day}:{}:", since.timestamp_micros());
+        let this_digest = format!("{day}:{}:", window.counted_from.timestamp_micros());
         let mut settings: Option<SmtpSettings> = None;
         let mut failed: Vec<String> = Vec::new();
         for (to, topics) in self.mailings() {
@@ -385,6 +432,7 @@ impl Digester {
             alerts: n,
             covered_until: until,
             undelivered,
+            tail,
         };
         self.store.put_digest(&record)?;
         // This digest's markers, and any an earlier day's left when it never completed (its
@@ -488,5 +536,64 @@ impl Digester {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AlertRecord;
+
+    fn alert(id: &str, created: DateTime<Utc>) -> AlertRecord {
+        AlertRecord::for_test(id, "", &format!("https://example.org/{id}"), created)
+    }
+
+    /// An alert stamped before a digest read the store but committed after it (the judge
+    /// stamps, then writes) is in the next digest; one the digest listed is not listed again.
+    #[test]
+    fn an_alert_committed_late_is_in_the_next_digest_once() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let config = Config::parse(
+            &format!(
+                "state_dir = \"{}\"\n[[topics]]\nname = \"t\"\nseeds = \"{}\"\n\
+                 [digest]\nto = [\"a@example.org\"]\nfrom = \"w@example.org\"\n\
+                 [smtp]\nhost = \"127.0.0.1\"\n",
+                dir.path().display(),
+                dir.path().display()
+            ),
+            &dir.path().join("wirewatch.toml"),
+        )?;
+        let store = Store::open(&dir.path().join("db"))?;
+        let d = Digester::new(&config, store.clone())?;
+        let sent = Utc::now() - chrono::Duration::hours(1);
+        let day = d.local_day(sent);
+        store.put_alert(&alert("listed", sent - chrono::Duration::seconds(30)))?;
+        let (_, n, tail) = d.build(day, &d.window(day, sent)?)?;
+        assert_eq!((n, tail.clone()), (1, vec!["listed".to_string()]));
+        store.put_digest(&DigestRecord {
+            day: day.to_string(),
+            sent_at: sent,
+            alerts: n,
+            covered_until: sent,
+            undelivered: Vec::new(),
+            tail,
+        })?;
+        // Committed after the read, stamped just before it.
+        store.put_alert(&alert("late", sent - chrono::Duration::seconds(1)))?;
+        store.put_alert(&alert("new", sent + chrono::Duration::minutes(10)))?;
+        let (sections, n, _) = d.build(day, &d.window(day, Utc::now())?)?;
+        let titles: Vec<&str> = sections
+            .iter()
+            .flat_map(|s| s.stories.iter())
+            .flat_map(|s| s.items.iter())
+            .map(|i| i.title.as_str())
+            .collect();
+        assert_eq!(n, 2, "{titles:?}");
+        assert!(
+            titles.contains(&"late") && titles.contains(&"new"),
+            "{titles:?}"
+        );
+        Ok(())
     }
 }
