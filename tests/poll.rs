@@ -112,6 +112,12 @@ async fn handler(state: axum::extract::State<Shared>, uri: Uri, headers: HeaderM
         }
         "/moved.xml" => resp(301, &[("location", "/new-home.xml")], ""),
         "/new-home.xml" => resp(200, &[("content-type", RSS_CT)], rss("moved", 60, 2)),
+        "/parked.xml" => resp(301, &[("location", "/parking.html")], ""),
+        "/parking.html" => resp(
+            200,
+            &[("content-type", "text/html")],
+            "<html><body><h1>This domain is for sale</h1></body></html>",
+        ),
         "/temp.xml" => resp(302, &[("location", "/temp-target.xml")], ""),
         "/temp-target.xml" => resp(200, &[("content-type", RSS_CT)], rss("temp", 70, 1)),
         "/loop.xml" => resp(302, &[("location", "/loop.xml")], ""),
@@ -311,6 +317,29 @@ fn permanent_redirect_is_remembered_temporary_is_not() {
     assert_eq!(requests(&state, "/moved.xml").len(), 1);
     assert_eq!(requests(&state, "/new-home.xml").len(), 2);
     assert_eq!(requests(&state, "/temp.xml").len(), 2);
+}
+
+/// A permanent redirect to something that is not a feed (a lapsed domain's parking page) is
+/// reported, naming where it led, and not adopted: the configured address is polled again.
+#[test]
+fn a_permanent_redirect_to_a_non_feed_is_not_adopted() {
+    let (base, state) = start();
+    let env = TestEnv::new("", &feeds(&base, &["/parked.xml"]));
+    let r = report(&env);
+    let err = feed(&r, "/parked.xml")["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        err.contains("unparseable feed") && err.contains("/parking.html"),
+        "{err}"
+    );
+    report(&env);
+    assert_eq!(
+        requests(&state, "/parked.xml").len(),
+        2,
+        "polled at its own address again"
+    );
 }
 
 #[test]

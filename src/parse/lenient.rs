@@ -86,6 +86,39 @@ struct Counts {
     misplaced_decl: usize,
 }
 
+/// The text with a space put between each e-mail address and a non-ASCII character right
+/// beside it (`（webmaster@x.cn）`), or `None` when there is no such address: feed-rs slices
+/// one byte either side of an address in a person field and panics inside a wide character.
+/// Only addresses touching such a character change, so links (`mailto:` in an attribute) and
+/// ordinary text stay as they are.
+pub fn space_out_addresses(text: &str) -> Option<String> {
+    static ADDRESS: OnceLock<Regex> = OnceLock::new();
+    let re = ADDRESS.get_or_init(|| {
+        Regex::new(r"(mailto:)?[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+            .expect("static regex")
+    });
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut last = 0;
+    let mut changed = false;
+    for m in re.find_iter(text) {
+        let before = text[..m.start()].chars().next_back();
+        let after = text[m.end()..].chars().next();
+        out.push_str(&text[last..m.start()]);
+        if before.is_some_and(|c| !c.is_ascii()) {
+            out.push(' ');
+            changed = true;
+        }
+        out.push_str(m.as_str());
+        if after.is_some_and(|c| !c.is_ascii()) {
+            out.push(' ');
+            changed = true;
+        }
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    changed.then_some(out)
+}
+
 /// Runs every text-level repair over `text`.
 pub fn repair(text: &str) -> Repaired {
     let mut c = Counts::default();

@@ -313,7 +313,20 @@ fn run_feed_rs(
     text: &str,
     feed_url: Option<&Url>,
 ) -> Result<Result<feed_rs::model::Feed, ParseFeedError>, ParseError> {
-    run_feed_rs_bytes(text.as_bytes(), feed_url)
+    match run_feed_rs_bytes(text.as_bytes(), feed_url) {
+        Err(ParseError::Panicked(msg)) => match lenient::space_out_addresses(text) {
+            // feed-rs 3.0 takes a person field ("Name <a@b.org>") apart by slicing one byte
+            // beside the e-mail address, which panics when that byte is inside a non-ASCII
+            // character (`<managingEditor>新华网（webmaster@x.cn）</managingEditor>`):
+            // with a space on each such side the feed reads.
+            Some(spaced) => match run_feed_rs_bytes(spaced.as_bytes(), feed_url) {
+                Err(ParseError::Panicked(_)) => Err(ParseError::Panicked(msg)),
+                other => other,
+            },
+            None => Err(ParseError::Panicked(msg)),
+        },
+        other => other,
+    }
 }
 
 /// [`run_feed_rs`] on raw bytes (only the panic-containment test feeds it non-UTF-8).
@@ -627,6 +640,23 @@ mod tests {
         ));
         let f = parse_feed(&raw, None, None).expect("decoded first");
         assert_eq!((f.encoding, f.entries.len()), ("UTF-16BE", 1));
+    }
+
+    #[test]
+    fn an_address_beside_a_wide_character_does_not_lose_the_feed() {
+        for person in [
+            "<managingEditor>\u{65b0}\u{534e}\u{7f51}\u{ff08}webmaster@example.cn\u{ff09}</managingEditor>",
+            "<author>\u{7f16}\u{8f91}\u{90e8}\u{ff1a}bianji@example.cn</author>",
+        ] {
+            let feed = format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>\
+                 <title>t</title>{person}<item><title>one</title><link>https://example.cn/1</link>\
+                 {person}</item><item><title>two</title><link>https://example.cn/2</link></item>\
+                 </channel></rss>"
+            );
+            let f = parse_feed(feed.as_bytes(), None, None).expect("the feed reads");
+            assert_eq!(f.entries.len(), 2, "{person}");
+        }
     }
 
     #[test]

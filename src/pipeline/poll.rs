@@ -62,6 +62,10 @@ fn log_polled(report: &FeedReport) {
     );
 }
 
+/// Failures in a row at a feed's new address (a permanent redirect followed) before the
+/// configured address is tried again.
+const MOVED_FAILURES: u32 = 3;
+
 impl Pipeline {
     /// Polls one feed: conditional GET, parse, store new and changed entries, then save the
     /// feed's validators and schedule. A failing feed is recorded (error, backoff) and
@@ -157,11 +161,17 @@ impl Pipeline {
         let interval = self.config.feed_interval(feed);
         match fetched {
             Ok(resp) => {
-                if let Some(moved) = &resp.moved_permanently {
-                    info!(to = %moved, "feed moved permanently; polling the new address from now on");
-                    state.moved_to = Some(moved.to_string());
-                }
+                // A permanent redirect is followed from then on only once the new address
+                // gave a feed: a lapsed domain or a site in maintenance answers 301 to a
+                // parking or home page, and adopting that would lose the feed for good.
+                let adopt = |state: &mut FeedState| {
+                    if let Some(moved) = &resp.moved_permanently {
+                        info!(to = %moved, "feed moved permanently; polling the new address from now on");
+                        state.moved_to = Some(moved.to_string());
+                    }
+                };
                 if resp.not_modified {
+                    adopt(&mut state);
                     debug!("not modified");
                     report.not_modified = true;
                     state.not_modified += 1;
@@ -172,6 +182,7 @@ impl Pipeline {
                         Some(&resp.final_url),
                     ) {
                         Ok(parsed) => {
+                            adopt(&mut state);
                             if !parsed.repairs.is_empty() {
                                 warn!(feed = %name, repairs = ?parsed.repairs, "ill-formed feed recovered");
                             }
@@ -203,8 +214,14 @@ impl Pipeline {
                             return Ok(report);
                         }
                         Err(e) => {
-                            let msg = format!("unparseable feed: {e}");
+                            let mut msg = format!("unparseable feed: {e}");
+                            if let Some(moved) = &resp.moved_permanently {
+                                msg.push_str(&format!(
+                                    " (at {moved}, where {target} redirects permanently; not followed until it gives a feed)"
+                                ));
+                            }
                             self.record_failure(&mut state, &mut report, msg, None, interval);
+                            self.forget_failing_move(&mut state, feed);
                             self.store.put_feed_state(&id, &state)?;
                             return Ok(report);
                         }
@@ -222,10 +239,23 @@ impl Pipeline {
                     retry_after,
                     interval,
                 );
+                self.forget_failing_move(&mut state, feed);
             }
         }
         self.store.put_feed_state(&id, &state)?;
         Ok(report)
+    }
+
+    /// After [`MOVED_FAILURES`] failures in a row at the address a feed moved to, the next
+    /// poll tries the configured address again (and follows its redirect anew, if it still
+    /// gives one to a feed): a move is not for ever when the new home goes away.
+    fn forget_failing_move(&self, state: &mut FeedState, feed: &FeedConfig) {
+        if state.consecutive_failures >= MOVED_FAILURES {
+            if let Some(moved) = state.moved_to.take() {
+                warn!(moved_to = %moved, configured = %feed.url,
+                    "the feed's new address keeps failing; trying the configured address again");
+            }
+        }
     }
 
     /// The feed request, retried inside the poll when the wait is short.
