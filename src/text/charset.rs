@@ -142,11 +142,9 @@ fn choose(
     // 3. HTTP charset.
     if let Some(label) = content_type.and_then(content_type_charset) {
         match label_to_choice(label) {
-            Some(Choice::Std(enc))
-                if enc.is_single_byte() && enc != UTF_8 && has_non_ascii(body) && valid_utf8 =>
-            {
+            Some(Choice::Std(enc)) if utf8_despite(enc, body, valid_utf8) => {
                 // Servers often default to ISO-8859-1 for a document that is UTF-8 by
-                // construction; a body that is valid non-ASCII UTF-8 is not Latin-1 in practice.
+                // construction.
                 notes.push(format!(
                     "HTTP charset {label} ignored: the body is valid UTF-8"
                 ));
@@ -177,6 +175,11 @@ fn choose(
                 }
                 notes.push(format!("declared {label} but the body is not UTF-8"));
                 return (detect(body), CharsetSource::Detected, 0);
+            }
+            Some(Choice::Std(enc)) if utf8_despite(enc, body, valid_utf8) => {
+                // A template's stale declaration on a feed its software writes in UTF-8.
+                notes.push(format!("declared {label} ignored: the body is valid UTF-8"));
+                return (Choice::Std(UTF_8), CharsetSource::Detected, 0);
             }
             Some(c) => return (c, CharsetSource::XmlDeclaration, 0),
             None => notes.push(format!("unknown XML encoding {label:?} ignored")),
@@ -214,6 +217,21 @@ fn label_to_choice(label: &str) -> Option<Choice> {
         _ => {}
     }
     Encoding::for_label_no_replacement(l.as_bytes()).map(Choice::Std)
+}
+
+/// Whether a body declared (by HTTP or by its XML declaration) in the legacy encoding `enc`
+/// is UTF-8 all the same: it is valid UTF-8 and has non-ASCII text. Text in a single-byte
+/// encoding is practically never valid UTF-8 once it has one non-ASCII byte; a few
+/// characters of a double-byte one (GBK, Shift_JIS, EUC-KR) can be, so those take a few
+/// dozen non-ASCII bytes.
+fn utf8_despite(enc: &'static Encoding, body: &[u8], valid_utf8: bool) -> bool {
+    if !valid_utf8 || enc == UTF_8 || enc == UTF_16LE || enc == UTF_16BE {
+        return false;
+    }
+    if enc.is_single_byte() {
+        return has_non_ascii(body);
+    }
+    body.iter().filter(|b| **b >= 0x80).take(32).count() == 32
 }
 
 fn has_non_ascii(body: &[u8]) -> bool {
@@ -450,6 +468,32 @@ mod tests {
         assert_eq!(d.source, CharsetSource::XmlDeclaration);
         assert!(d.text.contains("caf\u{e9}"));
         assert!(d.text.contains("encoding=\"utf-8\""));
+    }
+
+    #[test]
+    fn a_legacy_declaration_on_a_utf8_body_is_overruled() {
+        let body = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>caf\u{e9}</t>";
+        let d = decode_feed(body.as_bytes(), Some("application/rss+xml"));
+        assert_eq!(
+            (d.encoding, d.text.contains("caf\u{e9}")),
+            ("UTF-8", true),
+            "{}",
+            d.text
+        );
+        // A double-byte charset in the HTTP header, on a UTF-8 body with enough text to tell.
+        let body = format!("<rss><t>{}</t></rss>", "\u{65b0}\u{534e}\u{7f51}".repeat(6));
+        let d = decode_feed(body.as_bytes(), Some("text/xml; charset=EUC-KR"));
+        assert_eq!(d.encoding, "UTF-8");
+        assert!(d.text.contains("\u{65b0}\u{534e}\u{7f51}"));
+        // A genuine EUC-KR body stays EUC-KR.
+        let words = "\u{d55c}\u{ad6d}\u{c5b4}".repeat(12);
+        let (korean, _, _) = encoding_rs::EUC_KR.encode(&words);
+        let mut body = b"<?xml version=\"1.0\" encoding=\"euc-kr\"?><t>".to_vec();
+        body.extend_from_slice(&korean);
+        body.extend_from_slice(b"</t>");
+        let d = decode_feed(&body, None);
+        assert_eq!(d.encoding, "EUC-KR");
+        assert!(d.text.contains("\u{d55c}\u{ad6d}\u{c5b4}"));
     }
 
     #[test]
