@@ -209,13 +209,25 @@ fn sighup_reloads_feeds_and_keeps_running_config_when_new_one_is_bad() {
         "{original}[[feeds]]\nname = \"{}\"\nurl = \"{}\"\n",
         feeds[1].0, feeds[1].1
     );
-    std::fs::write(&env.config, two).expect("write");
+    std::fs::write(&env.config, &two).expect("write");
     Command::new("kill")
         .args(["-HUP", &pid])
         .status()
         .expect("kill");
     wait_for("config reloaded", 1);
     wait_for(" polled", 2);
+    // A shorter interval applies at once, not after the hour the last polls scheduled.
+    std::fs::write(
+        &env.config,
+        two.replace("interval = \"1h\"", "interval = \"2s\""),
+    )
+    .expect("write");
+    Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    wait_for("config reloaded", 2);
+    wait_for(" polled", 4);
     Command::new("kill")
         .args(["-TERM", &pid])
         .status()

@@ -31,6 +31,8 @@ const PENDING_RETRY: Duration = Duration::from_secs(60);
 struct Due {
     /// Feed URLs by config index (a stored state of another URL is stale).
     urls: Vec<String>,
+    /// Poll intervals by config index, as the config now says.
+    intervals: Vec<Duration>,
     /// Next poll time by config index: `None` until read from the store; `Some(None)` when
     /// the feed has no schedule yet (due now).
     next: Vec<Option<Option<DateTime<Utc>>>>,
@@ -48,6 +50,11 @@ impl Due {
         let n = config.feeds.len();
         Due {
             urls: config.feeds.iter().map(|f| f.url.to_string()).collect(),
+            intervals: config
+                .feeds
+                .iter()
+                .map(|f| config.feed_interval(f))
+                .collect(),
             order: config.feed_poll_order(),
             next: vec![None; n],
             queued: vec![false; n],
@@ -78,7 +85,20 @@ impl Due {
                         None => None,
                     };
                     let w = match state {
-                        Some(st) if st.url == self.urls[i] => st.next_poll,
+                        // A healthy feed is due an interval after its last poll at the
+                        // latest, the interval the config says now: a stored time set by a
+                        // longer interval (a feed parked with "1000y", a "1d" now "15m")
+                        // must not outlast a reload. A failing feed keeps its backoff.
+                        Some(st) if st.url == self.urls[i] => match (st.next_poll, st.last_attempt)
+                        {
+                            (Some(next), Some(last)) if st.consecutive_failures == 0 => {
+                                let by_interval = chrono::Duration::from_std(self.intervals[i])
+                                    .ok()
+                                    .and_then(|d| last.checked_add_signed(d));
+                                Some(by_interval.map_or(next, |t| next.min(t)))
+                            }
+                            (next, _) => next,
+                        },
                         _ => None,
                     };
                     self.next[i] = Some(w);
