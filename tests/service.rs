@@ -384,6 +384,32 @@ fn status_page_api_metrics_and_token_on_a_known_store() {
     }
     assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
 
+    // No page may be framed (its buttons act): clickjacking.
+    for path in ["/", "/healthz", "/api/feedback"] {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let headers = rt.block_on(async {
+            reqwest::get(format!("{base}{path}"))
+                .await
+                .expect("request")
+                .headers()
+                .clone()
+        });
+        let said = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            (said("x-frame-options"), said("content-security-policy")),
+            (Some("DENY".into()), Some("frame-ancestors 'none'".into())),
+            "{path}"
+        );
+    }
+
     // /healthz.
     let (code, ctype, body) = http_get(&format!("{base}/healthz"), None);
     assert_eq!(code, 200, "{body}");

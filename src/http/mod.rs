@@ -73,7 +73,25 @@ pub fn router(state: AppState) -> Router {
         .route("/api/feeds", get(api_feeds))
         .route("/api/feedback", post(feedback::api_feedback))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
+        .layer(axum::middleware::map_response(no_framing))
         .with_state(state)
+}
+
+/// Every answer says it may not be shown in a frame. The status page's buttons act (a
+/// feedback mark, a re-judge), and another site framing it invisibly could get a click on
+/// them that comes from the page's own origin, which the cross-site check lets through
+/// (clickjacking).
+async fn no_framing(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    res
 }
 
 /// Connections served at once; more are closed as they come (the status page is for a few
