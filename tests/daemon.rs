@@ -293,16 +293,7 @@ fn changed_seeds_are_counted_at_start_and_on_reload() {
 #[test]
 fn an_unusable_http_token_is_refused_at_start() {
     for (content, why) in [("\n", "token is empty"), (" s3cret \n", "spaces")] {
-        let env = TestEnv::new("", "");
-        let token = env.dir.path().join("token");
-        std::fs::write(&token, content).expect("token");
-        let text = std::fs::read_to_string(&env.config)
-            .expect("config")
-            .replace(
-                "[http]\n",
-                &format!("[http]\ntoken_file = \"{}\"\n", token.display()),
-            );
-        std::fs::write(&env.config, text).expect("config");
+        let (env, _) = env_with_token_file(content);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirewatch"))
             .args(["run", "-c", env.config_str()])
             .env_remove("STATE_DIRECTORY")
@@ -468,4 +459,96 @@ fn a_control_client_of_another_user_is_refused() {
         log.contains("control connection of another user refused"),
         "{log}"
     );
+}
+
+/// A test config whose status page asks for the token in a file holding `content`; the
+/// file's path.
+fn env_with_token_file(content: &str) -> (TestEnv, std::path::PathBuf) {
+    let env = TestEnv::new("", "");
+    let token = env.dir.path().join("token");
+    std::fs::write(&token, content).expect("token");
+    let text = std::fs::read_to_string(&env.config)
+        .expect("config")
+        .replace(
+            "[http]\n",
+            &format!("[http]\ntoken_file = \"{}\"\n", token.display()),
+        );
+    std::fs::write(&env.config, text).expect("config");
+    (env, token)
+}
+
+/// The address the status page last said it listens on, in a daemon's log.
+fn listening_addr(log: &str) -> String {
+    log.lines()
+        .rev()
+        .find(|l| l.contains("HTTP status page and API listening"))
+        .and_then(|l| l.split("addr=").nth(1))
+        .and_then(|a| a.split_whitespace().next())
+        .expect("the listening address in the log")
+        .to_string()
+}
+
+/// The status of `GET /healthz` on `addr` with a bearer token; 0 when nothing answers.
+fn healthz_with(addr: &str, token: &str) -> u16 {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let req = format!(
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    if s.write_all(req.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A reload while the HTTP token file is unusable (a rotation that left a space) keeps the
+/// running config, its status page and every other task, without a pause; the next good
+/// reload takes the new token. (The reload used to stop the running tasks first, then fail
+/// to start them again on the same unreadable token: a daemon that polled but judged,
+/// delivered and served nothing, with the watchdog content.)
+#[test]
+fn a_reload_with_an_unusable_token_keeps_the_running_tasks() {
+    let (env, token) = env_with_token_file("s3cret\n");
+    let log = env.dir.path().join("daemon.log");
+    let child = spawn_daemon(&env, &log);
+    let addr = listening_addr(&wait_for_log(
+        &log,
+        "HTTP status page and API listening",
+        1,
+        30,
+    ));
+    assert_eq!(healthz_with(&addr, "s3cret"), 200);
+    std::fs::write(&token, " n3w \n").expect("token");
+    let hup = || {
+        Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .expect("kill -HUP")
+    };
+    hup();
+    let text = wait_for_log(&log, "new config unusable", 1, 30);
+    assert!(text.contains("spaces at its start or end"), "{text}");
+    assert_eq!(
+        healthz_with(&addr, "s3cret"),
+        200,
+        "the running page still serves"
+    );
+    std::fs::write(&token, "n3w\n").expect("token");
+    hup();
+    let addr = listening_addr(&wait_for_log(&log, "config reloaded", 1, 30));
+    assert_eq!(
+        (healthz_with(&addr, "n3w"), healthz_with(&addr, "s3cret")),
+        (200, 401),
+        "the new token, and only it"
+    );
+    stop_daemon(child);
 }

@@ -40,6 +40,8 @@ struct Daemon {
     watchdog: bool,
     /// What the control socket runs commands against (swapped on reload).
     control: watch::Sender<Context>,
+    /// The running config's HTTP token, as read when its tasks were planned.
+    token: Option<String>,
 }
 
 impl Daemon {
@@ -63,6 +65,15 @@ impl Daemon {
         if new.state_dir != self.pipeline.config().state_dir {
             warn!("state_dir cannot change on reload; restart to move the store");
         }
+        // Checked before the running tasks stop: an unusable token (a rotation that left
+        // spaces, an unreadable file) keeps the running config without a pause.
+        let new_token = match tasks::read_token(&new) {
+            Ok(t) => t,
+            Err(e) => {
+                error!(error = %e, "new config unusable; keeping the running one");
+                return false;
+            }
+        };
         // The running tasks stop first, so that the new judges are built from the store as
         // the last pass left it: built beside a pass still running, they would miss what it
         // decided next (its stories, the copies to catch, what the topics learned). A stopped
@@ -88,7 +99,7 @@ impl Daemon {
             self.pipeline.store().clone(),
             self.pipeline.metrics().clone(),
         ) {
-            Ok(p) => match Plan::new(&p) {
+            Ok(p) => match Plan::with_token(&p, new_token) {
                 Ok(plan) => Ok((p, plan)),
                 Err(e) => {
                     error!(error = %e, "new config unusable; keeping the running one");
@@ -105,7 +116,7 @@ impl Daemon {
             Err(()) => {
                 // The running config's tasks start again, on its own judges (which decided
                 // everything the store holds).
-                match Plan::new(&self.pipeline) {
+                match Plan::with_token(&self.pipeline, self.token.clone()) {
                     Ok(plan) => (self.pipeline.clone(), plan, None),
                     Err(e) => {
                         error!(error = %e, "the running config's tasks cannot start again");
@@ -115,6 +126,7 @@ impl Daemon {
             }
         };
         let accepted = config.is_some();
+        let token = plan.token().cloned();
         let context = Context {
             config: config.unwrap_or_else(|| self.control.borrow().config.clone()),
             store: pipeline.store().clone(),
@@ -136,6 +148,7 @@ impl Daemon {
             return false;
         }
         self.pipeline = pipeline;
+        self.token = token;
         // A topic added by this reload starts with its backfill, if it asks for one.
         if let Err(e) = self.pipeline.backfill_topics().await {
             error!(error = %e, "backfill of new topics failed");
@@ -181,6 +194,7 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
     let heartbeat = Heartbeat::default();
     heartbeat.beat();
     let plan = Plan::new(&pipeline)?;
+    let token = plan.token().cloned();
     let (control, control_rx) = watch::channel(Context {
         config: config.clone(),
         store: pipeline.store().clone(),
@@ -215,6 +229,7 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
         heartbeat,
         watchdog,
         control,
+        token,
     };
     let result = scheduler::run(&mut daemon, &signals).await;
     notify(&[sd_notify::NotifyState::Stopping]);

@@ -28,31 +28,19 @@ impl Plan {
     /// Checks what `pipeline`'s config needs: the deliverer of its webhooks, its digest
     /// settings, its HTTP token.
     pub fn new(pipeline: &Pipeline) -> anyhow::Result<Plan> {
+        Plan::with_token(pipeline, read_token(pipeline.config())?)
+    }
+
+    /// [`Plan::new`] with the HTTP token already read: a reload that falls back to the
+    /// running config reuses the running token rather than reading its file again, which
+    /// may have changed meanwhile (a rotation gone wrong would leave no tasks at all).
+    pub fn with_token(pipeline: &Pipeline, token: Option<String>) -> anyhow::Result<Plan> {
         let config = pipeline.config();
         let deliverer = Deliverer::new(config, pipeline.store().clone(), pipeline.endpoints())?;
         let digester = match config.digest {
             Some(_) => Some(Digester::new(config, pipeline.store().clone())?),
             None => None,
         };
-        let token = if config.http.enabled {
-            crate::config::read_secret(
-                config.http.token_env.as_deref(),
-                config.http.token_file.as_deref(),
-                "http token",
-            )?
-            .map(|t| String::from_utf8_lossy(&t).into_owned())
-        } else {
-            None
-        };
-        // A token no request could present would lock the page and the API for good.
-        if let Some(t) = &token {
-            if t.trim().is_empty() {
-                anyhow::bail!("[http] token is empty: put the token in the file (or variable), or remove token_file/token_env");
-            }
-            if t.trim() != t {
-                anyhow::bail!("[http] token has spaces at its start or end: remove them (a request's token is read trimmed)");
-            }
-        }
         Ok(Plan {
             pipeline: pipeline.clone(),
             deliverer,
@@ -61,10 +49,38 @@ impl Plan {
         })
     }
 
+    /// The HTTP token the plan's status page asks for.
+    pub fn token(&self) -> Option<&String> {
+        self.token.as_ref()
+    }
+
     /// The deliverer (shared with the control socket's `alerts --retry`).
     pub fn deliverer(&self) -> &Deliverer {
         &self.deliverer
     }
+}
+
+/// The HTTP token of `config` (when its status page is on), read and checked: a token no
+/// request could present would lock the page and the API for good.
+pub fn read_token(config: &Config) -> anyhow::Result<Option<String>> {
+    if !config.http.enabled {
+        return Ok(None);
+    }
+    let token = crate::config::read_secret(
+        config.http.token_env.as_deref(),
+        config.http.token_file.as_deref(),
+        "http token",
+    )?
+    .map(|t| String::from_utf8_lossy(&t).into_owned());
+    if let Some(t) = &token {
+        if t.trim().is_empty() {
+            anyhow::bail!("[http] token is empty: put the token in the file (or variable), or remove token_file/token_env");
+        }
+        if t.trim() != t {
+            anyhow::bail!("[http] token has spaces at its start or end: remove them (a request's token is read trimmed)");
+        }
+    }
+    Ok(token)
 }
 
 /// The running tasks of one config.
