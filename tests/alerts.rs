@@ -681,12 +681,20 @@ fn an_unreadable_alert_is_a_dead_letter_not_a_stuck_queue() {
     wirewatch_ok(&["status", "-c", env.config_str()]);
 }
 
-/// A reload (SIGHUP) while a webhook answers slowly, more slowly than the grace a stopping
-/// task is given: the delivery in flight ends before the new tasks start, so no alert is
-/// sent twice and every one arrives. (The old delivery task was abandoned after 10 s and went
-/// on beside the new one, which sent the same head row again.)
-#[test]
-fn a_reload_during_a_slow_delivery_sends_nothing_twice() {
+/// A daemon whose first webhook delivery is in flight, its answer 13 s away (the others
+/// are answered at once).
+struct SlowDelivery {
+    /// The scenario server the daemon polls, kept alive.
+    _sc: Scenario,
+    env: TestEnv,
+    log: std::path::PathBuf,
+    child: std::process::Child,
+    /// What the receiver answered.
+    got: Arc<Mutex<Vec<(String, Instant)>>>,
+}
+
+/// Starts a [`SlowDelivery`] with the webhook's `timeout`.
+fn slow_first_delivery(timeout: &str) -> SlowDelivery {
     let sc = Scenario::start(&["--faults", "none"]);
     let (base, got) = slow_raw_receiver(|n| {
         if n == 0 {
@@ -695,13 +703,44 @@ fn a_reload_during_a_slow_delivery_sends_nothing_twice() {
             Duration::from_millis(20)
         }
     });
-    let hooks = format!("[[webhooks]]\nurl = \"{base}/hook\"\ntimeout = \"30s\"\n");
+    let hooks = format!("[[webhooks]]\nurl = \"{base}/hook\"\ntimeout = \"{timeout}\"\n");
     let env = TestEnv::new("interval = \"1h\"", &format!("{}{hooks}", sc.feeds_toml()));
     let log = env.dir.path().join("daemon.log");
     let child = spawn_daemon(&env, &log);
     wait_for_log(&log, "entries processed", 1, 60);
-    // The first delivery is in flight, its answer 13 s away: reload now.
     std::thread::sleep(Duration::from_secs(2));
+    SlowDelivery {
+        _sc: sc,
+        env,
+        log,
+        child,
+        got,
+    }
+}
+
+/// The delivery ids a receiver answered, in the order it answered them.
+fn answered(got: &Arc<Mutex<Vec<(String, Instant)>>>) -> Vec<String> {
+    got.lock()
+        .expect("lock")
+        .iter()
+        .map(|r| r.0.clone())
+        .collect()
+}
+
+/// A reload (SIGHUP) while a webhook answers slowly, more slowly than the grace a stopping
+/// task is given: the delivery in flight ends before the new tasks start, so no alert is
+/// sent twice and every one arrives. (The old delivery task was abandoned after 10 s and went
+/// on beside the new one, which sent the same head row again.)
+#[test]
+fn a_reload_during_a_slow_delivery_sends_nothing_twice() {
+    // The first delivery is in flight, its answer 13 s away: reload now.
+    let SlowDelivery {
+        _sc,
+        env,
+        log,
+        child,
+        got,
+    } = slow_first_delivery("30s");
     Command::new("kill")
         .args(["-HUP", &child.id().to_string()])
         .status()
@@ -716,12 +755,7 @@ fn a_reload_during_a_slow_delivery_sends_nothing_twice() {
     // Time for a second copy of the head row to arrive, if one was sent.
     std::thread::sleep(Duration::from_secs(2));
     stop_daemon(child);
-    let mut received: Vec<String> = got
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|r| r.0.clone())
-        .collect();
+    let mut received = answered(&got);
     received.sort();
     let n = received.len();
     received.dedup();
@@ -853,4 +887,32 @@ fn a_refused_recipient_holds_up_no_one_and_is_given_up() {
             && status.contains("not delivered (the mail server refused it): aaa-gone@example.org"),
         "{status}"
     );
+}
+
+/// A shutdown (SIGTERM) while a webhook takes its time to answer, longer than the grace the
+/// other tasks get: the daemon waits for the answer and records the delivery, so the restart
+/// does not send it again. (The delivery was abandoned after 10 s, within the default 15 s
+/// webhook timeout: the receiver had the alert, and got it again after the restart.)
+#[test]
+fn a_shutdown_during_a_slow_delivery_waits_for_its_answer() {
+    // The first delivery is in flight, its answer 13 s away: stop now.
+    let SlowDelivery {
+        _sc,
+        env,
+        child,
+        got,
+        ..
+    } = slow_first_delivery("20s");
+    stop_daemon(child);
+    assert_eq!(
+        got.lock().expect("lock").len(),
+        1,
+        "the delivery in flight was answered and recorded before the daemon exited"
+    );
+    once(&env);
+    let mut received = answered(&got);
+    let n = received.len();
+    received.sort();
+    received.dedup();
+    assert_eq!(n, received.len(), "an alert arrived twice: {received:?}");
 }

@@ -13,6 +13,13 @@ use tracing::{error, info};
 /// How long in-flight work may take to finish after a shutdown signal.
 pub const GRACE: Duration = Duration::from_secs(10);
 
+/// How long a sender (a webhook POST, a digest mail) in mid-send may take to finish after a
+/// shutdown signal: longer than [`GRACE`], at least the default send timeouts (15 s for a
+/// webhook, 30 s for SMTP), since a send cut off is recorded as not sent and goes out again
+/// after the restart. The units' `TimeoutStopSec=45s` leaves room for it after
+/// the polls' grace.
+pub const SEND_GRACE: Duration = Duration::from_secs(30);
+
 /// What the signals say.
 #[derive(Clone)]
 pub struct Signals {
@@ -100,8 +107,13 @@ impl Task {
     /// Cancels the task and waits for it, at most [`GRACE`] (work in flight, such as a
     /// delivery, finishes so that its outcome is recorded).
     pub async fn stop(self) {
+        self.stop_within(GRACE).await;
+    }
+
+    /// [`Task::stop`] with another bound on the wait.
+    pub async fn stop_within(self, grace: Duration) {
         self.token.cancel();
-        if tokio::time::timeout(GRACE, self.handle).await.is_err() {
+        if tokio::time::timeout(grace, self.handle).await.is_err() {
             tracing::warn!(task = self.name, "task did not stop in time; abandoning it");
         }
     }

@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use super::shutdown::Task;
+use super::shutdown::{Task, SEND_GRACE};
 use crate::config::Config;
 use crate::http::{AppState, Heartbeat};
 use crate::notify::{Deliverer, Digester};
@@ -161,11 +161,19 @@ impl Tasks {
                 }
             }
             None => {
-                self.processor.stop().await;
-                self.delivery.stop().await;
-                if let Some(d) = self.digest {
-                    d.stop().await;
-                }
+                // All at once (their tokens are children of the shutdown token, cancelled
+                // already), so that the waits do not add up; a sender in mid-send gets the
+                // time to finish it and record it (see `SEND_GRACE`).
+                let digest = async {
+                    if let Some(d) = self.digest {
+                        d.stop_within(SEND_GRACE).await;
+                    }
+                };
+                tokio::join!(
+                    self.processor.stop(),
+                    self.delivery.stop_within(SEND_GRACE),
+                    digest
+                );
             }
         }
         if let Some(h) = self.http {
