@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -257,6 +257,15 @@ fn webhooks_get_every_alert_once_through_outages_and_dead_letters() {
 /// the base URL and the records.
 #[allow(clippy::type_complexity)]
 fn slow_raw_receiver(delay: fn(usize) -> Duration) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
+    slow_raw_receiver_at("127.0.0.1:0".into(), delay)
+}
+
+/// [`slow_raw_receiver`] listening on `addr`.
+#[allow(clippy::type_complexity)]
+fn slow_raw_receiver_at(
+    addr: String,
+    delay: fn(usize) -> Duration,
+) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -269,9 +278,7 @@ fn slow_raw_receiver(delay: fn(usize) -> Duration) -> (String, Arc<Mutex<Vec<(St
             .build()
             .expect("rt");
         rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
+            let l = tokio::net::TcpListener::bind(addr).await.expect("bind");
             tx.send(l.local_addr().expect("addr")).expect("send");
             loop {
                 let Ok((mut sock, _)) = l.accept().await else {
@@ -336,6 +343,28 @@ fn slow_raw_receiver(delay: fn(usize) -> Duration) -> (String, Arc<Mutex<Vec<(St
     });
     let addr = rx.recv().expect("addr");
     (format!("http://{addr}"), got)
+}
+
+/// Waits until `want` alerts have arrived at a receiver (up to a minute), then 2 s more for
+/// a second copy of any of them to arrive, and stops the daemon: the delivery ids answered,
+/// sorted, none of them twice.
+fn received_once_each(
+    got: &Arc<Mutex<Vec<(String, Instant)>>>,
+    want: usize,
+    child: Child,
+) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.lock().expect("lock").len() < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    stop_daemon(child);
+    let mut received = answered(got);
+    received.sort();
+    let n = received.len();
+    received.dedup();
+    assert_eq!(n, received.len(), "an alert arrived twice: {received:?}");
+    received
 }
 
 #[test]
@@ -741,25 +770,11 @@ fn a_reload_during_a_slow_delivery_sends_nothing_twice() {
         child,
         got,
     } = slow_first_delivery("30s");
-    Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .expect("kill -HUP");
+    hup(&child);
     wait_for_log(&log, "config reloaded", 1, 60);
     let alerts = alert_ids(&env);
     assert!(alerts.len() >= 2, "alerts decided: {alerts:?}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while got.lock().expect("lock").len() < alerts.len() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // Time for a second copy of the head row to arrive, if one was sent.
-    std::thread::sleep(Duration::from_secs(2));
-    stop_daemon(child);
-    let mut received = answered(&got);
-    received.sort();
-    let n = received.len();
-    received.dedup();
-    assert_eq!(n, received.len(), "an alert arrived twice: {received:?}");
+    let received = received_once_each(&got, alerts.len(), child);
     let mut want: Vec<String> = alerts.iter().map(|a| a.to_lowercase()).collect();
     want.sort();
     assert_eq!(received, want, "every alert arrived");
@@ -915,4 +930,82 @@ fn a_shutdown_during_a_slow_delivery_waits_for_its_answer() {
     received.sort();
     received.dedup();
     assert_eq!(n, received.len(), "an alert arrived twice: {received:?}");
+}
+
+/// An `alerts --retry` the daemon runs for the command line (through its control socket),
+/// its first delivery slow, and a reload meanwhile: the next config's delivery loop waits for
+/// that pass instead of sending the row in flight a second time. (Each config's deliverer
+/// had a lock of its own.)
+#[test]
+fn a_reload_during_a_retry_sends_nothing_twice() {
+    let sc = Scenario::start(&["--faults", "none"]);
+    // The receiver's address, down at first (nothing listens there yet).
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let gone = format!("[[webhooks]]\nname = \"hook\"\nurl = \"http://{addr}/hook\"\nmax_age = \"1s\"\ntimeout = \"2s\"\n");
+    let env = TestEnv::new("interval = \"1h\"", &format!("{}{gone}", sc.feeds_toml()));
+    let log = env.dir.path().join("daemon.log");
+    let child = spawn_daemon(&env, &log);
+    wait_for_log(&log, "entries processed", 1, 60);
+    let alerts = alert_ids(&env);
+    assert!(alerts.len() >= 2, "alerts decided: {alerts:?}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while wirewatch_ok(&["alerts", "--failed", "--json", "-c", env.config_str()])
+        .lines()
+        .count()
+        < alerts.len()
+    {
+        assert!(Instant::now() < deadline, "the dead endpoint's letters");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The receiver is up, slow to answer its first request; the config gives it time.
+    let (_, got) = slow_raw_receiver_at(addr.to_string(), |n| {
+        if n == 0 {
+            Duration::from_secs(13)
+        } else {
+            Duration::from_millis(20)
+        }
+    });
+    let text = std::fs::read_to_string(&env.config).expect("config");
+    let back =
+        format!("[[webhooks]]\nname = \"hook\"\nurl = \"http://{addr}/hook\"\ntimeout = \"30s\"\n");
+    std::fs::write(&env.config, text.replace(&gone, &back)).expect("config");
+    hup(&child);
+    wait_for_log(&log, "config reloaded", 1, 60);
+    let retry = Command::new(env!("CARGO_BIN_EXE_wirewatch"))
+        .args(["alerts", "--retry", "-c", env.config_str()])
+        .env_remove("STATE_DIRECTORY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("alerts --retry");
+    // The retry's first delivery is in flight, its answer 13 s away: reload again.
+    std::thread::sleep(Duration::from_secs(2));
+    hup(&child);
+    wait_for_log(&log, "config reloaded", 2, 60);
+    let said = retry.wait_with_output().expect("wait");
+    let said_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&said.stdout),
+        String::from_utf8_lossy(&said.stderr)
+    );
+    assert!(said.status.success(), "{said_text}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.lock().expect("lock").len() < alerts.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Time for a second copy of the row in flight to arrive, if one was sent.
+    std::thread::sleep(Duration::from_secs(2));
+    stop_daemon(child);
+    let mut received = answered(&got);
+    received.sort();
+    let n = received.len();
+    received.dedup();
+    assert_eq!(n, received.len(), "an alert arrived twice: {received:?}");
+    assert_eq!(
+        n,
+        alerts.len(),
+        "every alert arrived; the retry said: {said_text}"
+    );
 }

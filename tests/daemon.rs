@@ -528,13 +528,7 @@ fn a_reload_with_an_unusable_token_keeps_the_running_tasks() {
     ));
     assert_eq!(healthz_with(&addr, "s3cret"), 200);
     std::fs::write(&token, " n3w \n").expect("token");
-    let hup = || {
-        Command::new("kill")
-            .args(["-HUP", &child.id().to_string()])
-            .status()
-            .expect("kill -HUP")
-    };
-    hup();
+    hup(&child);
     let text = wait_for_log(&log, "new config unusable", 1, 30);
     assert!(text.contains("spaces at its start or end"), "{text}");
     assert_eq!(
@@ -543,7 +537,7 @@ fn a_reload_with_an_unusable_token_keeps_the_running_tasks() {
         "the running page still serves"
     );
     std::fs::write(&token, "n3w\n").expect("token");
-    hup();
+    hup(&child);
     let addr = listening_addr(&wait_for_log(&log, "config reloaded", 1, 30));
     assert_eq!(
         (healthz_with(&addr, "n3w"), healthz_with(&addr, "s3cret")),

@@ -99,13 +99,16 @@ impl Daemon {
             self.pipeline.store().clone(),
             self.pipeline.metrics().clone(),
         ) {
-            Ok(p) => match Plan::with_token(&p, new_token) {
-                Ok(plan) => Ok((p, plan)),
-                Err(e) => {
-                    error!(error = %e, "new config unusable; keeping the running one");
-                    Err(())
+            Ok(p) => {
+                let p = p.succeeding(&self.pipeline);
+                match Plan::with_token(&p, new_token) {
+                    Ok(plan) => Ok((p, plan)),
+                    Err(e) => {
+                        error!(error = %e, "new config unusable; keeping the running one");
+                        Err(())
+                    }
                 }
-            },
+            }
             Err(e) => {
                 error!(error = %e, "new config rejected; keeping the running one");
                 Err(())

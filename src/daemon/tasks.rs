@@ -36,7 +36,8 @@ impl Plan {
     /// may have changed meanwhile (a rotation gone wrong would leave no tasks at all).
     pub fn with_token(pipeline: &Pipeline, token: Option<String>) -> anyhow::Result<Plan> {
         let config = pipeline.config();
-        let deliverer = Deliverer::new(config, pipeline.store().clone(), pipeline.endpoints())?;
+        let deliverer = Deliverer::new(config, pipeline.store().clone(), pipeline.endpoints())?
+            .sharing_passes(pipeline.delivery_pass());
         let digester = match config.digest {
             Some(_) => Some(Digester::new(config, pipeline.store().clone())?),
             None => None,

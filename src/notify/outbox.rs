@@ -128,7 +128,9 @@ impl DeliveryReport {
 }
 
 /// Sends what the outbox holds. Clones share one pass at a time: the daemon's delivery loop
-/// and a `wirewatch alerts --retry` sent to the daemon never deliver the same row at once.
+/// and a `wirewatch alerts --retry` sent to the daemon never deliver the same row at once;
+/// so do deliverers given the same lock ([`Deliverer::sharing_passes`]: the next config's,
+/// after a reload, while a retry the old one started still runs).
 #[derive(Clone)]
 pub struct Deliverer {
     pass: Arc<tokio::sync::Mutex<()>>,
@@ -144,6 +146,12 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
+    /// This deliverer, running one pass at a time with every holder of `pass`.
+    pub fn sharing_passes(mut self, pass: Arc<tokio::sync::Mutex<()>>) -> Deliverer {
+        self.pass = pass;
+        self
+    }
+
     /// Builds a deliverer for a config's endpoints (see [`endpoints`]).
     pub fn new(
         config: &Config,

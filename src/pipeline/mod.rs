@@ -248,6 +248,8 @@ pub struct Pipeline {
     /// Whether this process looked at the near misses once already ([`Pipeline::process_pending`]).
     late_rescues_looked: Arc<std::sync::atomic::AtomicBool>,
     delivery_wake: Arc<tokio::sync::Notify>,
+    /// One delivery pass at a time, for every deliverer of the process ([`Pipeline::delivery_pass`]).
+    delivery_pass: Arc<tokio::sync::Mutex<()>>,
     /// Google News ids looked up already ([`text`]), for the life of the process.
     google_ids: Arc<std::sync::Mutex<std::collections::HashMap<String, Url>>>,
     metrics: Metrics,
@@ -342,6 +344,7 @@ impl Pipeline {
             judging_epoch: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
             late_rescues_looked: Arc::default(),
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
+            delivery_pass: Arc::default(),
             google_ids: Arc::default(),
             metrics,
         })
@@ -351,13 +354,30 @@ impl Pipeline {
     /// lease anew does, since other workers decided meanwhile what its judges hold in memory
     /// (stories, the duplicate index, what the topics learned).
     pub fn rebuilt(&self) -> Result<Pipeline, PipelineError> {
-        let mut p = Pipeline::with_metrics(
+        Ok(Pipeline::with_metrics(
             self.config.clone(),
             self.store.clone(),
             self.metrics.clone(),
-        )?;
-        p.delivery_wake = self.delivery_wake.clone();
-        Ok(p)
+        )?
+        .succeeding(self))
+    }
+
+    /// This pipeline as the successor of `previous` in the same process (a reload, a judge
+    /// lease taken anew): it shares its locks and wake-ups, so that work the previous one
+    /// still runs (a re-judge or an `alerts --retry` the control socket started with it)
+    /// never runs beside the same work of this one: two judges deciding at once, or the
+    /// same outbox row sent twice.
+    pub fn succeeding(mut self, previous: &Pipeline) -> Pipeline {
+        self.processing = previous.processing.clone();
+        self.delivery_wake = previous.delivery_wake.clone();
+        self.delivery_pass = previous.delivery_pass.clone();
+        self
+    }
+
+    /// The lock that keeps the process's delivery passes one at a time (see
+    /// [`crate::notify::Deliverer::sharing_passes`]).
+    pub fn delivery_pass(&self) -> Arc<tokio::sync::Mutex<()>> {
+        self.delivery_pass.clone()
     }
 
     /// Stores what the judges keep between passes (near misses, remembered texts, what the

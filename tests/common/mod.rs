@@ -395,6 +395,15 @@ pub fn spawn_daemon(env: &TestEnv, log: &Path) -> Child {
         .expect("start daemon")
 }
 
+/// Sends a daemon SIGHUP (reload its config).
+pub fn hup(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success(), "kill -HUP");
+}
+
 /// Stops a daemon with SIGTERM; it must exit successfully.
 pub fn stop_daemon(mut child: Child) {
     let _ = Command::new("kill")
