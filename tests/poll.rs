@@ -119,6 +119,7 @@ async fn handler(state: axum::extract::State<Shared>, uri: Uri, headers: HeaderM
             "<html><body><h1>This domain is for sale</h1></body></html>",
         ),
         "/temp.xml" => resp(302, &[("location", "/temp-target.xml")], ""),
+        "/cdn-etag.xml" => resp(302, &[("location", "/etag.xml")], ""),
         "/temp-target.xml" => resp(200, &[("content-type", RSS_CT)], rss("temp", 70, 1)),
         "/loop.xml" => resp(302, &[("location", "/loop.xml")], ""),
         "/garbage.xml" => resp(200, &[("content-type", RSS_CT)], "this is not a feed <<<"),
@@ -339,6 +340,22 @@ fn a_permanent_redirect_to_a_non_feed_is_not_adopted() {
         requests(&state, "/parked.xml").len(),
         2,
         "polled at its own address again"
+    );
+}
+
+/// A feed behind a temporary redirect (a CDN's 302) still gets conditional GETs: the
+/// validators go to the URL that issued them, and the second poll is a 304, not a full
+/// download and parse every time.
+#[test]
+fn a_feed_behind_a_temporary_redirect_is_polled_conditionally() {
+    let (base, state) = start();
+    let env = TestEnv::new("", &feeds(&base, &["/cdn-etag.xml"]));
+    assert_eq!(feed(&report(&env), "/cdn-etag.xml")["entries_new"], 3);
+    assert_eq!(feed(&report(&env), "/cdn-etag.xml")["not_modified"], true);
+    assert_eq!(
+        requests(&state, "/cdn-etag.xml").len(),
+        2,
+        "still polled at its own address"
     );
 }
 

@@ -314,6 +314,7 @@ async fn a_name_rebinding_to_loopback_is_refused_at_connect_time() {
             etag: None,
             last_modified: None,
             form: None,
+            validators_for: None,
         })
         .await
         .expect_err("refused");

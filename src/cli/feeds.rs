@@ -60,6 +60,7 @@ async fn fetch(fetcher: &Fetcher, url: &Url) -> anyhow::Result<Response> {
             etag: None,
             last_modified: None,
             form: None,
+            validators_for: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{url}: {e}"))

@@ -661,6 +661,7 @@ async fn extract(
                         etag: None,
                         last_modified: None,
                         form: None,
+                        validators_for: None,
                     })
                     .await
                 {

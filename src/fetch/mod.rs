@@ -94,6 +94,9 @@ pub struct Request<'a> {
     pub etag: Option<&'a str>,
     /// `Last-Modified` to send as `If-Modified-Since`.
     pub last_modified: Option<&'a str>,
+    /// The URL the validators were issued for, when a temporary redirect led there from
+    /// `url`; they are sent on the hop to that URL. `None`: `url` itself.
+    pub validators_for: Option<&'a Url>,
     /// A form (`application/x-www-form-urlencoded`) to POST instead of a GET; a redirect
     /// after it is followed with a GET.
     pub form: Option<&'a str>,
@@ -284,8 +287,9 @@ impl Fetcher {
                 Kind::Page => "text/html, application/xhtml+xml;q=0.9, */*;q=0.8",
             }),
         );
-        // Validators only apply to the URL they were issued for.
-        if url == req.url {
+        // Validators only apply to the URL they were issued for: a feed behind a temporary
+        // redirect gets them on the hop to where it answered last time.
+        if url == req.validators_for.unwrap_or(req.url) {
             if let Some(v) = req.etag.and_then(|e| HeaderValue::from_str(e).ok()) {
                 headers.insert(header::IF_NONE_MATCH, v);
             }

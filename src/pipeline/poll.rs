@@ -62,6 +62,15 @@ fn log_polled(report: &FeedReport) {
     );
 }
 
+/// Keeps a response's validators for the next poll, with the URL that gave them when a
+/// temporary redirect led there from `polled` (they are sent on the hop to that URL).
+fn remember_validators(state: &mut FeedState, resp: &crate::fetch::Response, polled: &Url) {
+    state.etag = resp.etag.clone();
+    state.last_modified = resp.last_modified.clone();
+    state.validators_from = (resp.final_url != *polled && resp.moved_permanently.is_none())
+        .then(|| resp.final_url.to_string());
+}
+
 /// Failures in a row at a feed's new address (a permanent redirect followed) before the
 /// configured address is tried again.
 const MOVED_FAILURES: u32 = 3;
@@ -172,6 +181,10 @@ impl Pipeline {
                 };
                 if resp.not_modified {
                     adopt(&mut state);
+                    // A 304 may carry updated validators.
+                    if resp.etag.is_some() || resp.last_modified.is_some() {
+                        remember_validators(&mut state, &resp, &target);
+                    }
                     debug!("not modified");
                     report.not_modified = true;
                     state.not_modified += 1;
@@ -202,8 +215,7 @@ impl Pipeline {
                             if shared > 0 {
                                 warn!(feed = %name, shared, "entries share ids; each told apart by its link");
                             }
-                            state.etag = resp.etag.clone();
-                            state.last_modified = resp.last_modified.clone();
+                            remember_validators(&mut state, &resp, &target);
                             self.record_success(&mut state, &mut report, interval);
                             // Entries and validators in one transaction: see the store's
                             // module doc.
@@ -264,6 +276,10 @@ impl Pipeline {
         url: &Url,
         state: &FeedState,
     ) -> Result<crate::fetch::Response, FetchError> {
+        let validators_for = state
+            .validators_from
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok());
         let mut attempt = 0;
         loop {
             let res = self
@@ -274,6 +290,7 @@ impl Pipeline {
                     etag: state.etag.as_deref(),
                     last_modified: state.last_modified.as_deref(),
                     form: None,
+                    validators_for: validators_for.as_ref(),
                 })
                 .await;
             match res {

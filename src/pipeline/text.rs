@@ -74,6 +74,7 @@ impl Pipeline {
                     etag: None,
                     last_modified: None,
                     form: None,
+                    validators_for: None,
                 })
                 .await;
             match res {
@@ -162,6 +163,7 @@ impl Pipeline {
                 etag: None,
                 last_modified: None,
                 form: None,
+                validators_for: None,
             })
             .await
             .map_err(|e| format!("article page: {e}"))?;
@@ -177,6 +179,7 @@ impl Pipeline {
                 etag: None,
                 last_modified: None,
                 form: Some(&form),
+                validators_for: None,
             })
             .await
             .map_err(|e| format!("lookup: {e}"))?;

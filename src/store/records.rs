@@ -90,6 +90,9 @@ pub struct FeedState {
     pub etag: Option<String>,
     /// `Last-Modified` of the last 200 response.
     pub last_modified: Option<String>,
+    /// The URL that gave the validators, when a temporary redirect led there (it gets them
+    /// at the next poll); `None` when it was the URL polled.
+    pub validators_from: Option<String>,
     /// When the last poll started.
     pub last_attempt: Option<DateTime<Utc>>,
     /// When a poll last succeeded (200 or 304).
@@ -183,7 +186,8 @@ pub struct EntryRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_hash: Option<u64>,
     /// Not to be processed before this time: its page failed transiently and is tried again
-    /// then (see `pipeline::text`). `None` once the feed changes it.
+    /// then (see `pipeline::text`), or the feed keeps changing it and it is looked at again
+    /// then (see `revisit_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<DateTime<Utc>>,
 }
@@ -304,21 +308,90 @@ pub(crate) fn upserted(
             if !entry_changed(&rec, entry) {
                 return None;
             }
+            let (previous_change, waiting) = (
+                rec.changed_at,
+                rec.retry_at
+                    .filter(|t| rec.status == EntryStatus::Pending && *t > now),
+            );
             rec.entry = entry.clone();
             rec.body_hash = None;
             rec.changed_at = now;
             rec.revisions += 1;
             rec.status = EntryStatus::Pending;
             rec.attempts = 0;
-            rec.retry_at = None;
+            rec.retry_at = waiting.or_else(|| revisit_at(rec.revisions, previous_change, now));
             Some((rec, EntryChange::Updated))
         }
     }
 }
 
+/// When an entry the feed changed again is looked at: at once after its first change (an
+/// article updated with news), but one changed again soon after a previous change is
+/// volatile (a score or comment count in its summary, an `<updated>` set to the time of each
+/// request) and waits: an hour after that change, doubling with each revision up to 6
+/// hours, so that a feed listing it for days does not have its page fetched and judged
+/// again at every poll.
+fn revisit_at(
+    revisions: u32,
+    previous_change: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if revisions < 2 {
+        return None;
+    }
+    let wait = chrono::Duration::hours(1 << (revisions - 2).min(3)).min(chrono::Duration::hours(6));
+    let at = previous_change + wait;
+    (at > now).then_some(at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_changed_at_every_poll_is_looked_at_less_often() {
+        let t0 = DateTime::parse_from_rfc3339("2026-12-04T08:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time");
+        let poll = |k: i64| t0 + chrono::Duration::minutes(15 * k);
+        let listing = |k: i64| Entry {
+            title: Some("Show HN: a thing".into()),
+            link: Some("https://example.org/thing".into()),
+            summary: Some(format!("Points: {}", 10 * k)),
+            ..Entry::default()
+        };
+        let (mut rec, _) = upserted(None, "f", "e", &listing(0), poll(0)).expect("new");
+        let mut due = Vec::new();
+        for k in 1..=12 {
+            let (next, _) =
+                upserted(Some(rec.clone()), "f", "e", &listing(k), poll(k)).expect("changed");
+            rec = next;
+            due.push(rec.retry_at);
+            if rec.retry_at.is_none_or(|t| t <= poll(k)) {
+                // Judged at this pass.
+                rec.status = EntryStatus::Done;
+            }
+        }
+        // The first change at once; the second waits an hour from the first; the waits grow.
+        assert_eq!(due[0], None);
+        assert_eq!(due[1], Some(poll(1) + chrono::Duration::hours(1)));
+        let judged = due
+            .iter()
+            .enumerate()
+            .filter(|(k, d)| d.is_none_or(|t| t <= poll(*k as i64 + 1)))
+            .count();
+        assert!(judged <= 3, "looked at {judged} times in 12 polls: {due:?}");
+        // A change long after the last one is looked at at once.
+        let (later, _) = upserted(
+            Some(rec),
+            "f",
+            "e",
+            &listing(99),
+            poll(12) + chrono::Duration::days(1),
+        )
+        .expect("changed");
+        assert_eq!(later.retry_at, None);
+    }
 
     #[test]
     fn a_scan_skips_unreadable_records_but_not_a_failing_store() {
