@@ -81,6 +81,7 @@ async fn handler(state: axum::extract::State<Shared>, uri: Uri, headers: HeaderM
             resp(200, &[("content-type", RSS_CT)], rss("429", 20, 2))
         }
         "/503-long.xml" => resp(503, &[("retry-after", "3600")], "maintenance"),
+        "/429-always.xml" => resp(429, &[], "too many requests"),
         "/500.xml" => resp(500, &[], "boom"),
         "/slow.xml" => {
             tokio::time::sleep(Duration::from_secs(6)).await;
@@ -463,4 +464,45 @@ async fn an_unparseable_feed_counts_one_poll_and_one_error() {
     ] {
         assert!(text.contains(line), "{what}: no {line:?} in\n{text}");
     }
+}
+
+/// A 429 without Retry-After pauses the whole host, not only the feed that got it: the next
+/// feed of the same host is not requested at all for the pause (a minute), while a feed of
+/// another host is. (Each feed used to be asked, and each got its own 429.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_pauses_every_feed_of_its_host() {
+    let (base, state) = start();
+    let (other, other_state) = start();
+    let list = format!(
+        "{}{}",
+        feeds(&base, &["/429-always.xml", "/etag.xml"]),
+        feeds(&other, &["/lastmod.xml"]).replace("name = \"/lastmod.xml\"", "name = \"other\"")
+    );
+    let env = TestEnv::new("", &list);
+    let config = std::sync::Arc::new(wirewatch::Config::load(&env.config).expect("config"));
+    let store = wirewatch::Store::open(&env.db_path()).expect("store");
+    let pipeline = wirewatch::Pipeline::new(config.clone(), store).expect("pipeline");
+    let mut reports = Vec::new();
+    for f in &config.feeds {
+        reports.push(pipeline.poll_feed(f).await.expect("poll"));
+    }
+    let error = |i: usize| reports[i].error.clone().unwrap_or_default();
+    assert!(error(0).contains("429"), "{:?}", reports[0]);
+    assert_eq!(
+        requests(&state, "/429-always.xml").len(),
+        1,
+        "not asked again inside the poll"
+    );
+    assert!(error(1).contains("asked to slow down"), "{:?}", reports[1]);
+    assert!(
+        requests(&state, "/etag.xml").is_empty(),
+        "the paused host was asked for another feed"
+    );
+    let wait = reports[1].next_poll.expect("next poll") - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::seconds(50),
+        "the next poll waits for the pause: {wait}"
+    );
+    assert_eq!(reports[2].error, None, "{:?}", reports[2]);
+    assert_eq!(requests(&other_state, "/lastmod.xml").len(), 1);
 }

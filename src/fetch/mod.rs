@@ -51,6 +51,15 @@ pub enum FetchError {
     /// Connection, TLS, protocol or decoding failure.
     #[error("{0}")]
     Network(String),
+    /// The host answered 429 Too Many Requests to a request of this process a moment ago:
+    /// it is not asked again, for any feed or page, before the pause it asked for is over.
+    #[error("{host} asked to slow down (HTTP 429); not asked again for {}s", retry_after.as_secs().max(1))]
+    HostPaused {
+        /// The host (and port).
+        host: String,
+        /// What is left of the pause.
+        retry_after: Duration,
+    },
 }
 
 impl FetchError {
@@ -60,7 +69,7 @@ impl FetchError {
             FetchError::Status { status, .. } => {
                 *status == 408 || *status == 425 || *status == 429 || *status >= 500
             }
-            FetchError::Timeout(_) | FetchError::Network(_) => true,
+            FetchError::Timeout(_) | FetchError::Network(_) | FetchError::HostPaused { .. } => true,
             FetchError::Refused(_) | FetchError::TooLarge(_) | FetchError::Redirect(_) => false,
         }
     }
@@ -69,6 +78,7 @@ impl FetchError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
+            FetchError::HostPaused { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -132,10 +142,55 @@ enum Hop {
     Done(Box<Response>),
 }
 
-/// Per-host politeness: a concurrency limit and a minimum spacing between request starts.
+/// Per-host politeness: a concurrency limit, a minimum spacing between request starts, and
+/// the pause the host asked for with a 429.
 struct HostSlot {
+    /// `host:port`, for messages.
+    name: String,
     permits: Semaphore,
     next_start: tokio::sync::Mutex<Instant>,
+    /// No request before this instant: the host answered 429.
+    paused_until: Mutex<Option<Instant>>,
+}
+
+/// How long a host that answers 429 without `Retry-After` is left alone. A 429 limits the
+/// client, not one URL: every feed and page of the host waits. (A 503 does not pause the
+/// host: one path's origin may be down while the others answer; that feed backs off alone.)
+const HOST_PAUSE_DEFAULT: Duration = Duration::from_secs(60);
+/// The longest pause one answer imposes on a whole host: a `Retry-After` of a day on one
+/// path must not silence every feed of the host for a day (that feed itself still honours
+/// it, see `pipeline::poll`).
+const HOST_PAUSE_CAP: Duration = Duration::from_secs(3600);
+/// A request finding its host paused for at most this long waits for the end of the pause
+/// (a 429 with `Retry-After: 2`); a longer pause fails it at once with
+/// [`FetchError::HostPaused`], and its caller's backoff takes over.
+const HOST_PAUSE_WAIT_MAX: Duration = Duration::from_secs(10);
+
+impl HostSlot {
+    /// What remains of the host's pause, if it is paused.
+    fn paused_for(&self) -> Option<Duration> {
+        let until = (*self.paused_until.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let now = Instant::now();
+        (until > now).then(|| until - now)
+    }
+
+    /// Pauses the host after a 429; returns the pause.
+    fn pause_after(&self, err: &FetchError) -> Option<Duration> {
+        let FetchError::Status {
+            status: 429,
+            retry_after,
+        } = err
+        else {
+            return None;
+        };
+        let pause = retry_after
+            .unwrap_or(HOST_PAUSE_DEFAULT)
+            .min(HOST_PAUSE_CAP);
+        let until = Instant::now() + pause;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        *paused = Some(paused.map_or(until, |t| t.max(until)));
+        Some(pause)
+    }
 }
 
 /// The HTTP client with its limits. Cheap to share behind an `Arc`.
@@ -202,10 +257,12 @@ impl Fetcher {
         };
         hosts
             .entry(key)
-            .or_insert_with(|| {
+            .or_insert_with_key(|key| {
                 Arc::new(HostSlot {
+                    name: key.clone(),
                     permits: Semaphore::new(self.per_host_concurrency),
                     next_start: tokio::sync::Mutex::new(Instant::now()),
+                    paused_until: Mutex::new(None),
                 })
             })
             .clone()
@@ -257,6 +314,18 @@ impl Fetcher {
             .acquire()
             .await
             .map_err(|_| FetchError::Network("fetcher shut down".into()))?;
+        // A host that asked to be left alone is, by every feed and page of this process
+        // (those queued for its permits as well): a short pause is waited out, a long one
+        // fails the request before it is made.
+        if let Some(left) = slot.paused_for() {
+            if left > HOST_PAUSE_WAIT_MAX {
+                return Err(FetchError::HostPaused {
+                    host: slot.name.clone(),
+                    retry_after: left,
+                });
+            }
+            tokio::time::sleep(left).await;
+        }
         if !self.per_host_interval.is_zero() {
             let wait_until = {
                 let mut next = slot.next_start.lock().await;
@@ -272,10 +341,16 @@ impl Fetcher {
             .acquire()
             .await
             .map_err(|_| FetchError::Network("fetcher shut down".into()))?;
-        match tokio::time::timeout(self.timeout, self.exchange(url, req)).await {
+        let res = match tokio::time::timeout(self.timeout, self.exchange(url, req)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(self.timeout)),
+        };
+        if let Err(e) = &res {
+            if let Some(pause) = slot.pause_after(e) {
+                tracing::warn!(host = %slot.name, error = %e, pause_s = pause.as_secs(), "host asked to slow down; pausing every request to it");
+            }
         }
+        res
     }
 
     async fn exchange(&self, url: &Url, req: &Request<'_>) -> Result<Hop, FetchError> {
