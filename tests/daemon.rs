@@ -361,13 +361,7 @@ fn a_silent_http_client_is_cut_off() {
     let env = TestEnv::new("", "");
     let log = env.dir.path().join("daemon.log");
     let daemon = spawn_daemon(&env, &log);
-    let text = wait_for_log(&log, "status page url=", 1, 30);
-    let addr = text
-        .lines()
-        .find_map(|l| l.split("status page url=http://").nth(1))
-        .and_then(|r| r.split(['/', ' ', '"']).next())
-        .expect("status page address")
-        .to_string();
+    let addr = status_page_addr(&log);
     let mut silent = std::net::TcpStream::connect(&addr).expect("connect");
     silent
         .set_read_timeout(Some(Duration::from_secs(40)))
@@ -380,6 +374,52 @@ fn a_silent_http_client_is_cut_off() {
     assert!(
         waited < Duration::from_secs(30),
         "the silent connection was held {waited:?}"
+    );
+    stop_daemon(daemon);
+}
+
+/// The status page's address, once a daemon's log says it listens.
+fn status_page_addr(log: &std::path::Path) -> String {
+    let text = wait_for_log(log, "status page url=", 1, 30);
+    text.lines()
+        .find_map(|l| l.split("status page url=http://").nth(1))
+        .and_then(|r| r.split(['/', ' ', '"']).next())
+        .expect("status page address")
+        .to_string()
+}
+
+/// A client that sends a feedback post's headers and then only part of the body it announced
+/// gets a 408 after the header wait, rather than holding the connection (one of the few the
+/// server keeps) for as long as it likes.
+#[test]
+fn a_client_that_trickles_its_body_is_cut_off() {
+    let env = TestEnv::new("", "");
+    let log = env.dir.path().join("daemon.log");
+    let daemon = spawn_daemon(&env, &log);
+    let addr = status_page_addr(&log);
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    std::io::Write::write_all(
+        &mut slow,
+        format!(
+            "POST /api/feedback HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"url\": "
+        )
+        .as_bytes(),
+    )
+    .expect("send");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut slow, &mut answer);
+    let waited = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "after {waited:?}: {answer:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(30),
+        "the connection was held {waited:?}"
     );
     stop_daemon(daemon);
 }

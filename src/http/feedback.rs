@@ -9,7 +9,7 @@
 //! site cannot send without a CORS preflight, which this server never grants. (A `text/plain`
 //! "form" holding JSON needs no preflight: it is refused as an unsupported type.)
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -66,14 +66,41 @@ fn cross_site(headers: &HeaderMap) -> bool {
     origin_host != host
 }
 
+/// The largest feedback body read (a URL, a verdict, a window: a few hundred bytes).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Reads a request's body within the header wait and [`MAX_BODY`]: a client that sends
+/// headers and then trickles (or never sends) the body it announced would otherwise hold its
+/// connection, one of the few the server keeps, for as long as it likes.
+async fn read_body(body: Body) -> Result<Bytes, Response> {
+    match tokio::time::timeout(super::HEADER_WAIT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {MAX_BODY} bytes, or was cut short"),
+        )),
+        Err(_) => Err(bad(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} s",
+                super::HEADER_WAIT.as_secs()
+            ),
+        )),
+    }
+}
+
 pub(super) async fn api_feedback(
     State(st): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if cross_site(&headers) {
         return bad(StatusCode::FORBIDDEN, "cross-site posts are refused");
     }
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
