@@ -243,8 +243,14 @@ pub fn add_feeds(
     Ok(report)
 }
 
-/// Writes a file by writing a sibling and renaming it over the original.
+/// Writes a file by writing a sibling and renaming it over the original. A symlinked config
+/// (`/etc/wirewatch/wirewatch.toml` pointing into a checked-out config repository) is written
+/// where it points, the link kept; the new file keeps the old one's permissions and, where
+/// the writer may (root editing a file the daemon's user owns), its owner and group: a
+/// config the service user could no longer read would stop the daemon at its next reload.
 fn write_atomically(path: &Path, text: &str) -> Result<(), OpmlError> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -256,16 +262,25 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), OpmlError> {
     let tmp = dir.join(format!(".{name}.opml-import.tmp"));
     let fail =
         |e: std::io::Error| OpmlError::Config(format!("cannot write {}: {e}", path.display()));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    let written = (|| {
+        // Readable by the writer only until it has the original's permissions: it may hold
+        // webhook URLs with secrets.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         if let Ok(meta) = std::fs::metadata(path) {
-            // Keep the config's permissions (it may hold webhook URLs with secrets).
-            let _ = f.set_permissions(meta.permissions());
+            // Not permitted to a writer that is not root (nor needed: the file is its own).
+            let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
+            f.set_permissions(meta.permissions())?;
         }
-        f.write_all(text.as_bytes()).map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         fail(e)
     })

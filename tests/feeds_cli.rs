@@ -142,3 +142,50 @@ fn feeds_add_discovers_and_feeds_test_stores_nothing() {
         "the configured store is not created"
     );
 }
+
+/// `feeds add` on a config reached through a symlink writes the file the link points to and
+/// keeps the link; the new file keeps the old one's mode and, when root writes it, its owner
+/// and group (the service user must still read it at the next reload). The tmp file and the
+/// rename used to replace the link by a plain file owned by the writer.
+#[test]
+fn feeds_add_keeps_a_symlinked_configs_link_owner_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let announced = site(true);
+    let env = TestEnv::new("", "");
+    let real_dir = env.dir.path().join("config-repo");
+    std::fs::create_dir(&real_dir).expect("dir");
+    let real = real_dir.join("wirewatch.toml");
+    std::fs::rename(&env.config, &real).expect("move");
+    std::os::unix::fs::symlink(&real, &env.config).expect("symlink");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if root {
+        // As if the service user owned it: nobody's uid and gid.
+        std::os::unix::fs::chown(&real, Some(65534), Some(65534)).expect("chown");
+    } else {
+        eprintln!("owner not checked: changing a file's owner needs root");
+    }
+    let out = wirewatch_ok(&[
+        "feeds",
+        "add",
+        &format!("{announced}/"),
+        "-c",
+        env.config_str(),
+    ]);
+    assert!(out.contains("1 feed added"), "{out}");
+    let link = std::fs::symlink_metadata(&env.config).expect("link");
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    let text = std::fs::read_to_string(&real).expect("config");
+    assert!(text.contains(&format!("{announced}/posts.rss")), "{text}");
+    let meta = std::fs::metadata(&real).expect("meta");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    if root {
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534), "owner kept");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&real_dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
