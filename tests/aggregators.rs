@@ -12,7 +12,9 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::Path as UrlPath;
 use axum::http::{header, StatusCode};
@@ -81,6 +83,7 @@ fn aggregator_links_lead_to_the_publisher() {
         base_cell.clone(),
     );
     let seen = lookups.clone();
+    let busy = Arc::new(AtomicUsize::new(0));
     let app = axum::Router::new()
         .route(
             "/pub/{slug}",
@@ -89,6 +92,7 @@ fn aggregator_links_lead_to_the_publisher() {
                     "a1" => "Harbour cranes stood idle as the port strike entered its third day.",
                     "a2" => "The city council voted to rebuild the old tram line by 2030.",
                     "a3" => "A rare orchid flowered in the botanical garden after forty years.",
+                    "a4" => "The night ferry to the islands resumed after the winter storms.",
                     _ => return StatusCode::NOT_FOUND.into_response(),
                 };
                 (
@@ -106,7 +110,8 @@ fn aggregator_links_lead_to_the_publisher() {
                 rss(&[item("Story a1 (publisher)", &format!("{base}/pub/a1"), "")])
             }),
         )
-        // A Google News search feed: an old-form id, a new-form id, an unknown new-form id.
+        // A Google News search feed: an old-form id, a new-form id, an unknown new-form id, and
+        // one whose lookup finds Google busy at first.
         .route(
             "/gnews.xml",
             axum::routing::get(move || async move {
@@ -127,6 +132,11 @@ fn aggregator_links_lead_to_the_publisher() {
                         "Story gone - Nowhere Daily",
                         &format!("{g}/{}?oc=5", new_id("unknown")),
                         "<source url=\"https://nowhere.example\">Nowhere Daily</source>",
+                    ),
+                    item(
+                        "Story a4 - Island Times",
+                        &format!("{g}/{}?oc=5", new_id("busy")),
+                        "<source url=\"https://islandtimes.example\">Island Times</source>",
                     ),
                 ])
             }),
@@ -161,8 +171,12 @@ fn aggregator_links_lead_to_the_publisher() {
         // Google's stand-in: the article page, then the batch RPC.
         .route(
             "/gn/rss/articles/{id}",
-            axum::routing::get(|UrlPath(id): UrlPath<String>| async move {
-                if id != new_id("known") {
+            axum::routing::get(move |UrlPath(id): UrlPath<String>| async move {
+                if id == new_id("busy") && busy.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], "busy")
+                        .into_response();
+                }
+                if id != new_id("known") && id != new_id("busy") {
                     return StatusCode::NOT_FOUND.into_response();
                 }
                 (
@@ -182,15 +196,16 @@ fn aggregator_links_lead_to_the_publisher() {
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
                 seen.lock().expect("lock").push(req.clone());
+                let slug = if req.contains(&new_id("busy")) { "a4" } else { "a2" };
                 let ok = req.contains("Fbv4je")
                     && req.contains("garturlreq")
-                    && req.contains(&new_id("known"))
+                    && (req.contains(&new_id("known")) || req.contains(&new_id("busy")))
                     && req.contains("1764493200")
                     && req.contains("AZ5r3eSIG");
                 if !ok {
                     return (StatusCode::BAD_REQUEST, "bad f.req".to_string()).into_response();
                 }
-                let inner = serde_json::json!(["garturlres", format!("{base}/pub/a2"), 1]).to_string();
+                let inner = serde_json::json!(["garturlres", format!("{base}/pub/{slug}"), 1]).to_string();
                 let outer = serde_json::json!([["wrb.fr", "Fbv4je", inner, null, null, null, "generic"], ["di", 10]]);
                 format!(")]}}'\n\n{outer}").into_response()
             }),
@@ -239,7 +254,28 @@ fn aggregator_links_lead_to_the_publisher() {
         1,
         "one lookup per unknown id"
     );
+    // Google busy (a 429) for the fourth: not judged on its headline, but looked up again
+    // (its entry waits like a page that failed, about half a minute).
+    assert!(
+        !items.iter().any(|i| i.title.contains("a4")),
+        "judged while Google was busy: {urls:?}"
+    );
     drop(store);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let a4 = loop {
+        std::thread::sleep(Duration::from_secs(3));
+        wirewatch_ok(&["once", "-c", env.config_str()]);
+        let items = env.store().items().expect("items");
+        if let Some(a4) = items.into_iter().find(|i| i.title.contains("a4")) {
+            break a4;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never looked up again"
+        );
+    };
+    assert!(a4.url.ends_with("/pub/a4"), "{a4:?}");
+    assert_eq!(a4.text_source, TextSource::Page, "{a4:?}");
 
     let explain = wirewatch_ok(&["explain", &gone.url, "-c", env.config_str()]);
     assert!(

@@ -58,7 +58,15 @@ impl Pipeline {
                     resolved = Some(u.clone());
                     link = Some(u);
                 }
-                Err(why) => {
+                // Google busy or unreachable (a 429, a 5xx, a timeout): the lookup is tried
+                // again like a page, rather than the item judged on a headline at once.
+                Err(LookupFailed(_, Some(e)))
+                    if is_retryable(&e) && rec.attempts + 1 < PAGE_ATTEMPTS =>
+                {
+                    let wait = page_retry_delay(rec.attempts + 1, e.retry_after());
+                    return Err(Deferred(e, wait));
+                }
+                Err(LookupFailed(why, _)) => {
                     info!(%why, "Google News link not resolved; judging the feed's text");
                     note = Some(format!("Google News link not resolved: {why}"));
                     link = None;
@@ -139,7 +147,7 @@ impl Pipeline {
     /// The publisher's URL of a Google News article id that only Google resolves: its
     /// article page gives a signature and a timestamp, which a batch RPC exchanges for the
     /// URL ([`aggregator::google_lookup_form`]). Remembered for the life of the process.
-    async fn google_lookup(&self, id: &str) -> Result<Url, String> {
+    async fn google_lookup(&self, id: &str) -> Result<Url, LookupFailed> {
         if let Some(u) = self
             .google_ids
             .lock()
@@ -152,8 +160,11 @@ impl Pipeline {
             .config
             .fetch
             .google_news_endpoint()
-            .ok_or("lookups are off ([fetch] google_news)")?;
-        let join = |path: &str| base.join(path).map_err(|e| format!("{base}{path}: {e}"));
+            .ok_or_else(|| LookupFailed::why("lookups are off ([fetch] google_news)"))?;
+        let join = |path: &str| {
+            base.join(path)
+                .map_err(|e| LookupFailed::why(format!("{base}{path}: {e}")))
+        };
         let page_url = join(&format!("rss/articles/{id}"))?;
         let page = self
             .fetcher
@@ -166,9 +177,9 @@ impl Pipeline {
                 validators_for: None,
             })
             .await
-            .map_err(|e| format!("article page: {e}"))?;
+            .map_err(|e| LookupFailed(format!("article page: {e}"), Some(e)))?;
         let (sg, ts) = aggregator::google_lookup_params(&String::from_utf8_lossy(&page.body))
-            .ok_or("Google's article page has no lookup parameters")?;
+            .ok_or_else(|| LookupFailed::why("Google's article page has no lookup parameters"))?;
         let rpc = join("_/DotsSplashUi/data/batchexecute")?;
         let form = aggregator::google_lookup_form(id, &ts, &sg);
         let answer = self
@@ -182,15 +193,25 @@ impl Pipeline {
                 validators_for: None,
             })
             .await
-            .map_err(|e| format!("lookup: {e}"))?;
+            .map_err(|e| LookupFailed(format!("lookup: {e}"), Some(e)))?;
         let url = aggregator::google_lookup_answer(&String::from_utf8_lossy(&answer.body))
-            .ok_or("Google's answer names no article")?;
+            .ok_or_else(|| LookupFailed::why("Google's answer names no article"))?;
         let mut ids = self.google_ids.lock().unwrap_or_else(|p| p.into_inner());
         if ids.len() >= GOOGLE_IDS_REMEMBERED {
             ids.clear();
         }
         ids.insert(id.to_string(), url.clone());
         Ok(url)
+    }
+}
+
+/// Why a Google News lookup found no URL, with the fetch error when a request failed (a
+/// transient one defers the entry).
+struct LookupFailed(String, Option<FetchError>);
+
+impl LookupFailed {
+    fn why(why: impl Into<String>) -> LookupFailed {
+        LookupFailed(why.into(), None)
     }
 }
 
