@@ -78,17 +78,19 @@ impl Daemon {
         // the last pass left it: built beside a pass still running, they would miss what it
         // decided next (its stories, the copies to catch, what the topics learned). A stopped
         // pass stores what its judges keep; its undecided entries stay pending.
+        // The reload can be long (waiting for the running pass, building the judges from a
+        // large store, a backfill): the daemon is alive meanwhile, and says so to systemd's
+        // watchdog and the status page as the scheduler loop would.
+        let (heartbeat, watchdog) = (self.heartbeat.clone(), self.watchdog);
+        let alive: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+            heartbeat.beat();
+            if watchdog {
+                notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        });
+        let _alive = shutdown::KeepAlive::start(alive.clone(), shutdown::GRACE);
         if let Some(old) = self.tasks.take() {
-            // The wait can be long: the daemon is alive meanwhile, and says so to systemd's
-            // watchdog and the status page as the scheduler loop would.
-            let (heartbeat, watchdog) = (self.heartbeat.clone(), self.watchdog);
-            let alive = move || {
-                heartbeat.beat();
-                if watchdog {
-                    notify(&[sd_notify::NotifyState::Watchdog]);
-                }
-            };
-            old.stop_for_reload(&signals.shutdown, &alive).await;
+            old.stop_for_reload(&signals.shutdown, &*alive).await;
         }
         if signals.shutdown.is_cancelled() {
             // Stopping: no new tasks beside a pass that may still be running.

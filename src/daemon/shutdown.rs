@@ -147,11 +147,58 @@ impl Task {
     }
 }
 
+/// Calls `alive` every `every` from a task of its own until dropped: the daemon's watchdog
+/// ping and heartbeat while the loop that usually sends them is busy with a long step (a
+/// reload building the judges from a large store, a backfill judging days of kept texts),
+/// synchronous parts included, since the task runs on another worker thread.
+pub struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl KeepAlive {
+    /// Starts the pings (the first after `every`).
+    pub fn start(alive: Arc<dyn Fn() + Send + Sync>, every: Duration) -> KeepAlive {
+        KeepAlive(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                alive();
+            }
+        }))
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use super::*;
+
+    /// The pings go on while the caller's thread is blocked in a synchronous step, and stop
+    /// when the guard is dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_keep_alive_pings_through_a_blocking_step() {
+        let pings = Arc::new(AtomicUsize::new(0));
+        let counter = pings.clone();
+        let guard = KeepAlive::start(
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+            Duration::from_millis(50),
+        );
+        std::thread::sleep(Duration::from_millis(600));
+        let during = pings.load(Ordering::SeqCst);
+        assert!(during >= 3, "{during} pings in 600 ms of blocking");
+        drop(guard);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after = pings.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(pings.load(Ordering::SeqCst), after, "pinged after the drop");
+    }
 
     /// A task that ignores its token and ends after `long`, setting the flag.
     fn stubborn(parent: &CancellationToken, long: Duration) -> (Task, Arc<AtomicBool>) {
