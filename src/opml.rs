@@ -272,8 +272,11 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), OpmlError> {
             .mode(0o600)
             .open(&tmp)?;
         if let Ok(meta) = std::fs::metadata(path) {
-            // Not permitted to a writer that is not root (nor needed: the file is its own).
-            let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
+            // The owner only root may give; the group, a writer who is in it (so that the
+            // service's group still reads a 0640 config a member of it edited).
+            if std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid())).is_err() {
+                let _ = std::os::unix::fs::fchown(&f, None, Some(meta.gid()));
+            }
             f.set_permissions(meta.permissions())?;
         }
         f.write_all(text.as_bytes())?;

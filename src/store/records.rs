@@ -310,8 +310,9 @@ pub(crate) fn upserted(
             }
             let (previous_change, waiting) = (
                 rec.changed_at,
-                rec.retry_at
-                    .filter(|t| rec.status == EntryStatus::Pending && *t > now),
+                // A pending entry keeps its time, due already or not: moved later at each
+                // change, an entry changed at every poll could stay unjudged for good.
+                rec.retry_at.filter(|_| rec.status == EntryStatus::Pending),
             );
             rec.entry = entry.clone();
             rec.body_hash = None;
@@ -381,16 +382,19 @@ mod tests {
             .filter(|(k, d)| d.is_none_or(|t| t <= poll(*k as i64 + 1)))
             .count();
         assert!(judged <= 3, "looked at {judged} times in 12 polls: {due:?}");
+        // Due an hour after the first change (poll 5), it is looked at then, not pushed on.
+        assert!(
+            due[4].is_some_and(|t| t <= poll(5)),
+            "the due entry was put off: {due:?}"
+        );
         // A change long after the last one is looked at at once.
-        let (later, _) = upserted(
-            Some(rec),
-            "f",
-            "e",
-            &listing(99),
-            poll(12) + chrono::Duration::days(1),
-        )
-        .expect("changed");
-        assert_eq!(later.retry_at, None);
+        let day_later = poll(12) + chrono::Duration::days(1);
+        let (later, _) = upserted(Some(rec), "f", "e", &listing(99), day_later).expect("changed");
+        assert!(
+            later.retry_at.is_none_or(|t| t <= day_later),
+            "{:?}",
+            later.retry_at
+        );
     }
 
     #[test]
