@@ -176,11 +176,31 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     eprintln!("crash run scores: {s:?}");
     assert!(
         s.get("alert_recall").copied().unwrap_or(0.0) >= 0.97,
-        "{s:?}"
+        "{s:?}\n{}",
+        explain_missed(&sc, &env, &alerts_path)
     );
     assert!(
         s.get("alert_precision").copied().unwrap_or(0.0) >= 0.97,
         "{s:?}"
     );
     assert_eq!(s.get("same_url_repeat_alerts").copied(), Some(0.0), "{s:?}");
+}
+
+/// For a failed recall check: the labelled items that did not alert, each with what
+/// `wirewatch explain` says of it, so a CI failure names its cause.
+fn explain_missed(sc: &Scenario, env: &TestEnv, alerts: &std::path::Path) -> String {
+    let mut report = String::new();
+    for path in scenario_score(alerts, &["--verbose"])
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("missed_new: "))
+    {
+        let url = format!("{}{path}", sc.base);
+        let explained = wirewatch(&["explain", &url, "-c", env.config_str()]);
+        report.push_str(&format!(
+            "missed {url}:\n{}{}\n",
+            String::from_utf8_lossy(&explained.stdout),
+            String::from_utf8_lossy(&explained.stderr)
+        ));
+    }
+    report
 }

@@ -383,6 +383,10 @@ impl Judge {
             &seed_vectors,
             stored_meta(&store, &neighbours::neighbours_key(topic_id))?,
         );
+        neighbours.dirty = neighbours.replay(stored_journal(
+            &store,
+            &neighbours::journal_prefix(topic_id),
+        )?);
         neighbours.set_marks(
             evidence
                 .marks
@@ -599,9 +603,11 @@ impl Judge {
 
     /// Stores the topic's remembered texts ([`neighbours`]) when they changed: at the end of
     /// every pass, and when the daemon stops or reloads in mid-pass ([`Judge::end_pass`] is
-    /// called then too). A kill in mid-pass forgets that pass's texts (their decisions are
-    /// kept): the next alerts have fewer neighbours to agree with, and the pass's alerts are
-    /// missing among them, until texts like them are judged again.
+    /// called then too), then clears the journal. Each text is journaled on its own with the
+    /// decisions of its group ([`neighbours::journal_prefix`]), and a judge replays the journal
+    /// when it starts: a kill in mid-pass used to forget that pass's texts while keeping their
+    /// decisions, so a report of a story alerted on in that pass could be held back by the
+    /// off-topic texts remembered before (found by `tests/crash.rs`: one report of 18 missed).
     fn save_neighbours(&self) -> Result<(), StoreError> {
         let mut near = self.neighbours.lock().unwrap_or_else(|p| p.into_inner());
         if !near.dirty {
@@ -612,6 +618,12 @@ impl Judge {
             &serde_json::to_value(&near.items).unwrap_or_default(),
         )?;
         near.dirty = false;
+        // A record staged but not yet written when this runs is written after: replayed, it
+        // says what the stored list says already.
+        let prefix = neighbours::journal_prefix(&self.topic_id);
+        for (name, _) in self.store.metas_under(&prefix)? {
+            self.store.delete_meta(&name)?;
+        }
         Ok(())
     }
 
@@ -886,6 +898,14 @@ impl Judge {
                 }
             }
             near.remember(&key, (now, published), outcome.is_ok(), &v);
+            // Durable with the decision (the group is written before an alert): see
+            // `save_neighbours`.
+            if let Some(entry) = near.journal_entry(&key) {
+                unwritten.stage_meta(
+                    format!("{}{key}", neighbours::journal_prefix(&self.topic_id)),
+                    entry,
+                );
+            }
         }
         let sig = match outcome {
             Ok((sig, rescued_by)) => {
@@ -1448,6 +1468,24 @@ pub fn mark_key(topic_id: &str, url: &str) -> String {
 
 /// A value the judge keeps in the store's meta values; the default when there is none (or
 /// one an older version wrote in another shape).
+/// The values stored under a prefix (a journal), those unreadable skipped and said.
+fn stored_journal<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    prefix: &str,
+) -> Result<Vec<T>, StoreError> {
+    Ok(store
+        .metas_under(prefix)?
+        .into_iter()
+        .filter_map(|(name, v)| {
+            serde_json::from_value(v)
+                .map_err(
+                    |e| warn!(record = %name, error = %e, "journaled value unreadable; skipped"),
+                )
+                .ok()
+        })
+        .collect())
+}
+
 fn stored_meta<T: serde::de::DeserializeOwned + Default>(
     store: &Store,
     key: &str,

@@ -332,6 +332,38 @@ pub fn neighbours_key(topic_id: &str) -> String {
     format!("neighbours:{topic_id}")
 }
 
+/// Where the texts a topic remembered since its list was last stored wait, one meta value
+/// each (this prefix, then the text's URL; a topic id holds no line break). The whole list
+/// is stored at the end of a pass; each text is journaled with the decisions of its group,
+/// so a kill in mid-pass loses no text whose decision it kept
+/// ([`Neighbourhood::replay`]).
+pub fn journal_prefix(topic_id: &str) -> String {
+    format!("neighbour:{topic_id}\n")
+}
+
+impl Neighbourhood {
+    /// The journal record of a remembered text (see [`journal_prefix`]).
+    pub fn journal_entry(&self, url: &str) -> Option<serde_json::Value> {
+        let n = self.items.iter().find(|n| n.url == url)?;
+        serde_json::to_value(n).ok()
+    }
+
+    /// Takes up the texts journaled since the list was stored (a pass that did not end:
+    /// a kill, a crash), in the order they were judged: without them, the alerts of that
+    /// pass would be missing among the texts the next items must agree with, and a report
+    /// of their story could be held back by the off-topic texts remembered before. Whether
+    /// there were any (the list then needs storing).
+    pub fn replay(&mut self, mut journal: Vec<Neighbour>) -> bool {
+        journal.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.url.cmp(&b.url)));
+        let any = !journal.is_empty();
+        for n in journal {
+            let v: TermVector = n.vector.into_iter().collect();
+            self.remember(&n.url, (n.at, n.published), n.relevant, &v);
+        }
+        any
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -290,3 +290,48 @@ fn near_misses_of_the_rescue_window_are_all_kept() -> Result<(), StoreError> {
 fn judge_quiet(store: &Store) -> Result<Judge, StoreError> {
     Ok(judge(store)?.keeping_texts(false))
 }
+
+/// A pass that never ended (the daemon killed in mid-pass: no [`Judge::end_pass`]) keeps
+/// the texts it remembered for the neighbours' vote along with their decisions: a judge
+/// started after it has the pass's alert among its neighbours, and the journal goes once
+/// the list is stored.
+#[test]
+fn texts_remembered_in_a_pass_that_never_ended_are_kept() -> Result<(), StoreError> {
+    for (backend, _keep, store) in backends() {
+        let killed = judge(&store)?;
+        let mut unwritten = Unwritten::default();
+        let url = "https://example.org/lohan-malibu";
+        let verdict = killed.rejudge(
+            item(url, "Lindsay Lohan moves to a Malibu rehab clinic"),
+            "Lindsay Lohan left Morningside Recovery and checked into a rehab clinic in \
+             Malibu, her lawyer Mark Heller told the judge, who accepted the move as part of \
+             her court-ordered treatment."
+                .to_string(),
+            &mut unwritten,
+        )?;
+        assert_eq!(verdict, Verdict::Alert, "{backend}");
+        unwritten.write(&store)?;
+        let remembered = |j: &Judge| {
+            j.neighbours
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .items
+                .iter()
+                .any(|n| n.url == url && n.relevant)
+        };
+        assert!(remembered(&killed), "{backend}");
+        drop(killed);
+
+        let restarted = judge(&store)?;
+        assert!(
+            remembered(&restarted),
+            "{backend}: the alert's text was forgotten"
+        );
+        let journal = neighbours::journal_prefix("lohan");
+        assert_eq!(store.metas_under(&journal)?.len(), 1, "{backend}");
+        restarted.end_pass()?;
+        assert!(store.metas_under(&journal)?.is_empty(), "{backend}");
+        assert!(remembered(&judge(&store)?), "{backend}");
+    }
+    Ok(())
+}

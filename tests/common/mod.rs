@@ -316,17 +316,7 @@ impl Drop for SmtpServer {
 /// Scores an alerts file with the scenario's `score.py` against the dev labels; returns its
 /// numeric `name: value` lines.
 pub fn score_alerts(alerts: &Path) -> std::collections::HashMap<String, f64> {
-    let dir = scenario_dir();
-    let out = Command::new("python3")
-        .arg(dir.join("score.py"))
-        .arg("--labels")
-        .arg(dir.join("dev/labels.json"))
-        .arg("--alerts")
-        .arg(alerts)
-        .output()
-        .expect("run score.py");
-    assert!(out.status.success(), "score.py failed");
-    String::from_utf8_lossy(&out.stdout)
+    scenario_score(alerts, &[])
         .lines()
         .filter_map(|l| l.split_once(": "))
         .filter_map(|(k, v)| {
@@ -334,6 +324,23 @@ pub fn score_alerts(alerts: &Path) -> std::collections::HashMap<String, f64> {
             Some((k.trim().to_string(), n))
         })
         .collect()
+}
+
+/// What the scenario's `score.py` prints for an alerts file, with `extra` arguments
+/// (`--verbose` lists the missed and wrong items).
+pub fn scenario_score(alerts: &Path, extra: &[&str]) -> String {
+    let dir = scenario_dir();
+    let out = Command::new("python3")
+        .arg(dir.join("score.py"))
+        .args(extra)
+        .arg("--labels")
+        .arg(dir.join("dev/labels.json"))
+        .arg("--alerts")
+        .arg(alerts)
+        .output()
+        .expect("run score.py");
+    assert!(out.status.success(), "score.py failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The text without terminal colour codes (ESC [ ... final letter), as logs print them.
