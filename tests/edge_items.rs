@@ -369,6 +369,74 @@ fn a_failing_page_is_retried_after_a_wait_not_at_once() {
     assert_eq!(items[0].text_source, wirewatch::store::TextSource::Page);
 }
 
+/// Article pages on a host that answered 429 with a long `Retry-After`: the one page asked
+/// waits the pause out, and the pages of that host not asked because of the pause spend none
+/// of their attempts (they wait for the pause, a second more). Before, each spent one per
+/// pass of the pause, so a pause of an hour ended with the items judged on their feed text.
+#[test]
+fn pages_of_a_paused_host_spend_no_attempts() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let page_hits = Arc::new(AtomicUsize::new(0));
+    let hits = page_hits.clone();
+    let pages = serve_listener(
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+        axum::Router::new().fallback(move || {
+            let hits = hits.clone();
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                (
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "120")],
+                    "slow down",
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let items: String = (1..=3)
+        .map(|n| {
+            format!(
+                "<item><title>Lawyers study the contract {n}</title>\
+                 <link>http://{pages}/page/{n}</link><guid>p{n}</guid>\
+                 <description>Short summary.</description></item>"
+            )
+        })
+        .collect();
+    let feed = rss(&items);
+    let addr = serve_listener(
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+        axum::Router::new().fallback(move || {
+            let feed = feed.clone();
+            async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed).into_response() }
+        }),
+    );
+    let env = TestEnv::new(
+        "per_host_concurrency = 1",
+        &format!("[[feeds]]\nname = \"a\"\nurl = \"http://{addr}/feed.xml\"\n"),
+    );
+    let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(r["decided"]["deferred"], 3, "{r}");
+    assert_eq!(page_hits.load(Ordering::SeqCst), 1, "one page asked");
+    let store = env.store();
+    let mut attempts = Vec::new();
+    for key in store.pending_order().expect("pending") {
+        let rec = store
+            .pending_entry(&key)
+            .expect("read")
+            .expect("pending entry");
+        let wait = rec.retry_at.expect("a retry time") - chrono::Utc::now();
+        assert!(
+            wait > chrono::Duration::seconds(100) && wait <= chrono::Duration::seconds(150),
+            "until the host's pause is over: {wait}"
+        );
+        attempts.push(rec.attempts);
+    }
+    attempts.sort_unstable();
+    assert_eq!(attempts, [0, 0, 1], "only the page asked spent an attempt");
+}
+
 /// A feed's stored state that can no longer be read (a disk error, a hand-edited store) costs
 /// that feed its validators and backoff, not its polls: the run goes on, the feed is polled and
 /// its entries, already stored, are not new again. (It once failed every poll of the feed, and

@@ -467,8 +467,9 @@ async fn an_unparseable_feed_counts_one_poll_and_one_error() {
 }
 
 /// A 429 without Retry-After pauses the whole host, not only the feed that got it: the next
-/// feed of the same host is not requested at all for the pause (a minute), while a feed of
-/// another host is. (Each feed used to be asked, and each got its own 429.)
+/// feed of the same host is not requested at all for the pause (a minute), nor counted as
+/// failing, while a feed of another host is requested. (Each feed used to be asked, and each
+/// got its own 429.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_pauses_every_feed_of_its_host() {
     let (base, state) = start();
@@ -481,13 +482,26 @@ async fn a_429_pauses_every_feed_of_its_host() {
     let env = TestEnv::new("", &list);
     let config = std::sync::Arc::new(wirewatch::Config::load(&env.config).expect("config"));
     let store = wirewatch::Store::open(&env.db_path()).expect("store");
-    let pipeline = wirewatch::Pipeline::new(config.clone(), store).expect("pipeline");
+    let pipeline = wirewatch::Pipeline::new(config.clone(), store.clone()).expect("pipeline");
     let mut reports = Vec::new();
     for f in &config.feeds {
         reports.push(pipeline.poll_feed(f).await.expect("poll"));
     }
     let error = |i: usize| reports[i].error.clone().unwrap_or_default();
     assert!(error(0).contains("429"), "{:?}", reports[0]);
+    // The feed not asked is not failing: its backoff does not grow with the pause.
+    let failures: HashMap<String, u32> = store
+        .feed_states()
+        .expect("states")
+        .into_iter()
+        .map(|(_, s)| (s.url.clone(), s.consecutive_failures))
+        .collect();
+    assert_eq!(failures[&format!("{base}/429-always.xml")], 1);
+    assert_eq!(
+        failures[&format!("{base}/etag.xml")],
+        0,
+        "a pause is no failure"
+    );
     assert_eq!(
         requests(&state, "/429-always.xml").len(),
         1,

@@ -314,18 +314,6 @@ impl Fetcher {
             .acquire()
             .await
             .map_err(|_| FetchError::Network("fetcher shut down".into()))?;
-        // A host that asked to be left alone is, by every feed and page of this process
-        // (those queued for its permits as well): a short pause is waited out, a long one
-        // fails the request before it is made.
-        if let Some(left) = slot.paused_for() {
-            if left > HOST_PAUSE_WAIT_MAX {
-                return Err(FetchError::HostPaused {
-                    host: slot.name.clone(),
-                    retry_after: left,
-                });
-            }
-            tokio::time::sleep(left).await;
-        }
         if !self.per_host_interval.is_zero() {
             let wait_until = {
                 let mut next = slot.next_start.lock().await;
@@ -335,6 +323,19 @@ impl Fetcher {
                 start
             };
             tokio::time::sleep_until(wait_until).await;
+        }
+        // A host that asked to be left alone is, by every feed and page of this process
+        // (those queued for its permits as well): a short pause is waited out, a long one
+        // fails the request before it is made. Looked at again after each wait, since another
+        // request to the host may have been asked to pause meanwhile.
+        while let Some(left) = slot.paused_for() {
+            if left > HOST_PAUSE_WAIT_MAX {
+                return Err(FetchError::HostPaused {
+                    host: slot.name.clone(),
+                    retry_after: left,
+                });
+            }
+            tokio::time::sleep(left).await;
         }
         let _global = self
             .global

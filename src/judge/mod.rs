@@ -163,6 +163,14 @@ pub struct Text {
 #[error("page fetch failed: {0}")]
 pub struct Deferred(pub crate::fetch::FetchError, pub std::time::Duration);
 
+impl Deferred {
+    /// Whether this counts as one of the entry's attempts: not when no request was made
+    /// (its host asked this process to pause).
+    pub fn spends_attempt(&self) -> bool {
+        !matches!(self.0, crate::fetch::FetchError::HostPaused { .. })
+    }
+}
+
 /// What the judges compute from a text alone, once per entry, before judging in order: it
 /// does not depend on earlier decisions, and it is the costliest part of judging. The
 /// per-entry work (copy signature, language, packed text) is done once for every topic; each

@@ -94,7 +94,9 @@ impl Panel {
         let text = match text {
             Ok(t) => t,
             Err(why) => {
-                rec.attempts += 1;
+                if why.spends_attempt() {
+                    rec.attempts += 1;
+                }
                 rec.note = Some(why.to_string());
                 rec.retry_at =
                     Some(Utc::now() + chrono::Duration::from_std(why.1).unwrap_or_default());

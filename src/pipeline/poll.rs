@@ -242,6 +242,16 @@ impl Pipeline {
                 self.record_success(&mut state, &mut report, interval);
                 log_polled(&report);
             }
+            Err(e @ FetchError::HostPaused { .. }) => {
+                // Not asked: its host asked this process to pause (another feed or page of
+                // it got a 429). No failure of the feed: its backoff does not grow.
+                let wait = e.retry_after().unwrap_or_default() + Duration::from_secs(1);
+                let next = Utc::now() + chrono_dur(wait);
+                state.next_poll = Some(next);
+                report.next_poll = Some(next);
+                report.error = Some(e.to_string());
+                info!(feed = %report.name, retry_in_s = wait.as_secs(), "host paused; not polled");
+            }
             Err(e) => {
                 let retry_after = e.retry_after();
                 self.record_failure(
@@ -300,7 +310,12 @@ impl Pipeline {
                         && !matches!(e, FetchError::Timeout(_))
                         && attempt < IN_POLL_RETRIES =>
                 {
-                    let wait = e.retry_after().unwrap_or(Duration::from_secs(1 << attempt));
+                    let wait = match (&e, e.retry_after()) {
+                        // The fetcher paused the host for a minute: not asked in this poll.
+                        (FetchError::Status { status: 429, .. }, None) => return Err(e),
+                        (_, Some(w)) => w,
+                        _ => Duration::from_secs(1 << attempt),
+                    };
                     if wait > IN_POLL_RETRY_MAX_WAIT {
                         return Err(e);
                     }

@@ -60,11 +60,8 @@ impl Pipeline {
                 }
                 // Google busy or unreachable (a 429, a 5xx, a timeout): the lookup is tried
                 // again like a page, rather than the item judged on a headline at once.
-                Err(LookupFailed(_, Some(e)))
-                    if is_retryable(&e) && rec.attempts + 1 < PAGE_ATTEMPTS =>
-                {
-                    let wait = page_retry_delay(rec.attempts + 1, e.retry_after());
-                    return Err(Deferred(e, wait));
+                Err(LookupFailed(_, Some(e))) if worth_waiting_for(&e, rec.attempts) => {
+                    return Err(defer(e, rec.attempts));
                 }
                 Err(LookupFailed(why, _)) => {
                     info!(%why, "Google News link not resolved; judging the feed's text");
@@ -109,9 +106,8 @@ impl Pipeline {
                         }
                     });
                 }
-                Err(e) if is_retryable(&e) && rec.attempts + 1 < PAGE_ATTEMPTS => {
-                    let wait = page_retry_delay(rec.attempts + 1, e.retry_after());
-                    return Err(Deferred(e, wait));
+                Err(e) if worth_waiting_for(&e, rec.attempts) => {
+                    return Err(defer(e, rec.attempts));
                 }
                 Err(e) => note = Some(format!("page fetch failed: {e}")),
             }
@@ -219,7 +215,22 @@ impl LookupFailed {
 /// looked up again only when its feed changes it).
 const GOOGLE_IDS_REMEMBERED: usize = 10_000;
 
-/// A page failure worth another try next cycle (the host may come back).
-fn is_retryable(e: &FetchError) -> bool {
-    e.is_transient()
+/// Whether a failed page fetch or Google lookup is worth another try later (the host may
+/// come back), after `attempts` spent: a transient failure with attempts left, or a request
+/// never made because its host asked this process to pause (that spends no attempt, so a
+/// long pause ends with the page fetched, not with the item judged on its feed text).
+fn worth_waiting_for(e: &FetchError, attempts: u32) -> bool {
+    matches!(e, FetchError::HostPaused { .. }) || (e.is_transient() && attempts + 1 < PAGE_ATTEMPTS)
+}
+
+/// The entry put off after a failure [`worth_waiting_for`]: until its host's pause is over
+/// (a second more), else by [`page_retry_delay`].
+fn defer(e: FetchError, attempts: u32) -> Deferred {
+    let wait = match &e {
+        FetchError::HostPaused { retry_after, .. } => {
+            *retry_after + std::time::Duration::from_secs(1)
+        }
+        _ => page_retry_delay(attempts + 1, e.retry_after()),
+    };
+    Deferred(e, wait)
 }
