@@ -88,6 +88,7 @@ impl Daemon {
                 notify(&[sd_notify::NotifyState::Watchdog]);
             }
         });
+        let alive = shutdown::for_at_most(alive, shutdown::RELOAD_AT_MOST);
         let _alive = shutdown::KeepAlive::start(alive.clone(), shutdown::GRACE);
         if let Some(old) = self.tasks.take() {
             old.stop_for_reload(&signals.shutdown, &*alive).await;

@@ -166,6 +166,32 @@ impl KeepAlive {
     }
 }
 
+/// How long a reload may keep the daemon alive in the watchdog's eyes: far beyond the
+/// longest reload seen (building judges and a day's backfill on a large store), far short of
+/// a daemon that stays stuck unnoticed.
+pub const RELOAD_AT_MOST: Duration = Duration::from_secs(30 * 60);
+
+/// `alive` for `at_most` from now, then nothing (said once): a step that hangs for good must
+/// not keep the daemon alive in the watchdog's eyes ([`KeepAlive`], [`Task::stop_and_wait`]),
+/// so that systemd kills and restarts it.
+pub fn for_at_most(
+    alive: Arc<dyn Fn() + Send + Sync>,
+    at_most: Duration,
+) -> Arc<dyn Fn() + Send + Sync> {
+    let start = std::time::Instant::now();
+    let said = std::sync::atomic::AtomicBool::new(false);
+    Arc::new(move || {
+        if start.elapsed() <= at_most {
+            alive();
+        } else if !said.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            tracing::error!(
+                after_s = at_most.as_secs(),
+                "a step is still running; no longer telling the watchdog the daemon is alive"
+            );
+        }
+    })
+}
+
 impl Drop for KeepAlive {
     fn drop(&mut self) {
         self.0.abort();
@@ -198,6 +224,31 @@ mod tests {
         let after = pings.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(pings.load(Ordering::SeqCst), after, "pinged after the drop");
+    }
+
+    /// A step that hangs for good is not kept alive for ever: the pings stop after the limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_keep_alive_gives_up_after_its_limit() {
+        let pings = Arc::new(AtomicUsize::new(0));
+        let counter = pings.clone();
+        let alive = for_at_most(
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+            Duration::from_millis(300),
+        );
+        let _guard = KeepAlive::start(alive, Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(250));
+        let within = pings.load(Ordering::SeqCst);
+        assert!(within >= 1, "{within} pings within the limit");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let after = pings.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            pings.load(Ordering::SeqCst),
+            after,
+            "pinged on after the limit"
+        );
     }
 
     /// A task that ignores its token and ends after `long`, setting the flag.
