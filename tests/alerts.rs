@@ -257,17 +257,24 @@ fn webhooks_get_every_alert_once_through_outages_and_dead_letters() {
 /// the base URL and the records.
 #[allow(clippy::type_complexity)]
 fn slow_raw_receiver(delay: fn(usize) -> Duration) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
-    slow_raw_receiver_at("127.0.0.1:0".into(), delay)
+    let (url, got, _) = slow_raw_receiver_at("127.0.0.1:0".into(), delay);
+    (url, got)
 }
 
-/// [`slow_raw_receiver`] listening on `addr`.
+/// [`slow_raw_receiver`] listening on `addr`; also returns how many requests it has read
+/// whole (answered or not yet).
 #[allow(clippy::type_complexity)]
 fn slow_raw_receiver_at(
     addr: String,
     delay: fn(usize) -> Duration,
-) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
+) -> (
+    String,
+    Arc<Mutex<Vec<(String, Instant)>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let read = requests.clone();
     let got = Arc::new(Mutex::new(Vec::new()));
     let rec = got.clone();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -342,7 +349,7 @@ fn slow_raw_receiver_at(
         });
     });
     let addr = rx.recv().expect("addr");
-    (format!("http://{addr}"), got)
+    (format!("http://{addr}"), got, read)
 }
 
 /// Waits until `want` alerts have arrived at a receiver (up to a minute), then 2 s more for
@@ -960,7 +967,7 @@ fn a_reload_during_a_retry_sends_nothing_twice() {
         std::thread::sleep(Duration::from_millis(500));
     }
     // The receiver is up, slow to answer its first request; the config gives it time.
-    let (_, got) = slow_raw_receiver_at(addr.to_string(), |n| {
+    let (_, got, read) = slow_raw_receiver_at(addr.to_string(), |n| {
         if n == 0 {
             Duration::from_secs(13)
         } else {
@@ -980,8 +987,13 @@ fn a_reload_during_a_retry_sends_nothing_twice() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("alerts --retry");
-    // The retry's first delivery is in flight, its answer 13 s away: reload again.
-    std::thread::sleep(Duration::from_secs(2));
+    // Once the retry's first delivery is in flight (read by the receiver, its answer 13 s
+    // away): reload again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the retry sent nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     hup(&child);
     wait_for_log(&log, "config reloaded", 2, 60);
     let said = retry.wait_with_output().expect("wait");
