@@ -354,6 +354,56 @@ fn a_silent_control_client_is_answered_and_does_not_hold_shutdown() {
     );
 }
 
+/// A state directory too deep for a Unix socket address (more than 107 bytes of path): the
+/// daemon still binds its control socket there, and a command beside it reaches it. (The
+/// daemon stopped at start: "path must be shorter than SUN_LEN".)
+#[test]
+fn a_deep_state_directory_still_has_a_control_socket() {
+    let env = TestEnv::new("", "");
+    let deep = env
+        .dir
+        .path()
+        .join("a-state-directory-whose-path-is-longer-than-a-unix-socket-address-can-hold")
+        .join("state");
+    assert!(deep.join("control.sock").as_os_str().len() > 108);
+    let text = std::fs::read_to_string(&env.config).expect("config");
+    let state = env.dir.path().join("state");
+    std::fs::write(
+        &env.config,
+        text.replace(
+            &format!("state_dir = \"{}\"", state.display()),
+            &format!("state_dir = \"{}\"", deep.display()),
+        ),
+    )
+    .expect("config");
+    let log = env.dir.path().join("daemon.log");
+    let mut daemon = spawn_daemon(&env, &log);
+    let socket = deep.join("control.sock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        if let Ok(Some(status)) = daemon.try_wait() {
+            panic!(
+                "the daemon stopped ({status}): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        assert!(std::time::Instant::now() < deadline, "no control socket");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The store is the daemon's: `alerts` asks it through the socket.
+    let out = wirewatch(&["alerts", "--json", "-c", env.config_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stop_daemon(daemon);
+    assert!(
+        !socket.exists(),
+        "the socket is removed when the daemon stops"
+    );
+}
+
 /// A client that opens a connection to the status page and sends nothing is cut off after
 /// the header wait, rather than holding the connection (and a file descriptor) for good.
 #[test]

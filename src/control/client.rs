@@ -43,12 +43,12 @@ pub async fn request(socket: &Path, req: &Request) -> Result<Reply, ClientError>
         path: path.clone(),
         message,
     };
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|source| ClientError::NoDaemon {
-            path: path.clone(),
-            source,
-        })?;
+    let no_daemon = |source| ClientError::NoDaemon {
+        path: path.clone(),
+        source,
+    };
+    let (address, _dir) = super::addressable(socket).map_err(no_daemon)?;
+    let stream = UnixStream::connect(&address).await.map_err(no_daemon)?;
     let exchange = async {
         let (read, mut write) = stream.into_split();
         let mut line = serde_json::to_vec(req).map_err(|e| broken(e.to_string()))?;

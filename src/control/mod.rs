@@ -38,6 +38,28 @@ pub fn socket_path(config: &Config) -> PathBuf {
     config.state_dir.join(SOCKET_FILE)
 }
 
+/// The longest path a Unix socket address holds (Linux: 108 bytes with its terminating NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
+/// A path to the socket at `path` that fits in a socket address, with what must stay open
+/// until the bind or connect is done. A state directory deeper than [`SOCKET_PATH_MAX`]
+/// would otherwise stop the daemon at start (its socket cannot be bound) and keep the
+/// commands from reaching it: such a path is reached through `/proc/self/fd/N/` of an open
+/// handle of its directory, which the kernel resolves as it would the long path (no crate
+/// does this; it is a few lines).
+pub(crate) fn addressable(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::File>)> {
+    use std::os::fd::AsRawFd;
+    if path.as_os_str().len() <= SOCKET_PATH_MAX {
+        return Ok((path.to_path_buf(), None));
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok((path.to_path_buf(), None));
+    };
+    let handle = std::fs::File::open(dir)?;
+    let short = Path::new(&format!("/proc/self/fd/{}", handle.as_raw_fd())).join(name);
+    Ok((short, Some(handle)))
+}
+
 /// The pid the daemon of a state directory wrote, if there is one.
 pub fn daemon_pid(state_dir: &Path) -> Option<u32> {
     std::fs::read_to_string(state_dir.join(PID_FILE))

@@ -42,7 +42,10 @@ pub async fn serve(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let listener = UnixListener::bind(&path)?;
+    let listener = {
+        let (address, _dir) = super::addressable(&path)?;
+        UnixListener::bind(&address)?
+    };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     // The socket is made with the process's umask and narrowed just after: a client of
     // another user could connect in between. Each connection's peer is checked too (the
