@@ -158,16 +158,21 @@ pub struct Text {
 }
 
 /// Why an entry's text must wait for a later cycle: its page failed in a way worth another
-/// try (the host may come back), and how long to leave it before that try.
+/// try (the host may come back), how long to leave it before that try, and whether this
+/// spends one of its attempts (not when no request was made: its host asked this process to
+/// pause).
 #[derive(Debug, thiserror::Error)]
 #[error("page fetch failed: {0}")]
-pub struct Deferred(pub crate::fetch::FetchError, pub std::time::Duration);
+pub struct Deferred(
+    pub crate::fetch::FetchError,
+    pub std::time::Duration,
+    pub bool,
+);
 
 impl Deferred {
-    /// Whether this counts as one of the entry's attempts: not when no request was made
-    /// (its host asked this process to pause).
+    /// Whether this counts as one of the entry's attempts.
     pub fn spends_attempt(&self) -> bool {
-        !matches!(self.0, crate::fetch::FetchError::HostPaused { .. })
+        self.2
     }
 }
 

@@ -60,8 +60,8 @@ impl Pipeline {
                 }
                 // Google busy or unreachable (a 429, a 5xx, a timeout): the lookup is tried
                 // again like a page, rather than the item judged on a headline at once.
-                Err(LookupFailed(_, Some(e))) if worth_waiting_for(&e, rec.attempts) => {
-                    return Err(defer(e, rec.attempts));
+                Err(LookupFailed(_, Some(e))) if worth_waiting_for(&e, rec) => {
+                    return Err(defer(e, rec));
                 }
                 Err(LookupFailed(why, _)) => {
                     info!(%why, "Google News link not resolved; judging the feed's text");
@@ -106,8 +106,8 @@ impl Pipeline {
                         }
                     });
                 }
-                Err(e) if worth_waiting_for(&e, rec.attempts) => {
-                    return Err(defer(e, rec.attempts));
+                Err(e) if worth_waiting_for(&e, rec) => {
+                    return Err(defer(e, rec));
                 }
                 Err(e) => note = Some(format!("page fetch failed: {e}")),
             }
@@ -215,22 +215,69 @@ impl LookupFailed {
 /// looked up again only when its feed changes it).
 const GOOGLE_IDS_REMEMBERED: usize = 10_000;
 
+/// How long an entry waits for its host's pauses without spending attempts, from when it
+/// was first stored (not from its last change: a feed that changes an entry at every poll
+/// must not extend the wait): past the longest pause a host can ask for (an hour), a host
+/// that keeps pausing this process costs attempts like any failure, and the item is judged
+/// on its feed text rather than waiting for the host for days.
+const PAUSED_WAIT_MAX: chrono::Duration = chrono::Duration::hours(2);
+
 /// Whether a failed page fetch or Google lookup is worth another try later (the host may
-/// come back), after `attempts` spent: a transient failure with attempts left, or a request
-/// never made because its host asked this process to pause (that spends no attempt, so a
-/// long pause ends with the page fetched, not with the item judged on its feed text).
-fn worth_waiting_for(e: &FetchError, attempts: u32) -> bool {
-    matches!(e, FetchError::HostPaused { .. }) || (e.is_transient() && attempts + 1 < PAGE_ATTEMPTS)
+/// come back): a transient failure with attempts left, or a request never made because its
+/// host asked this process to pause (within [`PAUSED_WAIT_MAX`] that spends no attempt, so
+/// a long pause ends with the page fetched, not with the item judged on its feed text).
+fn worth_waiting_for(e: &FetchError, rec: &EntryRecord) -> bool {
+    paused_for_free(e, rec) || (e.is_transient() && rec.attempts + 1 < PAGE_ATTEMPTS)
+}
+
+/// A request not made because its host is paused, for an entry still within
+/// [`PAUSED_WAIT_MAX`].
+fn paused_for_free(e: &FetchError, rec: &EntryRecord) -> bool {
+    matches!(e, FetchError::HostPaused { .. })
+        && chrono::Utc::now() - rec.first_seen < PAUSED_WAIT_MAX
 }
 
 /// The entry put off after a failure [`worth_waiting_for`]: until its host's pause is over
 /// (a second more), else by [`page_retry_delay`].
-fn defer(e: FetchError, attempts: u32) -> Deferred {
+fn defer(e: FetchError, rec: &EntryRecord) -> Deferred {
+    let free = paused_for_free(&e, rec);
     let wait = match &e {
-        FetchError::HostPaused { retry_after, .. } => {
+        FetchError::HostPaused { retry_after, .. } if free => {
             *retry_after + std::time::Duration::from_secs(1)
         }
-        _ => page_retry_delay(attempts + 1, e.retry_after()),
+        _ => page_retry_delay(rec.attempts + 1, e.retry_after()),
     };
-    Deferred(e, wait)
+    Deferred(e, wait, !free)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A paused host's request costs an entry no attempt for [`PAUSED_WAIT_MAX`] after it
+    /// was stored; then it does, like any failure, so a host that keeps pausing this process
+    /// cannot hold an entry for days; and the wait is the pause's.
+    #[test]
+    fn a_paused_host_is_waited_for_free_only_so_long() {
+        let paused = || FetchError::HostPaused {
+            host: "example.org".into(),
+            retry_after: std::time::Duration::from_secs(600),
+        };
+        let entry = crate::parse::Entry::default();
+        let now = chrono::Utc::now();
+        let (mut rec, _) =
+            crate::store::records::upserted(None, "f", "e", &entry, now).expect("new entry");
+        rec.attempts = PAGE_ATTEMPTS - 1;
+        assert!(worth_waiting_for(&paused(), &rec), "attempts do not matter");
+        let d = defer(paused(), &rec);
+        assert!(!d.spends_attempt());
+        assert_eq!(d.1, std::time::Duration::from_secs(601));
+        rec.first_seen = now - PAUSED_WAIT_MAX - chrono::Duration::minutes(1);
+        assert!(
+            !worth_waiting_for(&paused(), &rec),
+            "its attempts are spent"
+        );
+        rec.attempts = 0;
+        assert!(defer(paused(), &rec).spends_attempt());
+    }
 }
