@@ -520,3 +520,72 @@ async fn a_429_pauses_every_feed_of_its_host() {
     assert_eq!(reports[2].error, None, "{:?}", reports[2]);
     assert_eq!(requests(&other_state, "/lastmod.xml").len(), 1);
 }
+
+/// The requests that waited out a host's short pause leave one by one, at the per-host
+/// spacing, not in a burst the moment it ends: the host just asked to be asked less.
+/// (A request that had its turn booked before the pause fired together with the next.)
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_after_a_short_pause_keep_their_spacing() {
+    let seen: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+    let log = seen.clone();
+    let addr = serve(axum::Router::new().fallback(move || {
+        let log = log.clone();
+        async move {
+            let first = {
+                let mut l = log.lock().expect("lock");
+                l.push(std::time::Instant::now());
+                l.len() == 1
+            };
+            if first {
+                Response::builder()
+                    .status(StatusCode::TOO_MANY_REQUESTS)
+                    .header("retry-after", "2")
+                    .body(Body::from("slow down"))
+                    .expect("response")
+            } else {
+                Response::new(Body::from("ok"))
+            }
+        }
+    }));
+    let cfg = wirewatch::config::FetchConfig {
+        allow_private_networks: true,
+        per_host_concurrency: 2,
+        per_host_interval: wirewatch::config::Dur(Duration::from_secs(1)),
+        ..Default::default()
+    };
+    let fetcher = Arc::new(wirewatch::fetch::Fetcher::new(&cfg).expect("fetcher"));
+    let mut tasks = Vec::new();
+    for n in 0..3 {
+        let fetcher = fetcher.clone();
+        let url = url::Url::parse(&format!("http://{addr}/{n}")).expect("url");
+        tasks.push(tokio::spawn(async move {
+            fetcher
+                .get(wirewatch::fetch::Request {
+                    url: &url,
+                    kind: wirewatch::fetch::Kind::Page,
+                    etag: None,
+                    last_modified: None,
+                    form: None,
+                    validators_for: None,
+                })
+                .await
+                .map(|_| ())
+        }));
+        // In this order: the first is the one answered 429.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in tasks {
+        let _ = t.await.expect("task");
+    }
+    let times = seen.lock().expect("lock").clone();
+    assert_eq!(times.len(), 3, "each asked once");
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps[0] >= Duration::from_millis(1900),
+        "the pause was waited out: {gaps:?}"
+    );
+    assert!(
+        gaps[1] >= Duration::from_millis(900),
+        "spaced after it: {gaps:?}"
+    );
+}

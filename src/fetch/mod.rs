@@ -314,28 +314,35 @@ impl Fetcher {
             .acquire()
             .await
             .map_err(|_| FetchError::Network("fetcher shut down".into()))?;
-        if !self.per_host_interval.is_zero() {
-            let wait_until = {
-                let mut next = slot.next_start.lock().await;
-                let now = Instant::now();
-                let start = (*next).max(now);
-                *next = start + self.per_host_interval;
-                start
-            };
-            tokio::time::sleep_until(wait_until).await;
-        }
         // A host that asked to be left alone is, by every feed and page of this process
         // (those queued for its permits as well): a short pause is waited out, a long one
-        // fails the request before it is made. Looked at again after each wait, since another
-        // request to the host may have been asked to pause meanwhile.
-        while let Some(left) = slot.paused_for() {
-            if left > HOST_PAUSE_WAIT_MAX {
-                return Err(FetchError::HostPaused {
-                    host: slot.name.clone(),
-                    retry_after: left,
-                });
+        // fails the request at once, before it is made. The pause comes before the per-host
+        // spacing (the requests that waited one out leave one by one, not in a burst), and
+        // is looked at again once the request's turn has come: another request to the host
+        // may have been asked to pause meanwhile.
+        loop {
+            while let Some(left) = slot.paused_for() {
+                if left > HOST_PAUSE_WAIT_MAX {
+                    return Err(FetchError::HostPaused {
+                        host: slot.name.clone(),
+                        retry_after: left,
+                    });
+                }
+                tokio::time::sleep(left).await;
             }
-            tokio::time::sleep(left).await;
+            if !self.per_host_interval.is_zero() {
+                let wait_until = {
+                    let mut next = slot.next_start.lock().await;
+                    let now = Instant::now();
+                    let start = (*next).max(now);
+                    *next = start + self.per_host_interval;
+                    start
+                };
+                tokio::time::sleep_until(wait_until).await;
+            }
+            if slot.paused_for().is_none() {
+                break;
+            }
         }
         let _global = self
             .global
