@@ -542,13 +542,16 @@ fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
         v.is_some()
     };
     assert!(remembered("bedrock") && remembered("dispute"));
-    // A lesson journaled by a pass that never ended (a crash): it goes with its topic too.
+    // A lesson and a remembered text journaled by a pass that never ended (a crash): they
+    // go with their topic too.
     let journaled = |topic: &str| {
         let store = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
-        !store
-            .metas_under(&wirewatch::judge::lessons_prefix(topic))
-            .expect("meta")
-            .is_empty()
+        [
+            wirewatch::judge::lessons_prefix(topic),
+            wirewatch::judge::neighbours::journal_prefix(topic),
+        ]
+        .iter()
+        .all(|prefix| !store.metas_under(prefix).expect("meta").is_empty())
     };
     {
         let store = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
@@ -556,13 +559,28 @@ fn an_added_topic_backfills_once_and_a_removed_one_is_pruned() {
             let lesson = serde_json::json!({"url": "https://x.test/a", "group": 0, "words": ["preview"], "names": []});
             let key = format!("{}0000000000", wirewatch::judge::lessons_prefix(topic));
             store.put_meta(&key, &lesson).expect("meta");
+            let text = serde_json::json!({"url": "https://x.test/a", "at": "2026-01-01T00:00:00Z", "relevant": true, "vector": [["preview", 1.0]]});
+            let key = format!(
+                "{}https://x.test/a",
+                wirewatch::judge::neighbours::journal_prefix(topic)
+            );
+            store.put_meta(&key, &text).expect("meta");
         }
     }
     assert!(journaled("bedrock") && journaled("dispute"));
     let pruned = wirewatch_ok(&["topics", "prune", "bedrock", "-c", &cfg_s]);
     assert!(pruned.contains(&format!("{n_bedrock} alerts")), "{pruned}");
     assert!(!remembered("bedrock") && remembered("dispute"));
-    assert!(!journaled("bedrock") && journaled("dispute"));
+    let gone = |topic: &str| {
+        let store = wirewatch::Store::open(&dir.path().join("state/db")).expect("store");
+        [
+            wirewatch::judge::lessons_prefix(topic),
+            wirewatch::judge::neighbours::journal_prefix(topic),
+        ]
+        .iter()
+        .all(|prefix| store.metas_under(prefix).expect("meta").is_empty())
+    };
+    assert!(gone("bedrock") && journaled("dispute"));
     let all = wirewatch_ok(&["alerts", "--json", "-c", &cfg_s]);
     assert_eq!(all.lines().count(), n_dispute, "{all}");
     let refused = wirewatch(&["topics", "prune", "dispute", "-c", &cfg_s]);

@@ -57,6 +57,7 @@ fn holds_topic(store: &Store, id: &str) -> anyhow::Result<bool> {
     for prefix in [
         crate::judge::mark_key(id, ""),
         crate::judge::lessons_prefix(id),
+        crate::judge::neighbours::journal_prefix(id),
     ] {
         if !store.metas_under(&prefix)?.is_empty() {
             return Ok(true);
@@ -110,6 +111,7 @@ pub fn prune_topic(store: &Store, id: &str) -> anyhow::Result<(usize, usize, usi
     for prefix in [
         crate::judge::mark_key(id, ""),
         crate::judge::lessons_prefix(id),
+        crate::judge::neighbours::journal_prefix(id),
         queued,
         answered,
     ] {
