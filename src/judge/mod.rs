@@ -633,10 +633,8 @@ impl Judge {
         near.dirty = false;
         // A record staged but not yet written when this runs is written after: replayed, it
         // says what the stored list says already.
-        let prefix = neighbours::journal_prefix(&self.topic_id);
-        for (name, _) in self.store.metas_under(&prefix)? {
-            self.store.delete_meta(&name)?;
-        }
+        self.store
+            .delete_metas_under(&neighbours::journal_prefix(&self.topic_id))?;
         Ok(())
     }
 

@@ -469,6 +469,15 @@ pub trait Backend:
     /// The named values whose name starts with `prefix`, by name (a topic's reader's marks,
     /// one value each, so that two processes marking at once never overwrite each other).
     fn metas_under(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>>;
+    /// Deletes the named values whose name starts with `prefix` (a journal, once what it
+    /// holds is stored whole); returns how many.
+    fn delete_metas_under(&self, prefix: &str) -> Result<usize> {
+        let names = self.metas_under(prefix)?;
+        for (name, _) in &names {
+            self.delete_meta(name)?;
+        }
+        Ok(names.len())
+    }
     /// Counts of what is stored.
     fn stats(&self) -> Result<StoreStats>;
 

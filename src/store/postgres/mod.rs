@@ -535,6 +535,16 @@ impl Backend for PgStore {
             .collect())
     }
 
+    fn delete_metas_under(&self, prefix: &str) -> Result<usize> {
+        // One statement rather than a read and a delete per name.
+        let n = self.execute(
+            "deleting meta",
+            "DELETE FROM meta WHERE left(name, length($1)) = $1",
+            params![prefix.to_string()],
+        )?;
+        Ok(n as usize)
+    }
+
     fn is_shared(&self) -> bool {
         true
     }
