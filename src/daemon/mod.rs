@@ -88,11 +88,17 @@ impl Daemon {
                 notify(&[sd_notify::NotifyState::Watchdog]);
             }
         });
+        // Each step (stopping the running tasks; then building and starting the new ones)
+        // has its own limit: a long wait for the running pass does not eat into the time
+        // the new config's judges and backfill are given.
+        let stopping = shutdown::for_at_most(alive.clone(), shutdown::RELOAD_AT_MOST);
+        let keep_alive = shutdown::KeepAlive::start(stopping.clone(), shutdown::GRACE);
+        if let Some(old) = self.tasks.take() {
+            old.stop_for_reload(&signals.shutdown, &*stopping).await;
+        }
+        drop(keep_alive);
         let alive = shutdown::for_at_most(alive, shutdown::RELOAD_AT_MOST);
         let _alive = shutdown::KeepAlive::start(alive.clone(), shutdown::GRACE);
-        if let Some(old) = self.tasks.take() {
-            old.stop_for_reload(&signals.shutdown, &*alive).await;
-        }
         if signals.shutdown.is_cancelled() {
             // Stopping: no new tasks beside a pass that may still be running.
             return false;
