@@ -157,22 +157,32 @@ pub struct Text {
     pub final_url: Option<Url>,
 }
 
-/// Why an entry's text must wait for a later cycle: its page failed in a way worth another
-/// try (the host may come back), how long to leave it before that try, and whether this
-/// spends one of its attempts (not when no request was made: its host asked this process to
-/// pause).
+/// Why an entry's text must wait for a later cycle: its page (or the Google News lookup
+/// before it) failed in a way worth another try (the host may come back), how long to leave
+/// it before that try, and which of its attempts this spends.
 #[derive(Debug, thiserror::Error)]
 #[error("page fetch failed: {0}")]
 pub struct Deferred(
     pub crate::fetch::FetchError,
     pub std::time::Duration,
-    pub bool,
+    pub Attempt,
 );
+
+/// Which of an entry's attempts a deferral spends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// None: no request was made (its host asked this process to pause).
+    Free,
+    /// One of the article page's.
+    Page,
+    /// One of the Google News lookup's.
+    Lookup,
+}
 
 impl Deferred {
     /// Whether this counts as one of the entry's attempts.
     pub fn spends_attempt(&self) -> bool {
-        self.2
+        self.2 != Attempt::Free
     }
 }
 

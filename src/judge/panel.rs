@@ -94,14 +94,16 @@ impl Panel {
         let text = match text {
             Ok(t) => t,
             Err(why) => {
-                if why.spends_attempt() {
-                    rec.attempts += 1;
+                match why.2 {
+                    super::Attempt::Page => rec.attempts += 1,
+                    super::Attempt::Lookup => rec.lookup_attempts += 1,
+                    super::Attempt::Free => {}
                 }
                 rec.note = Some(why.to_string());
                 rec.retry_at =
                     Some(Utc::now() + chrono::Duration::from_std(why.1).unwrap_or_default());
                 self.store.put_entry(&rec)?;
-                warn!(reason = %why, attempt = rec.attempts, retry_in_s = why.1.as_secs(), "deferred to a later pass");
+                warn!(reason = %why, attempt = rec.attempts.max(rec.lookup_attempts), retry_in_s = why.1.as_secs(), "deferred to a later pass");
                 return Ok(vec![Verdict::Deferred; self.judges.len()]);
             }
         };

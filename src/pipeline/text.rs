@@ -13,7 +13,7 @@ use url::Url;
 use super::Pipeline;
 use crate::extract::Article;
 use crate::fetch::{FetchError, Kind, Request};
-use crate::judge::{Deferred, Text};
+use crate::judge::{Attempt, Deferred, Text};
 use crate::parse::aggregator::{self, Aggregated};
 use crate::store::{EntryRecord, TextSource};
 
@@ -60,8 +60,8 @@ impl Pipeline {
                 }
                 // Google busy or unreachable (a 429, a 5xx, a timeout): the lookup is tried
                 // again like a page, rather than the item judged on a headline at once.
-                Err(LookupFailed(_, Some(e))) if worth_waiting_for(&e, rec) => {
-                    return Err(defer(e, rec));
+                Err(LookupFailed(_, Some(e))) if worth_waiting_for(&e, rec, Attempt::Lookup) => {
+                    return Err(defer(e, rec, Attempt::Lookup));
                 }
                 Err(LookupFailed(why, _)) => {
                     info!(%why, "Google News link not resolved; judging the feed's text");
@@ -106,8 +106,8 @@ impl Pipeline {
                         }
                     });
                 }
-                Err(e) if worth_waiting_for(&e, rec) => {
-                    return Err(defer(e, rec));
+                Err(e) if worth_waiting_for(&e, rec, Attempt::Page) => {
+                    return Err(defer(e, rec, Attempt::Page));
                 }
                 Err(e) => note = Some(format!("page fetch failed: {e}")),
             }
@@ -222,12 +222,21 @@ const GOOGLE_IDS_REMEMBERED: usize = 10_000;
 /// on its feed text rather than waiting for the host for days.
 const PAUSED_WAIT_MAX: chrono::Duration = chrono::Duration::hours(2);
 
-/// Whether a failed page fetch or Google lookup is worth another try later (the host may
-/// come back): a transient failure with attempts left, or a request never made because its
-/// host asked this process to pause (within [`PAUSED_WAIT_MAX`] that spends no attempt, so
-/// a long pause ends with the page fetched, not with the item judged on its feed text).
-fn worth_waiting_for(e: &FetchError, rec: &EntryRecord) -> bool {
-    paused_for_free(e, rec) || (e.is_transient() && rec.attempts + 1 < PAGE_ATTEMPTS)
+/// Whether a failed page fetch or Google lookup (`budget`: each has its own attempts) is
+/// worth another try later (the host may come back): a transient failure with attempts
+/// left, or a request never made because its host asked this process to pause (within
+/// [`PAUSED_WAIT_MAX`] that spends no attempt, so a long pause ends with the page fetched,
+/// not with the item judged on its feed text).
+fn worth_waiting_for(e: &FetchError, rec: &EntryRecord, budget: Attempt) -> bool {
+    paused_for_free(e, rec) || (e.is_transient() && spent(rec, budget) + 1 < PAGE_ATTEMPTS)
+}
+
+/// The attempts an entry has spent of a budget.
+fn spent(rec: &EntryRecord, budget: Attempt) -> u32 {
+    match budget {
+        Attempt::Lookup => rec.lookup_attempts,
+        Attempt::Page | Attempt::Free => rec.attempts,
+    }
 }
 
 /// A request not made because its host is paused, for an entry still within
@@ -239,15 +248,13 @@ fn paused_for_free(e: &FetchError, rec: &EntryRecord) -> bool {
 
 /// The entry put off after a failure [`worth_waiting_for`]: until its host's pause is over
 /// (a second more), else by [`page_retry_delay`].
-fn defer(e: FetchError, rec: &EntryRecord) -> Deferred {
-    let free = paused_for_free(&e, rec);
-    let wait = match &e {
-        FetchError::HostPaused { retry_after, .. } if free => {
-            *retry_after + std::time::Duration::from_secs(1)
-        }
-        _ => page_retry_delay(rec.attempts + 1, e.retry_after()),
-    };
-    Deferred(e, wait, !free)
+fn defer(e: FetchError, rec: &EntryRecord, budget: Attempt) -> Deferred {
+    if paused_for_free(&e, rec) {
+        let wait = e.retry_after().unwrap_or_default() + std::time::Duration::from_secs(1);
+        return Deferred(e, wait, Attempt::Free);
+    }
+    let wait = page_retry_delay(spent(rec, budget) + 1, e.retry_after());
+    Deferred(e, wait, budget)
 }
 
 #[cfg(test)]
@@ -268,16 +275,45 @@ mod tests {
         let (mut rec, _) =
             crate::store::records::upserted(None, "f", "e", &entry, now).expect("new entry");
         rec.attempts = PAGE_ATTEMPTS - 1;
-        assert!(worth_waiting_for(&paused(), &rec), "attempts do not matter");
-        let d = defer(paused(), &rec);
+        assert!(
+            worth_waiting_for(&paused(), &rec, Attempt::Page),
+            "attempts do not matter"
+        );
+        let d = defer(paused(), &rec, Attempt::Page);
         assert!(!d.spends_attempt());
         assert_eq!(d.1, std::time::Duration::from_secs(601));
         rec.first_seen = now - PAUSED_WAIT_MAX - chrono::Duration::minutes(1);
         assert!(
-            !worth_waiting_for(&paused(), &rec),
+            !worth_waiting_for(&paused(), &rec, Attempt::Page),
             "its attempts are spent"
         );
         rec.attempts = 0;
-        assert!(defer(paused(), &rec).spends_attempt());
+        assert!(defer(paused(), &rec, Attempt::Page).spends_attempt());
+    }
+
+    /// The Google News lookup and the page it finds have an attempt budget each: a lookup
+    /// Google was busy for three times leaves the page its four tries.
+    #[test]
+    fn a_lookup_and_its_page_have_their_own_attempts() {
+        let busy = || FetchError::Status {
+            status: 503,
+            retry_after: None,
+        };
+        let entry = crate::parse::Entry::default();
+        let (mut rec, _) =
+            crate::store::records::upserted(None, "f", "e", &entry, chrono::Utc::now())
+                .expect("new entry");
+        rec.lookup_attempts = PAGE_ATTEMPTS - 1;
+        assert!(
+            !worth_waiting_for(&busy(), &rec, Attempt::Lookup),
+            "lookup spent"
+        );
+        assert!(
+            worth_waiting_for(&busy(), &rec, Attempt::Page),
+            "the page has its own"
+        );
+        assert_eq!(defer(busy(), &rec, Attempt::Page).2, Attempt::Page);
+        rec.attempts = PAGE_ATTEMPTS - 1;
+        assert!(!worth_waiting_for(&busy(), &rec, Attempt::Page));
     }
 }

@@ -178,9 +178,13 @@ pub struct EntryRecord {
     /// Why processing was incomplete, when it was.
     #[serde(default)]
     pub note: Option<String>,
-    /// Processing attempts deferred by transient failures (page fetches).
+    /// Processing attempts deferred by transient failures of the article page.
     #[serde(default)]
     pub attempts: u32,
+    /// The same for the Google News lookup before it (a budget of its own: a lookup Google
+    /// was busy for must not leave the page it found a single try).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lookup_attempts: u32,
     /// Once processed, the stored record drops the feed's text (summary, content) and keeps
     /// this hash of it, enough to notice an in-place change. `None` while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,6 +303,7 @@ pub(crate) fn upserted(
                 status: EntryStatus::Pending,
                 note: None,
                 attempts: 0,
+                lookup_attempts: 0,
                 body_hash: None,
                 retry_at: None,
             },
@@ -320,6 +325,7 @@ pub(crate) fn upserted(
             rec.revisions += 1;
             rec.status = EntryStatus::Pending;
             rec.attempts = 0;
+            rec.lookup_attempts = 0;
             rec.retry_at = waiting.or_else(|| revisit_at(rec.revisions, previous_change, now));
             Some((rec, EntryChange::Updated))
         }
@@ -343,6 +349,11 @@ fn revisit_at(
     let wait = chrono::Duration::hours(1 << (revisions - 2).min(3)).min(chrono::Duration::hours(6));
     let at = previous_change + wait;
     (at > now).then_some(at)
+}
+
+/// For serde: a zero count is not written.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
