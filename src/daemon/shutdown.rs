@@ -166,6 +166,12 @@ impl KeepAlive {
     }
 }
 
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// How long a reload may keep the daemon alive in the watchdog's eyes: far beyond the
 /// longest reload seen (building judges and a day's backfill on a large store), far short of
 /// a daemon that stays stuck unnoticed.
@@ -190,12 +196,6 @@ pub fn for_at_most(
             );
         }
     })
-}
-
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[cfg(test)]

@@ -179,13 +179,6 @@ pub enum Attempt {
     Lookup,
 }
 
-impl Deferred {
-    /// Whether this counts as one of the entry's attempts.
-    pub fn spends_attempt(&self) -> bool {
-        self.2 != Attempt::Free
-    }
-}
-
 /// What the judges compute from a text alone, once per entry, before judging in order: it
 /// does not depend on earlier decisions, and it is the costliest part of judging. The
 /// per-entry work (copy signature, language, packed text) is done once for every topic; each

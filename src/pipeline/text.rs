@@ -280,7 +280,7 @@ mod tests {
             "attempts do not matter"
         );
         let d = defer(paused(), &rec, Attempt::Page);
-        assert!(!d.spends_attempt());
+        assert_eq!(d.2, Attempt::Free);
         assert_eq!(d.1, std::time::Duration::from_secs(601));
         rec.first_seen = now - PAUSED_WAIT_MAX - chrono::Duration::minutes(1);
         assert!(
@@ -288,7 +288,7 @@ mod tests {
             "its attempts are spent"
         );
         rec.attempts = 0;
-        assert!(defer(paused(), &rec, Attempt::Page).spends_attempt());
+        assert_eq!(defer(paused(), &rec, Attempt::Page).2, Attempt::Page);
     }
 
     /// The Google News lookup and the page it finds have an attempt budget each: a lookup
