@@ -1,5 +1,6 @@
 //! The state directory read-only or full: a clear error, no corruption, and recovery once the
-//! directory is writable or has space again.
+//! directory is writable or has space again. And a store that does not grow for ever:
+//! retention forgets what is old and no feed lists.
 //!
 //! Both need a filesystem the test controls: a small tmpfs mounted over the state directory,
 //! which takes root (CAP_SYS_ADMIN). Without it the tests say so on stderr and pass without
@@ -130,4 +131,74 @@ fn full_state_dir_fails_clearly_and_recovers() {
     assert!(entries(&env) > before, "round 2 stored after recovery");
     let stats = env.store().stats().expect("stats");
     assert_eq!(stats.pending, 0, "{stats:?}");
+}
+
+/// A daemon that runs for months must not grow for months. Once a day a pass forgets the done
+/// entries and the judged items older than `[store] retain` that the feed no longer lists;
+/// the entries it still lists stay however old, so they are not judged again.
+#[test]
+fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
+    let doc = std::sync::Arc::new(std::sync::Mutex::new(rss("t", 0, 3)));
+    let served = doc.clone();
+    let addr = serve(axum::Router::new().fallback(move || {
+        let body = served.lock().map(|d| d.clone()).unwrap_or_default();
+        async move { ([("content-type", "application/rss+xml")], body) }
+    }));
+    let env = TestEnv::new(
+        "",
+        &format!("[[feeds]]\nurl = \"http://{addr}/feed.xml\"\nfull_text = false\n"),
+    );
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    // Six months pass: everything stored is made 200 days old, and retention last ran 2
+    // days ago.
+    let old = chrono::Utc::now() - chrono::Duration::days(200);
+    {
+        let store = env.store();
+        let entries = store.entries().expect("entries");
+        assert_eq!(entries.len(), 3);
+        for mut e in entries {
+            assert_ne!(e.status, wirewatch::store::EntryStatus::Pending, "{}", e.id);
+            e.first_seen = old;
+            e.changed_at = old;
+            store.copy_entry(&e).expect("write entry");
+        }
+        for mut i in store.items().expect("items") {
+            i.first_seen = old;
+            i.decided_at = old;
+            store.put_item(&i).expect("write item");
+        }
+        let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+        store
+            .put_meta(
+                "retention:last_run",
+                &serde_json::Value::String(two_days_ago.to_rfc3339()),
+            )
+            .expect("meta");
+        store.flush_blocking().expect("flush");
+    }
+    // The feed now lists items 1 to 3: item 0 is gone from it, 3 is new.
+    *doc.lock().expect("doc") = rss("t", 1, 3);
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    let store = env.store();
+    let mut ids: Vec<String> = store
+        .entries()
+        .expect("entries")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["urn:test:1", "urn:test:2", "urn:test:3"]);
+    let items = store.items().expect("items");
+    let url = |i: usize| format!("http://example.org/a/{i}");
+    assert!(items.iter().all(|i| i.url != url(0)), "item 0 forgotten");
+    for n in [1, 2] {
+        let i = items
+            .iter()
+            .find(|i| i.url == url(n))
+            .expect("listed item kept");
+        assert_eq!(i.decided_at, old, "item {n}: not judged again");
+    }
+    assert!(items.iter().any(|i| i.url == url(3)), "the new item judged");
 }

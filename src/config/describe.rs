@@ -177,6 +177,18 @@ impl Config {
                 self.store.keep_text.to_string()
             }
         );
+        let _ = writeln!(
+            s,
+            "retention:  {}",
+            if self.store.retain.0.is_zero() {
+                "everything kept for ever".to_string()
+            } else {
+                format!(
+                    "entries and items that alerted nowhere forgotten after {}",
+                    self.store.retain
+                )
+            }
+        );
         if self.http.enabled {
             let _ = writeln!(
                 s,

@@ -345,6 +345,31 @@ url = "https://example.org/feed.xml"
         assert!(parse("[topic]\nname = \"t\"\n[fetch]\nconcurrency = 64\n").is_ok());
     }
 
+    #[test]
+    fn retention_is_a_day_at_least_or_off() {
+        let with = |v: &str| {
+            parse(&format!(
+                "[topic]\nname = \"t\"\n[store]\nretain = \"{v}\"\n"
+            ))
+        };
+        let err = with("12h").unwrap_err().to_string();
+        assert!(err.contains("store.retain"), "{err}");
+        assert_eq!(with("0s").expect("off").store.retain.0, Duration::ZERO);
+        assert_eq!(
+            with("30d").expect("a month").store.retain.0.as_secs(),
+            30 * 86_400
+        );
+        assert_eq!(
+            parse("[topic]\nname = \"t\"\n")
+                .expect("default")
+                .store
+                .retain
+                .0
+                .as_secs(),
+            180 * 86_400
+        );
+    }
+
     /// A topic's own digest recipients are checked at start, as `[digest] to` is: a bad one
     /// would otherwise fail that group's digest at every send.
     #[test]

@@ -12,6 +12,10 @@ pub struct StoreConfig {
     /// reader's feedback can re-judge a window and mark a missed item relevant. `"0s"` keeps
     /// none (alerted items keep theirs regardless).
     pub keep_text: Dur,
+    /// How long done entries and judged items that alerted nowhere are remembered
+    /// ([`crate::store::retention`]): an entry its feed still lists, alerts, stories and
+    /// copies' texts are kept regardless. `"0s"` remembers everything for ever.
+    pub retain: Dur,
     /// The shared store: `postgres://user@host:port/db` (`?sslmode=require` for TLS). Absent:
     /// the embedded store in `state_dir`.
     pub url: Option<String>,
@@ -28,6 +32,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             keep_text: Dur(std::time::Duration::from_secs(7 * 86_400)),
+            retain: Dur(std::time::Duration::from_secs(180 * 86_400)),
             url: None,
             schema: None,
             password_env: None,

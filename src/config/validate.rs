@@ -70,6 +70,15 @@ impl Config {
         if f.user_agent.trim().is_empty() {
             return Err(InvalidSetting::new("fetch.user_agent", "must not be empty"));
         }
+        // Under a day, an entry a feed dropped from its document for a while (a feed that
+        // lists only its newest 10) could be forgotten and judged again when it comes back.
+        let retain = self.store.retain.0;
+        if !retain.is_zero() && retain < Duration::from_secs(86_400) {
+            return Err(InvalidSetting::new(
+                "store.retain",
+                "must be at least 1d, or \"0s\" to keep everything",
+            ));
+        }
         let mut ids: Vec<String> = Vec::new();
         let many = self.topics.len() > 1;
         for (t, topic) in self.topics.iter().enumerate() {

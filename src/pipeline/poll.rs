@@ -216,6 +216,12 @@ impl Pipeline {
                                 warn!(feed = %name, shared, "entries share ids; each told apart by its link");
                             }
                             remember_validators(&mut state, &resp, &target);
+                            state.listed = Some(
+                                found
+                                    .iter()
+                                    .map(|(id, _)| crate::store::listing_hash(id))
+                                    .collect(),
+                            );
                             self.record_success(&mut state, &mut report, interval);
                             // Entries and validators in one transaction: see the store's
                             // module doc.

@@ -36,6 +36,7 @@ mod items;
 pub mod migrate;
 pub mod postgres;
 pub(crate) mod records;
+pub mod retention;
 pub mod sled;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -52,7 +53,7 @@ pub use items::{
     AlertRecord, Decision, DeliveryRecord, DeliveryState, DigestRecord, Grounds, ItemRecord,
     StoryRecord, TermWeight, TextSource,
 };
-pub use records::{EntryRecord, EntryStatus, FeedState, FeedTexts, SeedRecord};
+pub use records::{listing_hash, EntryRecord, EntryStatus, FeedState, FeedTexts, SeedRecord};
 
 use crate::parse::Entry;
 
@@ -266,6 +267,18 @@ pub trait FeedStore {
     /// All stored entries, in key order (feed, then id). Processed ones may be in a slim form
     /// (their feed text replaced by [`EntryRecord::body_hash`]).
     fn entries(&self) -> Result<Vec<EntryRecord>>;
+    /// Every stored entry, one at a time, in key order: a large store's entries need not fit
+    /// in memory at once (retention reads them all). Unreadable records are skipped; returns
+    /// how many.
+    fn for_each_entry(&self, f: &mut dyn FnMut(EntryRecord)) -> Result<usize> {
+        for e in self.entries()? {
+            f(e);
+        }
+        Ok(0)
+    }
+    /// Forgets entries (feed id, entry id) that are not pending; one that a poll made pending
+    /// again meanwhile is kept. Returns how many were removed.
+    fn forget_entries(&self, keys: &[(String, String)]) -> Result<usize>;
     /// The pending entries' keys in processing order (oldest first: publication time, else
     /// first-seen time, then first-seen time), without loading the records: a cycle over a
     /// large feed list has hundreds of thousands of pending entries.
@@ -308,6 +321,16 @@ pub trait JudgedStore {
     fn put_item(&self, item: &ItemRecord) -> Result<()>;
     /// All items.
     fn items(&self) -> Result<Vec<ItemRecord>>;
+    /// Every item, one at a time (see [`FeedStore::for_each_entry`]); returns how many
+    /// records were unreadable and skipped.
+    fn for_each_item(&self, f: &mut dyn FnMut(ItemRecord)) -> Result<usize> {
+        for i in self.items()? {
+            f(i);
+        }
+        Ok(0)
+    }
+    /// Forgets items by canonical URL; returns how many were removed.
+    fn forget_items(&self, urls: &[String]) -> Result<usize>;
     /// The item whose doc id is `id` (used for explanations only; may scan).
     fn item_by_doc(&self, id: u64) -> Result<Option<ItemRecord>> {
         Ok(self.items()?.into_iter().find(|i| i.doc_id == id))

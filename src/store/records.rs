@@ -115,6 +115,21 @@ pub struct FeedState {
     pub entries_new: u64,
     /// When it was first polled (for its entries per day).
     pub first_poll: Option<DateTime<Utc>>,
+    /// The entries the last parsed document listed ([`listing_hash`] of each id): retention
+    /// ([`crate::store::retention`]) never forgets an entry its feed still lists, or the next
+    /// poll would find it new and judge it again. `None` in states of older versions: their
+    /// entries are all kept until the next poll says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Vec<u64>>,
+}
+
+/// A short, stable hash of an entry id, for [`FeedState::listed`] (the first 8 bytes of its
+/// SHA-256: the same in every process and version, unlike the standard library's hasher).
+pub fn listing_hash(id: &str) -> u64 {
+    let d = Sha256::digest(id.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b)
 }
 
 /// Where the texts of a feed's entries came from, counted as they are judged (kept apart from

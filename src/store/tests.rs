@@ -76,13 +76,7 @@ fn off_topic_texts_leave_the_duplicate_index_once() -> Result<()> {
     for (_backend, _dir, store) in backends() {
         let now = Utc::now();
         let item = |url: &str, decision: Decision| test_item(url, decision, now);
-        let off = Decision::OffTopic {
-            score: 0.1,
-            threshold: 0.3,
-            terms: Vec::new(),
-            query: None,
-            grounds: Grounds::default(),
-        };
+        let off = off_topic();
         let kept = Decision::Unreadable { reason: "r".into() };
         store.put_item(&item("http://a/off", off.clone()))?;
         store.put_item(&item("http://a/kept", kept))?;
@@ -399,6 +393,17 @@ fn kept_texts_are_read_back_replaced_and_pruned() -> Result<()> {
     Ok(())
 }
 
+/// An off-topic decision with nothing to explain.
+fn off_topic() -> Decision {
+    Decision::OffTopic {
+        score: 0.1,
+        threshold: 0.3,
+        terms: Vec::new(),
+        query: None,
+        grounds: Grounds::default(),
+    }
+}
+
 fn test_item(url: &str, decision: Decision, now: chrono::DateTime<Utc>) -> ItemRecord {
     let mut item = ItemRecord::for_test(url, now);
     item.decisions.insert("t".to_string(), decision);
@@ -586,5 +591,150 @@ fn a_store_migrates_into_another_whole_and_twice_is_harmless() -> Result<()> {
         assert_eq!(x, y, "part {i} differs after sled -> postgres -> sled");
     }
     assert_eq!(contents(pg)?, a);
+    Ok(())
+}
+
+/// Retention forgets old chaff and keeps, however old, what must stay: entries a feed still
+/// lists (or may list: a state without a listing), pending entries, items that alerted or
+/// are in the duplicate index, the item of an entry kept; and anything recent.
+#[test]
+fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
+    for (backend, _dir, store) in backends() {
+        let now = Utc::now();
+        let old = now - chrono::Duration::days(200);
+        let cutoff = now - chrono::Duration::days(180);
+        let e = |g: &str| Entry {
+            guid: Some(g.into()),
+            link: Some(format!("https://a.example/{g}")),
+            title: Some(g.into()),
+            ..Entry::default()
+        };
+        let (listed, gone, pending, recent) = (e("listed"), e("gone"), e("pending"), e("recent"));
+        let found = |v: &[&Entry]| -> Vec<(String, Entry)> {
+            v.iter()
+                .map(|x| (x.guid.clone().unwrap_or_default(), (*x).clone()))
+                .collect()
+        };
+        let poll = |feed: &str, at, v: &[&Entry], state: &FeedState| -> Result<()> {
+            let f = found(v);
+            let refs: Vec<(String, &Entry)> = f.iter().map(|(i, x)| (i.clone(), x)).collect();
+            store.record_poll(feed, &refs, at, state)?;
+            Ok(())
+        };
+        poll("f", old, &[&listed, &gone, &pending], &FeedState::default())?;
+        poll("f", now, &[&recent], &FeedState::default())?;
+        // A feed whose state predates listings, and entries of a feed with no state at all.
+        poll("g", old, &[&e("unknown")], &FeedState::default())?;
+        store.upsert_entry("h", "orphan", &e("orphan"), old)?;
+        for rec in store.pending_entries()? {
+            if rec.id != "pending" {
+                let mut done = rec;
+                done.status = EntryStatus::Done;
+                store.put_entry(&done)?;
+            }
+        }
+        let listing = |ids: &[&str]| FeedState {
+            listed: Some(ids.iter().map(|i| listing_hash(i)).collect()),
+            ..FeedState::default()
+        };
+        store.put_feed_state("f", &listing(&["listed", "recent"]))?;
+        let off = off_topic();
+        let alert = Decision::Alert {
+            alert: "a1".into(),
+            story: "s1".into(),
+            story_title: "S".into(),
+            new_story: true,
+            score: 0.9,
+            terms: Vec::new(),
+            grounds: Grounds::default(),
+        };
+        let item = |url: &str, d: &Decision, at| -> Result<()> {
+            let mut i = test_item(url, d.clone(), at);
+            i.doc_id = url.len() as u64 * 1000 + url.bytes().map(u64::from).sum::<u64>();
+            if url.ends_with("indexed") {
+                store.index_text(&DupEntry {
+                    id: i.doc_id,
+                    key: format!("item:{url}"),
+                    record: vec![1],
+                })?;
+            }
+            store.put_item(&i)
+        };
+        item("https://a.example/listed", &off, old)?;
+        item("https://a.example/gone", &off, old)?;
+        item("https://b.example/alerted", &alert, old)?;
+        item("https://b.example/indexed", &off, old)?;
+        item("https://b.example/recent", &off, now)?;
+        item("https://b.example/old", &off, old)?;
+
+        let f = retention::forget_before(&store, cutoff)?;
+        assert_eq!((f.entries, f.items), (2, 2), "{backend}: {f:?}");
+        let has = |feed: &str, id: &str| -> Result<bool> { Ok(store.entry(feed, id)?.is_some()) };
+        assert!(has("f", "listed")? && has("f", "pending")? && has("f", "recent")?);
+        assert!(
+            has("g", "unknown")?,
+            "{backend}: a feed without a listing keeps its entries"
+        );
+        assert!(!has("f", "gone")? && !has("h", "orphan")?, "{backend}");
+        for (url, kept) in [
+            ("https://a.example/listed", true),
+            ("https://a.example/gone", false),
+            ("https://b.example/alerted", true),
+            ("https://b.example/indexed", true),
+            ("https://b.example/recent", true),
+            ("https://b.example/old", false),
+        ] {
+            assert_eq!(store.item(url)?.is_some(), kept, "{backend}: {url}");
+        }
+        // Again: nothing more to forget. A pending entry is never forgotten, even when asked.
+        let f = retention::forget_before(&store, cutoff)?;
+        assert_eq!((f.entries, f.items), (0, 0), "{backend}");
+        assert_eq!(
+            store.forget_entries(&[("f".into(), "pending".into())])?,
+            0,
+            "{backend}"
+        );
+        assert_eq!(pending_ids(&store)?, ["pending"], "{backend}");
+    }
+    Ok(())
+}
+
+/// Retention runs once a day: not on a store's first pass (nothing can be old yet), then a
+/// day after its last run; never with `retain` zero.
+#[test]
+fn retention_runs_once_a_day() -> Result<()> {
+    for (backend, _dir, store) in backends() {
+        let day = std::time::Duration::from_secs(86_400);
+        let retain = day * 180;
+        assert_eq!(
+            retention::run_if_due(&store, retain)?,
+            None,
+            "{backend}: first pass"
+        );
+        assert_eq!(
+            retention::run_if_due(&store, retain)?,
+            None,
+            "{backend}: same day"
+        );
+        let yesterday = Utc::now() - chrono::Duration::hours(25);
+        store.put_meta(
+            "retention:last_run",
+            &serde_json::Value::String(yesterday.to_rfc3339()),
+        )?;
+        assert_eq!(
+            retention::run_if_due(&store, std::time::Duration::ZERO)?,
+            None
+        );
+        assert_eq!(
+            retention::run_if_due(&store, retain)?,
+            Some(retention::Forgotten::default()),
+            "{backend}: a day later"
+        );
+        assert_eq!(
+            retention::run_if_due(&store, retain)?,
+            None,
+            "{backend}: done for the day"
+        );
+    }
     Ok(())
 }

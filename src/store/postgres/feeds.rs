@@ -225,6 +225,52 @@ impl FeedStore for PgStore {
         )
     }
 
+    /// In pages of 2,000 by key (a keyset scan), so that no more is held at once.
+    fn for_each_entry(&self, f: &mut dyn FnMut(EntryRecord)) -> Result<usize> {
+        let (mut feed, mut id, mut first) = (String::new(), String::new(), true);
+        let mut unreadable = 0;
+        loop {
+            let rows = self.query(
+                "reading entries",
+                "SELECT feed_id, entry_id, rec FROM entries
+                 WHERE (feed_id, entry_id) > ($1, $2) OR $3
+                 ORDER BY feed_id, entry_id LIMIT 2000",
+                params![feed.clone(), id.clone(), first],
+            )?;
+            first = false;
+            let Some(last) = rows.last() else {
+                return Ok(unreadable);
+            };
+            feed = last.get(0);
+            id = last.get(1);
+            for r in &rows {
+                match decode::<EntryRecord>("entry", r.get::<_, &[u8]>(2)) {
+                    Ok(e) => f(e),
+                    Err(_) => unreadable += 1,
+                }
+            }
+            if rows.len() < 2000 {
+                return Ok(unreadable);
+            }
+        }
+    }
+
+    /// In statements of 1,000 keys; a pending row is left alone.
+    fn forget_entries(&self, keys: &[(String, String)]) -> Result<usize> {
+        let mut n = 0;
+        for chunk in keys.chunks(1000) {
+            let feeds: Vec<String> = chunk.iter().map(|(f, _)| f.clone()).collect();
+            let ids: Vec<String> = chunk.iter().map(|(_, i)| i.clone()).collect();
+            n += self.execute(
+                "forgetting entries",
+                "DELETE FROM entries e USING unnest($1::text[], $2::text[]) AS k(feed_id, entry_id)
+                 WHERE e.feed_id = k.feed_id AND e.entry_id = k.entry_id AND NOT e.pending",
+                params![feeds, ids],
+            )? as usize;
+        }
+        Ok(n)
+    }
+
     fn pending_order(&self) -> Result<Vec<PendingKey>> {
         Ok(self
             .query(

@@ -65,6 +65,45 @@ impl JudgedStore for PgStore {
         )
     }
 
+    /// In pages of 1,000 by URL (a keyset scan).
+    fn for_each_item(&self, f: &mut dyn FnMut(ItemRecord)) -> Result<usize> {
+        let (mut after, mut first) = (String::new(), true);
+        let mut unreadable = 0;
+        loop {
+            let rows = self.query(
+                "reading items",
+                "SELECT url, rec FROM items WHERE url > $1 OR $2 ORDER BY url LIMIT 1000",
+                params![after.clone(), first],
+            )?;
+            first = false;
+            let Some(last) = rows.last() else {
+                return Ok(unreadable);
+            };
+            after = last.get(0);
+            for r in &rows {
+                match decode::<ItemRecord>("item", r.get::<_, &[u8]>(1)) {
+                    Ok(i) => f(i),
+                    Err(_) => unreadable += 1,
+                }
+            }
+            if rows.len() < 1000 {
+                return Ok(unreadable);
+            }
+        }
+    }
+
+    fn forget_items(&self, urls: &[String]) -> Result<usize> {
+        let mut n = 0;
+        for chunk in urls.chunks(1000) {
+            n += self.execute(
+                "forgetting items",
+                "DELETE FROM items WHERE url = ANY($1)",
+                params![chunk.to_vec()],
+            )? as usize;
+        }
+        Ok(n)
+    }
+
     fn item_by_doc(&self, id: u64) -> Result<Option<ItemRecord>> {
         self.record(
             "item",

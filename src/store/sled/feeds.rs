@@ -138,6 +138,38 @@ impl FeedStore for SledStore {
         all_recs(&self.entries, "entry", "reading entries")
     }
 
+    fn for_each_entry(&self, f: &mut dyn FnMut(EntryRecord)) -> Result<usize> {
+        let mut unreadable = 0;
+        for kv in self.entries.iter() {
+            let (_, v) = kv.ctx("reading entries")?;
+            match decode::<EntryRecord>("entry", &v) {
+                Ok(e) => f(e),
+                Err(_) => unreadable += 1,
+            }
+        }
+        Ok(unreadable)
+    }
+
+    /// One transaction per 512 keys, each checking the pending tree (which every write keeps
+    /// in step with the entry) so that an entry a poll just made pending stays.
+    fn forget_entries(&self, keys: &[(String, String)]) -> Result<usize> {
+        let mut n = 0;
+        for chunk in keys.chunks(512) {
+            let res = (&self.entries, &self.pending).transaction(|(entries, pending)| {
+                let mut c = 0;
+                for (feed, id) in chunk {
+                    let k = entry_key(feed, id);
+                    if pending.get(&k)?.is_none() && entries.remove(k)?.is_some() {
+                        c += 1;
+                    }
+                }
+                Ok::<usize, sled::transaction::ConflictableTransactionError<StoreError>>(c)
+            });
+            n += tx(res, "forgetting entries")?;
+        }
+        Ok(n)
+    }
+
     /// The pending entries' keys in processing order (oldest first: publication time, else
     /// first-seen time, then first-seen time), without loading the records: a cycle over a
     /// large feed list has hundreds of thousands of pending entries, and holding them all

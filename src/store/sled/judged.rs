@@ -160,6 +160,43 @@ impl JudgedStore for SledStore {
         all_recs(&self.items, "item", "reading items")
     }
 
+    fn for_each_item(&self, f: &mut dyn FnMut(ItemRecord)) -> Result<usize> {
+        let mut unreadable = 0;
+        for kv in self.items.iter() {
+            let (_, v) = kv.ctx("reading items")?;
+            match crate::store::records::decode::<ItemRecord>("item", &v) {
+                Ok(i) => f(i),
+                Err(_) => unreadable += 1,
+            }
+        }
+        Ok(unreadable)
+    }
+
+    fn forget_items(&self, urls: &[String]) -> Result<usize> {
+        let mut n = 0;
+        for url in urls {
+            if self
+                .items
+                .remove(url.as_bytes())
+                .ctx("forgetting item")?
+                .is_some()
+            {
+                n += 1;
+            }
+            // 64-bit hashes of the keys: a collision that this removal would hide is far
+            // less likely than a disk error.
+            if let Some(set) = self
+                .item_keys
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
+            {
+                set.remove(&key_hash(url));
+            }
+        }
+        Ok(n)
+    }
+
     /// The item whose doc id is `id` (linear scan; used for explanations only).
     fn item_by_doc(&self, id: u64) -> Result<Option<ItemRecord>> {
         Ok(self.items()?.into_iter().find(|i| i.doc_id == id))

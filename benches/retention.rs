@@ -1,0 +1,177 @@
+//! Retention (`[store] retain`) on the embedded store, against the same store without it, in
+//! one run. Both get N entries (default 100,000) that their feeds list now, each with its
+//! judged item; then, each round (default 5), N more entries and items that are 200 days
+//! old and that no feed lists any more. After each round one store runs retention
+//! ([`forget_before`]), the other keeps everything. Printed:
+//! - each round, both stores' size on disk: the one with retention must level off while the
+//!   other grows by the whole load;
+//! - the time of the retention runs against their peer, one plain read of every entry and
+//!   item (`entries()` + `items()`) of the same store, summed over the rounds;
+//! - what it forgot is checked to be exactly each round's old load.
+//!
+//! Run: `cargo bench --bench retention` (`WW_BENCH_N=20000` for a quicker run).
+
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use wirewatch::parse::Entry;
+use wirewatch::store::retention::forget_before;
+use wirewatch::store::{
+    listing_hash, Decision, EntryStatus, FeedState, Grounds, ItemRecord, Store, TextSource,
+};
+
+const PER_FEED: usize = 40;
+
+fn dir_mb(path: &std::path::Path) -> f64 {
+    fn walk(p: &std::path::Path) -> u64 {
+        std::fs::read_dir(p)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| match e.metadata() {
+                        Ok(m) if m.is_dir() => walk(&e.path()),
+                        Ok(m) => m.len(),
+                        Err(_) => 0,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(path) as f64 / 1e6
+}
+
+fn item(url: &str, doc_id: u64, at: chrono::DateTime<Utc>) -> ItemRecord {
+    let mut decisions = std::collections::BTreeMap::new();
+    decisions.insert(
+        "t".to_string(),
+        Decision::OffTopic {
+            score: 0.01,
+            threshold: 0.45,
+            terms: Vec::new(),
+            query: None,
+            grounds: Grounds::default(),
+        },
+    );
+    ItemRecord {
+        url: url.to_string(),
+        doc_id,
+        links: vec![url.to_string()],
+        feeds: vec!["f".into()],
+        source: "Bench feed".into(),
+        title: format!("An unrelated headline number {doc_id}"),
+        byline: None,
+        published: Some(at),
+        first_seen: at,
+        decided_at: at,
+        revisions: 0,
+        text_source: TextSource::Page,
+        text_note: None,
+        text: String::new(),
+        words: 600,
+        lang: Some("en".into()),
+        decisions,
+        legacy_decision: None,
+        duplicates: Vec::new(),
+    }
+}
+
+/// Stores `feeds` feeds of PER_FEED entries (feed ids from `first`), polled at `at`; each
+/// feed lists none of them any more when `unlisted`, else all of them.
+fn load(
+    store: &Store,
+    first: usize,
+    feeds: usize,
+    at: chrono::DateTime<Utc>,
+    unlisted: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for f in first..first + feeds {
+        let feed = format!("feed{f:06}");
+        let entries: Vec<(String, Entry)> = (0..PER_FEED)
+            .map(|i| {
+                let link = format!("https://news{}.example/{f}/{i}", f % 97);
+                (
+                    format!("urn:{f}:{i}"),
+                    Entry {
+                        guid: Some(format!("urn:{f}:{i}")),
+                        link: Some(link),
+                        title: Some(format!("Headline {f} {i}")),
+                        summary: Some("A summary of the article.".into()),
+                        ..Entry::default()
+                    },
+                )
+            })
+            .collect();
+        let found: Vec<(String, &Entry)> = entries.iter().map(|(i, e)| (i.clone(), e)).collect();
+        let listed = if unlisted { &found[..0] } else { &found[..] };
+        let state = FeedState {
+            url: format!("https://feeds.example/{feed}"),
+            listed: Some(listed.iter().map(|(i, _)| listing_hash(i)).collect()),
+            ..FeedState::default()
+        };
+        store.record_poll(&feed, &found, at, &state)?;
+        for (i, (id, e)) in entries.iter().enumerate() {
+            if let Some(mut rec) = store.entry(&feed, id)? {
+                rec.status = EntryStatus::Done;
+                rec.body_hash = Some(i as u64);
+                store.put_entry(&rec)?;
+            }
+            let url = e.link.clone().unwrap_or_default();
+            store.put_item(&item(&url, (f * PER_FEED + i) as u64, at))?;
+        }
+    }
+    store.flush_blocking()?;
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::var("WW_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rounds: usize = std::env::var("WW_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let batch = (n / PER_FEED).max(1);
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let kept = Store::open(&dir_a.path().join("db"))?;
+    let all = Store::open(&dir_b.path().join("db"))?;
+    let now = Utc::now();
+    let cutoff = now - Duration::days(180);
+    // What the feeds list now, in both stores.
+    for s in [&kept, &all] {
+        load(s, 0, batch, now, false)?;
+    }
+    let (mut forget_s, mut read_s) = (0.0, 0.0);
+    for round in 1..=rounds {
+        // A batch as old as retention forgets, that no feed lists any more.
+        let first = round * batch;
+        for s in [&kept, &all] {
+            load(s, first, batch, now - Duration::days(200), true)?;
+        }
+        let t = Instant::now();
+        let (entries, items) = (kept.entries()?.len(), kept.items()?.len());
+        read_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let f = forget_before(&kept, cutoff)?;
+        kept.flush_blocking()?;
+        forget_s += t.elapsed().as_secs_f64();
+        let old = batch * PER_FEED;
+        assert_eq!((f.entries, f.items), (old, old), "exactly the old batch");
+        assert_eq!((entries, items), (2 * old, 2 * old));
+        println!(
+            "retention round={round} entries_each_round={old} store_mb={:.0} without_retention_mb={:.0}",
+            dir_mb(dir_a.path()),
+            dir_mb(dir_b.path()),
+        );
+    }
+    println!(
+        "retention n={} rounds={rounds} forget_s={forget_s:.2} read_all_s={read_s:.2} ratio={:.2} \
+         store_mb={:.0} without_retention_mb={:.0} size_ratio={:.2}",
+        batch * PER_FEED,
+        forget_s / read_s.max(1e-9),
+        dir_mb(dir_a.path()),
+        dir_mb(dir_b.path()),
+        dir_mb(dir_a.path()) / dir_mb(dir_b.path()).max(1e-9),
+    );
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Retention: what the store forgets once it is older than `[store] retain`, and what it
+//! never forgets.
+//!
+//! A daemon that runs for years must not grow for years: at 10,000 feeds one day's entries
+//! and judged items take over a gigabyte. Most of that is chaff: the entries of every feed
+//! and the items judged off-topic or copies. Once a day, the end of a processing pass
+//! ([`run_if_due`]) forgets:
+//! - **entries** that are done (not pending), first seen and last changed before the
+//!   cutoff, and that their feed's last document no longer lists ([`FeedState::listed`]).
+//!   An entry the feed still lists is kept however old it is: forgotten, it would be new to
+//!   the next poll and be judged again. A feed whose state predates the listing keeps all
+//!   its entries until its next poll says what it lists.
+//! - **items** first seen and last decided before the cutoff that alerted for no topic, are
+//!   not in the duplicate index, and are not the article of an entry still kept.
+//!
+//! It keeps, whatever their age: alerts, stories, deliveries and digests (a few a day, and
+//! what the reader sees), the items that alerted and every text in the duplicate index (a
+//! late copy of an old alert is still a copy), the seeds, and what the judge learned. Kept
+//! texts have their own, shorter window (`[store] keep_text`).
+//!
+//! What is forgotten is gone for good: an article that a feed lists again after its entry
+//! and item were forgotten (a feed that re-lists its archive, a feed removed and added back
+//! later) is judged as new. That is why the default window is long (180 days), and `"0s"`
+//! turns retention off.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use tracing::{info, warn};
+
+use super::{listing_hash, EntryStatus, Result, Store};
+
+/// The meta value holding when retention last ran.
+const LAST_RUN: &str = "retention:last_run";
+
+/// How often retention runs.
+const EVERY: Duration = Duration::hours(24);
+
+/// What one run forgot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Entries removed.
+    pub entries: usize,
+    /// Items removed.
+    pub items: usize,
+}
+
+/// Forgets what is older than `cutoff` and not kept for another reason (see the module doc).
+pub fn forget_before(store: &Store, cutoff: DateTime<Utc>) -> Result<Forgotten> {
+    // What each feed lists now; a feed without a recorded listing keeps everything.
+    let listings: HashMap<String, Option<HashSet<u64>>> = store
+        .feed_states()?
+        .into_iter()
+        .map(|(id, st)| (id, st.listed.map(|l| l.into_iter().collect())))
+        .collect();
+    let mut old_entries = Vec::new();
+    // The links of the entries kept (hashed: a large store has hundreds of thousands): their
+    // items stay with them.
+    let link_hash = |l: &str| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, l);
+    let mut kept_links: HashSet<u64> = HashSet::new();
+    let unreadable = store.for_each_entry(&mut |e| {
+        let listed = match listings.get(&e.feed_id) {
+            Some(Some(set)) => set.contains(&listing_hash(&e.id)),
+            Some(None) => true,
+            // A feed with no state at all (removed from the store): nothing lists it.
+            None => false,
+        };
+        let old = e.first_seen < cutoff && e.changed_at < cutoff;
+        if old && !listed && e.status != EntryStatus::Pending {
+            old_entries.push((e.feed_id, e.id));
+        } else if let Some(link) = &e.entry.link {
+            kept_links.insert(link_hash(link));
+        }
+    })?;
+    if unreadable > 0 {
+        warn!(
+            unreadable,
+            "unreadable entries left alone by retention (their feed's next listing rewrites them)"
+        );
+    }
+    let mut indexed: HashSet<u64> = HashSet::new();
+    store.for_each_dup_record(&mut |id, _| {
+        indexed.insert(id);
+    })?;
+    let mut old_items = Vec::new();
+    store.for_each_item(&mut |i| {
+        let old = i.first_seen < cutoff && i.decided_at < cutoff;
+        let listed = kept_links.contains(&link_hash(&i.url))
+            || i.links.iter().any(|l| kept_links.contains(&link_hash(l)));
+        if old && !listed && !i.alerted() && !indexed.contains(&i.doc_id) {
+            old_items.push(i.url);
+        }
+    })?;
+    let entries = store.forget_entries(&old_entries)?;
+    let items = store.forget_items(&old_items)?;
+    Ok(Forgotten { entries, items })
+}
+
+/// Runs [`forget_before`] with the cutoff `retain` before now, when a day has passed since
+/// the last run (on a fresh store, the first run is a day after the first pass: nothing in
+/// it can be old). `retain` zero: never. A failure is logged and tried again a day later:
+/// retention must not stop the judging.
+pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<Forgotten>> {
+    if retain.is_zero() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let last = store
+        .get_meta(LAST_RUN)?
+        .and_then(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()));
+    let stamp = serde_json::Value::String(now.to_rfc3339());
+    match last {
+        Some(at) if now.signed_duration_since(at) < EVERY => return Ok(None),
+        Some(_) => {}
+        None => {
+            store.put_meta(LAST_RUN, &stamp)?;
+            return Ok(None);
+        }
+    }
+    // Stamped before the run: a run that fails waits a day like one that worked.
+    store.put_meta(LAST_RUN, &stamp)?;
+    let window = Duration::from_std(retain).unwrap_or(Duration::MAX);
+    let cutoff = now
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    match forget_before(store, cutoff) {
+        Ok(f) => {
+            info!(
+                entries = f.entries,
+                items = f.items,
+                cutoff = %cutoff.format("%Y-%m-%d"),
+                "retention: forgot what was older than [store] retain"
+            );
+            Ok(Some(f))
+        }
+        Err(e) => {
+            warn!(error = %e, "retention failed; it is tried again in a day");
+            Ok(None)
+        }
+    }
+}
