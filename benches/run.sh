@@ -7,8 +7,9 @@
 #   DEDUP_N=100000     stored items of the dedup bench (the issue asks 10k, 100k and 1M)
 #   WW_BENCH_SECS=5    timed seconds per parser in the feed-parsing bench
 #   CYCLE_SECS=300     length of the 1 s-interval memory run; IDLE_SECS=60 the idle window
-#   SKIP="extraction dedup steady"   parts to leave out (any of feedparse extraction dedup e2e
-#                                    topics steady realnews)
+#   RETENTION_N=100000 entries per round of the retention bench
+#   SKIP="extraction dedup steady"   parts to leave out (any of feedparse extraction dedup
+#                                    retention e2e topics steady realnews)
 # Output: target/bench-out/run.log (everything) and target/bench-out/table.md (the table).
 set -eu
 cd "$(dirname "$0")/.."
@@ -37,6 +38,10 @@ fi
 if want dedup; then
     echo "== dedup (WW_BENCH_N=${DEDUP_N:-100000})" | tee -a "$LOG"
     WW_BENCH_N="${DEDUP_N:-100000}" cargo bench --quiet --bench dedup 2>/dev/null | tee -a "$LOG"
+fi
+if want retention; then
+    echo "== retention (WW_BENCH_N=${RETENTION_N:-100000} per round)" | tee -a "$LOG"
+    WW_BENCH_N="${RETENTION_N:-100000}" cargo bench --quiet --bench retention 2>/dev/null | tee -a "$LOG"
 fi
 if want e2e; then
     echo "== end to end (FEEDS=${FEEDS:-1000})" | tee -a "$LOG"
@@ -92,6 +97,12 @@ for l in lines:
     m = re.match(r"lookup \+ insert at (\d+) stored .*sled (\d+) items/s, MemIndex (\d+) items/s, ratio sled/MemIndex ([\d.]+)", l)
     if m:
         row(f"dedup lookup+insert/s at {m.group(1)} stored", m.group(2), f"{m.group(3)} (in-memory MemIndex)", m.group(4), "-", "higher")
+o = kv("retention n=")
+if o:
+    row(f"retention, {o['rounds']} rounds of {o['n']} old entries + items forgotten: store MB with vs without", o["store_mb"],
+        f"{o['without_retention_mb']} (same loads, retain = \"0s\")", o["size_ratio"], "-", "lower")
+    row(f"retention runs, s, against one read of every entry and item", o["forget_s"],
+        f"{o['read_all_s']} (entries() + items())", o["ratio"], "-", "lower")
 o, b = kv("realnews new SUMMARY"), kv("realnews new BASELINE")
 if o:
     for key, fig in [("narrow_P", "narrow alert precision"), ("narrow_R", "narrow alert recall"),

@@ -183,6 +183,8 @@ fn redirects_from_an_allowed_host_to_private_addresses_are_refused() {
         "http://10.0.0.1/page".to_string(),
         "http://[fd00::1]/page".to_string(),
         "http://0.0.0.0/page".to_string(),
+        // The allowed host itself, on another port than the one it is trusted on.
+        format!("http://127.0.0.1:{p_local}/page?other-port"),
     ];
     if p6 != 0 {
         targets.push(format!("http://[::1]:{p6}/page"));
@@ -222,7 +224,7 @@ fn redirects_from_an_allowed_host_to_private_addresses_are_refused() {
     let first = serve(app);
     let feed = format!("http://127.0.0.1:{}/feed.xml", first.port());
     let env = TestEnv::new(
-        "allow_private_hosts = [\"127.0.0.1\"]",
+        &format!("allow_private_hosts = [\"127.0.0.1:{}\"]", first.port()),
         &format!("[[feeds]]\nname = \"trusted\"\nurl = \"{feed}\"\n"),
     );
     let set_private = |allowed: bool| {
@@ -251,7 +253,9 @@ fn redirects_from_an_allowed_host_to_private_addresses_are_refused() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{target} must be refused");
         assert!(
-            err.contains("not a public address") || err.contains("non-public"),
+            err.contains("not a public address")
+                || err.contains("non-public")
+                || err.contains("on port"),
             "{target}: {err}"
         );
     }

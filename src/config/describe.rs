@@ -88,7 +88,7 @@ impl Config {
                     "refused (except {})",
                     f.allow_private_hosts
                         .iter()
-                        .map(|h| h.as_str())
+                        .map(|h| h.to_string())
                         .collect::<Vec<_>>()
                         .join(", ")
                 )

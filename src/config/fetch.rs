@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{ByteSize, Dur, HostName};
+use super::{ByteSize, Dur, PrivateHost};
 
 /// HTTP behaviour shared by all feeds and pages.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -19,11 +19,12 @@ pub struct FetchConfig {
     pub user_agent: String,
     /// Allow fetching feeds and pages on loopback, private and link-local addresses.
     pub allow_private_networks: bool,
-    /// Hosts (names or addresses, no port) that may be on private networks even when
-    /// `allow_private_networks` is off: a feed server on the same machine or LAN
-    /// (`["localhost", "rss-bridge.lan"]`), without opening every private address to links
-    /// from feeds. A redirect to another private host is still refused.
-    pub allow_private_hosts: Vec<HostName>,
+    /// Hosts (names or addresses, each with an optional port) that may be on private networks
+    /// even when `allow_private_networks` is off: a feed server on the same machine or LAN
+    /// (`["localhost:3000", "rss-bridge.lan"]`), without opening every private address to
+    /// links from feeds. A redirect to another private host, or to another port of one listed
+    /// with a port, is still refused.
+    pub allow_private_hosts: Vec<PrivateHost>,
     /// Requests in flight overall.
     pub concurrency: usize,
     /// Requests in flight to one host.

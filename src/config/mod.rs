@@ -33,7 +33,7 @@ pub use secret::{read_secret, SecretError};
 pub use store::StoreConfig;
 pub use topic::TopicConfig;
 pub use validate::InvalidSetting;
-pub use values::{ByteSize, Dur, HostName};
+pub use values::{ByteSize, Dur, HostName, PrivateHost};
 
 /// Where the default configuration lives, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/wirewatch.toml";

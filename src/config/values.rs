@@ -127,6 +127,78 @@ impl fmt::Display for HostName {
     }
 }
 
+/// One entry of `fetch.allow_private_hosts`: a host ([`HostName`]), and optionally the one
+/// port it is trusted on (`"localhost:8080"`, `"[::1]:8080"`). Without a port every port of
+/// the host is exempt, so a page that redirects to `localhost:6379` would reach whatever
+/// listens there: naming the port keeps the exemption to the feed server itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PrivateHost {
+    /// The host.
+    pub host: HostName,
+    /// The port, when only that one is trusted.
+    pub port: Option<u16>,
+}
+
+impl PrivateHost {
+    /// Parses `host`, `host:port` or `[v6]:port`.
+    pub fn parse(s: &str) -> Result<PrivateHost, String> {
+        let s = s.trim();
+        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+            match rest.split_once(']') {
+                Some((_, "")) => (s, None),
+                Some((v6, p)) => match p.strip_prefix(':') {
+                    Some(p) => (&s[..v6.len() + 2], Some(p)),
+                    None => return Err("unexpected text after the bracketed address".into()),
+                },
+                None => return Err("unclosed [".into()),
+            }
+        } else {
+            match s.split_once(':') {
+                // One colon: a port. More: an IPv6 address without brackets (refused below).
+                Some((h, p)) if !p.contains(':') => (h, Some(p)),
+                _ => (s, None),
+            }
+        };
+        let port = match port {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("{p:?} is not a port (1-65535)"))?,
+            ),
+            None => None,
+        };
+        let host = HostName::parse(host).map_err(|e| e.to_string())?;
+        Ok(PrivateHost { host, port })
+    }
+}
+
+impl fmt::Display for PrivateHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}:{p}", self.host),
+            None => write!(f, "{}", self.host),
+        }
+    }
+}
+
+impl Serialize for PrivateHost {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PrivateHost {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PrivateHost::parse(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not a host, host:port or [address]:port (no scheme or path): {e}"
+            ))
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for HostName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

@@ -5,10 +5,12 @@
 //! resolver reqwest uses, so a name that resolves (or re-resolves) to 127.0.0.1 is refused at
 //! connect time; IP literals, which never reach the resolver, are checked on the URL (the
 //! `url` crate has already normalised decimal, octal and hex forms to plain addresses).
-//! Hosts listed in `allow_private_hosts` are exempt, by name: the one feed server on the LAN
-//! a user trusts, not whatever its pages link or redirect to.
+//! Hosts listed in `allow_private_hosts` are exempt, by name (and by port, when the entry
+//! names one): the one feed server on the LAN a user trusts, not whatever its pages link or
+//! redirect to. The resolver sees names only, so the port is checked on the URL, before every
+//! request and redirect hop.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
 use super::FetchError;
-use crate::config::HostName;
+use crate::config::PrivateHost;
 
 /// Whether an address is a public unicast address that the open internet could route to us.
 pub fn is_public(ip: IpAddr) -> bool {
@@ -66,22 +68,47 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 pub struct Guard {
     /// Let every address through.
     pub allow_private: bool,
-    /// Hosts (as [`HostName`] normalises them) that may be on private addresses.
-    pub hosts: Arc<HashSet<String>>,
+    /// Hosts (as [`crate::config::HostName`] normalises them) that may be on private
+    /// addresses, each with the ports it may be reached on (`None`: any).
+    pub hosts: Arc<HashMap<String, Option<Vec<u16>>>>,
 }
 
 impl Guard {
-    /// A guard from the `[fetch]` settings.
-    pub fn new(allow_private: bool, hosts: &[HostName]) -> Guard {
+    /// A guard from the `[fetch]` settings. A host listed both with and without a port is
+    /// exempt on every port.
+    pub fn new(allow_private: bool, hosts: &[PrivateHost]) -> Guard {
+        let mut map: HashMap<String, Option<Vec<u16>>> = HashMap::new();
+        for h in hosts {
+            let entry = map
+                .entry(h.host.as_str().to_string())
+                .or_insert_with(|| Some(Vec::new()));
+            match (entry.as_mut(), h.port) {
+                (Some(ports), Some(p)) => ports.push(p),
+                _ => *entry = None,
+            }
+        }
         Guard {
             allow_private,
-            hosts: Arc::new(hosts.iter().map(|h| h.as_str().to_string()).collect()),
+            hosts: Arc::new(map),
         }
     }
 
-    /// Whether private addresses are allowed for this host (as a URL or reqwest spells it).
+    /// Whether private addresses are allowed for this host (as a URL or reqwest spells it),
+    /// on some port: what the resolver, which sees no port, can know.
     fn allows_private(&self, host: &str) -> bool {
-        self.allow_private || self.hosts.contains(&host.to_ascii_lowercase())
+        self.allow_private || self.hosts.contains_key(&host.to_ascii_lowercase())
+    }
+
+    /// The ports a listed host is limited to, when it is listed with ports and `port` is not
+    /// one of them.
+    fn wrong_port(&self, host: &str, port: Option<u16>) -> Option<&[u16]> {
+        if self.allow_private {
+            return None;
+        }
+        match self.hosts.get(&host.to_ascii_lowercase()) {
+            Some(Some(ports)) if !port.is_some_and(|p| ports.contains(&p)) => Some(ports),
+            _ => None,
+        }
     }
 }
 
@@ -92,6 +119,17 @@ pub fn check_url(url: &Url, guard: &Guard) -> Result<(), FetchError> {
         return refused(format!("refusing {} URL {url}", url.scheme()));
     }
     let allow = url.host_str().is_some_and(|h| guard.allows_private(h));
+    if let Some(ports) = url
+        .host_str()
+        .and_then(|h| guard.wrong_port(h, url.port_or_known_default()))
+    {
+        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+        return refused(format!(
+            "refusing to fetch {url}: fetch.allow_private_hosts trusts {} on port {} only",
+            url.host_str().unwrap_or_default(),
+            ports.join(", ")
+        ));
+    }
     match url.host() {
         None => refused(format!("URL has no host: {url}")),
         Some(Host::Ipv4(ip)) if !allow && !is_public(IpAddr::V4(ip)) => refused(format!(
@@ -216,7 +254,7 @@ mod tests {
     fn listed_hosts_are_exempt_and_only_they() {
         let g = Guard::new(
             false,
-            &["127.0.0.1", "[::1]", "LAN.Example"].map(|h| HostName::parse(h).expect("host")),
+            &["127.0.0.1", "[::1]", "LAN.Example"].map(|h| PrivateHost::parse(h).expect("host")),
         );
         for ok in [
             "http://127.0.0.1:8080/feed",
@@ -233,7 +271,62 @@ mod tests {
             assert!(check_url(&u(bad), &g).is_err(), "{bad}");
         }
         assert!(g.allows_private("lan.example") && !g.allows_private("other.example"));
-        assert!(HostName::parse("localhost:3000").is_err());
+    }
+
+    /// A host listed with a port is exempt on that port only: a page of the trusted feed
+    /// server that redirects to another service on the same machine is refused.
+    #[test]
+    fn a_host_listed_with_a_port_is_exempt_on_that_port_only() {
+        let hosts = [
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "lan.example:80",
+            "LAN.example:8443",
+        ]
+        .map(|h| PrivateHost::parse(h).expect("host"));
+        let g = Guard::new(false, &hosts);
+        for ok in [
+            "http://127.0.0.1:8080/feed",
+            "http://[::1]:8080/",
+            "http://lan.example/feed",
+            "https://lan.example:8443/",
+        ] {
+            assert!(check_url(&u(ok), &g).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1/",
+            "http://127.0.0.1:6379/",
+            "http://[::1]:22/",
+            "https://lan.example/",
+        ] {
+            let err = check_url(&u(bad), &g).expect_err(bad).to_string();
+            assert!(err.contains("on port"), "{bad}: {err}");
+        }
+        // Listed once without a port: every port.
+        let any = [
+            PrivateHost::parse("127.0.0.1:8080"),
+            PrivateHost::parse("127.0.0.1"),
+        ]
+        .map(|h| h.expect("host"));
+        assert!(check_url(&u("http://127.0.0.1:6379/"), &Guard::new(false, &any)).is_ok());
+        // allow_private_networks trusts everything anyway.
+        assert!(check_url(&u("http://127.0.0.1:6379/"), &Guard::new(true, &hosts)).is_ok());
+        for bad in [
+            "localhost:0",
+            "localhost:x",
+            "localhost:70000",
+            "::1",
+            "[::1]x",
+            "http://h",
+        ] {
+            assert!(PrivateHost::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            PrivateHost::parse("LocalHost:3000")
+                .expect("host")
+                .to_string(),
+            "localhost:3000"
+        );
     }
 
     #[tokio::test]
@@ -250,7 +343,7 @@ mod tests {
         };
         assert!(r.resolve(name()).await.is_ok());
         let r = GuardedResolver {
-            guard: Guard::new(false, &[HostName::parse("localhost").expect("host")]),
+            guard: Guard::new(false, &[PrivateHost::parse("localhost").expect("host")]),
             lookup: system_lookup(),
         };
         assert!(r.resolve(name()).await.is_ok());
