@@ -521,6 +521,44 @@ async fn a_429_pauses_every_feed_of_its_host() {
     assert_eq!(requests(&other_state, "/lastmod.xml").len(), 1);
 }
 
+/// A host's pause outlives the process that was asked for it: the next `once` (a cron job,
+/// a restarted daemon) does not ask the paused host again, for any feed of it, until the pause
+/// is over.
+#[test]
+fn a_host_stays_paused_for_the_next_process() {
+    let (base, state) = start();
+    let env = TestEnv::new("", &feeds(&base, &["/429-always.xml"]));
+    let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+    assert!(out.contains("429"), "{out}");
+    assert_eq!(requests(&state, "/429-always.xml").len(), 1);
+    // Another feed of the same host, in a new process.
+    let text = std::fs::read_to_string(&env.config).expect("read config");
+    std::fs::write(
+        &env.config,
+        format!("{text}{}", feeds(&base, &["/etag.xml"])),
+    )
+    .expect("write config");
+    let out = wirewatch_ok(&["once", "--json", "-c", env.config_str()]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let etag = report["feeds"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "/etag.xml"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        etag["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("asked to slow down"),
+        "{etag}"
+    );
+    assert!(
+        requests(&state, "/etag.xml").is_empty(),
+        "the paused host was asked by the next process"
+    );
+    assert_eq!(requests(&state, "/429-always.xml").len(), 1);
+}
+
 /// The requests that waited out a host's short pause leave one by one, at the per-host
 /// spacing, not in a burst the moment it ends: the host just asked to be asked less.
 /// (A request that had its turn booked before the pause fired together with the next.)

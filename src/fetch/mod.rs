@@ -204,7 +204,13 @@ pub struct Fetcher {
     max_body: u64,
     max_redirects: usize,
     guard: Guard,
+    /// Counts the pauses hosts asked for, so that a caller saving them ([`Fetcher::pauses`])
+    /// knows when there is something new to save.
+    pause_count: std::sync::atomic::AtomicU64,
 }
+
+/// A host's pause on the wall clock, as the store keeps it: `host:port` and its end.
+pub type HostPause = (String, chrono::DateTime<chrono::Utc>);
 
 impl Fetcher {
     /// Builds a fetcher from the `[fetch]` settings.
@@ -242,15 +248,58 @@ impl Fetcher {
             max_body: cfg.max_body.0,
             max_redirects: cfg.max_redirects,
             guard,
+            pause_count: Default::default(),
         })
     }
 
+    /// How many pauses hosts have asked this fetcher for so far.
+    pub fn pause_count(&self) -> u64 {
+        self.pause_count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The hosts paused now, with when each pause ends: for the store, so that a restarted
+    /// process, or another worker, leaves them alone too ([`Fetcher::adopt_pauses`]).
+    pub fn pauses(&self) -> Vec<HostPause> {
+        let now = chrono::Utc::now();
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .iter()
+            .filter_map(|(key, slot)| {
+                let left = chrono::Duration::from_std(slot.paused_for()?).ok()?;
+                Some((key.clone(), now + left))
+            })
+            .collect()
+    }
+
+    /// Pauses hosts as another process was asked to (see [`Fetcher::pauses`]). An ended pause
+    /// is ignored, and none lasts longer than one answer may impose from now (a clock that
+    /// jumped, or a store edited, cannot silence a host for long).
+    pub fn adopt_pauses(&self, pauses: &[HostPause]) {
+        let now = chrono::Utc::now();
+        for (key, until) in pauses {
+            let Ok(left) = until.signed_duration_since(now).to_std() else {
+                continue;
+            };
+            if left.is_zero() {
+                continue;
+            }
+            let until = Instant::now() + left.min(HOST_PAUSE_CAP);
+            let slot = self.slot_for(key.clone());
+            let mut paused = slot.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+            *paused = Some(paused.map_or(until, |t| t.max(until)));
+        }
+    }
+
     fn host_slot(&self, url: &Url) -> Arc<HostSlot> {
-        let key = format!(
+        self.slot_for(format!(
             "{}:{}",
             url.host_str().unwrap_or(""),
             url.port_or_known_default().unwrap_or(0)
-        );
+        ))
+    }
+
+    /// The slot of `host:port`, made on first use.
+    fn slot_for(&self, key: String) -> Arc<HostSlot> {
         let mut hosts = match self.hosts.lock() {
             Ok(h) => h,
             Err(poisoned) => poisoned.into_inner(),
@@ -355,6 +404,8 @@ impl Fetcher {
         };
         if let Err(e) = &res {
             if let Some(pause) = slot.pause_after(e) {
+                self.pause_count
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tracing::warn!(host = %slot.name, error = %e, pause_s = pause.as_secs(), "host asked to slow down; pausing every request to it");
             }
         }
@@ -482,6 +533,51 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pauses read back from a store: an ended one is ignored, none lasts longer than one
+    /// answer may impose, and a longer one already here is kept.
+    #[tokio::test]
+    async fn adopted_pauses_are_bounded() {
+        let f = Fetcher::new(&FetchConfig::default()).expect("fetcher");
+        let now = chrono::Utc::now();
+        f.adopt_pauses(&[
+            (
+                "ended.example:443".into(),
+                now - chrono::Duration::seconds(5),
+            ),
+            ("long.example:443".into(), now + chrono::Duration::days(10)),
+            (
+                "short.example:80".into(),
+                now + chrono::Duration::seconds(30),
+            ),
+        ]);
+        let mut p = f.pauses();
+        p.sort();
+        let hosts: Vec<&str> = p.iter().map(|(h, _)| h.as_str()).collect();
+        assert_eq!(hosts, ["long.example:443", "short.example:80"]);
+        let cap = chrono::Duration::from_std(HOST_PAUSE_CAP).expect("cap");
+        assert!(
+            p[0].1 <= now + cap + chrono::Duration::seconds(1),
+            "{:?}",
+            p[0]
+        );
+        assert!(p[1].1 < now + chrono::Duration::seconds(31), "{:?}", p[1]);
+        // Adopting a shorter one does not shorten the pause in force.
+        f.adopt_pauses(&[(
+            "long.example:443".into(),
+            now + chrono::Duration::seconds(1),
+        )]);
+        let long = f
+            .pauses()
+            .into_iter()
+            .find(|(h, _)| h == "long.example:443");
+        assert!(long.is_some_and(|(_, u)| u > now + chrono::Duration::minutes(59)));
+        assert_eq!(
+            f.pause_count(),
+            0,
+            "adopted pauses are not new ones to store"
+        );
+    }
 
     #[test]
     fn transient_errors() {

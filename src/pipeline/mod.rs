@@ -247,6 +247,8 @@ pub struct Pipeline {
     judging_epoch: Arc<std::sync::atomic::AtomicU64>,
     /// Whether this process looked at the near misses once already ([`Pipeline::process_pending`]).
     late_rescues_looked: Arc<std::sync::atomic::AtomicBool>,
+    /// The fetcher's [`Fetcher::pause_count`] when its host pauses were last stored.
+    pauses_saved: Arc<std::sync::atomic::AtomicU64>,
     delivery_wake: Arc<tokio::sync::Notify>,
     /// One delivery pass at a time, for every deliverer of the process ([`Pipeline::delivery_pass`]).
     delivery_pass: Arc<tokio::sync::Mutex<()>>,
@@ -269,6 +271,8 @@ impl Pipeline {
         metrics: Metrics,
     ) -> Result<Pipeline, PipelineError> {
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+        // Hosts that asked an earlier process (or another worker) to pause stay paused.
+        fetcher.adopt_pauses(&stored_host_pauses(&store));
         let extractor = Extractor::new(&config.sites)?;
         if let Some(state) = store.get_meta("extract_templates")? {
             if let Err(e) = extractor.load_templates_state(&state) {
@@ -343,6 +347,7 @@ impl Pipeline {
             processing: Arc::new(tokio::sync::Mutex::new(())),
             judging_epoch: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
             late_rescues_looked: Arc::default(),
+            pauses_saved: Arc::default(),
             delivery_wake: Arc::new(tokio::sync::Notify::new()),
             delivery_pass: Arc::default(),
             google_ids: Arc::default(),
@@ -505,6 +510,32 @@ impl Pipeline {
             topics: self.config.topics.len(),
             delivery: Default::default(),
         })
+    }
+
+    /// Stores the hosts' pauses when one was asked for since the last time (a 429), merged
+    /// with those stored, so that a restarted process or another worker does not ask a paused
+    /// host again. Cheap when there is nothing new. A store failure costs only that: a
+    /// warning, and the pause kept in this process.
+    pub(crate) fn remember_host_pauses(&self) {
+        use std::sync::atomic::Ordering;
+        let n = self.fetcher.pause_count();
+        if self.pauses_saved.swap(n, Ordering::SeqCst) == n {
+            return;
+        }
+        let now = chrono::Utc::now();
+        let mut all: std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>> =
+            stored_host_pauses(&self.store)
+                .into_iter()
+                .filter(|(_, until)| *until > now)
+                .collect();
+        for (host, until) in self.fetcher.pauses() {
+            let e = all.entry(host).or_insert(until);
+            *e = (*e).max(until);
+        }
+        let value = serde_json::to_value(&all).unwrap_or_default();
+        if let Err(e) = self.store.put_meta(HOST_PAUSES, &value) {
+            warn!(error = %e, "could not store the hosts' pauses; a restart may ask them again");
+        }
     }
 
     /// Judges the near misses again against the stories as they are now
@@ -678,6 +709,8 @@ impl Pipeline {
             }
         }
         unwritten.write(&self.store)?;
+        // Pages asked for pauses too.
+        self.remember_host_pauses();
         if tally.alerts > 0 {
             // A story started (or grew) in this pass: near misses judged before it may report
             // it.
@@ -824,4 +857,27 @@ pub fn config_path(flag: Option<&Path>) -> std::path::PathBuf {
     flag.map(Path::to_path_buf)
         .or_else(|| std::env::var_os("WIREWATCH_CONFIG").map(Into::into))
         .unwrap_or_else(|| crate::config::DEFAULT_CONFIG_PATH.into())
+}
+
+/// The meta value holding the hosts' pauses: `{"host:port": "end (RFC 3339)"}`.
+const HOST_PAUSES: &str = "host_pauses";
+
+/// The hosts' pauses as stored; none when unreadable (said in the log): a pause is a
+/// courtesy, not worth failing a start for.
+fn stored_host_pauses(store: &crate::store::Store) -> Vec<crate::fetch::HostPause> {
+    match store.get_meta(HOST_PAUSES) {
+        Ok(Some(v)) => serde_json::from_value::<
+            std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>,
+        >(v)
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_else(|e| {
+            warn!(error = %e, "stored host pauses unreadable; ignored");
+            Vec::new()
+        }),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            warn!(error = %e, "stored host pauses unreadable; ignored");
+            Vec::new()
+        }
+    }
 }

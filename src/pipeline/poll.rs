@@ -86,6 +86,7 @@ impl Pipeline {
             .poll_feed_inner(feed, name.clone())
             .instrument(span)
             .await?;
+        self.remember_host_pauses();
         if !report.elsewhere {
             self.metrics.count_poll(&name, report.error.is_some());
             crate::store::work::polled();
