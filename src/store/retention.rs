@@ -3,8 +3,8 @@
 //!
 //! A daemon that runs for years must not grow for years: at 10,000 feeds one day's entries
 //! and judged items take over a gigabyte. Most of that is chaff: the entries of every feed
-//! and the items judged off-topic or copies. Once a day, the end of a processing pass
-//! ([`run_if_due`]) forgets:
+//! and the items judged off-topic or copies. Once a day, at the start of a judging pass
+//! ([`run_if_due`]; on a shared store, by the judge lease's holder alone), the store forgets:
 //! - **entries** that are done (not pending), first seen and last changed before the
 //!   cutoff, and that their feed's last document no longer lists ([`FeedState::listed`]).
 //!   An entry the feed still lists is kept however old it is: forgotten, it would be new to
