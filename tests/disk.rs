@@ -179,8 +179,15 @@ fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
     }
     // The feed now lists items 1 to 3: item 0 is gone from it, 3 is new.
     *doc.lock().expect("doc") = rss("t", 1, 3);
+    let status = wirewatch_ok(&["status", "-c", env.config_str()]);
+    assert!(
+        status.contains("forgets after 180d; not run yet"),
+        "{status}"
+    );
     let (ok, _, err) = once(&env);
     assert!(ok, "{err}");
+    let status = wirewatch_ok(&["status", "-c", env.config_str()]);
+    assert!(status.contains("1 entry and 1 item forgotten"), "{status}");
     let store = env.store();
     let mut ids: Vec<String> = store
         .entries()

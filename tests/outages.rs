@@ -346,6 +346,7 @@ fn failing_feeds_back_off_without_a_busy_loop() {
     let span = t0.elapsed().as_secs_f64();
     let lines = log_lines(&log).len() - lines_before;
     stop(child);
+    let all_hits = hits.clone();
     let hits = hits.lock().expect("lock").clone();
     let counts: Vec<(String, usize)> = hits.iter().map(|(k, v)| (k.clone(), v.len())).collect();
     eprintln!(
@@ -365,21 +366,36 @@ fn failing_feeds_back_off_without_a_busy_loop() {
     }
     // Consecutive failures grow the stored backoff: poll again with `once` (which polls every
     // feed now) and read next_poll - last_attempt after each failure.
+    // The 429's host stays paused for the next processes too (the pause is stored): they
+    // do not ask it, and its next poll stays where the Retry-After put it, 120 s after the
+    // one request it got.
     let mut waits: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut asked_429: Option<chrono::DateTime<chrono::Utc>> = None;
     for _ in 0..3 {
         for (_, st) in env.store().feed_states().expect("states") {
             assert!(st.last_error.is_some(), "{st:?}");
             let (Some(next), Some(last)) = (st.next_poll, st.last_attempt) else {
                 panic!("no schedule stored: {st:?}");
             };
-            waits
-                .entry(st.url.clone())
-                .or_default()
-                .push((next - last).num_seconds());
+            let wait = if st.url.ends_with("/429.xml") {
+                (next - *asked_429.get_or_insert(last)).num_seconds()
+            } else {
+                (next - last).num_seconds()
+            };
+            waits.entry(st.url.clone()).or_default().push(wait);
         }
         wirewatch_ok(&["once", "-c", env.config_str()]);
     }
     eprintln!("stored backoff (s) after consecutive failures: {waits:?}");
+    let asked = all_hits
+        .lock()
+        .expect("lock")
+        .get("/429.xml")
+        .map_or(0, Vec::len);
+    assert_eq!(
+        asked, 1,
+        "the paused host was asked again by a later process"
+    );
     for (url, w) in &waits {
         if url.ends_with("/429.xml") {
             assert!(

@@ -359,14 +359,17 @@ url = "https://example.org/feed.xml"
             with("30d").expect("a month").store.retain.0.as_secs(),
             30 * 86_400
         );
+        let default = parse("[topic]\nname = \"t\"\n")
+            .expect("default")
+            .store
+            .retain;
+        assert_eq!(default.0.as_secs(), 180 * 86_400);
+        // Said in days, not in humantime's 30.44-day months.
+        assert_eq!(default.to_string(), "180d");
+        assert_eq!(Dur(Duration::from_secs(5400)).to_string(), "1h 30m");
         assert_eq!(
-            parse("[topic]\nname = \"t\"\n")
-                .expect("default")
-                .store
-                .retain
-                .0
-                .as_secs(),
-            180 * 86_400
+            Dur(Duration::from_secs(86_400 + 3600)).to_string(),
+            "1day 1h"
         );
     }
 

@@ -30,8 +30,15 @@ impl Serialize for Dur {
 }
 
 impl fmt::Display for Dur {
+    /// Whole days as days ("180d": humantime would say "5months 27days 19h 12m", its months
+    /// being 30.44 days), anything else as humantime writes it ("15m", "1h 30m").
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        let secs = self.0.as_secs();
+        if secs >= 86_400 && secs.is_multiple_of(86_400) && self.0.subsec_nanos() == 0 {
+            write!(f, "{}d", secs / 86_400)
+        } else {
+            write!(f, "{}", humantime::format_duration(self.0))
+        }
     }
 }
 

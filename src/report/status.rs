@@ -16,13 +16,15 @@ pub fn status(config: &Config, store: &Store, json: bool) -> anyhow::Result<Stri
     let stats = store.stats()?;
     let workers = store.workers()?;
     let digest = store.last_digest()?;
+    let retention = crate::store::retention::last_run(store)?;
     let mut out = String::new();
     if json {
         writeln!(
             out,
             "{}",
             serde_json::json!({ "store": stats, "shared": store.is_shared(), "workers": workers,
-                "last_digest": digest })
+                "last_digest": digest, "retention": {
+                    "retain_s": config.store.retain.0.as_secs(), "last_run": retention } })
         )?;
         return Ok(out);
     }
@@ -38,6 +40,27 @@ pub fn status(config: &Config, store: &Store, json: bool) -> anyhow::Result<Stri
         out,
         "holds      {} feeds, {} entries ({} pending), {} items, {} stories, {} alerts, {} deliveries waiting, {} dead",
         stats.feeds, stats.entries, stats.pending, stats.items, stats.stories, stats.alerts, stats.outbox, stats.dead
+    )?;
+    writeln!(
+        out,
+        "retention  {}",
+        match (&retention, config.store.retain.0.is_zero()) {
+            (_, true) => "off: everything is kept ([store] retain = \"0s\")".to_string(),
+            (None, false) => format!(
+                "forgets after {}; not run yet (it runs once a day)",
+                config.store.retain
+            ),
+            (Some(r), false) => format!(
+                "forgets after {}; last run {}: {} and {} forgotten",
+                config.store.retain,
+                r.at.format("%Y-%m-%d %H:%M UTC"),
+                match r.forgotten.entries {
+                    1 => "1 entry".to_string(),
+                    n => format!("{n} entries"),
+                },
+                plural(r.forgotten.items, "item")
+            ),
+        }
     )?;
     if let Some(d) = &digest {
         writeln!(

@@ -36,13 +36,33 @@ const LAST_RUN: &str = "retention:last_run";
 /// How often retention runs.
 const EVERY: Duration = Duration::hours(24);
 
+/// The meta value holding what the last run forgot ([`LastRun`]), for `wirewatch status`.
+const LAST_RESULT: &str = "retention:last_result";
+
 /// What one run forgot.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Forgotten {
     /// Entries removed.
     pub entries: usize,
     /// Items removed.
     pub items: usize,
+}
+
+/// The last run of retention, as `wirewatch status` shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LastRun {
+    /// When it ran.
+    pub at: DateTime<Utc>,
+    /// What it forgot.
+    #[serde(flatten)]
+    pub forgotten: Forgotten,
+}
+
+/// The last run of retention that finished, if any (an unreadable record reads as none).
+pub fn last_run(store: &Store) -> Result<Option<LastRun>> {
+    Ok(store
+        .get_meta(LAST_RESULT)?
+        .and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// Forgets what is older than `cutoff` and not kept for another reason (see the module doc).
@@ -125,6 +145,16 @@ pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<F
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     match forget_before(store, cutoff) {
         Ok(f) => {
+            let last = LastRun {
+                at: now,
+                forgotten: f,
+            };
+            if let Err(e) = store.put_meta(
+                LAST_RESULT,
+                &serde_json::to_value(&last).unwrap_or_default(),
+            ) {
+                warn!(error = %e, "could not record retention's run for status");
+            }
             info!(
                 entries = f.entries,
                 items = f.items,
