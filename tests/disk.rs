@@ -208,4 +208,34 @@ fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
         assert_eq!(i.decided_at, old, "item {n}: not judged again");
     }
     assert!(items.iter().any(|i| i.url == url(3)), "the new item judged");
+    drop(store);
+
+    // `store forget` runs it now, without waiting a day: the feed drops items 1 and 2 (still
+    // 200 days old) and lists item 3 alone.
+    *doc.lock().expect("doc") = rss("t", 3, 1);
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    let out = wirewatch_ok(&["store", "forget", "-c", env.config_str()]);
+    assert!(
+        out.contains("forgot 2 entries and 2 items older than 180d"),
+        "{out}"
+    );
+    let store = env.store();
+    let ids: Vec<String> = store
+        .entries()
+        .expect("entries")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["urn:test:3"]);
+    drop(store);
+    // Off, it says so rather than doing nothing.
+    let text = std::fs::read_to_string(&env.config).expect("config");
+    std::fs::write(&env.config, format!("{text}\n[store]\nretain = \"0s\"\n")).expect("config");
+    let out = wirewatch(&["store", "forget", "-c", env.config_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("retain is \"0s\""),
+        "{err}"
+    );
 }

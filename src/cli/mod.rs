@@ -182,6 +182,10 @@ enum StoreCommand {
         #[arg(long)]
         schema: Option<String>,
     },
+    /// Forget now what is older than `[store] retain` and needed for nothing (old entries no
+    /// feed lists, old items that alerted nowhere), as the daemon does once a day. The
+    /// embedded store must not be in use: stop the daemon first.
+    Forget,
 }
 
 #[derive(Subcommand, Debug)]
@@ -277,7 +281,10 @@ fn ignores_topic(command: &Command) -> Option<&'static str> {
             FeedsCommand::Add { .. } => Some("feeds add"),
         },
         Command::Status { .. } => Some("status"),
-        Command::Store { .. } => Some("store migrate"),
+        Command::Store { action } => Some(match action {
+            StoreCommand::Migrate { .. } => "store migrate",
+            StoreCommand::Forget => "store forget",
+        }),
         Command::Topics { action } => Some(match action {
             TopicsCommand::List => "topics list",
             TopicsCommand::Prune { .. } => "topics prune",
@@ -335,6 +342,9 @@ fn command(cli: &Cli) -> ExitCode {
         } => with_config("warn", &|_, config| {
             exit_code(store::migrate(&config, to, schema.as_deref()))
         }),
+        Command::Store {
+            action: StoreCommand::Forget,
+        } => with_config("warn", &|_, config| exit_code(store::forget(&config))),
         Command::Topics {
             action: TopicsCommand::List,
         } => with_config("warn", &|_, config| {

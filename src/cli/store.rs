@@ -1,5 +1,6 @@
-//! `wirewatch status` (what the store holds, and on a shared store the workers at work) and
-//! `wirewatch store migrate --to postgres://...` (moving a store into PostgreSQL).
+//! `wirewatch status` (what the store holds, and on a shared store the workers at work),
+//! `wirewatch store migrate --to postgres://...` (moving a store into PostgreSQL) and
+//! `wirewatch store forget` (retention now, rather than at the daily run).
 
 use crate::cli::output::outln;
 use crate::config::Config;
@@ -37,6 +38,28 @@ pub fn migrate(config: &Config, to: &str, schema: Option<&str>) -> anyhow::Resul
         schema
             .map(|s| format!(" and schema = \"{s}\""))
             .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Runs retention now ([`crate::store::retention::run_now`]) and says what it forgot.
+pub fn forget(config: &Config) -> anyhow::Result<()> {
+    let retain = config.store.retain;
+    if retain.0.is_zero() {
+        anyhow::bail!(
+            "[store] retain is \"0s\": the store keeps everything; set a window (for example \"90d\") to forget what is older"
+        );
+    }
+    let store = crate::control::open_store_alone(
+        config,
+        "stop it first, or let it forget on its own (it does once a day)",
+    )?;
+    let f = crate::store::retention::run_now(&store, retain.0)?;
+    store.flush_blocking()?;
+    outln!(
+        "forgot {} and {} older than {retain} that nothing needs (the store reuses their space as it grows again)",
+        crate::report::status::entries(f.entries),
+        crate::report::status::plural(f.items, "item")
     );
     Ok(())
 }

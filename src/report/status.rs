@@ -54,10 +54,7 @@ pub fn status(config: &Config, store: &Store, json: bool) -> anyhow::Result<Stri
                 "forgets after {}; last run {}: {} and {} forgotten",
                 config.store.retain,
                 r.at.format("%Y-%m-%d %H:%M UTC"),
-                match r.forgotten.entries {
-                    1 => "1 entry".to_string(),
-                    n => format!("{n} entries"),
-                },
+                entries(r.forgotten.entries),
                 plural(r.forgotten.items, "item")
             ),
         }
@@ -137,5 +134,13 @@ pub fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+/// "1 entry", "2 entries".
+pub fn entries(n: usize) -> String {
+    match n {
+        1 => "1 entry".to_string(),
+        n => format!("{n} entries"),
     }
 }

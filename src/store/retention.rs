@@ -128,44 +128,50 @@ pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<F
     let last = store
         .get_meta(LAST_RUN)?
         .and_then(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()));
-    let stamp = serde_json::Value::String(now.to_rfc3339());
     match last {
         Some(at) if now.signed_duration_since(at) < EVERY => return Ok(None),
         Some(_) => {}
         None => {
-            store.put_meta(LAST_RUN, &stamp)?;
+            store.put_meta(LAST_RUN, &serde_json::Value::String(now.to_rfc3339()))?;
             return Ok(None);
         }
     }
-    // Stamped before the run: a run that fails waits a day like one that worked.
-    store.put_meta(LAST_RUN, &stamp)?;
-    let window = Duration::from_std(retain).unwrap_or(Duration::MAX);
-    let cutoff = now
-        .checked_sub_signed(window)
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    match forget_before(store, cutoff) {
-        Ok(f) => {
-            let last = LastRun {
-                at: now,
-                forgotten: f,
-            };
-            if let Err(e) = store.put_meta(
-                LAST_RESULT,
-                &serde_json::to_value(&last).unwrap_or_default(),
-            ) {
-                warn!(error = %e, "could not record retention's run for status");
-            }
-            info!(
-                entries = f.entries,
-                items = f.items,
-                cutoff = %cutoff.format("%Y-%m-%d"),
-                "retention: forgot what was older than [store] retain"
-            );
-            Ok(Some(f))
-        }
+    match run_now(store, retain) {
+        Ok(f) => Ok(Some(f)),
         Err(e) => {
             warn!(error = %e, "retention failed; it is tried again in a day");
             Ok(None)
         }
     }
+}
+
+/// One run of retention now, whenever the last one was (`wirewatch store forget`, and the
+/// daily run): forgets what is older than `retain` before now, and records the run for
+/// `wirewatch status`. The run is stamped before it starts, so a run that fails waits a day
+/// like one that worked.
+pub fn run_now(store: &Store, retain: std::time::Duration) -> Result<Forgotten> {
+    let now = Utc::now();
+    store.put_meta(LAST_RUN, &serde_json::Value::String(now.to_rfc3339()))?;
+    let window = Duration::from_std(retain).unwrap_or(Duration::MAX);
+    let cutoff = now
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let f = forget_before(store, cutoff)?;
+    let last = LastRun {
+        at: now,
+        forgotten: f,
+    };
+    if let Err(e) = store.put_meta(
+        LAST_RESULT,
+        &serde_json::to_value(&last).unwrap_or_default(),
+    ) {
+        warn!(error = %e, "could not record retention's run for status");
+    }
+    info!(
+        entries = f.entries,
+        items = f.items,
+        cutoff = %cutoff.format("%Y-%m-%d"),
+        "retention: forgot what was older than [store] retain"
+    );
+    Ok(f)
 }
