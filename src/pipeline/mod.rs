@@ -652,13 +652,12 @@ impl Pipeline {
         }
         // Once a day, what is older than `[store] retain` is forgotten (on a shared store by
         // the judge lease's holder alone, as this whole pass). A store error is the pass's.
-        let (store, retain) = (self.store.clone(), self.config.store.retain.0);
-        tokio::task::spawn_blocking(move || store::retention::run_if_due(&store, retain))
-            .await
-            .map_err(|e| store::StoreError::Sled {
-                context: "retention".into(),
-                source: ::sled::Error::Io(std::io::Error::other(format!("task failed: {e}"))),
-            })??;
+        let retain = self.config.store.retain.0;
+        self.store
+            .blocking("retention", move |s| {
+                store::retention::run_if_due(s, retain)
+            })
+            .await?;
         if order.is_empty() {
             return Ok(tally);
         }

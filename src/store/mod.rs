@@ -699,12 +699,23 @@ impl Store {
 
     /// Makes everything written so far durable, on tokio's blocking pool (a flush is an fsync).
     pub async fn flush(&self) -> Result<()> {
+        self.blocking("flushing", |s| s.flush_blocking()).await
+    }
+
+    /// Runs `work` on the store on tokio's blocking pool (an fsync, a scan of every record),
+    /// so that it does not hold up the runtime's workers; `context` names it should the task
+    /// itself fail.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        context: &str,
+        work: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let me = self.clone();
-        match tokio::task::spawn_blocking(move || me.flush_blocking()).await {
+        match tokio::task::spawn_blocking(move || work(&me)).await {
             Ok(r) => r,
             Err(e) => Err(StoreError::Sled {
-                context: "flushing".into(),
-                source: ::sled::Error::Io(std::io::Error::other(format!("flush task failed: {e}"))),
+                context: context.into(),
+                source: ::sled::Error::Io(std::io::Error::other(format!("task failed: {e}"))),
             }),
         }
     }
