@@ -7,7 +7,10 @@
 //!   other grows by the whole load;
 //! - the time of the retention runs against their peer, one plain read of every entry and
 //!   item (`entries()` + `items()`) of the same store, summed over the rounds;
-//! - what it forgot is checked to be exactly each round's old load.
+//! - what it forgot is checked to be exactly each round's old load;
+//! - then the store with retention is compacted (`wirewatch store compact`:
+//!   [`wirewatch::store::sled::compact`]): its size after, and the time it took against the
+//!   same peer, one plain read of every entry and item of that store.
 //!
 //! Run: `cargo bench --bench retention` (`WW_BENCH_N=20000` for a quicker run).
 
@@ -16,6 +19,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use wirewatch::parse::Entry;
 use wirewatch::store::retention::forget_before;
+use wirewatch::store::sled::compact::{compact, dir_bytes};
 use wirewatch::store::{
     listing_hash, Decision, EntryStatus, FeedState, Grounds, ItemRecord, Store, TextSource,
 };
@@ -23,20 +27,7 @@ use wirewatch::store::{
 const PER_FEED: usize = 40;
 
 fn dir_mb(path: &std::path::Path) -> f64 {
-    fn walk(p: &std::path::Path) -> u64 {
-        std::fs::read_dir(p)
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| match e.metadata() {
-                        Ok(m) if m.is_dir() => walk(&e.path()),
-                        Ok(m) => m.len(),
-                        Err(_) => 0,
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-    walk(path) as f64 / 1e6
+    dir_bytes(path) as f64 / 1e6
 }
 
 fn item(url: &str, doc_id: u64, at: chrono::DateTime<Utc>) -> ItemRecord {
@@ -164,14 +155,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dir_mb(dir_b.path()),
         );
     }
+    let (store_mb, without_mb) = (dir_mb(dir_a.path()), dir_mb(dir_b.path()));
+    let (entries, items) = (kept.entries()?.len(), kept.items()?.len());
+    let t = Instant::now();
+    let _ = (kept.entries()?.len(), kept.items()?.len());
+    let read_once_s = t.elapsed().as_secs_f64();
+    drop(kept);
+    let t = Instant::now();
+    let c = compact(&dir_a.path().join("db"))?;
+    let compact_s = t.elapsed().as_secs_f64();
+    let kept = Store::open(&dir_a.path().join("db"))?;
+    assert_eq!(
+        (kept.entries()?.len(), kept.items()?.len()),
+        (entries, items),
+        "compaction keeps every record"
+    );
+    drop(kept);
     println!(
         "retention n={} rounds={rounds} forget_s={forget_s:.2} read_all_s={read_s:.2} ratio={:.2} \
-         store_mb={:.0} without_retention_mb={:.0} size_ratio={:.2}",
+         store_mb={:.0} without_retention_mb={:.0} size_ratio={:.2} \
+         compacted_mb={:.0} compact_s={compact_s:.2} read_once_s={read_once_s:.2} compact_ratio={:.2}",
         batch * PER_FEED,
         forget_s / read_s.max(1e-9),
-        dir_mb(dir_a.path()),
-        dir_mb(dir_b.path()),
-        dir_mb(dir_a.path()) / dir_mb(dir_b.path()).max(1e-9),
+        store_mb,
+        without_mb,
+        store_mb / without_mb.max(1e-9),
+        c.after as f64 / 1e6,
+        compact_s / read_once_s.max(1e-9),
     );
     Ok(())
 }

@@ -133,12 +133,9 @@ fn full_state_dir_fails_clearly_and_recovers() {
     assert_eq!(stats.pending, 0, "{stats:?}");
 }
 
-/// A daemon that runs for months must not grow for months. Once a day a pass forgets the done
-/// entries and the judged items older than `[store] retain` that the feed no longer lists;
-/// the entries it still lists stay however old, so they are not judged again.
-#[test]
-fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
-    let doc = std::sync::Arc::new(std::sync::Mutex::new(rss("t", 0, 3)));
+/// A config with one feed whose document the test can change: `doc`'s text at each request.
+fn feed_of(first: String) -> (std::sync::Arc<std::sync::Mutex<String>>, TestEnv) {
+    let doc = std::sync::Arc::new(std::sync::Mutex::new(first));
     let served = doc.clone();
     let addr = serve(axum::Router::new().fallback(move || {
         let body = served.lock().map(|d| d.clone()).unwrap_or_default();
@@ -148,6 +145,33 @@ fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
         "",
         &format!("[[feeds]]\nurl = \"http://{addr}/feed.xml\"\nfull_text = false\n"),
     );
+    (doc, env)
+}
+
+/// Makes every entry (all done) and item of a store as old as `at`; returns the entries.
+fn age(store: &wirewatch::Store, at: chrono::DateTime<chrono::Utc>) -> usize {
+    let entries = store.entries().expect("entries");
+    let n = entries.len();
+    for mut e in entries {
+        assert_ne!(e.status, wirewatch::store::EntryStatus::Pending, "{}", e.id);
+        e.first_seen = at;
+        e.changed_at = at;
+        store.copy_entry(&e).expect("write entry");
+    }
+    for mut i in store.items().expect("items") {
+        i.first_seen = at;
+        i.decided_at = at;
+        store.put_item(&i).expect("write item");
+    }
+    n
+}
+
+/// A daemon that runs for months must not grow for months. Once a day a pass forgets the done
+/// entries and the judged items older than `[store] retain` that the feed no longer lists;
+/// the entries it still lists stay however old, so they are not judged again.
+#[test]
+fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
+    let (doc, env) = feed_of(rss("t", 0, 3));
     let (ok, _, err) = once(&env);
     assert!(ok, "{err}");
     // Six months pass: everything stored is made 200 days old, and retention last ran 2
@@ -155,19 +179,7 @@ fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
     let old = chrono::Utc::now() - chrono::Duration::days(200);
     {
         let store = env.store();
-        let entries = store.entries().expect("entries");
-        assert_eq!(entries.len(), 3);
-        for mut e in entries {
-            assert_ne!(e.status, wirewatch::store::EntryStatus::Pending, "{}", e.id);
-            e.first_seen = old;
-            e.changed_at = old;
-            store.copy_entry(&e).expect("write entry");
-        }
-        for mut i in store.items().expect("items") {
-            i.first_seen = old;
-            i.decided_at = old;
-            store.put_item(&i).expect("write item");
-        }
+        assert_eq!(age(&store, old), 3);
         let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
         store
             .put_meta(
@@ -236,6 +248,92 @@ fn old_entries_no_feed_lists_are_forgotten_and_listed_ones_stay() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("retain is \"0s\""),
+        "{err}"
+    );
+}
+
+/// `store compact` gives back what retention forgot: the store is smaller, holds the same,
+/// and the next cycle judges nothing again. It refuses, saying why, while another process
+/// holds the store, and on PostgreSQL.
+#[test]
+fn compaction_shrinks_the_store_and_keeps_what_it_holds() {
+    let (doc, env) = feed_of(rss("t", 0, 400));
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    // All 400 are made 200 days old, and the feed now lists the last one only: retention
+    // forgets the other 399 and their items.
+    let old = chrono::Utc::now() - chrono::Duration::days(200);
+    {
+        let store = env.store();
+        assert_eq!(age(&store, old), 400);
+        store.flush_blocking().expect("flush");
+    }
+    *doc.lock().expect("doc") = rss("t", 399, 1);
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    let out = wirewatch_ok(&["store", "forget", "-c", env.config_str()]);
+    assert!(out.contains("forgot 399 entries and 399 items"), "{out}");
+    let before = wirewatch_ok(&["status", "-c", env.config_str()]);
+
+    // Held by another process: refused, and the store is untouched.
+    {
+        let _held = env.store();
+        let out = wirewatch(&["store", "compact", "-c", env.config_str()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("another wirewatch process is using the store"),
+            "{err}"
+        );
+    }
+    let out = wirewatch_ok(&["store", "compact", "-c", env.config_str()]);
+    let mb: Vec<f64> = out
+        .split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok())
+        .collect();
+    assert!(
+        out.starts_with("compacted the store in") && mb.len() == 2 && mb[1] < mb[0],
+        "{out}"
+    );
+    let db = env.db_path();
+    let leftovers: Vec<String> = std::fs::read_dir(db.parent().expect("state dir"))
+        .expect("state dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("db.compact") || n == "db.old")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let after = wirewatch_ok(&["status", "-c", env.config_str()]);
+    let holds = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.contains("MB") && !l.contains("KB") && !l.contains("bytes"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(holds(&before), holds(&after));
+    let store = env.store();
+    let entries = store.entries().expect("entries");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let items = store.items().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].decided_at, old, "kept as it was");
+    drop(store);
+    // The next cycle finds the entry it knows: nothing is judged again.
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    let items = env.store().items().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].decided_at, old, "not judged again");
+
+    let text = std::fs::read_to_string(&env.config).expect("config");
+    std::fs::write(
+        &env.config,
+        format!("{text}\n[store]\nurl = \"postgres://nobody@127.0.0.1:1/none\"\n"),
+    )
+    .expect("config");
+    let out = wirewatch(&["store", "compact", "-c", env.config_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("VACUUM FULL"),
         "{err}"
     );
 }

@@ -139,7 +139,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The store itself: copy it into PostgreSQL.
+    /// The store itself: copy it into PostgreSQL, forget what is old, compact it.
     Store {
         #[command(subcommand)]
         action: StoreCommand,
@@ -186,6 +186,10 @@ enum StoreCommand {
     /// feed lists, old items that alerted nowhere), as the daemon does once a day. The
     /// embedded store must not be in use: stop the daemon first.
     Forget,
+    /// Give the space of forgotten records back to the disk: copy the embedded store into a
+    /// fresh one, check it, and swap it in (safe against a kill at any point). The store must
+    /// not be in use: stop the daemon first. PostgreSQL manages its own space.
+    Compact,
 }
 
 #[derive(Subcommand, Debug)]
@@ -284,6 +288,7 @@ fn ignores_topic(command: &Command) -> Option<&'static str> {
         Command::Store { action } => Some(match action {
             StoreCommand::Migrate { .. } => "store migrate",
             StoreCommand::Forget => "store forget",
+            StoreCommand::Compact => "store compact",
         }),
         Command::Topics { action } => Some(match action {
             TopicsCommand::List => "topics list",
@@ -345,6 +350,9 @@ fn command(cli: &Cli) -> ExitCode {
         Command::Store {
             action: StoreCommand::Forget,
         } => with_config("warn", &|_, config| exit_code(store::forget(&config))),
+        Command::Store {
+            action: StoreCommand::Compact,
+        } => with_config("warn", &|_, config| exit_code(store::compact(&config))),
         Command::Topics {
             action: TopicsCommand::List,
         } => with_config("warn", &|_, config| {

@@ -1,6 +1,7 @@
 //! `wirewatch status` (what the store holds, and on a shared store the workers at work),
 //! `wirewatch store migrate --to postgres://...` (moving a store into PostgreSQL) and
-//! `wirewatch store forget` (retention now, rather than at the daily run).
+//! `wirewatch store forget` (retention now, rather than at the daily run) and
+//! `wirewatch store compact` (giving the space forgotten records held back to the disk).
 
 use crate::cli::output::outln;
 use crate::config::Config;
@@ -57,9 +58,34 @@ pub fn forget(config: &Config) -> anyhow::Result<()> {
     let f = crate::store::retention::run_now(&store, retain.0)?;
     store.flush_blocking()?;
     outln!(
-        "forgot {} and {} older than {retain} that nothing needs (the store reuses their space as it grows again)",
+        "forgot {} and {} older than {retain} that nothing needs (the store reuses their space as it grows again; `wirewatch store compact` gives it back to the disk now)",
         crate::report::status::entries(f.entries),
         crate::report::status::plural(f.items, "item")
+    );
+    Ok(())
+}
+
+/// Compacts the embedded store ([`crate::store::sled::compact`]) and says how much smaller
+/// it is. PostgreSQL manages its own space: said, and nothing done.
+pub fn compact(config: &Config) -> anyhow::Result<()> {
+    if config.store.postgres()?.is_some() {
+        anyhow::bail!(
+            "[store] url is a PostgreSQL database, which reuses the space of deleted rows itself (autovacuum); to give it back to the file system, run VACUUM FULL on wirewatch's tables (it locks each table while it runs)"
+        );
+    }
+    let db = config.db_path();
+    if !db.exists() {
+        anyhow::bail!("no store at {}: nothing to compact", db.display());
+    }
+    let c = crate::store::sled::compact::compact(&db).map_err(|e| {
+        crate::control::held_elsewhere(config, e, "stop it before compacting its store")
+    })?;
+    let mb = |b: u64| b as f64 / 1e6;
+    outln!(
+        "compacted the store in {}: {:.2} MB before, {:.2} MB after",
+        db.display(),
+        mb(c.before),
+        mb(c.after)
     );
     Ok(())
 }

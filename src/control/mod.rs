@@ -73,19 +73,31 @@ pub fn daemon_pid(state_dir: &Path) -> Option<u32> {
 /// another process holds it, the error says so in one line, naming the daemon's pid when a
 /// daemon wrote one, followed by `daemon_hint`.
 pub fn open_store_alone(config: &Config, daemon_hint: &str) -> anyhow::Result<Store> {
-    match crate::pipeline::open_store(config) {
-        Ok(s) => Ok(s),
-        Err(crate::store::StoreError::Busy { .. }) => match daemon_pid(&config.state_dir) {
-            Some(pid) => anyhow::bail!(
+    crate::pipeline::open_store(config).map_err(|e| held_elsewhere(config, e, daemon_hint))
+}
+
+/// A store error for a process that must hold the store alone: [`StoreError::Busy`] said in
+/// one line, naming the daemon's pid when a daemon wrote one, followed by `daemon_hint`; any
+/// other error as it is.
+///
+/// [`StoreError::Busy`]: crate::store::StoreError::Busy
+pub fn held_elsewhere(
+    config: &Config,
+    e: crate::store::StoreError,
+    daemon_hint: &str,
+) -> anyhow::Error {
+    match e {
+        crate::store::StoreError::Busy { .. } => match daemon_pid(&config.state_dir) {
+            Some(pid) => anyhow::anyhow!(
                 "a wirewatch daemon (pid {pid}) is running on {}; {daemon_hint}",
                 config.state_dir.display()
             ),
-            None => anyhow::bail!(
+            None => anyhow::anyhow!(
                 "another wirewatch process is using the store in {}",
                 config.state_dir.display()
             ),
         },
-        Err(e) => Err(e.into()),
+        e => e.into(),
     }
 }
 

@@ -24,7 +24,8 @@
 //! files ([`texts`]).
 //!
 //! One file per concern: [`feeds`], [`judged`], [`dups`], [`delivery`], [`texts`]; [`codec`] is the
-//! record and key layout, [`journal`] the delivery journal beside the database.
+//! record and key layout, [`journal`] the delivery journal beside the database, [`compact`]
+//! the copy that gives forgotten space back to the file system (`wirewatch store compact`).
 //!
 //! ## Durability
 //! sled keeps recent writes in memory and writes them to its log in the background (every
@@ -32,6 +33,7 @@
 //! `flush_blocking` is sled's flush (an fsync).
 
 mod codec;
+pub mod compact;
 mod delivery;
 mod dups;
 mod feeds;
@@ -66,6 +68,8 @@ fn cache_bytes() -> u64 {
 /// The sled database and its typed trees.
 pub struct SledStore {
     db: sled::Db,
+    /// Where it is (its directory).
+    path: std::path::PathBuf,
     journal: journal::Journal,
     feeds: sled::Tree,
     entries: sled::Tree,
@@ -158,6 +162,7 @@ impl SledStore {
                     .map_err(|e| codec::io_err(&format!("creating {}", parent.display()), e))?;
             }
         }
+        compact::finish(path)?;
         let db = open_db(path)?;
         let meta = db.open_tree("meta").ctx("opening tree meta")?;
         match meta.get("schema_version").ctx("reading schema version")? {
@@ -199,6 +204,7 @@ impl SledStore {
             dead: db.open_tree("dead").ctx("opening tree dead")?,
             digests: db.open_tree("digests").ctx("opening tree digests")?,
             texts_dir: texts::dir_of(path),
+            path: path.to_path_buf(),
             texts: Default::default(),
             db,
         };

@@ -1,0 +1,311 @@
+//! Compaction: giving the space of forgotten records back to the file system.
+//!
+//! sled frees the pages of deleted records inside its files and reuses part of them as the
+//! store grows again, but it never shrinks its files: after retention has forgotten months
+//! of entries, the store stays as large as it ever was (the retention bench:
+//! `benches/retention.rs`). [`compact`] copies every tree into a fresh database beside the
+//! store (`db.compact`), checks the copy against the store (sled's checksum of every key and
+//! value), and swaps it in. Only live records are copied, so the copy is as small as sled
+//! makes what is kept.
+//!
+//! The swap survives a kill at any point. The copy counts only once it is whole and durable
+//! and a marker file (`db.compact.ready`) says so; [`finish`], run by every open of the
+//! store before sled opens it, then completes an interrupted swap (old store aside as
+//! `db.old`, copy in its place, marker and old store removed), or throws away a copy that
+//! never got its marker. Every rename is made under a lock file (`db.compact.lock`), so two
+//! processes opening the store at once cannot both move it.
+//!
+//! sled has `Db::export`/`Db::import` for copying a database, but `import` panics on any
+//! I/O error (a full disk is the likely one here), so the copy is made tree by tree with
+//! batches, each error returned.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::codec::{io_err, Ctx};
+use super::{cache_bytes, SledStore};
+use crate::store::{Result, StoreError};
+
+/// Sizes on disk of the store before and after [`compact`], in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// The database's directory before.
+    pub before: u64,
+    /// And after.
+    pub after: u64,
+}
+
+/// Records copied per batch: large enough that sled's per-batch cost does not count, small
+/// enough that a batch is a few megabytes at most.
+const BATCH: usize = 2048;
+
+fn copy_dir(db: &Path) -> PathBuf {
+    db.with_extension("compact")
+}
+
+fn ready_marker(db: &Path) -> PathBuf {
+    db.with_extension("compact.ready")
+}
+
+fn old_dir(db: &Path) -> PathBuf {
+    db.with_extension("old")
+}
+
+fn lock_file(db: &Path) -> PathBuf {
+    db.with_extension("compact.lock")
+}
+
+/// Bytes under `path` (files of every depth), as `du` counts them without blocks.
+pub fn dir_bytes(path: &Path) -> u64 {
+    fs::read_dir(path)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Makes a rename or a removal durable: the directory holding it is synced.
+fn sync_parent(path: &Path) -> io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => fs::File::open(dir)?.sync_all(),
+        None => fs::File::open(".")?.sync_all(),
+    }
+}
+
+fn remove_dir_if_there(path: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Compacts the embedded store at `db`: copies it ([`SledStore::copy_to_compaction`]), then
+/// swaps the copy in ([`finish`]). The store must not be in use ([`StoreError::Busy`] when
+/// it is); what it holds is the same after, record for record.
+pub fn compact(db: &Path) -> Result<Compaction> {
+    let before = dir_bytes(db);
+    {
+        let store = SledStore::open(db)?;
+        store.copy_to_compaction()?;
+    }
+    finish(db)?;
+    Ok(Compaction {
+        before,
+        after: dir_bytes(db),
+    })
+}
+
+impl SledStore {
+    /// Copies every tree into a fresh database beside the store, checks it and marks it
+    /// ready for [`finish`]. On any failure (a full disk) the copy is removed and the store
+    /// is as it was.
+    fn copy_to_compaction(&self) -> Result<()> {
+        let target = copy_dir(&self.path);
+        remove_dir_if_there(&target)
+            .map_err(|e| io_err(&format!("removing an old {}", target.display()), e))?;
+        let copied = self.copy_trees(&target);
+        if let Err(e) = copied {
+            // The copy is worthless without its marker; leave nothing half-written behind.
+            let _ = fs::remove_dir_all(&target);
+            return Err(e);
+        }
+        let marker = ready_marker(&self.path);
+        fs::write(
+            &marker,
+            b"the copy beside is whole: move it in place of the store\n",
+        )
+        .and_then(|()| fs::File::open(&marker)?.sync_all())
+        .and_then(|()| sync_parent(&marker))
+        .map_err(|e| io_err(&format!("writing {}", marker.display()), e))
+    }
+
+    fn copy_trees(&self, target: &Path) -> Result<()> {
+        self.flush_texts()?;
+        self.db.flush().ctx("flushing before compaction")?;
+        let copy = sled::Config::new()
+            .path(target)
+            .cache_capacity(cache_bytes())
+            .open()
+            .ctx(format!("creating {}", target.display()))?;
+        for name in self.db.tree_names() {
+            let from = self.db.open_tree(&name).ctx("opening a tree to copy")?;
+            let to = copy.open_tree(&name).ctx("creating a tree in the copy")?;
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for kv in from.iter() {
+                let (k, v) = kv.ctx("reading a record to copy")?;
+                batch.insert(k, v);
+                n += 1;
+                if n % BATCH == 0 {
+                    to.apply_batch(std::mem::take(&mut batch))
+                        .ctx("writing the copy")?;
+                }
+            }
+            to.apply_batch(batch).ctx("writing the copy")?;
+        }
+        copy.flush().ctx("flushing the copy")?;
+        let (mine, theirs) = (
+            self.db.checksum().ctx("checking the store")?,
+            copy.checksum().ctx("checking the copy")?,
+        );
+        if mine != theirs {
+            return Err(StoreError::Corrupt {
+                what: "compacted copy",
+                message: format!(
+                    "its checksum {theirs:08x} differs from the store's {mine:08x}; the store is unchanged"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Completes or undoes an interrupted compaction of the store at `db` (see the module doc);
+/// nothing to do, the common case, costs three `stat` calls. Run before sled opens `db`.
+pub(super) fn finish(db: &Path) -> Result<()> {
+    let (copy, ready, old) = (copy_dir(db), ready_marker(db), old_dir(db));
+    if !copy.exists() && !ready.exists() && !old.exists() {
+        return Ok(());
+    }
+    let io =
+        |what: &str, path: &Path, e: io::Error| io_err(&format!("{what} {}", path.display()), e);
+    let lock_path = lock_file(db);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io("opening", &lock_path, e))?;
+    lock.lock().map_err(|e| io("locking", &lock_path, e))?;
+    // Seen again under the lock: another process may have finished meanwhile.
+    if ready.exists() {
+        if copy.exists() {
+            if db.exists() {
+                // An `old` here is what an earlier finished swap failed to remove.
+                remove_dir_if_there(&old).map_err(|e| io("removing", &old, e))?;
+                fs::rename(db, &old).map_err(|e| io("moving aside", db, e))?;
+            }
+            fs::rename(&copy, db).map_err(|e| io("moving in", &copy, e))?;
+        } else if !db.exists() && old.exists() {
+            // The copy is gone and so is the store: put the old one back.
+            fs::rename(&old, db).map_err(|e| io("restoring", &old, e))?;
+        }
+        sync_parent(db).map_err(|e| io("syncing the directory of", db, e))?;
+        fs::remove_file(&ready).map_err(|e| io("removing", &ready, e))?;
+        tracing::info!(store = %db.display(), "compacted store moved in place");
+    } else {
+        // A copy without its marker was never finished: the store in place is the real one.
+        remove_dir_if_there(&copy).map_err(|e| io("removing the unfinished", &copy, e))?;
+    }
+    if db.exists() {
+        remove_dir_if_there(&old).map_err(|e| io("removing", &old, e))?;
+    }
+    sync_parent(db).map_err(|e| io("syncing the directory of", db, e))?;
+    let _ = fs::remove_file(&lock_path);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store in a temp dir with `n` records of 512 bytes.
+    fn filled(n: usize) -> Result<(tempfile::TempDir, PathBuf)> {
+        let dir = tempfile::tempdir().map_err(|e| io_err("tempdir", e))?;
+        let db = dir.path().join("db");
+        let store = SledStore::open(&db)?;
+        for i in 0..n {
+            store
+                .meta
+                .insert(format!("k{i:06}"), vec![b'x'; 512])
+                .ctx("test insert")?;
+        }
+        store.db.flush().ctx("test flush")?;
+        Ok((dir, db))
+    }
+
+    #[test]
+    fn compaction_gives_back_forgotten_space_and_keeps_the_rest() -> Result<()> {
+        let (_dir, db) = filled(20_000)?;
+        {
+            let store = SledStore::open(&db)?;
+            for i in 0..19_000 {
+                store.meta.remove(format!("k{i:06}")).ctx("test remove")?;
+            }
+            store.db.flush().ctx("test flush")?;
+        }
+        let c = compact(&db)?;
+        assert!(
+            c.after * 2 < c.before,
+            "compaction gave back too little: {c:?}"
+        );
+        let store = SledStore::open(&db)?;
+        assert_eq!(
+            store.meta.len(),
+            1_000 + 1,
+            "kept records and the schema version"
+        );
+        assert!(store.meta.get("k019999").ctx("get")?.is_some());
+        for leftover in [copy_dir(&db), ready_marker(&db), old_dir(&db)] {
+            assert!(!leftover.exists(), "{} left behind", leftover.display());
+        }
+        Ok(())
+    }
+
+    /// Writes "in-copy", copies the store for compaction, then writes "after-copy": which of
+    /// the two the store holds at the next open tells whether the copy moved in.
+    fn copy_between_writes(db: &Path) -> Result<()> {
+        let store = SledStore::open(db)?;
+        store
+            .meta
+            .insert("in-copy", b"1".as_slice())
+            .ctx("insert")?;
+        store.copy_to_compaction()?;
+        store
+            .meta
+            .insert("after-copy", b"1".as_slice())
+            .ctx("insert")?;
+        store.db.flush().ctx("flush")?;
+        Ok(())
+    }
+
+    /// A kill after the copy was marked ready, before or after the old store moved aside:
+    /// the next open moves the copy in.
+    #[test]
+    fn an_interrupted_swap_is_finished_by_the_next_open() -> Result<()> {
+        let (_dir, db) = filled(10)?;
+        for moved_aside in [false, true] {
+            copy_between_writes(&db)?;
+            if moved_aside {
+                fs::rename(&db, old_dir(&db)).map_err(|e| io_err("rename", e))?;
+            }
+            let store = SledStore::open(&db)?;
+            assert!(store.meta.get("in-copy").ctx("get")?.is_some());
+            assert!(store.meta.get("after-copy").ctx("get")?.is_none());
+            assert!(!ready_marker(&db).exists() && !old_dir(&db).exists());
+            store.meta.remove("in-copy").ctx("remove")?;
+            store.db.flush().ctx("flush")?;
+        }
+        Ok(())
+    }
+
+    /// A kill while copying: the copy has no marker and the store in place stays the store.
+    #[test]
+    fn an_unfinished_copy_is_thrown_away() -> Result<()> {
+        let (_dir, db) = filled(10)?;
+        copy_between_writes(&db)?;
+        fs::remove_file(ready_marker(&db)).map_err(|e| io_err("remove", e))?;
+        let store = SledStore::open(&db)?;
+        assert!(store.meta.get("after-copy").ctx("get")?.is_some());
+        assert!(store.meta.get("in-copy").ctx("get")?.is_some());
+        assert!(!copy_dir(&db).exists());
+        Ok(())
+    }
+}
