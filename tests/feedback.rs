@@ -401,22 +401,6 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
-/// A scratch PostgreSQL schema, dropped at the end of the test.
-struct Schema(String);
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("psql")
-            .args([
-                &wirewatch::store::postgres::scratch::url(),
-                "-qc",
-                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0),
-            ])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
-
 /// On a shared store the command line has no daemon to talk to: its marks go to the store,
 /// where the worker that judges takes them up at its next pass (the mark is not lost to what
 /// the worker learns meanwhile), and its re-judge is run by that worker, which tells the
@@ -430,7 +414,7 @@ fn on_a_shared_store_feedback_reaches_the_worker_that_judges() {
     let world = load_world("feedback/world.json");
     let base = serve_world(world.clone());
     let dir = tempfile::tempdir().expect("tmp");
-    let schema = Schema(scratch::schema_name());
+    let schema = PgSchema::new();
     let config = dir.path().join("wirewatch.toml");
     std::fs::write(
         &config,

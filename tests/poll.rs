@@ -559,6 +559,54 @@ fn a_host_stays_paused_for_the_next_process() {
     assert_eq!(requests(&state, "/429-always.xml").len(), 1);
 }
 
+/// On PostgreSQL, a worker already running leaves a host alone once another worker got a 429
+/// from it: it learns the stored pause before its next polls, not only when it starts.
+#[test]
+fn a_running_worker_adopts_a_pause_another_worker_got() {
+    use wirewatch::store::postgres::scratch;
+    if !scratch::available("a_running_worker_adopts_a_pause_another_worker_got") {
+        return;
+    }
+    let (base, state) = start();
+    let schema = PgSchema::new();
+    // The running worker polls one feed of the host every second.
+    let running = TestEnv::new(
+        "interval = \"1s\"",
+        &format!("{}{}", feeds(&base, &["/etag.xml"]), schema.store_toml()),
+    );
+    let mut daemon = start_daemon(&running.config, &running.dir.path().join("run.log"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while requests(&state, "/etag.xml").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running worker never polled twice"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Another worker polls another feed of the same host, and is told to slow down.
+    let other = TestEnv::new(
+        "",
+        &format!(
+            "{}{}",
+            feeds(&base, &["/429-always.xml"]),
+            schema.store_toml()
+        ),
+    );
+    let out = wirewatch_ok(&["once", "--json", "-c", other.config_str()]);
+    assert!(out.contains("429"), "{out}");
+    // One poll of the running worker may have been under way: at most one more request.
+    let before = requests(&state, "/etag.xml").len();
+    std::thread::sleep(Duration::from_secs(5));
+    let after = requests(&state, "/etag.xml").len();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(
+        after <= before + 1,
+        "the running worker asked the paused host {} times in 5 s",
+        after - before
+    );
+}
+
 /// The requests that waited out a host's short pause leave one by one, at the per-host
 /// spacing, not in a burst the moment it ends: the host just asked to be asked less.
 /// (A request that had its turn booked before the pause fired together with the next.)

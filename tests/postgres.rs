@@ -17,24 +17,8 @@ use common::*;
 use rand::{Rng, SeedableRng};
 use wirewatch::store::postgres::scratch;
 
-/// A scratch schema dropped at the end of the test.
-struct Schema(String);
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                &scratch::url(),
-                "-qc",
-                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0),
-            ])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
 /// A config on the shared store (a fresh schema), with a webhook.
-fn pg_env(sc: &Scenario, hook: &str) -> (TestEnv, Schema) {
+fn pg_env(sc: &Scenario, hook: &str) -> (TestEnv, PgSchema) {
     let schema = scratch::schema_name();
     let env = TestEnv::new(
         "interval = \"1s\"",
@@ -44,7 +28,7 @@ fn pg_env(sc: &Scenario, hook: &str) -> (TestEnv, Schema) {
             scratch::url()
         ),
     );
-    (env, Schema(schema))
+    (env, PgSchema(schema))
 }
 
 /// `wirewatch status --json` of a config.
@@ -487,7 +471,7 @@ fn entries_with_unindexable_ids_and_links_are_judged_like_the_others() {
         },
     ));
     let schema = scratch::schema_name();
-    let _drop = Schema(schema.clone());
+    let _drop = PgSchema(schema.clone());
     let env = TestEnv::new(
         "",
         &format!(

@@ -157,6 +157,10 @@ pub(super) async fn run(daemon: &mut Daemon, signals: &Signals) -> anyhow::Resul
         if due.queue.is_empty() {
             next_due =
                 next_due.min(due.scan(daemon.pipeline.feeds(), daemon.pipeline.store(), now)?);
+            if !due.queue.is_empty() {
+                // Before polling: a host another worker was told to leave alone.
+                daemon.pipeline.adopt_stored_pauses();
+            }
         }
         polls.fill(|| due.start_next());
         // New entries are judged once the polls due together are all done, so that one

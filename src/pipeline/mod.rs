@@ -538,6 +538,16 @@ impl Pipeline {
         }
     }
 
+    /// On a shared store, pauses the hosts another worker was asked to pause since this
+    /// process started (its own are adopted when it starts): a 429 that one worker got keeps
+    /// every worker away from the host. One small read; the embedded store has no other
+    /// process to learn from.
+    pub(crate) fn adopt_stored_pauses(&self) {
+        if self.store.is_shared() {
+            self.fetcher.adopt_pauses(&stored_host_pauses(&self.store));
+        }
+    }
+
     /// Judges the near misses again against the stories as they are now
     /// ([`Panel::late_rescues`]). A late-rescued item counts once more, as the alert it
     /// became.

@@ -11,6 +11,39 @@ pub mod data;
 pub mod world;
 pub use data::*;
 
+/// A scratch PostgreSQL schema (`wirewatch::store::postgres::scratch`), dropped at the end
+/// of the test.
+pub struct PgSchema(pub String);
+
+impl PgSchema {
+    /// A fresh schema's name, to be created by the store that opens it.
+    pub fn new() -> PgSchema {
+        PgSchema(wirewatch::store::postgres::scratch::schema_name())
+    }
+
+    /// The `[store]` table of a config on this schema.
+    pub fn store_toml(&self) -> String {
+        format!(
+            "[store]\nurl = \"{}\"\nschema = \"{}\"\n",
+            wirewatch::store::postgres::scratch::url(),
+            self.0
+        )
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &wirewatch::store::postgres::scratch::url(),
+                "-qc",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0),
+            ])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// Runs the real binary with arguments, returning its output.
 pub fn wirewatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wirewatch"))
