@@ -103,6 +103,10 @@ if o:
         f"{o['without_retention_mb']} (same loads, retain = \"0s\")", o["size_ratio"], "-", "lower")
     row(f"retention runs, s, against one read of every entry and item", o["forget_s"],
         f"{o['read_all_s']} (entries() + items())", o["ratio"], "-", "lower")
+    row("store compact after those rounds: store MB compacted vs not", o["compacted_mb"],
+        f"{o['store_mb']} (the same store before)", f"{float(o['compacted_mb']) / max(float(o['store_mb']), 1e-9):.2f}", "-", "lower")
+    row("store compact, s, against one read of every entry and item", o["compact_s"],
+        f"{o['read_once_s']} (entries() + items())", o["compact_ratio"], "-", "lower")
 o, b = kv("realnews new SUMMARY"), kv("realnews new BASELINE")
 if o:
     for key, fig in [("narrow_P", "narrow alert precision"), ("narrow_R", "narrow alert recall"),

@@ -604,6 +604,8 @@ async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
         "it polls the feeds itself: stop it to run `once` (wirewatch alerts, explain and digest work beside it)",
     )?;
     let pipeline = Pipeline::new(config.clone(), store)?;
+    // A cron job hung on a deadlocked store would hang for good; exiting says so.
+    crate::daemon::stall::watch_store(pipeline.store());
     pipeline.backfill_topics().await?;
     let progress = crate::progress::Progress::for_stderr(config.feeds.len());
     let mut report = pipeline.poll_once_observed(&|e| progress.event(e)).await?;

@@ -5,6 +5,8 @@
 //!   pattern of tokio's mini-redis); SIGHUP asks for a reload.
 //! - [`scheduler`]: the loop that polls each feed when it is due.
 //! - [`tasks`]: the loops of one config: delivery, digest, processing, the status page.
+//! - [`stall`]: exits for a restart when the embedded store stops taking writes (a sled
+//!   deadlock), rather than hang while pinging the watchdog.
 //! - the control socket ([`crate::control::server`]): the CLI's store commands run here while
 //!   the daemon holds the store.
 //!
@@ -15,6 +17,7 @@
 
 mod scheduler;
 pub mod shutdown;
+pub mod stall;
 mod tasks;
 
 use std::path::{Path, PathBuf};
@@ -195,6 +198,7 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
     warn_if_open(&config);
     let judging = !shared || store.judge_lease()?.is_some();
     let pipeline = Pipeline::new(config.clone(), store)?;
+    stall::watch_store(pipeline.store());
     info!(
         seeds = pipeline.store().seeds()?.len(),
         changed = pipeline.seeds_changed(),
