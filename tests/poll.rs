@@ -583,17 +583,23 @@ fn a_running_worker_adopts_a_pause_another_worker_got() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Another worker polls another feed of the same host, and is told to slow down.
+    // Another worker polls other feeds of the same host, and is told to slow down. Live
+    // workers share the feeds by hash, whatever each one's config lists: of 16 feeds, the
+    // other worker is given at least one but with odds of 1 in 65,536 (it polls only those).
+    let paths: Vec<String> = (0..16).map(|i| format!("/429-always.xml?w={i}")).collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
     let other = TestEnv::new(
         "",
-        &format!(
-            "{}{}",
-            feeds(&base, &["/429-always.xml"]),
-            schema.store_toml()
-        ),
+        &format!("{}{}", feeds(&base, &paths), schema.store_toml()),
     );
     let out = wirewatch_ok(&["once", "--json", "-c", other.config_str()]);
-    assert!(out.contains("429"), "{out}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("once --json");
+    let told = report["feeds"]
+        .as_array()
+        .expect("feeds")
+        .iter()
+        .any(|f| f["error"].as_str().is_some_and(|e| e.contains("HTTP 429")));
+    assert!(told, "the other worker was not told to slow down: {out}");
     // One poll of the running worker may have been under way: at most one more request.
     let before = requests(&state, "/etag.xml").len();
     std::thread::sleep(Duration::from_secs(5));
