@@ -310,6 +310,15 @@ fn compaction_shrinks_the_store_and_keeps_what_it_holds() {
             .collect()
     };
     assert_eq!(holds(&before), holds(&after));
+    // `status` shows the store's size on disk: smaller now.
+    let disk_mb = |s: &str| -> f64 {
+        s.lines()
+            .find_map(|l| l.strip_prefix("disk"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no disk line in {s}"))
+    };
+    assert!(disk_mb(&after) < disk_mb(&before), "{before}\n{after}");
     let store = env.store();
     let entries = store.entries().expect("entries");
     assert_eq!(entries.len(), 1, "{entries:?}");

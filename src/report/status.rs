@@ -36,6 +36,15 @@ pub fn status(config: &Config, store: &Store, json: bool) -> anyhow::Result<Stri
             None => format!("embedded, {}", config.db_path().display()),
         }
     )?;
+    if !store.is_shared() {
+        let mb = |b: u64| b as f64 / 1e6;
+        writeln!(
+            out,
+            "disk       {:.1} MB, and {:.1} MB of kept texts",
+            mb(stats.db_bytes),
+            mb(stats.texts_bytes)
+        )?;
+    }
     writeln!(
         out,
         "holds      {} feeds, {} entries ({} pending), {} items, {} stories, {} alerts, {} deliveries waiting, {} dead",

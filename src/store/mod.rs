@@ -196,6 +196,10 @@ pub struct StoreStats {
     pub dead: usize,
     /// Bytes of the texts kept for re-judging ([`TextStore`]).
     pub texts_bytes: u64,
+    /// Bytes of the embedded database on disk (0 on PostgreSQL, which manages its own):
+    /// what `wirewatch store compact` would shrink.
+    #[serde(default)]
+    pub db_bytes: u64,
 }
 
 /// What the dedup stage indexes for one text: the store keeps the bytes without reading them.

@@ -607,6 +607,7 @@ impl Backend for PgStore {
             outbox: n(7),
             dead: n(8),
             texts_bytes: n(9) as u64,
+            db_bytes: 0,
         })
     }
 }

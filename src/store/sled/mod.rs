@@ -307,6 +307,7 @@ impl Backend for SledStore {
                         .sum()
                 })
                 .unwrap_or(0),
+            db_bytes: compact::dir_bytes(&self.path),
         })
     }
 }
