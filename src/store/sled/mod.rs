@@ -300,13 +300,7 @@ impl Backend for SledStore {
             alerts: self.alerts.len(),
             outbox: self.outbox.len(),
             dead: self.dead.len(),
-            texts_bytes: std::fs::read_dir(&self.texts_dir)
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok()?.metadata().ok())
-                        .map(|m| m.len())
-                        .sum()
-                })
-                .unwrap_or(0),
+            texts_bytes: compact::dir_bytes(&self.texts_dir),
             db_bytes: compact::dir_bytes(&self.path),
         })
     }
