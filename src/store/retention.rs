@@ -9,7 +9,11 @@
 //!   cutoff, and that their feed's last document no longer lists ([`FeedState::listed`]).
 //!   An entry the feed still lists is kept however old it is: forgotten, it would be new to
 //!   the next poll and be judged again. A feed whose state predates the listing keeps all
-//!   its entries until its next poll says what it lists.
+//!   its entries until its next poll says what it lists. A feed not polled since the cutoff
+//!   (removed from the configuration) lists nothing: its entries go like any other. (A
+//!   daemon stopped for longer than the window and started again may run retention before
+//!   it has polled every feed: the entries of those feeds that did not alert are then judged
+//!   again, as after a re-listing; what alerted stays a copy of itself.)
 //! - **items** first seen and last decided before the cutoff that alerted for no topic, are
 //!   not in the duplicate index, and are not the article of an entry still kept.
 //!
@@ -67,11 +71,21 @@ pub fn last_run(store: &Store) -> Result<Option<LastRun>> {
 
 /// Forgets what is older than `cutoff` and not kept for another reason (see the module doc).
 pub fn forget_before(store: &Store, cutoff: DateTime<Utc>) -> Result<Forgotten> {
-    // What each feed lists now; a feed without a recorded listing keeps everything.
+    // What each feed lists now; a feed without a recorded listing keeps everything. A feed
+    // nobody has polled since the cutoff (removed from the configuration, or left to die)
+    // lists nothing any more: its last listing must not keep its entries for ever.
     let listings: HashMap<String, Option<HashSet<u64>>> = store
         .feed_states()?
         .into_iter()
-        .map(|(id, st)| (id, st.listed.map(|l| l.into_iter().collect())))
+        .map(|(id, st)| {
+            let abandoned = st.last_attempt.is_some_and(|at| at < cutoff);
+            let listed = if abandoned {
+                Some(HashSet::new())
+            } else {
+                st.listed.map(|l| l.into_iter().collect())
+            };
+            (id, listed)
+        })
         .collect();
     let mut old_entries = Vec::new();
     // The links of the entries kept (hashed: a large store has hundreds of thousands): their

@@ -627,6 +627,8 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
         // A feed whose state predates listings, and entries of a feed with no state at all.
         poll("g", old, &[&e("unknown")], &FeedState::default())?;
         store.upsert_entry("h", "orphan", &e("orphan"), old)?;
+        // A feed removed from the configuration: its last listing is as old as its last poll.
+        poll("r", old, &[&e("removed")], &FeedState::default())?;
         for rec in store.pending_entries()? {
             if rec.id != "pending" {
                 let mut done = rec;
@@ -639,6 +641,13 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
             ..FeedState::default()
         };
         store.put_feed_state("f", &listing(&["listed", "recent"]))?;
+        store.put_feed_state(
+            "r",
+            &FeedState {
+                last_attempt: Some(old),
+                ..listing(&["removed"])
+            },
+        )?;
         let off = off_topic();
         let alert = Decision::Alert {
             alert: "a1".into(),
@@ -669,7 +678,7 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
         item("https://b.example/old", &off, old)?;
 
         let f = retention::forget_before(&store, cutoff)?;
-        assert_eq!((f.entries, f.items), (2, 2), "{backend}: {f:?}");
+        assert_eq!((f.entries, f.items), (3, 2), "{backend}: {f:?}");
         let has = |feed: &str, id: &str| -> Result<bool> { Ok(store.entry(feed, id)?.is_some()) };
         assert!(has("f", "listed")? && has("f", "pending")? && has("f", "recent")?);
         assert!(
@@ -677,6 +686,10 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
             "{backend}: a feed without a listing keeps its entries"
         );
         assert!(!has("f", "gone")? && !has("h", "orphan")?, "{backend}");
+        assert!(
+            !has("r", "removed")?,
+            "{backend}: a feed not polled since the cutoff lists nothing"
+        );
         for (url, kept) in [
             ("https://a.example/listed", true),
             ("https://a.example/gone", false),
