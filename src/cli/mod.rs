@@ -605,7 +605,7 @@ async fn once(config: Arc<Config>, json: bool) -> anyhow::Result<()> {
     )?;
     let pipeline = Pipeline::new(config.clone(), store)?;
     // A cron job hung on a deadlocked store would hang for good; exiting says so.
-    crate::daemon::stall::watch_store(pipeline.store());
+    crate::daemon::stall::watch_store(pipeline.store(), "run it again (what it did is kept)");
     pipeline.backfill_topics().await?;
     let progress = crate::progress::Progress::for_stderr(config.feeds.len());
     let mut report = pipeline.poll_once_observed(&|e| progress.event(e)).await?;

@@ -55,6 +55,10 @@ pub fn forget(config: &Config) -> anyhow::Result<()> {
         config,
         "stop it first, or let it forget on its own (it does once a day)",
     )?;
+    crate::daemon::stall::watch_store(
+        &store,
+        "run `wirewatch store forget` again: what it forgot stays forgotten",
+    );
     let f = crate::store::retention::run_now(&store, retain.0)?;
     store.flush_blocking()?;
     outln!(

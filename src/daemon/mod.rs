@@ -198,7 +198,10 @@ pub async fn run(config_path: PathBuf, config: Arc<Config>) -> anyhow::Result<()
     warn_if_open(&config);
     let judging = !shared || store.judge_lease()?.is_some();
     let pipeline = Pipeline::new(config.clone(), store)?;
-    stall::watch_store(pipeline.store());
+    stall::watch_store(
+        pipeline.store(),
+        "the service manager starts wirewatch again",
+    );
     info!(
         seeds = pipeline.store().seeds()?.len(),
         changed = pipeline.seeds_changed(),

@@ -1,4 +1,5 @@
-//! The stall detector: the daemon exits when its embedded store stops taking writes.
+//! The stall detector: the daemon (and `once`, and `store forget`) exits when its embedded
+//! store stops taking writes.
 //!
 //! sled 0.34 can deadlock under heavy writes that free space at the end of its file. Freeing
 //! a segment there queues a file truncation on sled's I/O thread pool; the writer that next
@@ -39,9 +40,10 @@ pub const EXIT_STALLED: i32 = 70;
 /// The value the probe writes: when it last wrote.
 const PROBE_KEY: &str = "daemon:store_probe";
 
-/// Watches the embedded store of a daemon (see the module doc): exits the process when a
-/// probe write stalls. Does nothing for a shared store.
-pub fn watch_store(store: &Store) {
+/// Watches the embedded store of a daemon or a bulk command (see the module doc): exits the
+/// process when a probe write stalls, saying `then` (what happens next, or what to do). Does
+/// nothing for a shared store.
+pub fn watch_store(store: &Store, then: &'static str) {
     if store.is_shared() {
         return;
     }
@@ -56,10 +58,10 @@ pub fn watch_store(store: &Store) {
         },
         PROBE_EVERY,
         STALL_LIMIT,
-        || {
+        move || {
             error!(
                 limit_s = STALL_LIMIT.as_secs(),
-                "the store has not taken a write for {} s (sled deadlocked); exiting so that the service manager starts wirewatch again",
+                "the store has not taken a write for {} s (sled deadlocked); exiting: {then}",
                 STALL_LIMIT.as_secs()
             );
             std::process::exit(EXIT_STALLED)
