@@ -42,6 +42,11 @@ fi
 if want retention; then
     echo "== retention (WW_BENCH_N=${RETENTION_N:-100000} per round)" | tee -a "$LOG"
     WW_BENCH_N="${RETENTION_N:-100000}" cargo bench --quiet --bench retention 2>/dev/null | tee -a "$LOG"
+    if psql "${PG:-postgres://postgres@127.0.0.1:5432/test}" -qc 'select 1' >/dev/null 2>&1; then
+        echo "== retention on PostgreSQL (WW_BENCH_N=${RETENTION_N:-100000} per round)" | tee -a "$LOG"
+        WIREWATCH_TEST_PG="${PG:-postgres://postgres@127.0.0.1:5432/test}" WW_BENCH_PG=1 \
+            WW_BENCH_N="${RETENTION_N:-100000}" cargo bench --quiet --bench retention 2>/dev/null | tee -a "$LOG"
+    fi
 fi
 if want e2e; then
     echo "== end to end (FEEDS=${FEEDS:-1000})" | tee -a "$LOG"
@@ -107,6 +112,14 @@ if o:
         f"{o['store_mb']} (the same store before)", f"{float(o['compacted_mb']) / max(float(o['store_mb']), 1e-9):.2f}", "-", "lower")
     row("store compact, s, against one read of every entry and item", o["compact_s"],
         f"{o['read_once_s']} (entries() + items())", o["compact_ratio"], "-", "lower")
+o = kv("retention pg n=")
+if o:
+    row(f"retention on PostgreSQL, {o['rounds']} rounds of {o['n']} old entries + items, VACUUM after each: MB with vs without", o["store_mb"],
+        f"{o['without_retention_mb']} (same loads, retain = \"0s\")", o["size_ratio"], "-", "lower")
+    row("retention runs on PostgreSQL, s, against one read of every entry and item", o["forget_s"],
+        f"{o['read_all_s']} (entries() + items())", o["ratio"], "-", "lower")
+    row("VACUUM FULL after those rounds: MB after vs before", o["compacted_mb"],
+        f"{o['store_mb']} (the same schema before)", f"{float(o['compacted_mb']) / max(float(o['store_mb']), 1e-9):.2f}", "-", "lower")
 o, b = kv("realnews new SUMMARY"), kv("realnews new BASELINE")
 if o:
     for key, fig in [("narrow_P", "narrow alert precision"), ("narrow_R", "narrow alert recall"),
