@@ -12,8 +12,11 @@
 //! and a marker file (`db.compact.ready`) says so; [`finish`], run by every open of the
 //! store before sled opens it, then completes an interrupted swap (old store aside as
 //! `db.old`, copy in its place, marker and old store removed), or throws away a copy that
-//! never got its marker. Every rename is made under a lock file (`db.compact.lock`), so two
-//! processes opening the store at once cannot both move it.
+//! never got its marker. Every rename is made under a lock on the store's directory
+//! ([`MoveLock`]), held by a compaction from before its copy to after its swap: a process
+//! that opens the store meanwhile (`wirewatch status`, a daemon started by hand) finds it in
+//! use instead of throwing away the copy being made, or opening the store between two
+//! renames.
 //!
 //! sled has `Db::export`/`Db::import` for copying a database, but `import` panics on any
 //! I/O error (a full disk is the likely one here), so the copy is made tree by tree with
@@ -52,8 +55,30 @@ fn old_dir(db: &Path) -> PathBuf {
     db.with_extension("old")
 }
 
-fn lock_file(db: &Path) -> PathBuf {
-    db.with_extension("compact.lock")
+/// The lock on the directory that holds the store (an advisory `flock`, let go when the
+/// process ends, however it ends), taken without waiting: held elsewhere, the store is in use
+/// ([`StoreError::Busy`]). A lock on the directory rather than on a file beside the store
+/// leaves nothing to clean up, and nothing whose removal could race with its next taker.
+struct MoveLock(#[allow(dead_code)] fs::File);
+
+impl MoveLock {
+    fn take(db: &Path) -> Result<MoveLock> {
+        let dir = match db.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => dir.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let file = fs::File::open(&dir)
+            .map_err(|e| io_err(&format!("opening {} to lock it", dir.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(MoveLock(file)),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy {
+                path: db.display().to_string(),
+            }),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(io_err(&format!("locking {}", dir.display()), e))
+            }
+        }
+    }
 }
 
 /// Bytes under `path` (files of every depth), as `du` counts them without blocks.
@@ -90,12 +115,15 @@ fn remove_dir_if_there(path: &Path) -> io::Result<()> {
 /// swaps the copy in ([`finish`]). The store must not be in use ([`StoreError::Busy`] when
 /// it is); what it holds is the same after, record for record.
 pub fn compact(db: &Path) -> Result<Compaction> {
+    let _lock = MoveLock::take(db)?;
+    // An earlier compaction killed in its swap is finished first.
+    finish_locked(db)?;
     let before = dir_bytes(db);
     {
-        let store = SledStore::open(db)?;
+        let store = SledStore::open_in_place(db)?;
         store.copy_to_compaction()?;
     }
-    finish(db)?;
+    finish_locked(db)?;
     Ok(Compaction {
         before,
         after: dir_bytes(db),
@@ -170,21 +198,20 @@ impl SledStore {
 /// Completes or undoes an interrupted compaction of the store at `db` (see the module doc);
 /// nothing to do, the common case, costs three `stat` calls. Run before sled opens `db`.
 pub(super) fn finish(db: &Path) -> Result<()> {
-    let (copy, ready, old) = (copy_dir(db), ready_marker(db), old_dir(db));
-    if !copy.exists() && !ready.exists() && !old.exists() {
+    if !copy_dir(db).exists() && !ready_marker(db).exists() && !old_dir(db).exists() {
         return Ok(());
     }
+    // A compaction running now holds the lock: the store is in use.
+    let _lock = MoveLock::take(db)?;
+    finish_locked(db)
+}
+
+/// [`finish`] under the [`MoveLock`]: the state is seen again there, as another process may
+/// have finished meanwhile.
+fn finish_locked(db: &Path) -> Result<()> {
+    let (copy, ready, old) = (copy_dir(db), ready_marker(db), old_dir(db));
     let io =
         |what: &str, path: &Path, e: io::Error| io_err(&format!("{what} {}", path.display()), e);
-    let lock_path = lock_file(db);
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| io("opening", &lock_path, e))?;
-    lock.lock().map_err(|e| io("locking", &lock_path, e))?;
-    // Seen again under the lock: another process may have finished meanwhile.
     if ready.exists() {
         if copy.exists() {
             if db.exists() {
@@ -207,9 +234,7 @@ pub(super) fn finish(db: &Path) -> Result<()> {
     if db.exists() {
         remove_dir_if_there(&old).map_err(|e| io("removing", &old, e))?;
     }
-    sync_parent(db).map_err(|e| io("syncing the directory of", db, e))?;
-    let _ = fs::remove_file(&lock_path);
-    Ok(())
+    sync_parent(db).map_err(|e| io("syncing the directory of", db, e))
 }
 
 #[cfg(test)]
@@ -293,6 +318,28 @@ mod tests {
             store.meta.remove("in-copy").ctx("remove")?;
             store.db.flush().ctx("flush")?;
         }
+        Ok(())
+    }
+
+    /// While a compaction runs (its lock held, its copy half made), another process opening
+    /// the store finds it in use and leaves the copy alone; once the lock is let go, an open
+    /// throws the unfinished copy away.
+    #[test]
+    fn a_running_compaction_keeps_other_openers_out() -> Result<()> {
+        let (_dir, db) = filled(10)?;
+        fs::create_dir(copy_dir(&db)).map_err(|e| io_err("mkdir", e))?;
+        fs::write(copy_dir(&db).join("conf"), b"half made").map_err(|e| io_err("write", e))?;
+        let lock = MoveLock::take(&db)?;
+        assert!(matches!(SledStore::open(&db), Err(StoreError::Busy { .. })));
+        assert!(matches!(compact(&db), Err(StoreError::Busy { .. })));
+        assert!(
+            copy_dir(&db).join("conf").exists(),
+            "the copy was left alone"
+        );
+        drop(lock);
+        let store = SledStore::open(&db)?;
+        assert!(store.meta.get("k000009").ctx("get")?.is_some());
+        assert!(!copy_dir(&db).exists());
         Ok(())
     }
 

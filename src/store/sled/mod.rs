@@ -163,6 +163,12 @@ impl SledStore {
             }
         }
         compact::finish(path)?;
+        Self::open_in_place(path)
+    }
+
+    /// Opens the store at `path` as it lies, without looking for an interrupted compaction
+    /// (a compaction itself, which holds the lock [`compact::finish`] takes).
+    fn open_in_place(path: &Path) -> Result<SledStore> {
         let db = open_db(path)?;
         let meta = db.open_tree("meta").ctx("opening tree meta")?;
         match meta.get("schema_version").ctx("reading schema version")? {
