@@ -57,6 +57,38 @@ fn entries(env: &TestEnv) -> usize {
     env.store().stats().expect("stats").entries
 }
 
+/// Fills what is left of the filesystem holding `filler` (a new file), but for `leave` bytes.
+fn fill(filler: &Path, leave: u64) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(filler).expect("filler");
+    let block = vec![0u8; 1 << 16];
+    while f.write_all(&block).is_ok() {}
+    if leave > 0 {
+        let len = f.metadata().expect("filler size").len();
+        f.set_len(len.saturating_sub(leave)).expect("truncate");
+    }
+    let _ = f.sync_all();
+}
+
+/// What a compaction may leave beside the store in `state`: a copy, its marker, the old store.
+fn compaction_leftovers(state: &Path) -> Vec<String> {
+    std::fs::read_dir(state)
+        .expect("state dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("db.compact") || n == "db.old")
+        .collect()
+}
+
+/// The lines of `wirewatch status` that say what the store holds (not its size).
+fn holds(status: &str) -> Vec<String> {
+    status
+        .lines()
+        .filter(|l| !l.contains("MB") && !l.contains("KB") && !l.contains("bytes"))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn read_only_state_dir_fails_clearly_and_recovers() {
     let sc = Scenario::start(&["--faults", "none"]);
@@ -102,13 +134,7 @@ fn full_state_dir_fails_clearly_and_recovers() {
     sc.get("/_round/2");
     // Fill what is left of the filesystem.
     let filler = state.join("filler");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&filler).expect("filler");
-        let block = vec![0u8; 1 << 16];
-        while f.write_all(&block).is_ok() {}
-        let _ = f.sync_all();
-    }
+    fill(&filler, 0);
     let (ok, out, err) = once(&env);
     eprintln!(
         "full state dir: exit ok={ok}, stderr: {}",
@@ -295,20 +321,9 @@ fn compaction_shrinks_the_store_and_keeps_what_it_holds() {
         "{out}"
     );
     let db = env.db_path();
-    let leftovers: Vec<String> = std::fs::read_dir(db.parent().expect("state dir"))
-        .expect("state dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("db.compact") || n == "db.old")
-        .collect();
+    let leftovers = compaction_leftovers(db.parent().expect("state dir"));
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let after = wirewatch_ok(&["status", "-c", env.config_str()]);
-    let holds = |s: &str| -> Vec<String> {
-        s.lines()
-            .filter(|l| !l.contains("MB") && !l.contains("KB") && !l.contains("bytes"))
-            .map(str::to_string)
-            .collect()
-    };
     assert_eq!(holds(&before), holds(&after));
     // `status` shows the store's size on disk: smaller now.
     let disk_mb = |s: &str| -> f64 {
@@ -345,4 +360,38 @@ fn compaction_shrinks_the_store_and_keeps_what_it_holds() {
         !out.status.success() && err.contains("VACUUM FULL"),
         "{err}"
     );
+}
+
+/// `store compact` on a disk without room for the copy fails, saying why, and leaves the
+/// store as it was, with no half-made copy beside it; with room again, it compacts.
+#[test]
+fn compaction_on_a_full_disk_fails_clearly_and_keeps_the_store() {
+    let (_doc, env) = feed_of(rss("t", 0, 400));
+    let state = env.dir.path().join("state");
+    let Some(_m) = Mount::tmpfs(&state, "64m") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs (not root); compaction on a full disk untested");
+        return;
+    };
+    let (ok, _, err) = once(&env);
+    assert!(ok, "{err}");
+    let before = wirewatch_ok(&["status", "-c", env.config_str()]);
+    // Fill the filesystem but for 256 KB, far less than a copy of the store takes.
+    let filler = state.join("filler");
+    fill(&filler, 256 << 10);
+    let out = wirewatch(&["store", "compact", "-c", env.config_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("no room on the disk for the copy")
+            && err.contains("the store is unchanged"),
+        "it fails and names the cause: {err}"
+    );
+    let leftovers = compaction_leftovers(&state);
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    std::fs::remove_file(&filler).expect("remove filler");
+    let after = wirewatch_ok(&["status", "-c", env.config_str()]);
+    assert_eq!(holds(&before), holds(&after), "the store is as it was");
+    let out = wirewatch_ok(&["store", "compact", "-c", env.config_str()]);
+    assert!(out.starts_with("compacted the store in"), "{out}");
+    assert_eq!(env.store().items().expect("items").len(), 400);
 }

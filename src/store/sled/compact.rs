@@ -142,7 +142,18 @@ impl SledStore {
         if let Err(e) = copied {
             // The copy is worthless without its marker; leave nothing half-written behind.
             let _ = fs::remove_dir_all(&target);
-            return Err(e);
+            return Err(match e {
+                StoreError::Sled {
+                    context,
+                    source: sled::Error::Io(io),
+                } if io.kind() == io::ErrorKind::StorageFull => StoreError::Sled {
+                    context: format!(
+                        "{context}: no room on the disk for the copy, which takes about as much as the store keeps; the copy is removed and the store is unchanged"
+                    ),
+                    source: sled::Error::Io(io),
+                },
+                e => e,
+            });
         }
         let marker = ready_marker(&self.path);
         fs::write(
