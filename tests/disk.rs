@@ -366,7 +366,7 @@ fn compaction_shrinks_the_store_and_keeps_what_it_holds() {
 /// store as it was, with no half-made copy beside it; with room again, it compacts.
 #[test]
 fn compaction_on_a_full_disk_fails_clearly_and_keeps_the_store() {
-    let (_doc, env) = feed_of(rss("t", 0, 400));
+    let (_doc, env) = feed_of(rss("t", 0, 2000));
     let state = env.dir.path().join("state");
     let Some(_m) = Mount::tmpfs(&state, "64m") else {
         eprintln!("SKIPPED: cannot mount a tmpfs (not root); compaction on a full disk untested");
@@ -375,9 +375,16 @@ fn compaction_on_a_full_disk_fails_clearly_and_keeps_the_store() {
     let (ok, _, err) = once(&env);
     assert!(ok, "{err}");
     let before = wirewatch_ok(&["status", "-c", env.config_str()]);
-    // Fill the filesystem but for 256 KB, far less than a copy of the store takes.
     let filler = state.join("filler");
-    fill(&filler, 256 << 10);
+    // Room for sled to open the store (it may start a new segment), not for a copy of what
+    // it holds: 2 MB free against a store of about 6 MB (256 KB was too little to open it).
+    let room: u64 = 2 << 20;
+    let db_bytes = wirewatch::store::sled::compact::dir_bytes(&state.join("db"));
+    assert!(
+        db_bytes > 2 * room,
+        "the store is too small for the test: {db_bytes}"
+    );
+    fill(&filler, room);
     let out = wirewatch(&["store", "compact", "-c", env.config_str()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -393,5 +400,5 @@ fn compaction_on_a_full_disk_fails_clearly_and_keeps_the_store() {
     assert_eq!(holds(&before), holds(&after), "the store is as it was");
     let out = wirewatch_ok(&["store", "compact", "-c", env.config_str()]);
     assert!(out.starts_with("compacted the store in"), "{out}");
-    assert_eq!(env.store().items().expect("items").len(), 400);
+    assert_eq!(env.store().items().expect("items").len(), 2000);
 }
