@@ -363,7 +363,9 @@ fn compaction_shrinks_the_store_and_keeps_what_it_holds() {
 }
 
 /// `store compact` on a disk without room for the copy fails, saying why, and leaves the
-/// store as it was, with no half-made copy beside it; with room again, it compacts.
+/// store as it was, with no half-made copy beside it; with room again, it compacts. Two ways
+/// to lack room: less free than the store keeps (refused before copying), and enough for
+/// that but not for sled's copy of it (the copy fails part way and is removed).
 #[test]
 fn compaction_on_a_full_disk_fails_clearly_and_keeps_the_store() {
     let (_doc, env) = feed_of(rss("t", 0, 2000));
@@ -389,9 +391,33 @@ fn compaction_on_a_full_disk_fails_clearly_and_keeps_the_store() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success()
-            && err.contains("no room on the disk for the copy")
+            && err.contains("no room on the disk for the copy: it needs at least")
             && err.contains("the store is unchanged"),
-        "it fails and names the cause: {err}"
+        "it refuses before copying and names the cause: {err}"
+    );
+    let leftovers = compaction_leftovers(&state);
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let needed: f64 = err
+        .split("needs at least ")
+        .nth(1)
+        .and_then(|s| s.split(" MB").next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no size in: {err}"));
+    assert!(
+        needed > 2.0 && needed * 1e6 < db_bytes as f64,
+        "what the store keeps, {needed} MB, lies between the room left and the store's size"
+    );
+    eprintln!("store {db_bytes} bytes on disk, {needed} MB of keys and values");
+    // Enough free for what the store keeps, not for sled's copy of it.
+    std::fs::remove_file(&filler).expect("remove filler");
+    fill(&filler, (needed * 1e6) as u64 + (256 << 10));
+    let out = wirewatch(&["store", "compact", "-c", env.config_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("no room on the disk for the copy, which takes about")
+            && err.contains("the store is unchanged"),
+        "the copy fails part way and says so: {err}"
     );
     let leftovers = compaction_leftovers(&state);
     assert!(leftovers.is_empty(), "{leftovers:?}");

@@ -138,6 +138,16 @@ pub enum StoreError {
         /// Path of the database.
         path: String,
     },
+    /// The disk has too little free space for a compaction's copy of the store.
+    #[error("store compaction: no room on the disk for the copy: it needs at least {:.1} MB free beside {path} (what the store keeps), and the disk has {:.1} MB; free some space or move the state directory to a larger disk; the store is unchanged", *needed as f64 / 1e6, *free as f64 / 1e6)]
+    NoRoom {
+        /// Path of the database.
+        path: String,
+        /// Bytes the copy needs at least.
+        needed: u64,
+        /// Bytes free for this process on the disk.
+        free: u64,
+    },
 }
 
 /// Result alias of this module.

@@ -18,6 +18,10 @@
 //! use instead of throwing away the copy being made, or opening the store between two
 //! renames.
 //!
+//! A disk with less free space than the store's keys and values take is refused before
+//! anything is copied ([`StoreError::NoRoom`]); one that fills up during the copy fails it,
+//! and the copy is removed.
+//!
 //! sled has `Db::export`/`Db::import` for copying a database, but `import` panics on any
 //! I/O error (a full disk is the likely one here), so the copy is made tree by tree with
 //! batches, each error returned.
@@ -96,6 +100,26 @@ pub fn dir_bytes(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes this process may still write on the disk that holds `db` (the directory beside it),
+/// or `None` where that cannot be asked (the check is then skipped).
+fn free_bytes(db: &Path) -> Option<u64> {
+    let dir = match db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    #[cfg(unix)]
+    {
+        rustix::fs::statvfs(dir)
+            .ok()
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// Makes a rename or a removal durable: the directory holding it is synced.
 fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -138,6 +162,7 @@ impl SledStore {
         let target = copy_dir(&self.path);
         remove_dir_if_there(&target)
             .map_err(|e| io_err(&format!("removing an old {}", target.display()), e))?;
+        self.check_room()?;
         let copied = self.copy_trees(&target);
         if let Err(e) = copied {
             // The copy is worthless without its marker; leave nothing half-written behind.
@@ -163,6 +188,34 @@ impl SledStore {
         .and_then(|()| fs::File::open(&marker)?.sync_all())
         .and_then(|()| sync_parent(&marker))
         .map_err(|e| io_err(&format!("writing {}", marker.display()), e))
+    }
+
+    /// Refuses ([`StoreError::NoRoom`]) when the disk beside the store has less free space
+    /// than the bytes of every key and value it keeps. sled's copy takes more than that (its
+    /// pages and headers), so a disk that passes may still fill up during the copy (handled
+    /// in [`SledStore::copy_to_compaction`]); one that fails certainly would. Refusing up front
+    /// spares the other programs on that disk the time of a copy that fills it, and the user
+    /// sled's own I/O error lines.
+    fn check_room(&self) -> Result<()> {
+        let Some(free) = free_bytes(&self.path) else {
+            return Ok(());
+        };
+        let mut needed = 0u64;
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name).ctx("opening a tree to measure")?;
+            for kv in tree.iter() {
+                let (k, v) = kv.ctx("reading a record to measure")?;
+                needed += (k.len() + v.len()) as u64;
+            }
+        }
+        if free < needed {
+            return Err(StoreError::NoRoom {
+                path: self.path.display().to_string(),
+                needed,
+                free,
+            });
+        }
+        Ok(())
     }
 
     fn copy_trees(&self, target: &Path) -> Result<()> {
