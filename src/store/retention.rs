@@ -10,10 +10,13 @@
 //!   An entry the feed still lists is kept however old it is: forgotten, it would be new to
 //!   the next poll and be judged again. A feed whose state predates the listing keeps all
 //!   its entries until its next poll says what it lists. A feed not polled since the cutoff
-//!   (removed from the configuration) lists nothing: its entries go like any other. (A
-//!   daemon stopped for longer than the window and started again may run retention before
-//!   it has polled every feed: the entries of those feeds that did not alert are then judged
-//!   again, as after a re-listing; what alerted stays a copy of itself.)
+//!   while the store was in use (removed from the configuration) lists nothing: its entries
+//!   go like any other. "In use" is told by the previous run of retention: when it came
+//!   after the cutoff, the daemon ran within the window and polled what it was given. A
+//!   store left alone for longer than the window (a daemon stopped for months) has every
+//!   feed's last poll before the cutoff; its first run after the restart may come before the
+//!   daemon has polled every feed, so it keeps their listings, and the next day's run, by
+//!   when the feeds still configured have been polled, forgets what the removed ones listed.
 //! - **items** first seen and last decided before the cutoff that alerted for no topic, are
 //!   not in the duplicate index, and are not the article of an entry still kept.
 //!
@@ -70,15 +73,24 @@ pub fn last_run(store: &Store) -> Result<Option<LastRun>> {
 }
 
 /// Forgets what is older than `cutoff` and not kept for another reason (see the module doc).
-pub fn forget_before(store: &Store, cutoff: DateTime<Utc>) -> Result<Forgotten> {
+/// `previous` is when retention last ran before this run (None: never), which tells whether
+/// the store was in use since the cutoff.
+pub fn forget_before(
+    store: &Store,
+    cutoff: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> Result<Forgotten> {
     // What each feed lists now; a feed without a recorded listing keeps everything. A feed
-    // nobody has polled since the cutoff (removed from the configuration, or left to die)
-    // lists nothing any more: its last listing must not keep its entries for ever.
+    // nobody has polled since the cutoff while the store was in use (removed from the
+    // configuration, or left to die) lists nothing any more: its last listing must not keep
+    // its entries for ever. On a store left alone since before the cutoff, every feed looks
+    // like that until the daemon has polled it again.
+    let in_use = previous.is_some_and(|p| p >= cutoff);
     let listings: HashMap<String, Option<HashSet<u64>>> = store
         .feed_states()?
         .into_iter()
         .map(|(id, st)| {
-            let abandoned = st.last_attempt.is_some_and(|at| at < cutoff);
+            let abandoned = in_use && st.last_attempt.is_some_and(|at| at < cutoff);
             let listed = if abandoned {
                 Some(HashSet::new())
             } else {
@@ -130,6 +142,13 @@ pub fn forget_before(store: &Store, cutoff: DateTime<Utc>) -> Result<Forgotten> 
     Ok(Forgotten { entries, items })
 }
 
+/// When retention last started a run (an unreadable stamp reads as never).
+fn previous_run(store: &Store) -> Result<Option<DateTime<Utc>>> {
+    Ok(store
+        .get_meta(LAST_RUN)?
+        .and_then(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok())))
+}
+
 /// Runs [`forget_before`] with the cutoff `retain` before now, when a day has passed since
 /// the last run (on a fresh store, the first run is a day after the first pass: nothing in
 /// it can be old). `retain` zero: never. A failure is logged and tried again a day later:
@@ -139,10 +158,7 @@ pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<F
         return Ok(None);
     }
     let now = Utc::now();
-    let last = store
-        .get_meta(LAST_RUN)?
-        .and_then(|v| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()));
-    match last {
+    match previous_run(store)? {
         Some(at) if now.signed_duration_since(at) < EVERY => return Ok(None),
         Some(_) => {}
         None => {
@@ -165,12 +181,13 @@ pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<F
 /// like one that worked.
 pub fn run_now(store: &Store, retain: std::time::Duration) -> Result<Forgotten> {
     let now = Utc::now();
+    let previous = previous_run(store)?;
     store.put_meta(LAST_RUN, &serde_json::Value::String(now.to_rfc3339()))?;
     let window = Duration::from_std(retain).unwrap_or(Duration::MAX);
     let cutoff = now
         .checked_sub_signed(window)
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let f = forget_before(store, cutoff)?;
+    let f = forget_before(store, cutoff, previous)?;
     let last = LastRun {
         at: now,
         forgotten: f,
