@@ -120,6 +120,20 @@ fn free_bytes(db: &Path) -> Option<u64> {
     }
 }
 
+/// Syncs every file and directory under `path`, and `path` itself: after a crash, the copy
+/// is there whole, names and contents, or the marker that would move it in is not.
+fn sync_tree(path: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_tree(&entry.path())?;
+        } else {
+            fs::File::open(entry.path())?.sync_all()?;
+        }
+    }
+    fs::File::open(path)?.sync_all()
+}
+
 /// Makes a rename or a removal durable: the directory holding it is synced.
 fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -163,7 +177,14 @@ impl SledStore {
         remove_dir_if_there(&target)
             .map_err(|e| io_err(&format!("removing an old {}", target.display()), e))?;
         self.check_room()?;
-        let copied = self.copy_trees(&target);
+        // sled synced its files' contents; the names of those files (in the copy's directory
+        // and below, and the copy's own) must be durable too before the marker says the copy
+        // is whole.
+        let copied = self.copy_trees(&target).and_then(|()| {
+            sync_tree(&target)
+                .and_then(|()| sync_parent(&target))
+                .map_err(|e| io_err(&format!("syncing {}", target.display()), e))
+        });
         if let Err(e) = copied {
             // The copy is worthless without its marker; leave nothing half-written behind.
             let _ = fs::remove_dir_all(&target);
