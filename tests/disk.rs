@@ -76,7 +76,7 @@ fn compaction_leftovers(state: &Path) -> Vec<String> {
         .expect("state dir")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("db.compact") || n == "db.old")
+        .filter(|n| n.starts_with("db.compact"))
         .collect()
 }
 

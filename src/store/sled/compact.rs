@@ -11,7 +11,7 @@
 //! The swap survives a kill at any point. The copy counts only once it is whole and durable
 //! and a marker file (`db.compact.ready`) says so; [`finish`], run by every open of the
 //! store before sled opens it, then completes an interrupted swap (old store aside as
-//! `db.old`, copy in its place, marker and old store removed), or throws away a copy that
+//! `db.compact.old`, copy in its place, marker and old store removed), or throws away a copy that
 //! never got its marker. Every rename is made under a lock on the store's directory
 //! ([`MoveLock`]), held by a compaction from before its copy to after its swap: a process
 //! that opens the store meanwhile (`wirewatch status`, a daemon started by hand) finds it in
@@ -55,8 +55,10 @@ fn ready_marker(db: &Path) -> PathBuf {
     db.with_extension("compact.ready")
 }
 
+/// Where the store goes aside during the swap: a name of the compaction's own, never one a
+/// user might give a copy kept by hand (`db.old`), which [`finish`] would remove.
 fn old_dir(db: &Path) -> PathBuf {
-    db.with_extension("old")
+    db.with_extension("compact.old")
 }
 
 /// The lock on the directory that holds the store (an advisory `flock`, let go when the
@@ -425,6 +427,21 @@ mod tests {
         let store = SledStore::open(&db)?;
         assert!(store.meta.get("k000009").ctx("get")?.is_some());
         assert!(!copy_dir(&db).exists());
+        Ok(())
+    }
+
+    /// A copy of the store a user keeps beside it by hand as `db.old` (before an upgrade,
+    /// say) is theirs: opening and compacting the store leave it alone.
+    #[test]
+    fn a_hand_made_db_old_is_left_alone() -> Result<()> {
+        let (dir, db) = filled(10)?;
+        let kept = dir.path().join("db.old");
+        fs::create_dir(&kept).map_err(|e| io_err("mkdir", e))?;
+        fs::write(kept.join("conf"), b"mine").map_err(|e| io_err("write", e))?;
+        drop(SledStore::open(&db)?);
+        compact(&db)?;
+        drop(SledStore::open(&db)?);
+        assert!(kept.join("conf").exists(), "db.old was removed");
         Ok(())
     }
 
