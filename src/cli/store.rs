@@ -59,7 +59,8 @@ pub fn forget(config: &Config) -> anyhow::Result<()> {
         &store,
         "run `wirewatch store forget` again: what it forgot stays forgotten",
     );
-    let f = crate::store::retention::run_now(&store, retain.0)?;
+    let feeds = crate::pipeline::FeedIndex::new(config);
+    let f = crate::store::retention::run_now(&store, retain.0, &|id| feeds.index(id).is_some())?;
     store.flush_blocking()?;
     outln!(
         "forgot {} and {} older than {retain} that nothing needs (the store reuses their space as it grows again; `wirewatch store compact` gives it back to the disk now)",

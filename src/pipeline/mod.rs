@@ -663,9 +663,10 @@ impl Pipeline {
         // Once a day, what is older than `[store] retain` is forgotten (on a shared store by
         // the judge lease's holder alone, as this whole pass). A store error is the pass's.
         let retain = self.config.store.retain.0;
+        let feeds = Arc::clone(&self.feeds);
         self.store
             .blocking("retention", move |s| {
-                store::retention::run_if_due(s, retain)
+                store::retention::run_if_due(s, retain, &|id| feeds.index(id).is_some())
             })
             .await?;
         if order.is_empty() {

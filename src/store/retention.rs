@@ -9,14 +9,11 @@
 //!   cutoff, and that their feed's last document no longer lists ([`FeedState::listed`]).
 //!   An entry the feed still lists is kept however old it is: forgotten, it would be new to
 //!   the next poll and be judged again. A feed whose state predates the listing keeps all
-//!   its entries until its next poll says what it lists. A feed not polled since the cutoff
-//!   while the store was in use (removed from the configuration) lists nothing: its entries
-//!   go like any other. "In use" is told by the previous run of retention: when it came
-//!   after the cutoff, the daemon ran within the window and polled what it was given. A
-//!   store left alone for longer than the window (a daemon stopped for months) has every
-//!   feed's last poll before the cutoff; its first run after the restart may come before the
-//!   daemon has polled every feed, so it keeps their listings, and the next day's run, by
-//!   when the feeds still configured have been polled, forgets what the removed ones listed.
+//!   its entries until its next poll says what it lists. A feed removed from the
+//!   configuration and not polled since the cutoff lists nothing: its entries go like any
+//!   other. A feed still configured keeps its listing however long ago it was polled (a
+//!   daemon stopped for months, whose first pass after the restart has not reached every
+//!   feed yet, must not forget what they list).
 //! - **items** first seen and last decided before the cutoff that alerted for no topic, are
 //!   not in the duplicate index, and are not the article of an entry still kept.
 //!
@@ -73,24 +70,22 @@ pub fn last_run(store: &Store) -> Result<Option<LastRun>> {
 }
 
 /// Forgets what is older than `cutoff` and not kept for another reason (see the module doc).
-/// `previous` is when retention last ran before this run (None: never), which tells whether
-/// the store was in use since the cutoff.
+/// `configured` tells whether a feed id is in the configuration.
 pub fn forget_before(
     store: &Store,
     cutoff: DateTime<Utc>,
-    previous: Option<DateTime<Utc>>,
+    configured: &dyn Fn(&str) -> bool,
 ) -> Result<Forgotten> {
     // What each feed lists now; a feed without a recorded listing keeps everything. A feed
-    // nobody has polled since the cutoff while the store was in use (removed from the
-    // configuration, or left to die) lists nothing any more: its last listing must not keep
-    // its entries for ever. On a store left alone since before the cutoff, every feed looks
-    // like that until the daemon has polled it again.
-    let in_use = previous.is_some_and(|p| p >= cutoff);
+    // removed from the configuration that nobody has polled since the cutoff lists nothing
+    // any more: its last listing must not keep its entries for ever. Both conditions, so
+    // that neither a configured feed not polled for long (the daemon was stopped) nor a
+    // feed another worker's newer configuration polls loses its listing.
     let listings: HashMap<String, Option<HashSet<u64>>> = store
         .feed_states()?
         .into_iter()
         .map(|(id, st)| {
-            let abandoned = in_use && st.last_attempt.is_some_and(|at| at < cutoff);
+            let abandoned = !configured(&id) && st.last_attempt.is_some_and(|at| at < cutoff);
             let listed = if abandoned {
                 Some(HashSet::new())
             } else {
@@ -153,7 +148,11 @@ fn previous_run(store: &Store) -> Result<Option<DateTime<Utc>>> {
 /// the last run (on a fresh store, the first run is a day after the first pass: nothing in
 /// it can be old). `retain` zero: never. A failure is logged and tried again a day later:
 /// retention must not stop the judging.
-pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<Forgotten>> {
+pub fn run_if_due(
+    store: &Store,
+    retain: std::time::Duration,
+    configured: &dyn Fn(&str) -> bool,
+) -> Result<Option<Forgotten>> {
     if retain.is_zero() {
         return Ok(None);
     }
@@ -166,7 +165,7 @@ pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<F
             return Ok(None);
         }
     }
-    match run_now(store, retain) {
+    match run_now(store, retain, configured) {
         Ok(f) => Ok(Some(f)),
         Err(e) => {
             warn!(error = %e, "retention failed; it is tried again in a day");
@@ -179,15 +178,18 @@ pub fn run_if_due(store: &Store, retain: std::time::Duration) -> Result<Option<F
 /// daily run): forgets what is older than `retain` before now, and records the run for
 /// `wirewatch status`. The run is stamped before it starts, so a run that fails waits a day
 /// like one that worked.
-pub fn run_now(store: &Store, retain: std::time::Duration) -> Result<Forgotten> {
+pub fn run_now(
+    store: &Store,
+    retain: std::time::Duration,
+    configured: &dyn Fn(&str) -> bool,
+) -> Result<Forgotten> {
     let now = Utc::now();
-    let previous = previous_run(store)?;
     store.put_meta(LAST_RUN, &serde_json::Value::String(now.to_rfc3339()))?;
     let window = Duration::from_std(retain).unwrap_or(Duration::MAX);
     let cutoff = now
         .checked_sub_signed(window)
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let f = forget_before(store, cutoff, previous)?;
+    let f = forget_before(store, cutoff, configured)?;
     let last = LastRun {
         at: now,
         forgotten: f,

@@ -677,19 +677,18 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
         item("https://b.example/recent", &off, now)?;
         item("https://b.example/old", &off, old)?;
 
-        // A store left alone since before the cutoff (a daemon stopped for longer than the
-        // window): its first run keeps what the unpolled feed listed, as the daemon may not
-        // have polled it again yet.
-        for (previous, forgets) in [(None, (2, 2)), (Some(old), (0, 0))] {
-            let f = retention::forget_before(&store, cutoff, previous)?;
-            assert_eq!((f.entries, f.items), forgets, "{backend}: {f:?}");
-            assert!(
-                store.entry("r", "removed")?.is_some(),
-                "{backend}: an unused store keeps an unpolled feed's listing"
-            );
-        }
-        let yesterday = Some(now - chrono::Duration::days(1));
-        let f = retention::forget_before(&store, cutoff, yesterday)?;
+        // A feed still configured keeps what it listed, however long ago it was polled (a
+        // daemon stopped for longer than the window, before its first poll of that feed).
+        let configured = |id: &str| id == "f" || id == "g" || id == "r";
+        let f = retention::forget_before(&store, cutoff, &configured)?;
+        assert_eq!((f.entries, f.items), (2, 2), "{backend}: {f:?}");
+        assert!(
+            store.entry("r", "removed")?.is_some(),
+            "{backend}: a configured feed keeps its listing"
+        );
+        // Removed from the configuration: its entries go.
+        let configured = |id: &str| id == "f" || id == "g";
+        let f = retention::forget_before(&store, cutoff, &configured)?;
         assert_eq!((f.entries, f.items), (1, 0), "{backend}: {f:?}");
         let has = |feed: &str, id: &str| -> Result<bool> { Ok(store.entry(feed, id)?.is_some()) };
         assert!(has("f", "listed")? && has("f", "pending")? && has("f", "recent")?);
@@ -700,7 +699,7 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
         assert!(!has("f", "gone")? && !has("h", "orphan")?, "{backend}");
         assert!(
             !has("r", "removed")?,
-            "{backend}: a feed not polled since the cutoff lists nothing"
+            "{backend}: a removed feed not polled since the cutoff lists nothing"
         );
         for (url, kept) in [
             ("https://a.example/listed", true),
@@ -713,7 +712,7 @@ fn retention_forgets_old_chaff_and_keeps_what_must_stay() -> Result<()> {
             assert_eq!(store.item(url)?.is_some(), kept, "{backend}: {url}");
         }
         // Again: nothing more to forget. A pending entry is never forgotten, even when asked.
-        let f = retention::forget_before(&store, cutoff, yesterday)?;
+        let f = retention::forget_before(&store, cutoff, &configured)?;
         assert_eq!((f.entries, f.items), (0, 0), "{backend}");
         assert_eq!(
             store.forget_entries(&[("f".into(), "pending".into())])?,
@@ -733,12 +732,12 @@ fn retention_runs_once_a_day() -> Result<()> {
         let day = std::time::Duration::from_secs(86_400);
         let retain = day * 180;
         assert_eq!(
-            retention::run_if_due(&store, retain)?,
+            retention::run_if_due(&store, retain, &|_| true)?,
             None,
             "{backend}: first pass"
         );
         assert_eq!(
-            retention::run_if_due(&store, retain)?,
+            retention::run_if_due(&store, retain, &|_| true)?,
             None,
             "{backend}: same day"
         );
@@ -748,16 +747,16 @@ fn retention_runs_once_a_day() -> Result<()> {
             &serde_json::Value::String(yesterday.to_rfc3339()),
         )?;
         assert_eq!(
-            retention::run_if_due(&store, std::time::Duration::ZERO)?,
+            retention::run_if_due(&store, std::time::Duration::ZERO, &|_| true)?,
             None
         );
         assert_eq!(
-            retention::run_if_due(&store, retain)?,
+            retention::run_if_due(&store, retain, &|_| true)?,
             Some(retention::Forgotten::default()),
             "{backend}: a day later"
         );
         assert_eq!(
-            retention::run_if_due(&store, retain)?,
+            retention::run_if_due(&store, retain, &|_| true)?,
             None,
             "{backend}: done for the day"
         );
