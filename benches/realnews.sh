@@ -2,7 +2,8 @@
 # Judgement on real news: the whole dev set of the ECB+ replay (../shared/realnews, third-party,
 # not in this repository), scored by the corpus's own run.py on the release binary beside its
 # keyword baseline. OLD_BIN=PATH also scores an older binary in the same run.
-#   benches/realnews.sh   -> the SUMMARY and BASELINE lines, recall over distinct reports
+#   benches/realnews.sh   -> the SUMMARY and BASELINE lines, recall over distinct reports and
+#                            the highest recall run.py allows a judge that drops copies
 #                            (DISTINCT); per-run JSON in target/bench-out/realnews/
 set -eu
 cd "$(dirname "$0")/.."
